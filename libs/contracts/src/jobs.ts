@@ -1,0 +1,68 @@
+/**
+ * A job as a submitter describes it. The same schema validates `POST /runner-jobs` bodies and
+ * the `job` of a NATS submit command, so both paths accept exactly the same jobs.
+ */
+import { z } from 'zod';
+import { boundedJsonObject } from './json.js';
+import { JobDefaults, Limits, Priority } from './limits.js';
+import { POOL_PATTERN } from './names.js';
+import { StepDefinition } from './steps.js';
+
+/** How long to wait before the next attempt after a failure. */
+export const BackoffPolicy = z
+  .strictObject({
+    kind: z.enum(['exponential', 'fixed']).default(JobDefaults.backoff.kind),
+    initialMs: z.int().min(0).max(Limits.maxTimeoutMs).default(JobDefaults.backoff.initialMs),
+    maxMs: z.int().min(0).max(Limits.maxTimeoutMs).default(JobDefaults.backoff.maxMs),
+    jitter: z.number().min(0).max(1).default(JobDefaults.backoff.jitter).describe(
+      'Fraction of the delay drawn at random, 0 for none.',
+    ),
+  })
+  .meta({ id: 'BackoffPolicy' });
+export type BackoffPolicy = z.infer<typeof BackoffPolicy>;
+
+/** A job to run. Defaults fill every optional field once parsed. */
+export const JobSpec = z
+  .strictObject({
+    type: z.string().min(1).max(Limits.maxNameLength).describe('What kind of job this is, e.g. "build".'),
+    priority: z.int().min(Priority.min).max(Priority.max).default(Priority.default).describe(
+      'Higher runs first.',
+    ),
+    pool: z.string().regex(POOL_PATTERN).optional().describe('Worker pool; "default" when absent.'),
+    payload: boundedJsonObject(Limits.maxPayloadBytes, 'payload').default({}),
+    steps: z.array(StepDefinition).min(1).max(Limits.maxStepsPerJob),
+    agentTaskId: z.string().min(1).max(Limits.maxNameLength).optional(),
+    idempotencyKey: z.string().min(1).max(Limits.maxNameLength).optional(),
+    runAt: z.iso.datetime({ offset: true }).optional().describe('Start no earlier than this instant.'),
+    timeoutMs: z.int().min(1).max(Limits.maxTimeoutMs).default(JobDefaults.timeoutMs),
+    maxAttempts: z.int().min(1).max(Limits.maxAttempts).default(JobDefaults.maxAttempts),
+    backoff: BackoffPolicy.prefault({}),
+  })
+  .check((ctx) => {
+    const names = new Set<string>();
+    ctx.value.steps.forEach((step, i) => {
+      if (names.has(step.name)) {
+        ctx.issues.push({
+          code: 'custom',
+          path: ['steps', i, 'name'],
+          message: `step name ${JSON.stringify(step.name)} is used twice`,
+          input: step.name,
+        });
+      }
+      names.add(step.name);
+    });
+  })
+  .meta({ id: 'JobSpec', description: 'A job as a submitter describes it.' });
+export type JobSpec = z.infer<typeof JobSpec>;
+export type JobSpecInput = z.input<typeof JobSpec>;
+
+/** The error recorded on a failed step or job. */
+export const JobError = z
+  .strictObject({
+    code: z.string().min(1).max(100).describe('A catalog code, or a handler-defined one.'),
+    message: z.string().max(Limits.maxErrorMessageLength),
+    stepId: z.uuid().optional(),
+    retryable: z.boolean().optional(),
+  })
+  .meta({ id: 'JobError' });
+export type JobError = z.infer<typeof JobError>;

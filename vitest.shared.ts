@@ -1,0 +1,35 @@
+/**
+ * The vitest projects every package uses: `unit` (pure, fast) and `integration` (against the
+ * real PostgreSQL and NATS on the machine; each file gets its own database and namespace, and
+ * fails if it leaks a connection or a consumer).
+ */
+import { defineConfig } from 'vitest/config';
+
+export function gantryVitestConfig() {
+  return defineConfig({
+    test: {
+      projects: [
+        {
+          extends: true,
+          test: {
+            name: 'unit',
+            include: ['src/**/*.test.ts'],
+            exclude: ['src/**/*.int.test.ts'],
+          },
+        },
+        {
+          extends: true,
+          test: {
+            name: 'integration',
+            include: ['src/**/*.int.test.ts'],
+            globalSetup: ['@gantry/testkit/global-setup'],
+            setupFiles: ['@gantry/testkit/leak-check'],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+            pool: 'forks',
+          },
+        },
+      ],
+    },
+  });
+}
