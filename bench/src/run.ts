@@ -1,0 +1,44 @@
+/**
+ * `npm run bench -- <scenario> [--flag value …]`: runs one benchmark scenario (or `all`), each
+ * on its own database and namespace, and prints one JSON line with its figures last.
+ */
+import { eventWriter } from './scenarios/event-writer.js';
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  run(args: ReadonlyMap<string, string>): Promise<Record<string, unknown>>;
+}
+
+const SCENARIOS: readonly Scenario[] = [eventWriter];
+
+function parseArgs(argv: readonly string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) continue;
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      args.set(arg.slice(2), next);
+      i++;
+    } else args.set(arg.slice(2), 'true');
+  }
+  return args;
+}
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const chosen = name === 'all' ? SCENARIOS : SCENARIOS.filter((s) => s.name === name);
+  if (chosen.length === 0) {
+    console.error(`usage: npm run bench -- <scenario|all> [--flag value …]\n\nscenarios:`);
+    for (const s of SCENARIOS) console.error(`  ${s.name.padEnd(16)} ${s.description}`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const scenario of chosen) {
+    const figures = await scenario.run(parseArgs(rest));
+    console.log(JSON.stringify({ scenario: scenario.name, ...figures }));
+  }
+}
+
+await main();

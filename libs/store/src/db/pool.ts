@@ -1,0 +1,55 @@
+/**
+ * PostgreSQL connection pools for hot-path SQL (`pg`), beside the ORM's own pool. Every pool is
+ * registered as an open resource until it ends.
+ */
+import pg from 'pg';
+import { trackResource } from '@gantry/runtime/resources';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export interface PoolOptions {
+  /** Connections at most; size it to the machine (a few per core). */
+  max?: number;
+  /** Shown in pg_stat_activity.application_name. */
+  applicationName?: string;
+  /** How long a request for a connection waits before it fails. */
+  connectionTimeoutMs?: number;
+}
+
+/** Opens a pool on `databaseUrl`. End it with `pool.end()`. */
+export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'gantry',
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  const release = trackResource('pg-pool', options.applicationName ?? 'gantry');
+  const end = pool.end.bind(pool);
+  let ended: Promise<void> | undefined;
+  pool.end = (() => {
+    ended ??= end().finally(release);
+    return ended;
+  }) as typeof pool.end;
+  // An idle client that loses its connection emits here; the pool replaces it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs `fn` in a transaction on a client of `pool`; commits on success, rolls back on error. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

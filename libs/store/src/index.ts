@@ -1,0 +1,14 @@
+/**
+ * @gantry/store — PostgreSQL persistence: the ORM for reads and low-volume writes, explicit
+ * set-based SQL for hot paths, migrations, and the group-committing job writer.
+ */
+export * from './entities/index.js';
+export { createOrm, MIGRATIONS_TABLE, type Orm, type OrmOptions } from './orm.js';
+export { migrate, type MigrateResult } from './migrate.js';
+export { createPool, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
+export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';
+export { schemaSnapshot } from './schema-snapshot.js';
+export type { EventInput, JobPatch, JobWrite, Stamp, StepPatch, WriteResult } from './write/job-write.js';
+export { applyWrites } from './write/apply-writes.js';
+export { JobWriter, type FlushReport, type JobWriterOptions } from './write/job-writer.js';
+export { insertJobs, type CreatedJob, type InsertJobsResult, type NewJob } from './jobs/insert-jobs.js';

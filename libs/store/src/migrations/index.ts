@@ -1,0 +1,8 @@
+/**
+ * The ordered list of migrations. Forward-only: a released migration is never edited; a change
+ * is a new numbered file appended here.
+ */
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration0001Initial } from './0001-initial.js';
+
+export const MIGRATIONS: MigrationObject[] = [{ name: '0001-initial', class: Migration0001Initial }];

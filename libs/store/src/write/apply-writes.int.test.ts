@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobs, createWorkspace, useTestDatabase } from '@gantry/testkit';
+import { createPool, type Pool, withTransaction } from '../db/pool.js';
+import { applyWrites } from './apply-writes.js';
+import type { JobWrite } from './job-write.js';
+
+const db = useTestDatabase();
+let pool: Pool;
+let workspaceId: string;
+
+beforeAll(async () => {
+  pool = createPool(db.url, { max: 2, applicationName: 'apply-writes-test' });
+  workspaceId = await createWorkspace(pool);
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+const apply = (writes: JobWrite[]) => withTransaction(pool, (c) => applyWrites(c, writes));
+
+function start(jobId: string, attempt: number, workerId = 'w1'): JobWrite {
+  return {
+    jobId,
+    attempt,
+    expect: ['QUEUED'],
+    to: 'RUNNING',
+    set: { workerId, startedAt: 'now' },
+    events: [{ type: 'job.started', actor: `worker:${workerId}`, payload: { attempt, workerId } }],
+  };
+}
+
+async function jobRow(id: string) {
+  const { rows } = await pool.query(
+    'SELECT status, attempt, worker_id, version, started_at FROM runner_jobs WHERE id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+describe('applyWrites', () => {
+  it('moves a job and writes its events in the same transaction', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const [result] = await apply([start(job!.id, 1)]);
+    expect(result).toMatchObject({ applied: true, status: 'RUNNING', attempt: 1 });
+    expect(result!.events.map((e) => [e.type, e.sequence, e.workspaceId])).toEqual([['job.started', 3, workspaceId]]);
+    const row = await jobRow(job!.id);
+    expect(row).toMatchObject({ status: 'RUNNING', attempt: 1, worker_id: 'w1', version: 2 });
+    expect(row.started_at).toBeInstanceOf(Date);
+  });
+
+  it('refuses a stale attempt and changes nothing', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await apply([start(job!.id, 1)]);
+    // The attempt fails and is queued again as attempt 2 ...
+    await apply([
+      {
+        jobId: job!.id,
+        attempt: 1,
+        expect: ['RUNNING'],
+        to: 'QUEUED',
+        set: { attempt: 2, workerId: null },
+        events: [{ type: 'job.queued', actor: 'scheduler', payload: { attempt: 2, reason: 'worker_lost', runAt: null } }],
+      },
+    ]);
+    const before = await jobRow(job!.id);
+    // ... so the old worker's completion of attempt 1 is fenced off.
+    const [late] = await apply([
+      {
+        jobId: job!.id,
+        attempt: 1,
+        expect: ['RUNNING'],
+        to: 'COMPLETED',
+        set: { completedAt: 'now', progress: 100 },
+        events: [{ type: 'job.completed', actor: 'worker:w1', payload: { durationMs: 5, result: null } }],
+      },
+    ]);
+    expect(late).toEqual({ applied: false, status: 'QUEUED', attempt: 2, events: [] });
+    expect(await jobRow(job!.id)).toEqual(before);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM job_events WHERE job_id = $1 AND type = 'job.completed'`, [job!.id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses a write whose expected status does not hold', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const [result] = await apply([
+      { jobId: job!.id, attempt: 1, expect: ['RUNNING'], to: 'COMPLETED', events: [] },
+    ]);
+    expect(result).toMatchObject({ applied: false, status: 'QUEUED' });
+  });
+
+  it('lets a later write of the same job in a batch see the earlier one', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const [first, second, third] = await apply([start(job!.id, 1, 'a'), start(job!.id, 1, 'b'), {
+      jobId: job!.id,
+      attempt: 1,
+      expect: ['RUNNING'],
+      to: 'COMPLETED',
+      set: { completedAt: 'now' },
+      events: [{ type: 'job.completed', actor: 'worker:a', payload: { durationMs: 1, result: { ok: true } } }],
+    }]);
+    expect(first!.applied).toBe(true);
+    expect(second!.applied).toBe(false); // already RUNNING: only one worker claims it
+    expect(third).toMatchObject({ applied: true, status: 'COMPLETED' });
+    expect(third!.events[0]!.sequence).toBe(4);
+  });
+
+  it('reports an unknown job as refused with no status', async () => {
+    const [result] = await apply([start('00000000-0000-4000-8000-000000000000', 1)]);
+    expect(result).toEqual({ applied: false, status: null, attempt: null, events: [] });
+  });
+
+  it('rejects a move the state machine forbids before touching the database', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await expect(apply([{ jobId: job!.id, attempt: 1, expect: ['COMPLETED'], to: 'RUNNING', events: [] }])).rejects.toThrow(
+      /COMPLETED → RUNNING/,
+    );
+    await expect(
+      apply([{ jobId: job!.id, attempt: 1, expect: ['RUNNING'], to: 'QUEUED', set: { attempt: 3 }, events: [] }]),
+    ).rejects.toThrow(/new attempt must be 2/);
+  });
+
+  it('updates steps of the job, and refuses a step of another job', async () => {
+    const [job, other] = await createJobs(pool, workspaceId, 2);
+    await apply([start(job!.id, 1)]);
+    const stepId = job!.stepIds[1]!;
+    const [result] = await apply([
+      {
+        jobId: job!.id,
+        attempt: 1,
+        expect: ['RUNNING'],
+        steps: [{ stepId, status: 'COMPLETED', exitCode: 0, durationMs: 12, completedAt: 'now', output: { lines: 3 } }],
+        events: [{ type: 'step.completed', stepId, actor: 'worker:w1', payload: { durationMs: 12, exitCode: 0 } }],
+      },
+    ]);
+    expect(result!.events[0]!.stepId).toBe(stepId);
+    const { rows } = await pool.query('SELECT status, exit_code, duration_ms, output FROM job_steps WHERE id = $1', [stepId]);
+    expect(rows[0]).toEqual({ status: 'COMPLETED', exit_code: 0, duration_ms: 12, output: { lines: 3 } });
+
+    await expect(
+      apply([{ jobId: other!.id, attempt: 1, expect: ['QUEUED'], steps: [{ stepId, status: 'FAILED' }], events: [] }]),
+    ).rejects.toThrow(/do not belong/);
+  });
+});

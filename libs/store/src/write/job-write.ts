@@ -1,0 +1,108 @@
+/**
+ * A JobWrite is the only way a job changes after it is created: a guard (the attempt the
+ * writer holds, the statuses it expects), an optional move in the job state machine, column
+ * changes on the job and its steps, and the events that record it. A write applies whole or
+ * not at all, in one transaction with its events (ARCHITECTURE.md, invariants 2 and 4).
+ */
+import {
+  canTransitionJob,
+  type EventPayload,
+  type EventType,
+  type JobError,
+  type JobEvent,
+  type JobStatus,
+  type StepStatus,
+} from '@gantry/contracts';
+
+/** A timestamp to store: an instant, `'now'` (the transaction's time), or null to clear it. */
+export type Stamp = Date | 'now' | null;
+
+/** Columns of `runner_jobs` a write may change. */
+export interface JobPatch {
+  /** A new attempt: exactly one more than the guarded attempt. */
+  attempt?: number;
+  progress?: number;
+  result?: unknown;
+  error?: JobError | null;
+  workerId?: string | null;
+  runAt?: Stamp;
+  dispatchedAt?: Stamp;
+  deadlineAt?: Stamp;
+  cancelRequestedAt?: Stamp;
+  queuedAt?: Stamp;
+  startedAt?: Stamp;
+  completedAt?: Stamp;
+}
+
+/** Columns of one `job_steps` row a write may change. */
+export interface StepPatch {
+  stepId: string;
+  status?: StepStatus;
+  attempt?: number;
+  output?: unknown;
+  outputTail?: string | null;
+  exitCode?: number | null;
+  error?: JobError | null;
+  inputTokens?: number;
+  outputTokens?: number;
+  durationMs?: number | null;
+  startedAt?: Stamp;
+  completedAt?: Stamp;
+}
+
+/** An event to append; the store assigns its id, sequence, workspace and time. */
+export type EventInput = {
+  [T in EventType]: {
+    type: T;
+    payload: EventPayload<T>;
+    actor: string;
+    stepId?: string | null;
+    /** Defaults to the job's attempt after the write. */
+    attempt?: number;
+  };
+}[EventType];
+
+export interface JobWrite {
+  jobId: string;
+  /** The attempt the writer holds: the fencing token. */
+  attempt: number;
+  /** Statuses the job must be in for the write to apply. */
+  expect: readonly JobStatus[];
+  /** The status to move to; absent keeps the status. */
+  to?: JobStatus;
+  set?: JobPatch;
+  steps?: readonly StepPatch[];
+  events: readonly EventInput[];
+}
+
+/** What became of a write. */
+export interface WriteResult {
+  /** False when the guard did not hold (stale attempt, unexpected status, unknown job). */
+  applied: boolean;
+  /** The job's status after the write, or as found when refused; null for an unknown job. */
+  status: JobStatus | null;
+  /** The job's attempt after the write, or as found when refused; null for an unknown job. */
+  attempt: number | null;
+  /** The stored events, in sequence order; empty when refused. */
+  events: JobEvent[];
+}
+
+/**
+ * Throws a TypeError for a write that could never be right whatever the database holds:
+ * a move the state machine forbids from an expected status, or an attempt that does not
+ * follow the guarded one. Such a write is a bug in the caller, not a race.
+ */
+export function assertWellFormed(write: JobWrite): void {
+  if (write.expect.length === 0) throw new TypeError(`write for job ${write.jobId} expects no status`);
+  if (write.to !== undefined) {
+    for (const from of write.expect) {
+      if (!canTransitionJob(from, write.to)) {
+        throw new TypeError(`job transition ${from} → ${write.to} is not in the state machine`);
+      }
+    }
+  }
+  const next = write.set?.attempt;
+  if (next !== undefined && next !== write.attempt + 1) {
+    throw new TypeError(`a new attempt must be ${write.attempt + 1}, not ${next}`);
+  }
+}

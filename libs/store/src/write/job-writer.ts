@@ -1,0 +1,215 @@
+/**
+ * The group-committing job writer. Many callers hand it JobWrites; it gathers them for up to
+ * `flushWindowMs` (or until `maxBatch` are waiting) and applies each batch in one transaction
+ * with a fixed number of statements (see `applyWrites`). Each caller's promise settles after
+ * the commit that carries its write, so "acked after commit" holds for every caller.
+ *
+ * Writes of one job are applied in the order they were handed in: a job with a write in a
+ * flush that has not committed yet waits for the next flush. If a batch fails for a reason
+ * other than a lost connection, its writes are retried one per transaction so that one bad
+ * write cannot fail its neighbours.
+ */
+import { GantryError } from '@gantry/contracts';
+import { isConnectionError, translateDbError } from '../db/errors.js';
+import { type Pool, withTransaction } from '../db/pool.js';
+import { applyWrites } from './apply-writes.js';
+import { assertWellFormed, type JobWrite, type WriteResult } from './job-write.js';
+
+/** What one flush did, for metrics. */
+export interface FlushReport {
+  writes: number;
+  events: number;
+  durationMs: number;
+  ok: boolean;
+}
+
+export interface JobWriterOptions {
+  pool: Pool;
+  /** How long the first write of a batch waits for company. Default 2 ms. */
+  flushWindowMs?: number;
+  /** Writes in one transaction at most. Default 500. */
+  maxBatch?: number;
+  /** Transactions in flight at once. Default 2. */
+  maxConcurrentFlushes?: number;
+  /**
+   * Called after each commit with the applied writes' results (publish events here). It runs
+   * after the writers' promises resolve; an exception it throws is passed to `onCommitError`.
+   */
+  onCommit?: (results: readonly WriteResult[]) => void;
+  onCommitError?: (err: unknown) => void;
+  /** Called after every flush. */
+  onFlush?: (report: FlushReport) => void;
+}
+
+interface Pending {
+  write: JobWrite;
+  resolve: (result: WriteResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export class JobWriter {
+  readonly #pool: Pool;
+  readonly #flushWindowMs: number;
+  readonly #maxBatch: number;
+  readonly #maxConcurrent: number;
+  readonly #onCommit: JobWriterOptions['onCommit'];
+  readonly #onCommitError: JobWriterOptions['onCommitError'];
+  readonly #onFlush: JobWriterOptions['onFlush'];
+  #pending: Pending[] = [];
+  readonly #busyJobs = new Set<string>();
+  readonly #flushes = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: JobWriterOptions) {
+    this.#pool = options.pool;
+    this.#flushWindowMs = options.flushWindowMs ?? 2;
+    this.#maxBatch = options.maxBatch ?? 500;
+    this.#maxConcurrent = options.maxConcurrentFlushes ?? 2;
+    this.#onCommit = options.onCommit;
+    this.#onCommitError = options.onCommitError;
+    this.#onFlush = options.onFlush;
+  }
+
+  /** Nothing to start: the writer is ready when constructed. Present for the lifecycle contract. */
+  async start(): Promise<void> {}
+
+  /** Applies `write` in the next batch; settles after its commit. */
+  write(write: JobWrite): Promise<WriteResult> {
+    if (this.#stopped) return Promise.reject(new GantryError('UNAVAILABLE', 'the job writer is stopped'));
+    try {
+      assertWellFormed(write);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.#pending.push({ write, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Applies several writes (in order) and settles when all have committed. */
+  writeMany(writes: readonly JobWrite[]): Promise<WriteResult[]> {
+    return Promise.all(writes.map((w) => this.write(w)));
+  }
+
+  /** Writes waiting for a flush. */
+  get backlog(): number {
+    return this.#pending.length;
+  }
+
+  /** Refuses new writes, flushes what is waiting, and waits for in-flight commits (up to `timeoutMs`). */
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#stopped = true;
+    const drained = this.#drain();
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      const err = new GantryError('UNAVAILABLE', `the job writer stopped with writes unflushed after ${timeoutMs} ms`);
+      for (const p of this.#pending.splice(0)) p.reject(err);
+    }
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0 || this.#flushes.size > 0) {
+      this.#flushReady();
+      if (this.#flushes.size > 0) await Promise.race(this.#flushes);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#pending.length >= this.#maxBatch) {
+      this.#flushReady();
+      return;
+    }
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushReady();
+    }, this.#flushWindowMs);
+  }
+
+  /** Starts as many flushes as slots allow. */
+  #flushReady(): void {
+    while (this.#flushes.size < this.#maxConcurrent) {
+      const batch = this.#takeBatch();
+      if (batch.length === 0) return;
+      const flush = this.#flush(batch).finally(() => {
+        this.#flushes.delete(flush);
+        for (const p of batch) this.#busyJobs.delete(p.write.jobId);
+        if (this.#pending.length > 0) this.#schedule();
+      });
+      this.#flushes.add(flush);
+    }
+  }
+
+  /** Takes up to maxBatch writes in order, leaving those of jobs with a flush in flight. */
+  #takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const blocked = new Set(this.#busyJobs);
+    for (const p of this.#pending) {
+      if (batch.length < this.#maxBatch && !blocked.has(p.write.jobId)) batch.push(p);
+      else {
+        rest.push(p);
+        blocked.add(p.write.jobId);
+      }
+    }
+    this.#pending = rest;
+    for (const p of batch) this.#busyJobs.add(p.write.jobId);
+    return batch;
+  }
+
+  async #flush(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const results = await withTransaction(this.#pool, (client) => applyWrites(client, batch.map((p) => p.write)));
+      this.#report(batch.length, results, started, true);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+      this.#committed(results);
+    } catch (err) {
+      this.#report(batch.length, [], started, false);
+      if (batch.length === 1 || isConnectionError(err)) {
+        const translated = translateDbError(err);
+        for (const p of batch) p.reject(translated);
+        return;
+      }
+      for (const p of batch) await this.#flushAlone(p);
+    }
+  }
+
+  async #flushAlone(p: Pending): Promise<void> {
+    try {
+      const [result] = await withTransaction(this.#pool, (client) => applyWrites(client, [p.write]));
+      p.resolve(result!);
+      this.#committed([result!]);
+    } catch (err) {
+      p.reject(translateDbError(err));
+    }
+  }
+
+  #committed(results: readonly WriteResult[]): void {
+    if (!this.#onCommit) return;
+    const applied = results.filter((r) => r.applied && r.events.length > 0);
+    if (applied.length === 0) return;
+    try {
+      this.#onCommit(applied);
+    } catch (err) {
+      this.#onCommitError?.(err);
+    }
+  }
+
+  #report(writes: number, results: readonly WriteResult[], started: number, ok: boolean): void {
+    this.#onFlush?.({
+      writes,
+      events: results.reduce((n, r) => n + r.events.length, 0),
+      durationMs: performance.now() - started,
+      ok,
+    });
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Vitest global setup of the integration project: migrates one template database for the run
+ * and drops it afterwards. Test files clone it with `useTestDatabase()`.
+ */
+import type { TestProject } from 'vitest/node';
+import { createTemplate, dropTemplate } from './database.js';
+import './provided.js';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const template = await createTemplate();
+  project.provide('gantryTemplateDatabase', template);
+  return () => dropTemplate(template);
+}

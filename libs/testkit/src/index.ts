@@ -1,0 +1,4 @@
+/** @gantry/testkit — helpers for Gantry's tests against the real PostgreSQL and NATS. */
+export { adminUrl, createTemplate, createTestDatabase, databaseUrl, dropTemplate, type TestDatabase } from './database.js';
+export { useTestDatabase } from './use-database.js';
+export * from './factories.js';
