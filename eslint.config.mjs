@@ -46,6 +46,7 @@ export default tseslint.config(
   },
   {
     files: ['libs/contracts/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

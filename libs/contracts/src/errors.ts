@@ -27,7 +27,7 @@ export const ErrorCatalog = {
   LIMIT_EXCEEDED: {
     status: 400,
     title: 'Limit exceeded',
-    description: 'A count, length or size is over a documented limit; the message names it.',
+    description: 'A value, count, length or size is over its documented maximum; the message names it.',
   },
   UNAUTHENTICATED: {
     status: 401,

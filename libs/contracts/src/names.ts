@@ -54,7 +54,7 @@ function assertToken(kind: string, value: string, pattern: RegExp): void {
   }
 }
 
-const UUID_TOKEN = /^[0-9a-f-]{36}$/;
+const UUID_TOKEN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WORKER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The NATS names of one Gantry deployment. Build with {@link names}. */
@@ -110,7 +110,8 @@ export interface Names {
 export function names(namespace: string = DEFAULT_NAMESPACE): Names {
   assertNamespace(namespace);
   const ns = namespace;
-  const NS = namespace.toUpperCase().replaceAll('-', '_');
+  // Upper case only: folding '-' into '_' would give `team-a` and `team_a` the same streams.
+  const NS = namespace.toUpperCase();
   const pool = (p: string) => {
     assertToken('pool', p, POOL_PATTERN);
     return p;

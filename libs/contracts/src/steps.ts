@@ -130,6 +130,10 @@ export const StepDefinition = z
     const parsed = BUILTIN_STEP_SPECS[type].safeParse(spec);
     if (parsed.success) return;
     for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        ctx.issues.push({ code: 'unrecognized_keys', keys: issue.keys, path: ['spec', ...issue.path], input: spec });
+        continue;
+      }
       ctx.issues.push({
         code: issue.code === 'too_big' ? 'too_big' : 'custom',
         ...(issue.code === 'too_big' ? { origin: issue.origin, maximum: issue.maximum } : {}),
