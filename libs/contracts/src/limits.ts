@@ -6,8 +6,11 @@
 export const Limits = {
   /** Largest HTTP request body the API reads (a full batch of jobs). */
   maxRequestBytes: 16 * 1024 * 1024,
-  /** Largest NATS command message (one submit with its payload and steps). */
-  maxCommandBytes: 1024 * 1024,
+  /**
+   * Largest NATS command message (one submit with its payload and steps); half of NATS's
+   * 1 MiB message limit, so a refused command always fits in its dead letter.
+   */
+  maxCommandBytes: 512 * 1024,
   /** Largest job payload, serialised. */
   maxPayloadBytes: 256 * 1024,
   /** Largest step spec, serialised. */

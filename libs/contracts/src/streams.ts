@@ -42,6 +42,8 @@ export interface ConsumerSettings {
 }
 
 const MINUTE = 60_000;
+/** NATS's default `max_payload`: no message may be larger, whatever a stream allows. */
+const MAX_PAYLOAD = 1024 * 1024;
 const DAY = 24 * 60 * MINUTE;
 const MiB = 1024 * 1024;
 
@@ -56,7 +58,7 @@ export function streamSettings(n: Names): readonly StreamSettings[] {
       duplicateWindowMs: 2 * MINUTE,
       maxAgeMs: 7 * DAY,
       maxBytes: -1,
-      maxMsgBytes: 2 * MiB,
+      maxMsgBytes: MAX_PAYLOAD,
       discard: 'old',
       description: 'Job commands (submit, cancel, retry, approve) from the API and other services.',
     },
@@ -80,7 +82,7 @@ export function streamSettings(n: Names): readonly StreamSettings[] {
       duplicateWindowMs: 2 * MINUTE,
       maxAgeMs: 1 * DAY,
       maxBytes: 4 * 1024 * MiB,
-      maxMsgBytes: 8 * MiB,
+      maxMsgBytes: MAX_PAYLOAD,
       discard: 'old',
       description: 'Committed JobEvents, one message per job per commit, for live consumers.',
     },
@@ -92,7 +94,7 @@ export function streamSettings(n: Names): readonly StreamSettings[] {
       duplicateWindowMs: 2 * MINUTE,
       maxAgeMs: 30 * DAY,
       maxBytes: 1024 * MiB,
-      maxMsgBytes: 4 * MiB,
+      maxMsgBytes: MAX_PAYLOAD,
       discard: 'old',
       description: 'Refused or undeliverable commands with their reason and original headers.',
     },

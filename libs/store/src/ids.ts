@@ -2,13 +2,16 @@
  * Time-ordered UUIDs (version 7, RFC 9562) for rows inserted at a high rate: new keys land at
  * the right edge of their B-tree instead of on random pages.
  */
-import { randomFillSync } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-const bytes = new Uint8Array(16);
 let lastMs = 0;
 let counter = 0;
 
-/** A new UUIDv7: 48 bits of Unix milliseconds, then a 12-bit counter and random bits. */
+/**
+ * A new UUIDv7: 48 bits of Unix milliseconds, a 12-bit counter that orders ids made in the same
+ * millisecond, then the variant and 62 random bits (taken from `randomUUID`, whose random
+ * source is buffered and cheap).
+ */
 export function uuidv7(): string {
   let ms = Date.now();
   if (ms <= lastMs) {
@@ -19,16 +22,8 @@ export function uuidv7(): string {
     counter = 0;
     lastMs = ms;
   }
-  randomFillSync(bytes, 8, 8);
-  bytes[0] = (ms / 2 ** 40) & 0xff;
-  bytes[1] = (ms / 2 ** 32) & 0xff;
-  bytes[2] = (ms >>> 24) & 0xff;
-  bytes[3] = (ms >>> 16) & 0xff;
-  bytes[4] = (ms >>> 8) & 0xff;
-  bytes[5] = ms & 0xff;
-  bytes[6] = 0x70 | (counter >>> 8);
-  bytes[7] = counter & 0xff;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = Buffer.from(bytes).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const time = ms.toString(16).padStart(12, '0');
+  // randomUUID() is xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx with V already the RFC variant.
+  const random = randomUUID().slice(19);
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${random}`;
 }

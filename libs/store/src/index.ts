@@ -5,7 +5,8 @@
 export * from './entities/index.js';
 export { createOrm, MIGRATIONS_TABLE, type Orm, type OrmOptions } from './orm.js';
 export { migrate, type MigrateResult } from './migrate.js';
-export { createPool, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
+export { ensureDatabase } from './ensure-database.js';
+export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
 export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export type { EventInput, JobPatch, JobWrite, Stamp, StepPatch, WriteResult } from './write/job-write.js';

@@ -54,6 +54,12 @@ describe('job_events', () => {
     expect(rows.map((r) => r.actor)).toEqual(['test', 'test']);
   });
 
+  it('keeps its jobs: a job with events cannot be deleted', async () => {
+    const workspaceId = await createWorkspace(pool);
+    const [job] = await createJobs(pool, workspaceId);
+    await expect(pool.query('DELETE FROM runner_jobs WHERE id = $1', [job!.id])).rejects.toThrow(/never deleted/);
+  });
+
   it('refuses a repeated sequence within a job', async () => {
     const workspaceId = await createWorkspace(pool);
     const [job] = await createJobs(pool, workspaceId);
@@ -63,6 +69,6 @@ describe('job_events', () => {
          VALUES (gen_random_uuid(), $1, $2, 1, 'job.progress', 'x', 1)`,
         [job!.id, workspaceId],
       ),
-    ).rejects.toThrow(/job_events_job_sequence_key/);
+    ).rejects.toThrow(/job_events_pkey/);
   });
 });

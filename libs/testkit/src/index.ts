@@ -2,3 +2,6 @@
 export { adminUrl, createTemplate, createTestDatabase, databaseUrl, dropTemplate, type TestDatabase } from './database.js';
 export { useTestDatabase } from './use-database.js';
 export * from './factories.js';
+export * from './nats.js';
+export * from './process.js';
+export * from './service-smoke.js';

@@ -53,3 +53,14 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     client.release();
   }
 }
+
+/** A readiness check (for `/readyz`) that PostgreSQL answers on `pool`. */
+export function postgresReadinessCheck(pool: Pool, timeoutMs = 2_000) {
+  return {
+    name: 'postgres',
+    timeoutMs,
+    check: async () => {
+      await pool.query('SELECT 1');
+    },
+  };
+}

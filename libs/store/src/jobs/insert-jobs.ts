@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { uuidv7 } from '../ids.js';
 import { CURRENT_EVENT_VERSION, DEFAULT_POOL, type JobEvent, type JobSpec, JobStatus } from '@gantry/contracts';
 import type { PoolClient } from '../db/pool.js';
+import { copyEvents } from '../events/copy-events.js';
 
 export interface NewJob {
   id: string;
@@ -50,12 +51,6 @@ INSERT INTO job_steps (id, job_id, workspace_id, ordinal, name, phase, type, spe
 SELECT v.id, v.job_id, v.workspace_id, v.ordinal, v.name, v.phase, v.type, v.spec, v.timeout_ms
 FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, job_id uuid, workspace_id uuid, ordinal int,
   name text, phase text, type text, spec jsonb, timeout_ms int)`;
-
-const INSERT_EVENTS = `
-INSERT INTO job_events (id, job_id, step_id, workspace_id, sequence, type, actor, attempt, payload, created_at)
-SELECT v.id, v.job_id, NULL, v.workspace_id, v.sequence, v.type, v.actor, v.attempt, v.payload, now()
-FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, job_id uuid, workspace_id uuid, sequence int,
-  type text, actor text, attempt int, payload jsonb)`;
 
 const FIND_EXISTING = `
 SELECT j.id, r.requested
@@ -141,7 +136,7 @@ export async function insertJobs(client: PoolClient, jobs: readonly NewJob[]): P
     created.push({ id: job.id, workspaceId: job.workspaceId, status: job.status, attempt: job.status === JobStatus.QUEUED ? 1 : 0, stepIds, events: first });
   }
   if (steps.length > 0) await client.query(INSERT_STEPS, [JSON.stringify(steps)]);
-  await client.query(INSERT_EVENTS, [JSON.stringify(events.map((e) => ({ id: e.id, job_id: e.jobId, workspace_id: e.workspaceId, sequence: e.sequence, type: e.type, actor: e.actor, attempt: e.attempt, payload: e.payload })))]);
+  await copyEvents(client, events);
   return { created, existing: await findExisting(client, jobs, new Set(created.map((c) => c.id))) };
 }
 

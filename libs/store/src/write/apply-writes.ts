@@ -8,13 +8,14 @@
  *    event sequence (while the row lock is held nobody else can append to the job);
  * 2. decide each write in submission order against the locked state (a later write of the same
  *    job sees the earlier one's effect), assigning gap-free event sequences;
- * 3. one UPDATE of the jobs that changed, one UPDATE of the steps, one INSERT of the events.
+ * 3. one UPDATE of the jobs that changed, one UPDATE of the steps, one COPY of the events.
  *    A write that only appends events updates no job row.
  *
  * Nothing is written for a refused write. The caller commits, then publishes the events.
  */
 import { CURRENT_EVENT_VERSION, type JobEvent, type JobStatus } from '@gantry/contracts';
 import type { PoolClient } from '../db/pool.js';
+import { copyEvents } from '../events/copy-events.js';
 import { uuidv7 } from '../ids.js';
 import { assertWellFormed, type JobPatch, type JobWrite, type StepPatch, type WriteResult } from './job-write.js';
 import { patchAssignments, type PatchColumn, type PatchRow, stampValue } from './patch-sql.js';
@@ -66,21 +67,15 @@ WHERE s.id = v.id AND s.job_id = v.job_id
 RETURNING s.id`;
 }
 
-const INSERT_EVENTS = `
-INSERT INTO job_events (id, job_id, step_id, workspace_id, sequence, type, actor, attempt, payload, created_at)
-SELECT v.id, v.job_id, v.step_id, v.workspace_id, v.sequence, v.type, v.actor, v.attempt, v.payload, now()
-FROM jsonb_to_recordset($1::jsonb)
-  AS v(id uuid, job_id uuid, step_id uuid, workspace_id uuid, sequence int, type text, actor text, attempt int, payload jsonb)`;
-
 const LOCK_JOBS = `
 SELECT id, workspace_id, status, attempt
 FROM runner_jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
 
 // A separate statement: in READ COMMITTED a subquery of the locking SELECT would still read
-// the snapshot taken before it waited for the lock, and miss the previous holder's events.
+// the snapshot taken before it waited for a lock, and miss the previous holder's events.
 const LAST_SEQUENCES = `
-SELECT j.id, now() AS tx_now,
-  COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = j.id), 0) AS event_seq
+SELECT j.id, (extract(epoch FROM now()) * 1000)::float8 AS tx_ms,
+  COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = j.id), 0) AS last_sequence
 FROM unnest($1::uuid[]) AS j(id)`;
 
 interface LockedJob {
@@ -114,15 +109,15 @@ export async function applyWrites(client: PoolClient, writes: readonly JobWrite[
     LOCK_JOBS,
     [ids],
   );
-  const sequences = await client.query<{ id: string; tx_now: Date; event_seq: number }>(LAST_SEQUENCES, [
+  const last = await client.query<{ id: string; tx_ms: number; last_sequence: number }>(LAST_SEQUENCES, [
     locked.rows.map((r) => r.id),
   ]);
-  const lastSequence = new Map(sequences.rows.map((r) => [r.id, r.event_seq]));
+  const lastSequence = new Map(last.rows.map((r) => [r.id, r.last_sequence]));
   const jobs = new Map<string, LockedJob>();
   for (const r of locked.rows) {
     jobs.set(r.id, { workspaceId: r.workspace_id, status: r.status, attempt: r.attempt, seq: lastSequence.get(r.id) ?? 0 });
   }
-  const at = (sequences.rows[0]?.tx_now ?? new Date()).toISOString();
+  const at = new Date(last.rows[0]?.tx_ms ?? Date.now()).toISOString();
 
   const steps = new Map<string, { id: string; job_id: string; p: Record<string, unknown> }>();
   const events: JobEvent[] = [];
@@ -171,20 +166,6 @@ export async function applyWrites(client: PoolClient, writes: readonly JobWrite[
       throw new Error(`${steps.size - (updated.rowCount ?? 0)} step(s) in the batch do not belong to their job`);
     }
   }
-  if (events.length > 0) await client.query(INSERT_EVENTS, [JSON.stringify(events.map(eventRow))]);
+  await copyEvents(client, events);
   return results;
-}
-
-function eventRow(e: JobEvent) {
-  return {
-    id: e.id,
-    job_id: e.jobId,
-    step_id: e.stepId,
-    workspace_id: e.workspaceId,
-    sequence: e.sequence,
-    type: e.type,
-    actor: e.actor,
-    attempt: e.attempt,
-    payload: e.payload,
-  };
 }

@@ -48,6 +48,7 @@ interface Pending {
 }
 
 export class JobWriter {
+  readonly name = 'job-writer';
   readonly #pool: Pool;
   readonly #flushWindowMs: number;
   readonly #maxBatch: number;
