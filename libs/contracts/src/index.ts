@@ -15,3 +15,4 @@ export * from './events.js';
 export * from './control.js';
 export * from './metrics.js';
 export * from './parse.js';
+export * from './retry.js';

@@ -248,3 +248,12 @@ export type {
   /** What {@link serviceBase} gives a service. */
   ServiceBase,
 } from './service-kit.js';
+
+export {
+  /** Publishes committed JobEvents on the events stream, one message per job per commit. */
+  createEventFanout,
+} from './event-fanout.js';
+export type {
+  /** A committed write's events. */
+  CommittedEvents,
+} from './event-fanout.js';

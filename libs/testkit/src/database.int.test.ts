@@ -10,7 +10,7 @@ describe('test databases', () => {
     const { rows } = await client.query(`SELECT name FROM gantry_migrations ORDER BY id`);
     await client.end();
     await db.drop();
-    expect(rows.map((r) => r.name)).toEqual(['0001-initial']);
+    expect(rows.map((r) => r.name)).toEqual(['0001-initial', '0002-failures']);
   });
 
   it('refuse to drop quietly while a connection is open: the leak is named', async () => {

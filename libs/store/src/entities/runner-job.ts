@@ -18,8 +18,10 @@ export const RunnerJobSchema = defineEntity({
     payload: p.json<Record<string, unknown>>(),
     result: p.json<unknown>().nullable(),
     error: p.json<JobError>().nullable(),
-    /** The fencing token: every state change names the attempt it expects. */
+    /** The fencing token and dispatch id: grows on every return to QUEUED. */
     attempt: p.integer(),
+    /** Attempts that failed; `maxAttempts` bounds it. */
+    failures: p.integer(),
     maxAttempts: p.integer(),
     backoff: p.json<BackoffPolicy>(),
     idempotencyKey: p.text().nullable(),

@@ -23,6 +23,7 @@ import { patchAssignments, type PatchColumn, type PatchRow, stampValue } from '.
 const JOB_COLUMNS: Record<keyof JobPatch | 'status', PatchColumn> = {
   status: { column: 'status', type: 'text' },
   attempt: { column: 'attempt', type: 'int' },
+  failures: { column: 'failures', type: 'int' },
   progress: { column: 'progress', type: 'int' },
   result: { column: 'result', type: 'jsonb' },
   error: { column: 'error', type: 'jsonb' },

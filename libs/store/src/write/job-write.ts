@@ -21,6 +21,8 @@ export type Stamp = Date | 'now' | null;
 export interface JobPatch {
   /** A new attempt: exactly one more than the guarded attempt. */
   attempt?: number;
+  /** Failed attempts so far. */
+  failures?: number;
   progress?: number;
   result?: unknown;
   error?: JobError | null;

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBatch, type JobEvent } from '@gantry/contracts';
+import { createTestNamespace, type TestNamespace } from '../../testkit/src/nats.js';
+import { createEventFanout } from './event-fanout.js';
+import { createLogger } from './logger.js';
+import { createPublisher } from './publisher.js';
+
+let ns: TestNamespace;
+
+beforeAll(async () => {
+  ns = await createTestNamespace({ provision: true });
+});
+afterAll(async () => {
+  await ns.cleanup();
+});
+
+function progress(workspaceId: string, jobId: string, sequence: number, chunk = ''): JobEvent {
+  return {
+    v: 1,
+    id: randomUUID(),
+    jobId,
+    workspaceId,
+    stepId: null,
+    sequence,
+    attempt: 1,
+    actor: 'test',
+    at: new Date().toISOString(),
+    type: 'step.output',
+    payload: { stream: 'stdout', offset: 0, chunk },
+  };
+}
+
+describe('createEventFanout', () => {
+  it('publishes one message per job per commit, in sequence order, and splits one that would be too large', async () => {
+    const workspaceId = randomUUID();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const publisher = createPublisher(jetstream(ns.nc));
+    const fanOut = createEventFanout(publisher, ns.names, createLogger({ service: 'test', version: '0', level: 'silent' }));
+    const big = 'x'.repeat(16 * 1024);
+    fanOut([
+      { events: [progress(workspaceId, a, 1), progress(workspaceId, a, 2)] },
+      { events: [progress(workspaceId, b, 1)] },
+      { events: [progress(workspaceId, a, 3)] },
+    ]);
+    fanOut([{ events: Array.from({ length: 80 }, (_, i) => progress(workspaceId, b, i + 2, big)) }]);
+    await publisher.flush();
+    await publisher.close();
+
+    const consumer = await jetstream(ns.nc).consumers.get(ns.names.streams.events); // ordered consumer
+    const batches: EventBatch[] = [];
+    const messages = await consumer.fetch({ max_messages: 10, expires: 2_000 });
+    for await (const m of messages) {
+      batches.push(EventBatch.parse(m.json()) as EventBatch);
+      if (batches.length === 4) break;
+    }
+    await consumer.delete();
+    const summary = batches.map((bt) => [bt.jobId, bt.events.map((e) => e.sequence)]);
+    expect(summary[0]).toEqual([a, [1, 2, 3]]);
+    expect(summary[1]).toEqual([b, [1]]);
+    // 80 × 16 KiB does not fit one message: the job's events arrive in two, still in order.
+    expect(summary.slice(2).flatMap(([, seqs]) => seqs as number[])).toEqual(Array.from({ length: 80 }, (_, i) => i + 2));
+    expect(summary.slice(2).every(([job]) => job === b)).toBe(true);
+  });
+});
