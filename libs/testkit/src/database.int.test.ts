@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
+import { MIGRATIONS } from '@gantry/store';
 import { createTestDatabase } from './database.js';
 
 describe('test databases', () => {
@@ -10,7 +11,7 @@ describe('test databases', () => {
     const { rows } = await client.query(`SELECT name FROM gantry_migrations ORDER BY id`);
     await client.end();
     await db.drop();
-    expect(rows.map((r) => r.name)).toEqual(['0001-initial', '0002-failures']);
+    expect(rows.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
   });
 
   it('refuse to drop quietly while a connection is open: the leak is named', async () => {

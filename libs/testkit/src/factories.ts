@@ -2,7 +2,7 @@
  * Factories for test rows: a workspace, a job spec, jobs inserted through the store's own
  * insert path (so tests exercise the code services use).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { JobSpec, type JobSpecInput, parseWith } from '@gantry/contracts';
 import { type CreatedJob, insertJobs, type NewJob, type Pool, withTransaction } from '@gantry/store';
 
@@ -42,4 +42,26 @@ export async function createJobs(
   }));
   const { created } = await withTransaction(pool, (client) => insertJobs(client, jobs));
   return created;
+}
+
+/** Inserts an API token of `workspaceId` and returns its secret (stored, as always, hashed). */
+export async function createToken(
+  pool: Pool,
+  workspaceId: string,
+  options: { scopes?: string[]; expiresAt?: Date | null; revoked?: boolean } = {},
+): Promise<string> {
+  const secret = `gty_test_${randomBytes(16).toString('hex')}`;
+  await pool.query(
+    `INSERT INTO api_tokens (workspace_id, name, token_hash, prefix, scopes, expires_at, revoked_at)
+     VALUES ($1, 'test', $2, $3, $4, $5, CASE WHEN $6 THEN now() END)`,
+    [
+      workspaceId,
+      createHash('sha256').update(secret).digest('hex'),
+      secret.slice(0, 12),
+      options.scopes ?? ['jobs:read', 'jobs:write'],
+      options.expiresAt ?? null,
+      options.revoked ?? false,
+    ],
+  );
+  return secret;
 }

@@ -4,4 +4,56 @@ import { envInt, envString } from '@gantry/runtime';
 export const SCHEDULER_ENV = {
   METRICS_PORT: envInt({ default: 9464, min: 0, max: 65_535, description: 'Port of /metrics, /healthz, /readyz; 0 takes any free port.' }),
   HTTP_HOST: envString({ default: '0.0.0.0', description: 'Address the health and metrics server listens on.' }),
+  SCHEDULER_LEASE_MS: envInt({
+    default: 6_000,
+    min: 500,
+    max: 600_000,
+    description: 'Leadership lease length; a standby takes over within about this long after the leader dies.',
+  }),
+  SCHEDULER_RENEW_MS: envInt({
+    default: 2_000,
+    min: 100,
+    max: 300_000,
+    description: 'How often the leader renews its lease (and a standby tries to take it). Keep it under a third of the lease.',
+  }),
+  DISPATCH_INTERVAL_MS: envInt({
+    default: 250,
+    min: 5,
+    max: 60_000,
+    description: 'Longest pause between dispatch rounds when nothing wakes the dispatcher sooner.',
+  }),
+  DISPATCH_BATCH: envInt({ default: 1_000, min: 1, max: 10_000, description: 'Jobs claimed in one dispatch round at most.' }),
+  AGING_SECONDS_PER_POINT: envInt({
+    default: 10,
+    min: 0,
+    max: 86_400,
+    description: 'Waiting this many seconds raises a queued job’s effective priority by one; 0 turns aging off.',
+  }),
+  WORKSPACE_MAX_RUNNING: envInt({
+    default: 1_000,
+    min: 1,
+    max: 1_000_000,
+    description: 'Jobs of one workspace running (or dispatched) at once, unless the workspace sets its own limit.',
+  }),
+  RECONCILE_INTERVAL_MS: envInt({ default: 1_000, min: 50, max: 600_000, description: 'How often the reconciler, timeout and lost-worker checks run.' }),
+  PENDING_GRACE_MS: envInt({
+    default: 5_000,
+    min: 0,
+    max: 3_600_000,
+    description: 'A PENDING job older than this (its submit command never arrived) is queued by the reconciler.',
+  }),
+  UNCLAIMED_REDISPATCH_MS: envInt({
+    default: 150_000,
+    min: 1_000,
+    max: 86_400_000,
+    description: 'A dispatched job nobody claimed within this long is dispatched again (longer than the 2-minute dedup window).',
+  }),
+  CANCEL_RESEND_MS: envInt({ default: 1_000, min: 100, max: 600_000, description: 'A cancel signal not yet honoured is sent again after this long.' }),
+  TIMEOUT_GRACE_MS: envInt({
+    default: 30_000,
+    min: 0,
+    max: 3_600_000,
+    description: 'After a job’s deadline its worker has this long to abort and report; then the scheduler fails (or retries) it.',
+  }),
+  WORKER_LOST_MS: envInt({ default: 10_000, min: 1_000, max: 3_600_000, description: 'A worker silent for this long is lost; its jobs are queued again.' }),
 };

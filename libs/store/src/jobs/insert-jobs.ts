@@ -39,7 +39,8 @@ INSERT INTO runner_jobs (id, workspace_id, agent_task_id, type, pool, status, pr
   attempt, max_attempts, backoff, idempotency_key, run_at, timeout_ms, queued_at)
 SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priority, v.payload,
   v.attempt, v.max_attempts, v.backoff, v.idempotency_key, v.run_at, v.timeout_ms,
-  CASE WHEN v.status = 'QUEUED' THEN now() END
+  -- clock_timestamp(): rows of one batch keep their order in the queue (FIFO within a priority).
+  CASE WHEN v.status = 'QUEUED' THEN clock_timestamp() END
 FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_id text, type text,
   pool text, status text, priority int, payload jsonb, attempt int, max_attempts int, backoff jsonb,
   idempotency_key text, run_at timestamptz, timeout_ms int)

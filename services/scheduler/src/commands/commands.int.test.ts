@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancelSignal, Headers, type JobSpecInput } from '@gantry/contracts';
+import { createJobs, createTestNamespace, createToken, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
+import { type Harness, publishCommand, startScheduler, waitFor } from '../testing/harness.js';
+
+const db = useTestDatabase();
+let ns: TestNamespace;
+let h: Harness;
+let workspaceId: string;
+let token: string;
+
+beforeAll(async () => {
+  ns = await createTestNamespace({ provision: true });
+  h = await startScheduler(db.url, ns);
+  workspaceId = await createWorkspace(h.pool);
+  token = await createToken(h.pool, workspaceId);
+});
+afterAll(async () => {
+  await h?.stop();
+  await ns?.cleanup();
+});
+
+const job: JobSpecInput = { type: 'nats', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] };
+
+async function status(id: string): Promise<{ status: string; attempt: number } | undefined> {
+  const { rows } = await h.pool.query('SELECT status, attempt FROM runner_jobs WHERE id = $1', [id]);
+  return rows[0];
+}
+
+async function eventTypes(id: string): Promise<string[]> {
+  const { rows } = await h.pool.query('SELECT type FROM job_events WHERE job_id = $1 ORDER BY sequence', [id]);
+  return rows.map((r) => r.type);
+}
+
+/** Dead letters so far, as [original subject, code]. */
+async function deadLetters(): Promise<[string, string][]> {
+  const info = await ns.jsm.streams.info(ns.names.streams.deadLetters);
+  const out: [string, string][] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await ns.jsm.streams.getMessage(ns.names.streams.deadLetters, { seq });
+    if (m) out.push([m.header.get(Headers.originalSubject), m.header.get(Headers.deadLetterCode)]);
+  }
+  return out;
+}
+
+describe('submit commands', () => {
+  it('queue a job the API stored as PENDING', async () => {
+    const [pending] = await createJobs(h.pool, workspaceId, 1, { status: 'PENDING' });
+    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobId: pending!.id, job: { ...job } });
+    await waitFor(async () => (await status(pending!.id))?.status === 'QUEUED');
+    expect(await status(pending!.id)).toEqual({ status: 'QUEUED', attempt: 1 });
+    expect(await eventTypes(pending!.id)).toEqual(['job.created', 'job.queued']);
+  });
+
+  it('create a job the database has never seen when the token allows it, and ignore repeats', async () => {
+    const id = randomUUID();
+    const command = { v: 1, kind: 'submit', id, workspaceId, job };
+    await publishCommand(ns, 'submit', command, { [Headers.token]: token });
+    await waitFor(async () => (await status(id)) !== undefined);
+    // The same command again (a new NATS message id, so JetStream does not drop it).
+    const js = jetstream(ns.nc);
+    await js.publish(ns.names.subjects.command('submit'), JSON.stringify(command), { msgID: randomUUID() });
+    const marker = randomUUID();
+    await publishCommand(ns, 'submit', { ...command, id: marker }, { [Headers.token]: token });
+    await waitFor(async () => (await status(marker)) !== undefined);
+    expect(await status(id)).toEqual({ status: 'QUEUED', attempt: 1 });
+    expect(await eventTypes(id)).toEqual(['job.created', 'job.queued']);
+  });
+
+  it('dead-letter bad commands with their reason while the good ones behind them proceed', async () => {
+    const subject = ns.names.subjects.command('submit');
+    const js = jetstream(ns.nc);
+    const good = randomUUID();
+    const otherWs = await createWorkspace(h.pool);
+    const otherToken = await createToken(h.pool, otherWs);
+    const readOnly = await createToken(h.pool, workspaceId, { scopes: ['jobs:read'] });
+    const bad: [string, string | Uint8Array, Record<string, string>][] = [
+      ['MALFORMED_JSON', '{"v":1,', {}],
+      ['MALFORMED_JSON', new Uint8Array([0xff, 0xfe, 0x7b]), {}],
+      ['UNSUPPORTED_VERSION', JSON.stringify({ v: 9, kind: 'submit', id: randomUUID(), workspaceId, job }), {}],
+      ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, steps: [] }, extra: 1 }), {}],
+      ['PAYLOAD_TOO_LARGE', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, payload: { x: 'x'.repeat(600_000) } } }), {}],
+      ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), {}],
+      ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: 'gty_nonsense' }],
+      ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: otherToken }],
+      ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: readOnly }],
+    ];
+    const before = (await deadLetters()).length;
+    for (const [, data, hdrs] of bad) {
+      const hh = natsHeaders();
+      for (const [k, v] of Object.entries(hdrs)) hh.set(k, v);
+      await js.publish(subject, data, { msgID: randomUUID(), headers: hh });
+    }
+    await js.publish(ns.names.subjects.command('approve').replace('approve', 'bogus'), '{}', { msgID: randomUUID() });
+    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
+    await waitFor(async () => (await status(good))?.status === 'QUEUED');
+    await waitFor(async () => (await deadLetters()).length === before + bad.length + 1);
+    const letters = (await deadLetters()).slice(before);
+    expect(letters.map(([, code]) => code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
+    // The token never reaches the dead-letter stream.
+    const info = await ns.jsm.streams.info(ns.names.streams.deadLetters);
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await ns.jsm.streams.getMessage(ns.names.streams.deadLetters, { seq });
+      expect(m?.header.get(Headers.token) ?? '').toBe('');
+    }
+  });
+});
+
+describe('cancel, retry and approve commands', () => {
+  it('cancel a queued job at once and send a running job’s worker the signal', async () => {
+    const [queued, running] = await createJobs(h.pool, workspaceId, 2);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-cancel', started_at = now() WHERE id = $1`, [running!.id]);
+    const signals: CancelSignal[] = [];
+    const sub = ns.nc.subscribe(ns.names.subjects.cancel('w-cancel'), { callback: (_e, m) => {
+      signals.push(CancelSignal.parse(m.json()));
+    } });
+    for (const target of [queued!, running!]) {
+      await publishCommand(ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: target.id, reason: 'test' }, { [Headers.token]: token });
+    }
+    await waitFor(async () => (await status(queued!.id))?.status === 'CANCELLED');
+    await waitFor(() => signals.length > 0);
+    sub.unsubscribe();
+    expect(signals[0]).toEqual({ v: 1, jobId: running!.id, attempt: 1, reason: 'cancelled' });
+    expect(await eventTypes(queued!.id)).toEqual(['job.created', 'job.queued', 'job.cancelled']);
+    expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
+    expect((await status(running!.id))?.status).toBe('RUNNING');
+  });
+
+  it('retry a failed job as a new attempt with its steps reset', async () => {
+    const [failed] = await createJobs(h.pool, workspaceId, 1);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 3 WHERE id = $1`, [failed!.id]);
+    await h.pool.query(`UPDATE job_steps SET status = 'FAILED' WHERE job_id = $1`, [failed!.id]);
+    await publishCommand(ns, 'retry', { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: failed!.id }, { [Headers.token]: token });
+    await waitFor(async () => (await status(failed!.id))?.status === 'QUEUED');
+    const { rows } = await h.pool.query('SELECT attempt, failures FROM runner_jobs WHERE id = $1', [failed!.id]);
+    expect(rows[0]).toEqual({ attempt: 2, failures: 0 });
+    const steps = await h.pool.query('SELECT DISTINCT status FROM job_steps WHERE job_id = $1', [failed!.id]);
+    expect(steps.rows).toEqual([{ status: 'PENDING' }]);
+  });
+
+  it('approve and reject a waiting approval gate', async () => {
+    const spec = jobSpec({ steps: [{ name: 'gate', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }] });
+    const [approved, rejected] = await createJobs(h.pool, workspaceId, 2, { spec });
+    for (const j of [approved!, rejected!]) {
+      await h.pool.query(`UPDATE runner_jobs SET status = 'WAITING' WHERE id = $1`, [j.id]);
+      await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [j.id]);
+    }
+    const decide = (j: typeof approved, decision: string) =>
+      publishCommand(ns, 'approve', { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: j!.id, stepId: j!.stepIds[0], decision }, { [Headers.token]: token });
+    await decide(approved, 'approve');
+    await decide(rejected, 'reject');
+    await waitFor(async () => (await status(approved!.id))?.status === 'QUEUED' && (await status(rejected!.id))?.status === 'FAILED');
+    expect(await status(approved!.id)).toEqual({ status: 'QUEUED', attempt: 2 });
+    expect((await eventTypes(approved!.id)).slice(-2)).toEqual(['gate.passed', 'job.queued']);
+    expect((await eventTypes(rejected!.id)).slice(-2)).toEqual(['gate.failed', 'job.failed']);
+  });
+
+  it('answer a job of another workspace as not found', async () => {
+    const other = await createWorkspace(h.pool);
+    const [foreign] = await createJobs(h.pool, other, 1);
+    await publishCommand(ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: foreign!.id }, { [Headers.token]: token });
+    await waitFor(async () => (await deadLetters()).some(([, code]) => code === 'NOT_FOUND'));
+    expect((await status(foreign!.id))?.status).toBe('QUEUED');
+  });
+});

@@ -1,0 +1,61 @@
+/** What the command handlers work with, and what they decide for each message. */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CommandKind, CommandOf, ErrorCode, JobEvent, Names } from '@gantry/contracts';
+import type { JobWriter, Pool } from '@gantry/store';
+import type { CommandAuthorizer } from './authorize.js';
+
+export interface CommandContext {
+  pool: Pool;
+  writer: JobWriter;
+  names: Names;
+  nc: NatsConnection;
+  authorizer: CommandAuthorizer;
+  /** Publishes events committed outside the writer (job creation). */
+  fanOut: (committed: readonly { events: readonly JobEvent[] }[]) => void;
+  /** Asks the dispatcher for a round (jobs were queued). */
+  wakeDispatcher: () => void;
+}
+
+/** A parsed command and the token it carried. */
+export interface Incoming<K extends CommandKind> {
+  command: CommandOf<K>;
+  token: string | undefined;
+}
+
+/** What to do with a command's message once its handler is done. */
+export type Outcome =
+  | { kind: 'done'; effect: 'applied' | 'noop' }
+  | { kind: 'refuse'; code: ErrorCode; reason: string };
+
+export const applied: Outcome = { kind: 'done', effect: 'applied' };
+export const noop: Outcome = { kind: 'done', effect: 'noop' };
+export function refuse(code: ErrorCode, reason: string): Outcome {
+  return { kind: 'refuse', code, reason };
+}
+
+/** A job row as the handlers read it. */
+export interface JobRow {
+  id: string;
+  workspace_id: string;
+  status: string;
+  attempt: number;
+  failures: number;
+  max_attempts: number;
+  run_at: Date | null;
+  worker_id: string | null;
+}
+
+/** Reads the jobs named by a batch of commands, in one query. */
+export async function readJobs(ctx: CommandContext, ids: readonly string[]): Promise<Map<string, JobRow>> {
+  const { rows } = await ctx.pool.query<JobRow>(
+    `SELECT id, workspace_id, status, attempt, failures, max_attempts, run_at, worker_id
+     FROM runner_jobs WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** The scheduler's view of a job for the write builders. */
+export function stateOf(job: JobRow) {
+  return { id: job.id, attempt: job.attempt, failures: job.failures, maxAttempts: job.max_attempts, runAt: job.run_at };
+}

@@ -1,0 +1,51 @@
+/**
+ * Dead letters: a refused or undeliverable command is copied to `<ns>.dlq.<kind>` with its
+ * original headers (minus the token, which never leaves the commands stream) and the reason,
+ * counted, and acked, so it never blocks the commands behind it. `gantry dead-letters` lists
+ * and replays them.
+ */
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { type ErrorCode, Headers, Limits, type Names } from '@gantry/contracts';
+import type { Logger, Publisher } from '@gantry/runtime';
+import type { SchedulerMetrics } from '../metrics.js';
+
+/** What is known of the message being dead-lettered. */
+export interface DeadLetterSource {
+  subject: string;
+  data: Uint8Array;
+  headers?: MsgHdrs | undefined;
+  streamSequence: number;
+  deliveries: number;
+}
+
+export interface DeadLetterer {
+  (source: DeadLetterSource, code: ErrorCode, reason: string): Promise<void>;
+}
+
+/** The command kind a subject names (`<ns>.cmd.<kind>`), or `unknown`. */
+export function commandKindOf(names: Names, subject: string): string {
+  const prefix = `${names.namespace}.cmd.`;
+  return subject.startsWith(prefix) ? subject.slice(prefix.length) : 'unknown';
+}
+
+export function createDeadLetterer(opts: { publisher: Publisher; names: Names; metrics: SchedulerMetrics; logger: Logger }): DeadLetterer {
+  const { publisher, names, metrics, logger } = opts;
+  return async (source, code, reason) => {
+    const kind = commandKindOf(names, source.subject);
+    const headers: Record<string, string> = {};
+    for (const [key, values] of source.headers ?? []) {
+      if (key.toLowerCase() === Headers.token.toLowerCase() || key === Headers.msgId) continue;
+      headers[key] = values.join(',');
+    }
+    headers[Headers.deadLetterCode] = code;
+    headers[Headers.deadLetterReason] = reason.slice(0, Limits.maxReasonLength).replace(/[\r\n]+/g, ' ');
+    headers[Headers.originalSubject] = source.subject;
+    headers[Headers.originalSequence] = String(source.streamSequence);
+    headers[Headers.deliveries] = String(source.deliveries);
+    const data = source.data.byteLength <= Limits.maxCommandBytes ? source.data : source.data.subarray(0, Limits.maxCommandBytes);
+    // The id makes a repeat of this dead-lettering (after a crash before the ack) a no-op.
+    await publisher.publish(names.subjects.deadLetter(kind), data, { headers, msgId: `dlq:${source.streamSequence}` });
+    metrics.deadLetters.inc({ command: kind, reason: code });
+    logger.warn({ subject: source.subject, seq: source.streamSequence, code, reason }, 'command dead-lettered');
+  };
+}

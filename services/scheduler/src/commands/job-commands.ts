@@ -1,0 +1,163 @@
+/**
+ * `cancel`, `retry` and `approve`: commands that act on an existing job of the token's
+ * workspace. A job of another workspace is "not found", as over HTTP. A command that finds the
+ * job in a status it does not apply to is a no-op, not an error: the job moved on.
+ */
+import { type CancelSignal, type CommandKind, isGantryError, type JobError } from '@gantry/contracts';
+import type { JobWrite } from '@gantry/store';
+import { cancelIdle, requestCancel, requeue } from '../jobs/writes.js';
+import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
+
+type JobCommand = 'cancel' | 'retry' | 'approve';
+
+/** Authorises each command and finds its job; returns the job or the refusal per command. */
+async function resolveJobs<K extends JobCommand>(
+  ctx: CommandContext,
+  batch: readonly Incoming<K>[],
+): Promise<(JobRow | Outcome)[]> {
+  const jobs = await readJobs(ctx, batch.map((i) => i.command.jobId));
+  return Promise.all(
+    batch.map(async ({ command, token }) => {
+      try {
+        await ctx.authorizer.authorize(token, command.workspaceId);
+      } catch (err) {
+        if (!isGantryError(err)) throw err;
+        return refuse(err.code, err.message);
+      }
+      const job = jobs.get(command.jobId);
+      if (!job || job.workspace_id !== command.workspaceId) return refuse('NOT_FOUND', `job ${command.jobId} not found`);
+      return job;
+    }),
+  );
+}
+
+function isOutcome(x: JobRow | Outcome): x is Outcome {
+  return 'kind' in x;
+}
+
+/** Applies one write per command (or none) and maps the results to outcomes. */
+async function applyEach<K extends JobCommand>(
+  ctx: CommandContext,
+  batch: readonly Incoming<K>[],
+  decide: (incoming: Incoming<K>, job: JobRow) => JobWrite | null,
+  afterCommit?: (incoming: Incoming<K>, job: JobRow) => void,
+): Promise<Outcome[]> {
+  const resolved = await resolveJobs(ctx, batch);
+  return Promise.all(
+    resolved.map(async (jobOrOutcome, i) => {
+      if (isOutcome(jobOrOutcome)) return jobOrOutcome;
+      const write = decide(batch[i]!, jobOrOutcome);
+      if (!write) return noop;
+      const result = await ctx.writer.write(write);
+      if (!result.applied) return noop;
+      afterCommit?.(batch[i]!, jobOrOutcome);
+      return applied;
+    }),
+  );
+}
+
+const actorOf = (i: Incoming<CommandKind>) => i.command.actor ?? `nats:${i.command.id}`;
+
+export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'cancel'>[]): Promise<Outcome[]> {
+  return applyEach(
+    ctx,
+    batch,
+    (incoming, job) => {
+      const reason = incoming.command.reason ?? null;
+      switch (job.status) {
+        case 'PENDING':
+        case 'QUEUED':
+        case 'WAITING':
+          return cancelIdle(stateOf(job), job.status, reason, actorOf(incoming));
+        case 'RUNNING':
+          return requestCancel(stateOf(job), reason, actorOf(incoming));
+        default:
+          return null;
+      }
+    },
+    (_incoming, job) => {
+      if (job.status === 'RUNNING' && job.worker_id) sendCancelSignal(ctx, job, 'cancelled');
+    },
+  );
+}
+
+/** Tells the worker holding `job` to abort its attempt (core NATS; re-sent by the reconciler). */
+export function sendCancelSignal(ctx: Pick<CommandContext, 'nc' | 'names'>, job: Pick<JobRow, 'id' | 'attempt' | 'worker_id'>, reason: CancelSignal['reason']): void {
+  if (!job.worker_id) return;
+  const signal: CancelSignal = { v: 1, jobId: job.id, attempt: job.attempt, reason };
+  ctx.nc.publish(ctx.names.subjects.cancel(job.worker_id), JSON.stringify(signal));
+}
+
+export async function handleRetries(ctx: CommandContext, batch: readonly Incoming<'retry'>[]): Promise<Outcome[]> {
+  const steps = await stepIdsOf(ctx, batch.map((i) => i.command.jobId));
+  const outcomes = await applyEach(ctx, batch, (incoming, job) =>
+    job.status === 'FAILED' || job.status === 'CANCELLED'
+      ? requeue(stateOf(job), job.status, {
+          reason: 'manual_retry',
+          runAt: null,
+          failures: 0,
+          error: null,
+          resetSteps: steps.get(job.id) ?? [],
+          actor: actorOf(incoming),
+        })
+      : null,
+  );
+  if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
+  return outcomes;
+}
+
+async function stepIdsOf(ctx: CommandContext, jobIds: readonly string[]): Promise<Map<string, string[]>> {
+  const { rows } = await ctx.pool.query<{ job_id: string; id: string }>(
+    'SELECT job_id, id FROM job_steps WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, ordinal',
+    [jobIds],
+  );
+  const byJob = new Map<string, string[]>();
+  for (const r of rows) byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r.id]);
+  return byJob;
+}
+
+export async function handleApprovals(ctx: CommandContext, batch: readonly Incoming<'approve'>[]): Promise<Outcome[]> {
+  const gates = await waitingGates(ctx, batch.map((i) => i.command.stepId));
+  const outcomes = await applyEach(ctx, batch, (incoming, job) => {
+    const { command } = incoming;
+    const gate = gates.get(command.stepId);
+    if (job.status !== 'WAITING' || gate !== job.id) return null;
+    const actor = actorOf(incoming);
+    const comment = command.comment === undefined ? {} : { comment: command.comment };
+    if (command.decision === 'approve') {
+      const write = requeue(stateOf(job), 'WAITING', { reason: 'approved', runAt: null, actor });
+      return {
+        ...write,
+        steps: [{ stepId: command.stepId, status: 'COMPLETED', completedAt: 'now' }],
+        events: [
+          { type: 'gate.passed', stepId: command.stepId, actor, payload: { kind: 'approval', decidedBy: actor, ...comment } },
+          ...write.events,
+        ],
+      };
+    }
+    const error: JobError = { code: 'STEP_FAILED', message: `approval rejected by ${actor}`, stepId: command.stepId, retryable: false };
+    return {
+      jobId: job.id,
+      attempt: job.attempt,
+      expect: ['WAITING'],
+      to: 'FAILED',
+      set: { failures: job.failures + 1, error, completedAt: 'now', deadlineAt: null },
+      steps: [{ stepId: command.stepId, status: 'FAILED', error, completedAt: 'now' }],
+      events: [
+        { type: 'gate.failed', stepId: command.stepId, actor, payload: { kind: 'approval', decidedBy: actor, reason: 'rejected', ...comment } },
+        { type: 'job.failed', actor, payload: { error, attempts: job.attempt } },
+      ],
+    };
+  });
+  if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
+  return outcomes;
+}
+
+/** Step id → job id, for steps that are approval gates waiting for a decision. */
+async function waitingGates(ctx: CommandContext, stepIds: readonly string[]): Promise<Map<string, string>> {
+  const { rows } = await ctx.pool.query<{ id: string; job_id: string }>(
+    `SELECT id, job_id FROM job_steps WHERE id = ANY($1::uuid[]) AND type = 'GATE' AND status = 'WAITING'`,
+    [stepIds],
+  );
+  return new Map(rows.map((r) => [r.id, r.job_id]));
+}

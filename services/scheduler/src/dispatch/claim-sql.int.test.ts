@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createJobs, createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
+import { createPool, type Pool } from '@gantry/store';
+import { acquireLease, type Lease } from '../leadership/lease.js';
+import { claimJobs, type ClaimOptions } from './claim-sql.js';
+
+const db = useTestDatabase();
+let pool: Pool;
+let lease: Lease;
+
+beforeAll(async () => {
+  pool = createPool(db.url, { max: 4, applicationName: 'claim-test' });
+});
+afterAll(async () => {
+  await pool.end();
+});
+beforeEach(async () => {
+  // Each test starts from an empty backlog and a fresh lease.
+  await pool.query(`UPDATE runner_jobs SET status = 'CANCELLED' WHERE status = 'QUEUED'`);
+  await pool.query(`DELETE FROM scheduler_leases`);
+  const term = await acquireLease(pool, 'scheduler', 'test-holder', 60_000);
+  lease = { name: 'scheduler', holder: 'test-holder', term: term! };
+});
+
+const options = (limit: number, over: Partial<ClaimOptions> = {}): ClaimOptions => ({
+  pool: 'default',
+  limit,
+  defaultWorkspaceLimit: 1_000,
+  agingSecondsPerPoint: 0,
+  ...over,
+});
+
+async function queue(workspaceId: string, count: number, priority: number): Promise<string[]> {
+  const jobs = await createJobs(pool, workspaceId, count, { spec: jobSpec({ priority }) });
+  return jobs.map((j) => j.id);
+}
+
+describe('claimJobs', () => {
+  it('takes the highest priority first, oldest first within a priority, and marks them dispatched', async () => {
+    const ws = await createWorkspace(pool);
+    const low = await queue(ws, 5, 10);
+    const high = await queue(ws, 3, 90);
+    const mid = await queue(ws, 2, 50);
+    const claimed = await claimJobs(pool, lease, options(6));
+    expect(claimed.map((c) => c.id)).toEqual([...high, ...mid, low[0]]);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM runner_jobs WHERE dispatched_at IS NOT NULL AND status = 'QUEUED'`);
+    expect(rows[0].n).toBe(6);
+    // Claimed jobs are not claimed again.
+    expect((await claimJobs(pool, lease, options(10))).map((c) => c.id)).toEqual(low.slice(1));
+  });
+
+  it('serves workspaces round-robin within one priority, so a flood does not starve a latecomer', async () => {
+    const flood = await createWorkspace(pool);
+    const late = await createWorkspace(pool);
+    const a = await queue(flood, 50, 50);
+    const b = await queue(late, 3, 50);
+    const claimed = (await claimJobs(pool, lease, options(6))).map((c) => c.id);
+    expect(claimed).toEqual([a[0], b[0], a[1], b[1], a[2], b[2]]);
+  });
+
+  it('holds a workspace to its running limit, counting jobs already running or dispatched', async () => {
+    const limited = await createWorkspace(pool);
+    await pool.query('UPDATE workspaces SET max_running_jobs = 3 WHERE id = $1', [limited]);
+    const other = await createWorkspace(pool);
+    const jobs = await queue(limited, 10, 50);
+    await queue(other, 10, 50);
+    await pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w' WHERE id = $1`, [jobs[0]]);
+    const claimed = await claimJobs(pool, lease, options(20));
+    expect(claimed.filter((c) => c.workspaceId === limited)).toHaveLength(2);
+    expect(claimed.filter((c) => c.workspaceId === other)).toHaveLength(10);
+    // The default limit applies to workspaces without their own.
+    const third = await createWorkspace(pool);
+    await queue(third, 5, 50);
+    expect(await claimJobs(pool, lease, options(20, { defaultWorkspaceLimit: 2 }))).toHaveLength(2);
+  });
+
+  it('does not dispatch a job before its runAt', async () => {
+    const ws = await createWorkspace(pool);
+    const later = await createJobs(pool, ws, 1, { spec: jobSpec({ runAt: new Date(Date.now() + 60_000).toISOString() }) });
+    await pool.query(`UPDATE runner_jobs SET run_at = $2 WHERE id = $1`, [later[0]!.id, new Date(Date.now() + 60_000)]);
+    const now = await queue(ws, 1, 10);
+    expect((await claimJobs(pool, lease, options(10))).map((c) => c.id)).toEqual(now);
+    await pool.query(`UPDATE runner_jobs SET run_at = now() - interval '1 second' WHERE id = $1`, [later[0]!.id]);
+    expect((await claimJobs(pool, lease, options(10))).map((c) => c.id)).toEqual([later[0]!.id]);
+  });
+
+  it('lifts a long-waiting job above fresher higher-priority ones by aging', async () => {
+    const ws = await createWorkspace(pool);
+    const [old] = await queue(ws, 1, 10);
+    await pool.query(`UPDATE runner_jobs SET queued_at = now() - interval '100 seconds' WHERE id = $1`, [old]);
+    const fresh = await queue(ws, 3, 15);
+    // 100 s at 10 s per point: effective 20 > 15.
+    expect((await claimJobs(pool, lease, options(1, { agingSecondsPerPoint: 10 }))).map((c) => c.id)).toEqual([old]);
+    expect((await claimJobs(pool, lease, options(1, { agingSecondsPerPoint: 0 }))).map((c) => c.id)).toEqual([fresh[0]]);
+  });
+
+  it('claims nothing for a deposed leader', async () => {
+    const ws = await createWorkspace(pool);
+    await queue(ws, 2, 50);
+    await pool.query(`UPDATE scheduler_leases SET expires_at = now() - interval '1 second'`);
+    const successor = await acquireLease(pool, 'scheduler', 'successor', 60_000);
+    expect(successor).toBe(lease.term + 1);
+    expect(await claimJobs(pool, lease, options(10))).toEqual([]);
+    expect(await claimJobs(pool, { ...lease, holder: 'successor', term: successor! }, options(10))).toHaveLength(2);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The set-based claim: one statement picks the next jobs of one pool and marks them dispatched.
+ *
+ * 1. `ws`: the workspaces with a dispatchable backlog in the pool (a skip scan: one index probe
+ *    per workspace, whatever the backlog size);
+ * 2. `room`: how many more each may run now — its limit (`workspaces.max_running_jobs`, else the
+ *    default) minus its jobs running or dispatched, and never more than the round's credit;
+ * 3. `heads`: each workspace's head, twice — by priority then age, and by age alone (so aging
+ *    can lift a long-waiting job whatever its priority) — at most `room` of each;
+ * 4. `ordered`: effective priority = priority + waited seconds / AGING_SECONDS_PER_POINT (capped
+ *    at the maximum priority), and each job's turn within its workspace;
+ * 5. the claim: highest effective priority first and, within one effective priority, turn by
+ *    turn across workspaces (round-robin), `FOR UPDATE SKIP LOCKED`, only while the caller's
+ *    lease term is still the current one (a deposed leader claims nothing).
+ */
+import { Priority } from '@gantry/contracts';
+import type { Pool } from '@gantry/store';
+import type { Lease } from '../leadership/lease.js';
+import { LEASE_HELD_SQL } from '../leadership/lease.js';
+
+const DISPATCHABLE = `status = 'QUEUED' AND dispatched_at IS NULL`;
+const J_DISPATCHABLE = `j.status = 'QUEUED' AND j.dispatched_at IS NULL`;
+
+export const CLAIM_SQL = `
+WITH RECURSIVE ws(workspace_id) AS (
+  (SELECT workspace_id FROM runner_jobs WHERE pool = $4 AND ${DISPATCHABLE} ORDER BY workspace_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.workspace_id FROM runner_jobs j
+          WHERE j.pool = $4 AND ${J_DISPATCHABLE} AND j.workspace_id > ws.workspace_id
+          ORDER BY j.workspace_id LIMIT 1)
+  FROM ws WHERE ws.workspace_id IS NOT NULL
+),
+busy AS (
+  SELECT workspace_id, count(*)::int AS n FROM runner_jobs
+  WHERE pool = $4 AND (status = 'RUNNING' OR (status = 'QUEUED' AND dispatched_at IS NOT NULL))
+  GROUP BY workspace_id
+),
+room AS (
+  SELECT ws.workspace_id, LEAST($5::int, COALESCE(w.max_running_jobs, $6::int) - COALESCE(b.n, 0)) AS n
+  FROM ws
+  JOIN workspaces w ON w.id = ws.workspace_id
+  LEFT JOIN busy b ON b.workspace_id = ws.workspace_id
+),
+heads AS (
+  SELECT h.* FROM room r, LATERAL (
+    (SELECT j.id, j.workspace_id, j.priority, j.queued_at FROM runner_jobs j
+      WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
+        AND (j.run_at IS NULL OR j.run_at <= now())
+      ORDER BY j.priority DESC, j.queued_at, j.id LIMIT r.n)
+    UNION
+    (SELECT j.id, j.workspace_id, j.priority, j.queued_at FROM runner_jobs j
+      WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
+        AND (j.run_at IS NULL OR j.run_at <= now())
+      ORDER BY j.queued_at, j.id LIMIT r.n)
+  ) h
+  WHERE r.n > 0
+),
+ordered AS (
+  SELECT x.*, row_number() OVER (PARTITION BY x.workspace_id ORDER BY x.effective DESC, x.queued_at, x.id) AS turn
+  FROM (
+    SELECT id, workspace_id, queued_at,
+      LEAST(${Priority.max}, priority + CASE WHEN $7::int > 0
+        THEN floor(extract(epoch FROM now() - queued_at) / $7::int)::int ELSE 0 END) AS effective
+    FROM heads
+  ) x
+),
+eligible AS (
+  SELECT o.* FROM ordered o JOIN room r ON r.workspace_id = o.workspace_id WHERE o.turn <= r.n
+  ORDER BY o.effective DESC, o.turn, o.queued_at, o.id
+  LIMIT $5
+),
+claim AS (
+  SELECT j.id, e.effective, e.turn, e.queued_at FROM runner_jobs j JOIN eligible e ON e.id = j.id
+  WHERE ${J_DISPATCHABLE} AND ${LEASE_HELD_SQL}
+  FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE runner_jobs j SET dispatched_at = now(), version = j.version + 1, updated_at = now()
+FROM claim c WHERE j.id = c.id
+RETURNING j.id, j.workspace_id, j.attempt, j.priority, j.queued_at, c.effective, c.turn`;
+
+/** One job claimed for dispatch. */
+export interface ClaimedJob {
+  id: string;
+  workspaceId: string;
+  attempt: number;
+  priority: number;
+  queuedAt: Date;
+}
+
+export interface ClaimOptions {
+  pool: string;
+  /** Jobs to claim at most (the pool's free slots, bounded by the batch size). */
+  limit: number;
+  /** Per-workspace running limit when the workspace sets none. */
+  defaultWorkspaceLimit: number;
+  /** Seconds of waiting per point of aging; 0 turns aging off. */
+  agingSecondsPerPoint: number;
+}
+
+/** Claims up to `limit` jobs of a pool in dispatch order; empty for a deposed leader. */
+export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): Promise<ClaimedJob[]> {
+  if (opts.limit <= 0) return [];
+  const { rows } = await pool.query<{
+    id: string;
+    workspace_id: string;
+    attempt: number;
+    priority: number;
+    queued_at: Date;
+    effective: number;
+    turn: string;
+  }>(CLAIM_SQL, [
+    lease.name,
+    lease.holder,
+    lease.term,
+    opts.pool,
+    opts.limit,
+    opts.defaultWorkspaceLimit,
+    opts.agingSecondsPerPoint,
+  ]);
+  rows.sort(
+    (a, b) => b.effective - a.effective || Number(a.turn) - Number(b.turn) || a.queued_at.getTime() - b.queued_at.getTime(),
+  );
+  return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at }));
+}

@@ -1,0 +1,124 @@
+/**
+ * The scheduler's moves of the job protocol (docs/protocol.md), as JobWrites. Each is
+ * guarded by the attempt and statuses the scheduler read, so a concurrent move by a worker or
+ * the API wins cleanly and this one reports `applied: false`.
+ */
+import type { JobError, QueueReason } from '@gantry/contracts';
+import type { JobWrite, StepPatch } from '@gantry/store';
+
+/** What the scheduler read of a job before deciding a move. */
+export interface JobState {
+  id: string;
+  attempt: number;
+  failures: number;
+  maxAttempts: number;
+  runAt: Date | null;
+}
+
+const SCHEDULER = 'scheduler';
+
+/** Row 2: PENDING → QUEUED for its first attempt. */
+export function queueSubmitted(job: JobState, actor = SCHEDULER): JobWrite {
+  return {
+    jobId: job.id,
+    attempt: 0,
+    expect: ['PENDING'],
+    to: 'QUEUED',
+    set: { attempt: 1, queuedAt: 'now', dispatchedAt: null },
+    events: [{ type: 'job.queued', actor, payload: { attempt: 1, reason: 'submitted', runAt: job.runAt?.toISOString() ?? null } }],
+  };
+}
+
+/** Rows 7/13 (and 12 when the worker did not report): the attempt failed; retry or fail. */
+export function failAttempt(
+  job: JobState,
+  from: 'RUNNING',
+  error: JobError,
+  opts: { reason: QueueReason; retryAt: Date | null; resetSteps: readonly string[] },
+): JobWrite {
+  const failures = job.failures + 1;
+  if (opts.retryAt === null) {
+    return {
+      jobId: job.id,
+      attempt: job.attempt,
+      expect: [from],
+      to: 'FAILED',
+      set: { failures, error, completedAt: 'now', workerId: null, deadlineAt: null },
+      events: [{ type: 'job.failed', actor: SCHEDULER, payload: { error, attempts: job.attempt } }],
+    };
+  }
+  return requeue(job, from, { reason: opts.reason, runAt: opts.retryAt, failures, error, resetSteps: opts.resetSteps });
+}
+
+/** Any return to QUEUED: a new attempt (the fencing token moves on), not yet dispatched. */
+export function requeue(
+  job: JobState,
+  from: 'RUNNING' | 'WAITING' | 'FAILED' | 'CANCELLED',
+  opts: { reason: QueueReason; runAt: Date | null; failures?: number; error?: JobError | null; resetSteps?: readonly string[]; actor?: string },
+): JobWrite {
+  const attempt = job.attempt + 1;
+  const steps: StepPatch[] = (opts.resetSteps ?? []).map((stepId) => ({
+    stepId,
+    status: 'PENDING',
+    attempt,
+    error: null,
+    exitCode: null,
+    durationMs: null,
+    startedAt: null,
+    completedAt: null,
+  }));
+  return {
+    jobId: job.id,
+    attempt: job.attempt,
+    expect: [from],
+    to: 'QUEUED',
+    set: {
+      attempt,
+      ...(opts.failures === undefined ? {} : { failures: opts.failures }),
+      ...(opts.error === undefined ? {} : { error: opts.error }),
+      runAt: opts.runAt,
+      queuedAt: 'now',
+      dispatchedAt: null,
+      workerId: null,
+      deadlineAt: null,
+      cancelRequestedAt: null,
+      completedAt: null,
+    },
+    steps,
+    events: [
+      {
+        type: 'job.queued',
+        actor: opts.actor ?? SCHEDULER,
+        payload: {
+          attempt,
+          reason: opts.reason,
+          runAt: opts.runAt?.toISOString() ?? null,
+          ...(opts.error ? { error: opts.error } : {}),
+        },
+      },
+    ],
+  };
+}
+
+/** Row 10: a job nobody runs is cancelled at once. */
+export function cancelIdle(job: JobState, from: 'PENDING' | 'QUEUED' | 'WAITING', reason: string | null, actor: string): JobWrite {
+  return {
+    jobId: job.id,
+    attempt: job.attempt,
+    expect: [from],
+    to: 'CANCELLED',
+    set: { completedAt: 'now', dispatchedAt: null, deadlineAt: null },
+    events: [{ type: 'job.cancelled', actor, payload: { reason, from } }],
+  };
+}
+
+/** Row 11: a running job's cancel is recorded; the signal goes to its worker after commit. */
+export function requestCancel(job: JobState, reason: string | null, actor: string): JobWrite {
+  return {
+    jobId: job.id,
+    attempt: job.attempt,
+    expect: ['RUNNING'],
+    set: { cancelRequestedAt: 'now' },
+    events: [{ type: 'job.cancel_requested', actor, payload: { reason } }],
+  };
+}

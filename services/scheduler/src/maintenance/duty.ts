@@ -1,0 +1,49 @@
+/** What every periodic duty of the leader gets, and how a failed attempt is ended. */
+import { type BackoffPolicy, hasAttemptsLeft, type JobError, type Names, type QueueReason, retryDelayMs } from '@gantry/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '@gantry/runtime';
+import type { JobWrite, JobWriter, Pool } from '@gantry/store';
+import { failAttempt } from '../jobs/writes.js';
+import type { Lease } from '../leadership/lease.js';
+import type { SchedulerMetrics } from '../metrics.js';
+
+export interface DutyContext {
+  pool: Pool;
+  writer: JobWriter;
+  nc: NatsConnection;
+  names: Names;
+  logger: Logger;
+  metrics: SchedulerMetrics;
+  lease: Lease;
+  wakeDispatcher: () => void;
+}
+
+/** A RUNNING job whose attempt ended without its worker reporting. */
+export interface OrphanedJob {
+  id: string;
+  attempt: number;
+  failures: number;
+  max_attempts: number;
+  backoff: BackoffPolicy;
+  step_ids: string[];
+}
+
+/** SQL columns that fill an {@link OrphanedJob}. */
+export const ORPHAN_COLUMNS = `j.id, j.attempt, j.failures, j.max_attempts, j.backoff,
+  ARRAY(SELECT s.id FROM job_steps s WHERE s.job_id = j.id ORDER BY s.ordinal) AS step_ids`;
+
+/**
+ * Ends an attempt that failed without its worker: queued again (all steps reset) after the
+ * job's backoff — immediately for a lost worker — while attempts are left, else FAILED.
+ */
+export function attemptFailed(job: OrphanedJob, error: JobError, reason: QueueReason): JobWrite {
+  const failures = job.failures + 1;
+  const retry = hasAttemptsLeft(failures, job.max_attempts);
+  const delay = reason === 'worker_lost' ? 0 : retryDelayMs(job.backoff, failures);
+  return failAttempt(
+    { id: job.id, attempt: job.attempt, failures: job.failures, maxAttempts: job.max_attempts, runAt: null },
+    'RUNNING',
+    error,
+    { reason, retryAt: retry ? new Date(Date.now() + delay) : null, resetSteps: job.step_ids },
+  );
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancelSignal, retryDelayMs } from '@gantry/contracts';
+import { JobWriter } from '@gantry/store';
+import { createJobs, createTestNamespace, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
+import { FakeWorker, type Harness, startScheduler, waitFor } from '../testing/harness.js';
+
+const db = useTestDatabase();
+let ns: TestNamespace;
+let h: Harness;
+let ws: string;
+
+beforeAll(async () => {
+  ns = await createTestNamespace({ provision: true });
+  h = await startScheduler(db.url, ns, { workerLostMs: 1_000, timeoutGraceMs: 400, pendingGraceMs: 300 });
+  ws = await createWorkspace(h.pool);
+});
+afterAll(async () => {
+  await h?.stop();
+  await ns?.cleanup();
+});
+
+async function job(id: string) {
+  const { rows } = await h.pool.query(
+    'SELECT status, attempt, failures, worker_id, run_at, error FROM runner_jobs WHERE id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+async function events(id: string) {
+  const { rows } = await h.pool.query('SELECT type, attempt, payload FROM job_events WHERE job_id = $1 ORDER BY sequence', [id]);
+  return rows;
+}
+
+describe('lost workers', () => {
+  it('queue a silent worker’s jobs again as the next attempt, and fence its late result', async () => {
+    const jobs = await createJobs(h.pool, ws, 2);
+    const doomed = new FakeWorker(ns, h.pool, 2);
+    doomed.start();
+    await waitFor(async () => (await job(jobs[1]!.id)).status === 'RUNNING' && (await job(jobs[0]!.id)).status === 'RUNNING');
+    await doomed.stop();
+    await waitFor(async () => (await job(jobs[0]!.id)).attempt === 2, 15_000, 'requeue after the worker is lost');
+
+    for (const j of jobs) {
+      const row = await job(j.id);
+      expect(row).toMatchObject({ attempt: 2, failures: 1 });
+      const last = (await events(j.id)).find((e) => e.type === 'job.queued' && e.attempt === 2);
+      expect(last.payload).toMatchObject({ reason: 'worker_lost', error: { code: 'WORKER_LOST' } });
+    }
+    // The lost worker comes back with a result for attempt 1: refused.
+    const late = new JobWriter({ pool: h.pool });
+    const result = await late.write({
+      jobId: jobs[0]!.id,
+      attempt: 1,
+      expect: ['RUNNING'],
+      to: 'COMPLETED',
+      events: [{ type: 'job.completed', actor: 'worker:late', payload: { durationMs: 1, result: null } }],
+    });
+    await late.stop();
+    expect(result.applied).toBe(false);
+
+    const rescuer = new FakeWorker(ns, h.pool, 2, { finish: true });
+    rescuer.start();
+    await waitFor(async () => (await job(jobs[0]!.id)).status === 'COMPLETED' && (await job(jobs[1]!.id)).status === 'COMPLETED');
+    await rescuer.stop();
+    expect(rescuer.dispatches.map((d) => d.attempt)).toEqual([2, 2]);
+  });
+});
+
+describe('timeouts', () => {
+  it('signal the worker, then end the attempt with a TIMEOUT error and queue it after its backoff', async () => {
+    const backoff = { kind: 'fixed' as const, initialMs: 60_000, maxMs: 60_000, jitter: 0 };
+    const [slow] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ backoff }) });
+    const worker = new FakeWorker(ns, h.pool, 1);
+    const signals: CancelSignal[] = [];
+    const sub = ns.nc.subscribe(ns.names.subjects.cancel(worker.workerId), {
+      callback: (_e, m) => {
+        signals.push(CancelSignal.parse(m.json()));
+      },
+    });
+    worker.start();
+    try {
+      await waitFor(async () => (await job(slow!.id)).status === 'RUNNING');
+      await h.pool.query(`UPDATE runner_jobs SET deadline_at = now() - interval '100 milliseconds' WHERE id = $1`, [slow!.id]);
+      await waitFor(() => signals.length > 0, 5_000, 'the timeout signal');
+      expect(signals[0]).toEqual({ v: 1, jobId: slow!.id, attempt: 1, reason: 'timeout' });
+      // The worker does not react: after the grace the scheduler ends the attempt itself.
+      await waitFor(async () => (await job(slow!.id)).status === 'QUEUED', 5_000, 'the requeue');
+      const row = await job(slow!.id);
+      expect(row).toMatchObject({ attempt: 2, failures: 1, error: { code: 'TIMEOUT' } });
+      const delay = row.run_at.getTime() - Date.now();
+      expect(delay).toBeGreaterThan(retryDelayMs(backoff, 1) - 10_000);
+    } finally {
+      sub.unsubscribe();
+      await worker.stop();
+    }
+  });
+});
+
+describe('the reconciler', () => {
+  it('queues a PENDING job whose submit command never arrived', async () => {
+    const [orphan] = await createJobs(h.pool, ws, 1, { status: 'PENDING' });
+    await waitFor(async () => (await job(orphan!.id)).status === 'QUEUED', 5_000, 'the reconciler');
+    expect((await events(orphan!.id)).map((e) => e.type)).toEqual(['job.created', 'job.queued']);
+  });
+});

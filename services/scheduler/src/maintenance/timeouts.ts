@@ -1,0 +1,63 @@
+/**
+ * Deadlines. A RUNNING job past `deadline_at` gets a timeout cancel signal (every round until it
+ * leaves RUNNING); its worker aborts, runs CLEANUP and reports the TIMEOUT failure. If it has
+ * not within `graceMs`, the scheduler ends the attempt itself. A WAITING approval gate past its
+ * deadline fails the job.
+ */
+import type { JobError } from '@gantry/contracts';
+import { sendCancelSignal } from '../commands/job-commands.js';
+import { attemptFailed, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
+
+const signalled = new WeakMap<DutyContext, Set<string>>();
+
+export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, limit = 1_000): Promise<void> {
+  const seen = signalled.get(ctx) ?? new Set<string>();
+  signalled.set(ctx, seen);
+  const overdue = await ctx.pool.query<OrphanedJob & { worker_id: string | null; grace_over: boolean }>(
+    `SELECT ${ORPHAN_COLUMNS}, j.worker_id, j.deadline_at < now() - make_interval(secs => $1 / 1000.0) AS grace_over
+     FROM runner_jobs j WHERE j.status = 'RUNNING' AND j.deadline_at < now() ORDER BY j.deadline_at LIMIT $2`,
+    [graceMs, limit],
+  );
+  const error: JobError = { code: 'TIMEOUT', message: 'the job ran past its timeout', retryable: true };
+  const expired = overdue.rows.filter((j) => j.grace_over);
+  for (const job of overdue.rows) {
+    const key = `${job.id}:${job.attempt}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      ctx.metrics.timedOut.inc();
+    }
+    if (!job.grace_over) sendCancelSignal(ctx, job, 'timeout');
+  }
+  if (expired.length > 0) {
+    const results = await ctx.writer.writeMany(expired.map((job) => attemptFailed(job, error, 'retry')));
+    const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
+    if (requeued > 0) {
+      ctx.metrics.requeued.inc({ reason: 'timeout' }, requeued);
+      ctx.wakeDispatcher();
+    }
+  }
+  if (seen.size > 10 * limit) seen.clear();
+
+  const gates = await ctx.pool.query<{ id: string; attempt: number; failures: number; step_id: string }>(
+    `SELECT j.id, j.attempt, j.failures, s.id AS step_id FROM runner_jobs j
+     JOIN job_steps s ON s.job_id = j.id AND s.status = 'WAITING'
+     WHERE j.status = 'WAITING' AND j.deadline_at < now() LIMIT $1`,
+    [limit],
+  );
+  if (gates.rows.length === 0) return;
+  const gateError: JobError = { code: 'TIMEOUT', message: 'nobody decided the approval gate in time', retryable: false };
+  await ctx.writer.writeMany(
+    gates.rows.map((g) => ({
+      jobId: g.id,
+      attempt: g.attempt,
+      expect: ['WAITING'] as const,
+      to: 'FAILED' as const,
+      set: { failures: g.failures + 1, error: { ...gateError, stepId: g.step_id }, completedAt: 'now' as const, deadlineAt: null },
+      steps: [{ stepId: g.step_id, status: 'FAILED' as const, error: { ...gateError, stepId: g.step_id }, completedAt: 'now' as const }],
+      events: [
+        { type: 'gate.failed' as const, stepId: g.step_id, actor: 'scheduler', payload: { kind: 'approval' as const, reason: 'timed out' } },
+        { type: 'job.failed' as const, actor: 'scheduler', payload: { error: { ...gateError, stepId: g.step_id }, attempts: g.attempt } },
+      ],
+    })),
+  );
+}

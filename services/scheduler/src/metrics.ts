@@ -1,0 +1,29 @@
+/** The scheduler's metrics, on the service registry. Names and labels come from contracts. */
+import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
+import { counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
+import type { Registry } from 'prom-client';
+
+export function schedulerMetrics(registry: Registry) {
+  return {
+    queueDepth: gaugeOn(registry, { name: M.queueDepth, help: 'Jobs QUEUED and not yet dispatched, by pool and priority.', labelNames: [L.pool, L.priority] }),
+    queueOldestAge: gaugeOn(registry, { name: M.queueOldestAge, help: 'Age of the oldest dispatchable QUEUED job, by pool.', labelNames: [L.pool] }),
+    queueWait: histogramOn(registry, {
+      name: M.queueWait,
+      help: 'Time from queued to dispatched.',
+      labelNames: [L.pool],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    }),
+    dispatches: counterOn(registry, { name: M.dispatches, help: 'Dispatches by pool and outcome (published, failed).', labelNames: [L.pool, L.outcome] }),
+    freeSlots: gaugeOn(registry, { name: M.workerSlots, help: 'Worker slots by pool and state (free credit as last computed).', labelNames: [L.pool] }),
+    liveWorkers: gaugeOn(registry, { name: M.liveWorkers, help: 'Workers heard from recently, by pool.', labelNames: [L.pool] }),
+    leader: gaugeOn(registry, { name: M.schedulerLeader, help: '1 while this replica leads, else 0.' }),
+    term: gaugeOn(registry, { name: M.schedulerTerm, help: 'Leadership term this replica holds or last held.' }),
+    deadLetters: counterOn(registry, { name: M.deadLetters, help: 'Commands dead-lettered, by command and reason.', labelNames: [L.command, L.reason] }),
+    commands: counterOn(registry, { name: M.commandsProcessed, help: 'Commands processed, by command and outcome.', labelNames: [L.command, L.outcome] }),
+    timedOut: counterOn(registry, { name: M.jobsTimedOut, help: 'Jobs past their deadline.' }),
+    requeued: counterOn(registry, { name: M.jobsRequeued, help: 'Jobs queued again, by reason.', labelNames: [L.reason] }),
+    repairs: counterOn(registry, { name: M.reconcilerRepairs, help: 'Reconciler repairs, by kind.', labelNames: [L.reason] }),
+  };
+}
+
+export type SchedulerMetrics = ReturnType<typeof schedulerMetrics>;

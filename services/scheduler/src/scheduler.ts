@@ -1,0 +1,152 @@
+/**
+ * The scheduler, assembled: every replica listens to worker heartbeats and competes for the
+ * leadership lease; the leader consumes commands, dispatches, and runs the periodic duties
+ * (reconciler, timeouts, lost workers, queue gauges). Plain factory; tests build it in-process.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Names } from '@gantry/contracts';
+import { type Component, createEventFanout, createPublisher, delay, type Logger, type Metrics } from '@gantry/runtime';
+import { JobWriter, type Pool } from '@gantry/store';
+import { CommandAuthorizer } from './commands/authorize.js';
+import { watchMaxDeliveries } from './commands/advisories.js';
+import { CommandConsumer } from './commands/consumer.js';
+import { createDeadLetterer } from './commands/dead-letter.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { createLeadership, type Leadership } from './leadership/leadership.js';
+import type { Lease } from './leadership/lease.js';
+import type { DutyContext } from './maintenance/duty.js';
+import { recoverLostWorkersOnce } from './maintenance/lost-workers.js';
+import { observeQueueOnce } from './maintenance/queue-gauges.js';
+import { reconcileOnce } from './maintenance/reconciler.js';
+import { enforceTimeoutsOnce } from './maintenance/timeouts.js';
+import { schedulerMetrics } from './metrics.js';
+import { WorkerRegistry } from './workers/registry.js';
+
+/** The scheduler's tunables (see config.ts for their meaning and defaults). */
+export interface SchedulerSettings {
+  leaseMs: number;
+  renewMs: number;
+  dispatchIntervalMs: number;
+  dispatchBatch: number;
+  agingSecondsPerPoint: number;
+  workspaceMaxRunning: number;
+  reconcileIntervalMs: number;
+  pendingGraceMs: number;
+  unclaimedRedispatchMs: number;
+  cancelResendMs: number;
+  timeoutGraceMs: number;
+  workerLostMs: number;
+}
+
+export interface SchedulerDeps {
+  pool: Pool;
+  nc: NatsConnection;
+  names: Names;
+  logger: Logger;
+  metrics: Metrics;
+  settings: SchedulerSettings;
+  /** This replica's identity in the lease; default host + random suffix. */
+  holder?: string;
+}
+
+export interface Scheduler {
+  /** In start order; stop in reverse. */
+  readonly components: readonly Component[];
+  readonly leadership: Leadership;
+  readonly dispatcher: Dispatcher;
+  readonly workers: WorkerRegistry;
+}
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const { pool, nc, names, settings } = deps;
+  const logger = deps.logger.child({ component: 'scheduler' });
+  const metrics = schedulerMetrics(deps.metrics.registry);
+  const js = jetstream(nc);
+  const publisher = createPublisher(js, { registry: deps.metrics.registry });
+  const fanOut = createEventFanout(publisher, names, logger);
+  const writer = new JobWriter({ pool, onCommit: fanOut, onCommitError: (err) => logger.error({ err }, 'event fan-out failed') });
+
+  // Beats only arrive after start(), by when `dispatcher` exists.
+  const workers = new WorkerRegistry({
+    nc,
+    names,
+    lostAfterMs: settings.workerLostMs,
+    logger,
+    onBeat: (w) => {
+      metrics.liveWorkers.set({ pool: w.pool }, workers.live().filter((x) => x.pool === w.pool).length);
+      if (!w.draining && w.busy < w.slots) dispatcher.wake();
+    },
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
+    pool,
+    publisher,
+    names,
+    workers,
+    logger,
+    metrics,
+    intervalMs: settings.dispatchIntervalMs,
+    batch: settings.dispatchBatch,
+    defaultWorkspaceLimit: settings.workspaceMaxRunning,
+    agingSecondsPerPoint: settings.agingSecondsPerPoint,
+  });
+  const wakeDispatcher = () => dispatcher.wake();
+
+  const lead = async (lease: Lease, signal: AbortSignal): Promise<void> => {
+    metrics.leader.set(1);
+    metrics.term.set(lease.term);
+    const jsm = await jetstreamManager(nc);
+    const deadLetter = createDeadLetterer({ publisher, names, metrics, logger });
+    const advisories = watchMaxDeliveries({ nc, jsm, names, deadLetter, logger });
+    const consumer = new CommandConsumer({
+      js,
+      names,
+      deadLetter,
+      metrics,
+      logger,
+      ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool), fanOut, wakeDispatcher },
+    });
+    const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher };
+    const leaderSince = Date.now();
+    const maintenance = async () => {
+      while (!signal.aborted) {
+        for (const [name, once] of [
+          ['reconciler', () => reconcileOnce(duty, { pendingGraceMs: settings.pendingGraceMs, unclaimedMs: settings.unclaimedRedispatchMs, cancelResendMs: settings.cancelResendMs })],
+          ['timeouts', () => enforceTimeoutsOnce(duty, settings.timeoutGraceMs)],
+          ['lost-workers', () => recoverLostWorkersOnce(duty, workers, { lostAfterMs: settings.workerLostMs, leaderSince })],
+          ['queue-gauges', () => observeQueueOnce(duty)],
+        ] as const) {
+          if (signal.aborted) break;
+          await once().catch((err: unknown) => logger.error({ err, duty: name }, 'duty failed'));
+        }
+        await delay(settings.reconcileIntervalMs, signal);
+      }
+    };
+    try {
+      await Promise.all([consumer.run(signal), dispatcher.run(lease, signal), maintenance()]);
+    } finally {
+      advisories.unsubscribe();
+      metrics.leader.set(0);
+    }
+  };
+
+  const leadership = createLeadership({
+    pool,
+    name: 'scheduler',
+    holder: deps.holder ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    leaseMs: settings.leaseMs,
+    renewMs: settings.renewMs,
+    logger,
+    onLeader: lead,
+  });
+
+  const publisherComponent: Component = { name: 'publisher', start: async () => {}, stop: () => publisher.close() };
+  return {
+    components: [publisherComponent, writer, workers, leadership],
+    leadership,
+    dispatcher,
+    workers,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Test support: an in-process scheduler on the file's database and namespace with fast
+ * settings, and a protocol peer that behaves as a worker would — it beats, pulls dispatches,
+ * claims and finishes jobs through the store — so the scheduler is exercised over the real NATS
+ * and PostgreSQL without a worker process.
+ */
+import { randomUUID } from 'node:crypto';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { type CommandKind, Dispatch, type Heartbeat, type Names } from '@gantry/contracts';
+import { createLogger, createMetrics } from '@gantry/runtime';
+import { createPool, JobWriter, type Pool, type WriteResult } from '@gantry/store';
+import type { TestNamespace } from '@gantry/testkit';
+import { createScheduler, type Scheduler, type SchedulerSettings } from '../scheduler.js';
+
+export const FAST: SchedulerSettings = {
+  leaseMs: 1_500,
+  renewMs: 200,
+  dispatchIntervalMs: 50,
+  dispatchBatch: 500,
+  agingSecondsPerPoint: 0,
+  workspaceMaxRunning: 1_000,
+  reconcileIntervalMs: 100,
+  pendingGraceMs: 60_000,
+  unclaimedRedispatchMs: 150_000,
+  cancelResendMs: 300,
+  timeoutGraceMs: 60_000,
+  workerLostMs: 1_500,
+};
+
+export interface Harness {
+  pool: Pool;
+  scheduler: Scheduler;
+  stop(): Promise<void>;
+}
+
+/** Starts a scheduler in-process and waits until it leads. */
+export async function startScheduler(url: string, ns: TestNamespace, settings: Partial<SchedulerSettings> = {}): Promise<Harness> {
+  const pool = createPool(url, { max: 6, applicationName: 'scheduler-test' });
+  const logger = createLogger({ service: 'scheduler-test', version: '0', level: 'silent' });
+  const scheduler = createScheduler({ pool, nc: ns.nc, names: ns.names, logger, metrics: createMetrics({ service: 'scheduler', version: '0' }), settings: { ...FAST, ...settings } });
+  for (const c of scheduler.components) await c.start();
+  await waitFor(() => scheduler.leadership.lease !== null, 10_000, 'leadership');
+  return {
+    pool,
+    scheduler,
+    async stop() {
+      for (const c of [...scheduler.components].reverse()) await c.stop({ timeoutMs: 10_000 });
+      await pool.end();
+    },
+  };
+}
+
+/** Polls `check` every 20 ms until it holds; throws after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Publishes a command the way another service would. */
+export async function publishCommand(ns: TestNamespace, kind: CommandKind, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const js = jetstream(ns.nc);
+  const data = typeof body === 'string' ? body : JSON.stringify(body);
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(headers)) h.set(k, v);
+  const id = typeof body === 'object' && body !== null && 'id' in body ? String((body as { id: unknown }).id) : randomUUID();
+  await js.publish(ns.names.subjects.command(kind), data, { msgID: id, headers: h });
+}
+
+/**
+ * A worker as the scheduler sees one: beats with `slots`, pulls dispatches, and claims (and,
+ * when asked, finishes) each job through the store, exactly as the protocol says.
+ */
+export class FakeWorker {
+  readonly workerId = `fake-${randomUUID().slice(0, 8)}`;
+  readonly dispatches: Dispatch[] = [];
+  readonly #running = new Map<string, number>();
+  readonly #writer: JobWriter;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #pulling: Promise<void> | undefined;
+
+  constructor(
+    private readonly ns: TestNamespace,
+    pool: Pool,
+    private readonly slots: number,
+    private readonly opts: { finish?: boolean; pool?: string } = {},
+  ) {
+    this.#writer = new JobWriter({ pool });
+  }
+
+  get names(): Names {
+    return this.ns.names;
+  }
+
+  beat(): void {
+    const beat: Heartbeat = {
+      v: 1,
+      workerId: this.workerId,
+      pool: this.opts.pool ?? 'default',
+      slots: this.slots,
+      busy: this.#running.size,
+      jobs: [...this.#running].map(([jobId, attempt]) => ({ jobId, attempt })),
+      draining: false,
+      version: 'test',
+      startedAt: new Date().toISOString(),
+      at: new Date().toISOString(),
+    };
+    this.ns.nc.publish(this.ns.names.subjects.heartbeat(this.workerId), JSON.stringify(beat));
+  }
+
+  /** Beats every 200 ms and pulls dispatches until stopped. */
+  start(): void {
+    this.beat();
+    this.#timer = setInterval(() => this.beat(), 200);
+    this.#pulling = this.#pull();
+  }
+
+  async #pull(): Promise<void> {
+    const consumer = await jetstream(this.ns.nc).consumers.get(this.ns.names.streams.dispatch, this.ns.names.consumers.dispatch(this.opts.pool ?? 'default'));
+    while (!this.#stopped) {
+      if (this.#running.size >= this.slots) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      const msg = await consumer.next({ expires: 1_000 });
+      if (msg) await this.#take(msg);
+    }
+  }
+
+  async #take(msg: JsMsg): Promise<void> {
+    const d = Dispatch.parse(msg.json());
+    this.dispatches.push(d);
+    const claim = await this.#writer.write({
+      jobId: d.jobId,
+      attempt: d.attempt,
+      expect: ['QUEUED'],
+      to: 'RUNNING',
+      set: { workerId: this.workerId, startedAt: 'now', deadlineAt: null },
+      events: [{ type: 'job.started', actor: `worker:${this.workerId}`, payload: { attempt: d.attempt, workerId: this.workerId } }],
+    });
+    msg.ack();
+    if (!claim.applied) return;
+    this.#running.set(d.jobId, d.attempt);
+    if (this.opts.finish) await this.finish(d.jobId);
+  }
+
+  /** Completes a job this worker holds and frees its slot (beating at once, as workers do). */
+  async finish(jobId: string): Promise<WriteResult> {
+    const attempt = this.#running.get(jobId);
+    if (attempt === undefined) throw new Error(`${this.workerId} does not hold ${jobId}`);
+    const result = await this.#writer.write({
+      jobId,
+      attempt,
+      expect: ['RUNNING'],
+      to: 'COMPLETED',
+      set: { completedAt: 'now', workerId: null, progress: 100 },
+      events: [{ type: 'job.completed', actor: `worker:${this.workerId}`, payload: { durationMs: 1, result: null } }],
+    });
+    this.#running.delete(jobId);
+    this.beat();
+    return result;
+  }
+
+  /** Stops beating and pulling (a dead worker, as far as the scheduler can tell). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#pulling;
+    await this.#writer.stop();
+  }
+}

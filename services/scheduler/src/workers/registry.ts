@@ -1,0 +1,96 @@
+/**
+ * What the scheduler knows of the workers: their heartbeats (core NATS, every second and on
+ * every change of their busy count). A worker silent for `lostAfterMs` is lost. Every replica
+ * listens, so a new leader starts with a warm view.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Heartbeat, type Names } from '@gantry/contracts';
+import type { Logger } from '@gantry/runtime';
+
+/** A worker as last heard. */
+export interface WorkerView {
+  readonly workerId: string;
+  readonly pool: string;
+  readonly slots: number;
+  readonly busy: number;
+  readonly draining: boolean;
+  readonly jobs: readonly { jobId: string; attempt: number }[];
+  /** `Date.now()` when its last beat arrived. */
+  readonly seenAt: number;
+}
+
+export interface WorkerRegistryOptions {
+  nc: NatsConnection;
+  names: Names;
+  lostAfterMs: number;
+  logger: Logger;
+  /** Called for every beat (after it is recorded); the dispatcher wakes on freed slots. */
+  onBeat?: (worker: WorkerView) => void;
+}
+
+export class WorkerRegistry {
+  readonly name = 'worker-registry';
+  readonly #opts: WorkerRegistryOptions;
+  readonly #workers = new Map<string, WorkerView>();
+  #sub: Subscription | undefined;
+
+  constructor(opts: WorkerRegistryOptions) {
+    this.#opts = opts;
+  }
+
+  async start(): Promise<void> {
+    if (this.#sub) return;
+    const sub = this.#opts.nc.subscribe(this.#opts.names.subjects.heartbeatsAll, {
+      callback: (err, msg) => {
+        if (err) return;
+        const parsed = Heartbeat.safeParse(safeJson(msg.data));
+        if (!parsed.success) {
+          this.#opts.logger.warn({ subject: msg.subject }, 'ignored a malformed heartbeat');
+          return;
+        }
+        const beat = parsed.data;
+        const view: WorkerView = { ...beat, seenAt: Date.now() };
+        this.#workers.set(beat.workerId, view);
+        this.#opts.onBeat?.(view);
+      },
+    });
+    this.#sub = sub;
+    await this.#opts.nc.flush();
+  }
+
+  async stop(): Promise<void> {
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
+  }
+
+  /** Workers heard from within `lostAfterMs`. */
+  live(now = Date.now()): WorkerView[] {
+    return [...this.#workers.values()].filter((w) => now - w.seenAt < this.#opts.lostAfterMs);
+  }
+
+  /** True when `workerId` beat within `lostAfterMs`. */
+  isLive(workerId: string, now = Date.now()): boolean {
+    const w = this.#workers.get(workerId);
+    return w !== undefined && now - w.seenAt < this.#opts.lostAfterMs;
+  }
+
+  /** Forgets workers silent for longer than `lostAfterMs` and returns their ids. */
+  forgetLost(now = Date.now()): string[] {
+    const lost: string[] = [];
+    for (const [id, w] of this.#workers) {
+      if (now - w.seenAt >= this.#opts.lostAfterMs) {
+        this.#workers.delete(id);
+        lost.push(id);
+      }
+    }
+    return lost;
+  }
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}
