@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelSignal, retryDelayMs } from '@gantry/contracts';
+import { CancelSignal, dispatchConsumer, retryDelayMs } from '@gantry/contracts';
+import { ensureConsumer } from '@gantry/runtime';
 import { JobWriter } from '@gantry/store';
 import { createJobs, createTestNamespace, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
 import { FakeWorker, type Harness, startScheduler, waitFor } from '../testing/harness.js';
@@ -39,7 +40,12 @@ describe('lost workers', () => {
     doomed.start();
     await waitFor(async () => (await job(jobs[1]!.id)).status === 'RUNNING' && (await job(jobs[0]!.id)).status === 'RUNNING');
     await doomed.stop();
-    await waitFor(async () => (await job(jobs[0]!.id)).attempt === 2, 15_000, 'requeue after the worker is lost');
+    // Each job is judged on its own start time: wait for both.
+    await waitFor(
+      async () => (await job(jobs[0]!.id)).attempt === 2 && (await job(jobs[1]!.id)).attempt === 2,
+      15_000,
+      'requeue after the worker is lost',
+    );
 
     for (const j of jobs) {
       const row = await job(j.id);
@@ -70,8 +76,10 @@ describe('lost workers', () => {
 describe('timeouts', () => {
   it('signal the worker, then end the attempt with a TIMEOUT error and queue it after its backoff', async () => {
     const backoff = { kind: 'fixed' as const, initialMs: 60_000, maxMs: 60_000, jitter: 0 };
-    const [slow] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ backoff }) });
-    const worker = new FakeWorker(ns, h.pool, 1);
+    // A pool of its own, so that no other test's job takes the worker's only slot.
+    await ensureConsumer(ns.jsm, dispatchConsumer(ns.names, 'timeouts'));
+    const [slow] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ backoff, pool: 'timeouts' }) });
+    const worker = new FakeWorker(ns, h.pool, 1, { pool: 'timeouts' });
     const signals: CancelSignal[] = [];
     const sub = ns.nc.subscribe(ns.names.subjects.cancel(worker.workerId), {
       callback: (_e, m) => {
