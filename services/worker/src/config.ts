@@ -1,7 +1,77 @@
-/** The worker's own environment variables, on top of the shared ones. */
-import { envInt, envString } from '@gantry/runtime';
+/**
+ * The worker's own environment variables, on top of the shared ones. The README's
+ * configuration tables are generated from this shape (`npm run docs:config`).
+ */
+import { z } from 'zod';
+import { DEFAULT_POOL, POOL_PATTERN } from '@gantry/contracts';
+import { envInt, envOptional, envString, envUrl } from '@gantry/runtime';
+
+const ENV_NAME_LIST = /^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$/;
+const WORKER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** `AI_API_KEY_BY_SECRET`: a JSON object of secret reference → API key; the value is never echoed. */
+const apiKeysBySecret = z
+  .string()
+  .optional()
+  .transform((raw, ctx): Readonly<Record<string, string>> => {
+    if (raw === undefined) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of "<workspaceId|*>/<name>": "<key>"' });
+      return z.NEVER;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }
+    const entries = Object.entries(parsed);
+    for (const [ref, key] of entries) {
+      if (!/^[^/]+\/[^/]+$/.test(ref) || typeof key !== 'string' || key === '') {
+        ctx.addIssue({ code: 'custom', message: 'every entry must map "<workspaceId|*>/<name>" to a non-empty string' });
+        return z.NEVER;
+      }
+    }
+    return Object.fromEntries(entries) as Record<string, string>;
+  })
+  .describe(
+    'JSON object mapping an AI_ACTION `apiKeySecret` reference to an API key: `"<workspaceId>/<name>"` for one workspace, `"*/<name>"` for every workspace. Secret.',
+  );
 
 export const WORKER_ENV = {
   METRICS_PORT: envInt({ default: 9465, min: 0, max: 65_535, description: 'Port of /metrics, /healthz, /readyz; 0 takes any free port (several workers on one host).' }),
   HTTP_HOST: envString({ default: '0.0.0.0', description: 'Address the HTTP server listens on.' }),
+  WORKER_ID: z
+    .string()
+    .regex(WORKER_ID, 'must be 1–128 letters, digits, _ or -')
+    .optional()
+    .describe('This worker’s id in heartbeats, cancel subjects and `worker_id`; default `<host>-<pid>-<random>`. Unique per process.'),
+  WORKER_POOL: envString({
+    default: DEFAULT_POOL,
+    pattern: POOL_PATTERN,
+    patternHint: 'must start with a lower case letter, then lower case letters, digits, _ or -',
+    description: 'Worker pool whose dispatches this worker pulls.',
+  }),
+  WORKER_CONCURRENCY: envInt({ default: 8, min: 1, max: 1024, description: 'Jobs this worker runs at once (its slots).' }),
+  WORKER_WORK_DIR: envString({ default: '/tmp/gantry-jobs', description: 'Root of the per-attempt job directories; each is removed after its attempt.' }),
+  WORKER_COMMAND_ENV: envString({
+    default: 'PATH,LANG,LC_ALL,TZ',
+    pattern: ENV_NAME_LIST,
+    patternHint: 'must be a comma-separated list of environment variable names',
+    description: 'Comma-separated names of the worker’s environment variables that COMMAND and GATE processes inherit; nothing else of the worker’s environment reaches them.',
+  }),
+  WORKER_KILL_GRACE_MS: envInt({ default: 5_000, min: 0, max: 60_000, description: 'Milliseconds between SIGTERM and SIGKILL of a step’s process group on cancel or timeout.' }),
+  WORKER_DRAIN_GRACE_MS: envInt({ default: 15_000, min: 0, max: 3_600_000, description: 'Milliseconds a SIGTERM lets running jobs finish before handing the rest back to the queue (capped by SHUTDOWN_TIMEOUT_MS).' }),
+  WORKER_PROGRESS_INTERVAL_MS: envInt({ default: 5_000, min: 0, max: 3_600_000, description: 'Least milliseconds between two `job.progress` events of a job; 0 writes one per completed step. The progress column is updated at every step.' }),
+  WORKER_STEP_WRITE_DELAY_MS: envInt({ default: 10, min: 0, max: 10_000, description: 'Milliseconds the write of a step boundary (completion, next start) waits to travel with the next write; a job of quick steps then costs two writes. Live events are that much later.' }),
+  WORKER_OUTPUT_FLUSH_MS: envInt({ default: 250, min: 10, max: 60_000, description: 'Milliseconds between writes of a running command’s `step.output` events.' }),
+  WORKER_MAX_STEP_OUTPUT_BYTES: envInt({ default: 1_048_576, min: 0, max: 1_073_741_824, description: 'Bytes of a step’s output streamed as `step.output` events at most; the rest is counted and kept in the tail only.' }),
+  AI_BASE_URL: envUrl({ default: 'https://api.openai.com/v1', protocols: ['http', 'https'], description: 'Base URL of the OpenAI-compatible API of AI_ACTION steps.' }),
+  AI_MODEL: envString({ default: 'gpt-4o-mini', description: 'Model of AI_ACTION steps that name none.' }),
+  AI_API_KEY: envOptional({ description: 'API key sent to AI_BASE_URL (never to a URL a step names). Secret.' }),
+  AI_API_KEY_BY_SECRET: apiKeysBySecret,
+  AI_TIMEOUT_MS: envInt({ default: 120_000, min: 1, max: 3_600_000, description: 'Timeout of an AI_ACTION step that names none, retries included.' }),
+  AI_MAX_RETRIES: envInt({ default: 4, min: 0, max: 20, description: 'Retries of an AI call answered 429 or 5xx, or cut off, before the step fails.' }),
+  AI_RETRY_BASE_MS: envInt({ default: 500, min: 1, max: 60_000, description: 'First AI retry delay in milliseconds; doubles per retry (with jitter) unless the server sends Retry-After.' }),
 };

@@ -1,0 +1,70 @@
+import { nanos } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { dispatchConsumer, Heartbeat } from '@gantry/contracts';
+import { blockingStep } from '../testing/blocking-step.js';
+import { useWorkerHarness } from '../testing/harness.js';
+
+const h = useWorkerHarness();
+const block = blockingStep();
+
+async function consumerState(): Promise<{ pending: number; ackPending: number; redelivered: number }> {
+  const c = dispatchConsumer(h.ns.names, 'default');
+  const info = await h.ns.jsm.consumers.info(c.stream, c.durableName);
+  return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+}
+
+function heartbeats(workerId: string) {
+  const beats: Heartbeat[] = [];
+  const sub = h.ns.nc.subscribe(h.ns.names.subjects.heartbeat(workerId), { callback: (_e, m) => {
+    beats.push(Heartbeat.parse(m.json()));
+  } });
+  return { beats, stop: () => sub.unsubscribe() };
+}
+
+describe('the dispatch consumer', () => {
+  it('pulls no more dispatches than free slots and heartbeats what it holds', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { concurrency: 1, workerId: 'slots-worker' } });
+    const hb = heartbeats(worker.id);
+    const a = await h.createJob({ steps: [{ name: 'a', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'a' } }] });
+    const b = await h.createJob({ steps: [{ name: 'b', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'b' } }] });
+    const aEnded = worker.signals.next('attemptEnded', (e) => e.jobId === a.id);
+    const bEnded = worker.signals.next('attemptEnded', (e) => e.jobId === b.id);
+    await h.dispatch(a.id, 1);
+    await h.dispatch(b.id, 1);
+    await block.started('a');
+    expect(await consumerState()).toMatchObject({ pending: 1, ackPending: 1 });
+    await h.ns.nc.flush();
+    expect((await h.job(b.id)).status).toBe('QUEUED');
+    block.release('a');
+    expect((await aEnded).outcome).toBe('COMPLETED');
+    await block.started('b');
+    block.release('b');
+    expect((await bEnded).outcome).toBe('COMPLETED');
+    await worker.stop();
+    hb.stop();
+    const holding = hb.beats.find((x) => x.jobs.some((j) => j.jobId === a.id));
+    expect(holding).toMatchObject({ workerId: 'slots-worker', pool: 'default', slots: 1, busy: 1, draining: false, jobs: [{ jobId: a.id, attempt: 1 }] });
+    expect(hb.beats.at(-1)).toMatchObject({ draining: true, busy: 0, jobs: [] });
+  });
+
+  it('keeps a long attempt from being redelivered with in-progress acks', async () => {
+    const c = dispatchConsumer(h.ns.names, 'default');
+    await h.ns.jsm.consumers.update(c.stream, c.durableName, { ack_wait: nanos(3_000), backoff: [nanos(3_000), nanos(3_000), nanos(3_000)] });
+    const { worker } = await h.startWorker();
+    const drops: unknown[] = [];
+    worker.signals.on('dispatchDropped', (d) => drops.push(d));
+    const job = await h.createJob({ steps: [{ name: 'slow', phase: 'EXECUTION', type: 'NOOP', spec: { sleepMs: 7_000 } }] });
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+    expect(drops).toEqual([]);
+    expect(await consumerState()).toEqual({ pending: 0, ackPending: 0, redelivered: 0 });
+    await h.ns.jsm.consumers.update(c.stream, c.durableName, { ack_wait: nanos(c.ackWaitMs), backoff: c.backoffMs.map((ms) => nanos(ms)) });
+  });
+
+  it('terminates an invalid dispatch without touching anything', async () => {
+    const { worker } = await h.startWorker();
+    const dropped = worker.signals.next('dispatchDropped', (d) => d.reason === 'invalid');
+    await h.ns.nc.request(h.ns.names.subjects.dispatch('default'), JSON.stringify({ v: 1, jobId: 'not-a-uuid' }));
+    await dropped;
+    expect(await consumerState()).toMatchObject({ pending: 0, ackPending: 0 });
+  });
+});

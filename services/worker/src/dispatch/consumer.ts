@@ -1,0 +1,108 @@
+/**
+ * The dispatch consumer: pulls from the pool's durable consumer no more messages than the
+ * worker has free slots, and hands each to the dispatch handler without waiting for it.
+ *
+ * Invariants:
+ * - requested + held ≤ concurrency, always: a pull reserves the free slots it asks for, each
+ *   message received takes one, and unfilled reservations are returned when the pull ends;
+ * - after `stop()` nothing more is pulled; a message that still arrives is nak'd at once so that
+ *   another worker takes it.
+ */
+import { type Consumer, jetstream, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { dispatchConsumer, type Names } from '@gantry/contracts';
+import { delay, type Logger, startStop, type StartStopComponent } from '@gantry/runtime';
+import type { Slots } from '../slots.js';
+
+/** How long one pull waits for messages before it is renewed. */
+export const PULL_EXPIRES_MS = 10_000;
+
+/** Options of {@link createDispatchConsumer}. */
+export interface DispatchConsumerOptions {
+  readonly nc: NatsConnection;
+  readonly names: Names;
+  readonly pool: string;
+  readonly slots: Slots;
+  readonly logger: Logger;
+  /** Called for each message after a slot was occupied for it; must release the slot. */
+  readonly onMessage: (msg: JsMsg) => Promise<void>;
+}
+
+/** The consumer; `ackWaitMs` is known after `start()` (the server's effective ack wait). */
+export interface DispatchConsumer extends StartStopComponent {
+  readonly ackWaitMs: number;
+}
+
+/** Builds the dispatch consumer; see the module doc. */
+export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchConsumer {
+  const logger = opts.logger.child({ component: 'dispatch-consumer' });
+  const settings = dispatchConsumer(opts.names, opts.pool);
+  let consumer: Consumer | undefined;
+  let ackWaitMs = settings.backoffMs[0] ?? settings.ackWaitMs;
+
+  const pullOnce = async (signal: AbortSignal): Promise<void> => {
+    const wanted = await opts.slots.waitForFree(signal);
+    if (wanted === 0 || signal.aborted) return;
+    opts.slots.reserve(wanted);
+    let received = 0;
+    try {
+      const batch = await consumer!.fetch({ max_messages: wanted, expires: PULL_EXPIRES_MS });
+      const onAbort = () => void batch.close().catch(() => undefined);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const msg of batch) {
+          received += 1;
+          if (signal.aborted) {
+            opts.slots.unreserve(1);
+            msg.nak();
+            continue;
+          }
+          opts.slots.occupy();
+          void opts.onMessage(msg);
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } finally {
+      opts.slots.unreserve(wanted - received);
+    }
+  };
+
+  const component = startStop({
+    name: 'dispatch-consumer',
+    setup: async () => {
+      consumer = await jetstream(opts.nc).consumers.get(settings.stream, settings.durableName);
+      const info = await consumer.info(true);
+      const backoff = info.config.backoff?.[0];
+      const nanos = backoff ?? info.config.ack_wait;
+      if (nanos !== undefined) ackWaitMs = Math.round(nanos / 1e6);
+    },
+    run: async (signal) => {
+      while (!signal.aborted) {
+        try {
+          await pullOnce(signal);
+        } catch (err) {
+          if (signal.aborted) break;
+          logger.warn({ err }, 'pulling dispatches failed; retrying');
+          await delay(1_000, signal);
+        }
+      }
+    },
+  });
+
+  return {
+    name: component.name,
+    start: component.start,
+    stop: component.stop,
+    get state() {
+      return component.state;
+    },
+    get failed() {
+      return component.failed;
+    },
+    get ackWaitMs() {
+      return ackWaitMs;
+    },
+  };
+}

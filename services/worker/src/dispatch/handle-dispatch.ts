@@ -1,0 +1,93 @@
+/**
+ * What happens to one received dispatch: parse it, load its job, claim and run the attempt,
+ * and settle the message — acked only after the write that ends the worker's hold committed
+ * (protocol rows 6–9, 14, 15), or at once when the claim is refused (a stale or duplicate
+ * dispatch: nothing is written). The slot the consumer took for the message is released when
+ * the message is settled and the job directory is gone.
+ *
+ * | attempt outcome | message |
+ * |---|---|
+ * | COMPLETED, FAILED, CANCELLED, WAITING, RETRY, HANDED_BACK, REFUSED, FENCED | ack |
+ * | UNCLAIMED (drained before the claim) | nak: another worker takes it now |
+ * | ABANDONED (PostgreSQL unreachable), load failed | nak after a delay |
+ * | invalid message | term |
+ */
+import type { JsMsg } from '@nats-io/jetstream';
+import { Dispatch, JobStatus } from '@gantry/contracts';
+import type { Logger } from '@gantry/runtime';
+import type { AttemptRun } from '../engine/job-runner.js';
+import type { AttemptOutcome, LoadedJob } from '../engine/types.js';
+import { type InFlight, InFlightAttempt } from '../in-flight.js';
+import type { WorkerSignals } from '../signals.js';
+import type { Slots } from '../slots.js';
+import type { JobLoader } from './job-loader.js';
+
+/** Delay before a dispatch whose job could not be loaded or written is delivered again. */
+export const RETRY_DISPATCH_DELAY_MS = 5_000;
+
+/** What {@link createDispatchHandler} needs. */
+export interface DispatchHandlerDeps {
+  readonly loader: Pick<JobLoader, 'load'>;
+  readonly inFlight: InFlight;
+  readonly slots: Slots;
+  readonly signals: WorkerSignals;
+  readonly logger: Logger;
+  readonly startAttempt: (job: LoadedJob) => AttemptRun;
+}
+
+function settle(msg: JsMsg, outcome: AttemptOutcome): void {
+  if (outcome === 'UNCLAIMED') msg.nak();
+  else if (outcome === 'ABANDONED') msg.nak(RETRY_DISPATCH_DELAY_MS);
+  else msg.ack();
+}
+
+/** Builds the handler of received dispatches; the consumer has occupied a slot for each. */
+export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: JsMsg) => Promise<void> {
+  const { inFlight, signals, logger } = deps;
+  return async function handle(msg) {
+    try {
+      let d: Dispatch;
+      try {
+        d = Dispatch.parse(msg.json());
+      } catch (err) {
+        logger.warn({ err, subject: msg.subject, seq: msg.seq }, 'invalid dispatch: terminated');
+        msg.term();
+        signals.emit('dispatchDropped', { reason: 'invalid' });
+        return;
+      }
+      if (inFlight.get(d.jobId)?.attempt === d.attempt) {
+        signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'duplicate' });
+        return;
+      }
+      const entry = new InFlightAttempt(d.jobId, d.attempt, msg);
+      inFlight.add(entry);
+      try {
+        let job: LoadedJob | undefined;
+        try {
+          job = await deps.loader.load(d.jobId);
+        } catch (err) {
+          logger.warn({ err, jobId: d.jobId }, 'cannot load the dispatched job; will retry');
+          msg.nak(RETRY_DISPATCH_DELAY_MS);
+          return;
+        }
+        if (!job || job.status !== JobStatus.QUEUED || job.attempt !== d.attempt) {
+          msg.ack();
+          signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'stale' });
+          return;
+        }
+        const run = deps.startAttempt(job);
+        entry.attach((kind) => run.signal(kind));
+        const outcome = await run.run();
+        settle(msg, outcome);
+        signals.emit('attemptEnded', { jobId: d.jobId, attempt: d.attempt, outcome });
+      } finally {
+        inFlight.delete(entry);
+      }
+    } catch (err) {
+      logger.error({ err }, 'dispatch handling failed');
+      msg.nak(RETRY_DISPATCH_DELAY_MS);
+    } finally {
+      deps.slots.release();
+    }
+  };
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { GantryError } from '@gantry/contracts';
+import { createLogger } from '@gantry/runtime';
+import type { JobWrite, WriteResult } from '@gantry/store';
+import { JobHold } from './job-hold.js';
+import * as W from './writes.js';
+
+const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
+const holder: W.Holder = { actor: 'worker:w', attempt: 1 };
+const step = { id: 's1', name: 'a', phase: 'EXECUTION' as const, type: 'NOOP' };
+
+/** A writer whose answers the test controls, recording what it was sent and when. */
+function scriptedWriter(answers: ((w: JobWrite) => Promise<WriteResult>)[]) {
+  const sent: JobWrite[] = [];
+  return {
+    sent,
+    write(w: JobWrite) {
+      sent.push(w);
+      const next = answers.shift() ?? (async () => ({ applied: true, status: w.to ?? 'RUNNING', attempt: w.set?.attempt ?? w.attempt, events: [] }));
+      return next(w);
+    },
+  };
+}
+
+describe('JobHold', () => {
+  it('carries pending pieces with the next write, after the claim events', async () => {
+    const writer = scriptedWriter([]);
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger });
+    hold.add(W.stepStarted(holder, step));
+    expect(await hold.claim(W.claim(holder, 'w', 1_000, 0))).toBe(true);
+    hold.add(W.stepCompleted(holder, step, 1, {}, undefined));
+    hold.patch({ progress: 50 });
+    expect(await hold.end(W.complete(holder, 1, null))).toBe(true);
+    expect(writer.sent.map((w) => w.events.map((e) => e.type))).toEqual([
+      ['job.started', 'step.started'],
+      ['step.completed', 'job.completed'],
+    ]);
+    expect(writer.sent[1]!.set).toMatchObject({ progress: 100 });
+    expect(writer.sent[0]).toMatchObject({ expect: ['QUEUED'], to: 'RUNNING', attempt: 1 });
+    expect(await hold.flush()).toBe(true);
+    expect(writer.sent).toHaveLength(2);
+  });
+
+  it('sends the next write only after the previous one committed', async () => {
+    let commit!: () => void;
+    const first = new Promise<void>((r) => (commit = r));
+    const writer = scriptedWriter([async (w) => (await first, { applied: true, status: 'RUNNING', attempt: w.attempt, events: [] })]);
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger });
+    hold.add(W.stepStarted(holder, step));
+    const a = hold.flush();
+    hold.add(W.stepSkipped(holder, step, 'x'));
+    const b = hold.flush();
+    await Promise.resolve();
+    expect(writer.sent).toHaveLength(1);
+    commit();
+    expect(await a).toBe(true);
+    expect(await b).toBe(true);
+    expect(writer.sent).toHaveLength(2);
+  });
+
+  it('fences on the first refusal: calls onFenced once and sends nothing more', async () => {
+    const writer = scriptedWriter([async () => ({ applied: false, status: 'QUEUED', attempt: 2, events: [] })]);
+    let fenced = 0;
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => (fenced += 1), logger });
+    hold.add(W.stepStarted(holder, step));
+    expect(await hold.flush()).toBe(false);
+    hold.add(W.stepSkipped(holder, step, 'x'));
+    expect(await hold.flush()).toBe(false);
+    expect(await hold.end(W.complete(holder, 0, null))).toBe(false);
+    expect(fenced).toBe(1);
+    expect(hold.fenced).toBe(true);
+    expect(writer.sent).toHaveLength(1);
+  });
+
+  it('retries while PostgreSQL is unavailable and takes a refusal showing the intended state as applied', async () => {
+    const writer = scriptedWriter([
+      async () => {
+        throw new GantryError('UNAVAILABLE');
+      },
+      async () => ({ applied: false, status: 'COMPLETED', attempt: 1, events: [] }),
+    ]);
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger });
+    expect(await hold.end(W.complete(holder, 0, null))).toBe(true);
+    expect(writer.sent).toHaveLength(2);
+  });
+
+  it('gives up on other errors and on a long outage', async () => {
+    const writer = scriptedWriter([async () => {
+      throw new GantryError('INTERNAL');
+    }]);
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger, retryForMs: 0 });
+    await expect(hold.end(W.complete(holder, 0, null))).rejects.toThrow(GantryError);
+    hold.add(W.stepSkipped(holder, step, 'x'));
+    await expect(hold.flush()).rejects.toThrow(GantryError);
+  });
+});

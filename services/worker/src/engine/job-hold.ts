@@ -1,0 +1,179 @@
+/**
+ * A worker's hold on one job attempt: every write the worker makes for the attempt goes
+ * through here, guarded by the attempt (the fencing token) and the expected status, through
+ * the process's one group-committing JobWriter.
+ *
+ * Invariants:
+ * - writes of the attempt are sent one after the other, in the order they were made (the next
+ *   is sent once the previous committed), so a retried write can never overtake a later one;
+ * - pieces added with {@link JobHold.add} travel with the next write, whatever it is, so a
+ *   step's completion and the next step's start share one write; {@link JobHold.flushSoon}
+ *   waits `batchDelayMs` before writing them, so that the quick steps of a job and its terminal
+ *   move share one write too;
+ * - the first refused write fences the hold: `onFenced` runs once, nothing more is sent, and
+ *   every later write resolves `false`;
+ * - a write that fails because PostgreSQL is unreachable is retried with backoff for up to
+ *   `retryForMs`; a refusal after such a retry that shows the job already in the intended state
+ *   counts as applied (the lost answer of a commit).
+ */
+import { isGantryError, type JobStatus } from '@gantry/contracts';
+import { delay, type Logger } from '@gantry/runtime';
+import type { EventInput, JobPatch, JobWrite, JobWriter, StepPatch, WriteResult } from '@gantry/store';
+import type { Holder, Move, Parts } from './writes.js';
+
+/** Options of a {@link JobHold}. */
+export interface JobHoldOptions {
+  readonly writer: Pick<JobWriter, 'write'>;
+  readonly jobId: string;
+  readonly holder: Holder;
+  /** Called once, when a write is refused. */
+  readonly onFenced: () => void;
+  readonly logger: Logger;
+  /** How long to retry a write while PostgreSQL is unavailable; default 60 s. */
+  readonly retryForMs?: number;
+  /** How long {@link JobHold.flushSoon} waits for more pieces; default 10 ms. */
+  readonly batchDelayMs?: number;
+}
+
+const RUNNING: readonly JobStatus[] = ['RUNNING'];
+
+/** See the module doc. */
+export class JobHold {
+  readonly #opts: JobHoldOptions;
+  #events: EventInput[] = [];
+  #steps: StepPatch[] = [];
+  #set: JobPatch | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #fenced = false;
+  #broken: unknown;
+  #soon: NodeJS.Timeout | undefined;
+  /** Writes sent (for tests and metrics). */
+  writes = 0;
+
+  constructor(opts: JobHoldOptions) {
+    this.#opts = opts;
+  }
+
+  /** True once a write was refused. */
+  get fenced(): boolean {
+    return this.#fenced;
+  }
+
+  /** True when pieces wait for the next write. */
+  get hasPending(): boolean {
+    return this.#events.length > 0 || this.#steps.length > 0 || this.#set !== undefined;
+  }
+
+  /** Adds events and step changes to the next write. */
+  add(parts: Parts): void {
+    for (const e of parts.events) this.#events.push(e);
+    for (const s of parts.steps) this.#steps.push(s);
+  }
+
+  /** Adds job column changes to the next write. */
+  patch(set: JobPatch): void {
+    this.#set = { ...this.#set, ...set };
+  }
+
+  /** Claims the job (row 4) with what is pending. Resolves true when the claim applied. */
+  claim(move: Move): Promise<boolean> {
+    return this.#enqueue(move.expect, move.to, move.set, move.events, move.steps ?? [], true);
+  }
+
+  /** Writes what is pending, guarded by RUNNING; resolves at once with true when nothing is. */
+  flush(): Promise<boolean> {
+    if (!this.hasPending) return this.#chain.then(() => !this.#fenced);
+    return this.#enqueue(RUNNING, undefined, undefined, [], [], false);
+  }
+
+  /**
+   * Writes what is pending after `batchDelayMs`, unless an earlier write takes it along. Errors
+   * surface on the next awaited write.
+   */
+  flushSoon(): void {
+    if (this.#soon !== undefined || !this.hasPending) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.flush().catch(() => undefined);
+    }, this.#opts.batchDelayMs ?? 10);
+  }
+
+  /** Drops a pending {@link flushSoon}; for an attempt that ends without another write. */
+  close(): void {
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
+  }
+
+  /** Ends the hold with `move` (rows 6–9, 14, 15) after what is pending. */
+  end(move: Move): Promise<boolean> {
+    return this.#enqueue(move.expect, move.to, move.set, move.events, move.steps ?? [], false);
+  }
+
+  #enqueue(
+    expect: readonly JobStatus[],
+    to: JobStatus | undefined,
+    set: JobPatch | undefined,
+    events: readonly EventInput[],
+    steps: readonly StepPatch[],
+    eventsFirst: boolean,
+  ): Promise<boolean> {
+    this.close();
+    const pendingEvents = this.#events;
+    const pendingSteps = this.#steps;
+    const pendingSet = this.#set;
+    this.#events = [];
+    this.#steps = [];
+    this.#set = undefined;
+    const write: JobWrite = {
+      jobId: this.#opts.jobId,
+      attempt: this.#opts.holder.attempt,
+      expect,
+      ...(to === undefined ? {} : { to }),
+      ...(pendingSet === undefined && set === undefined ? {} : { set: { ...pendingSet, ...set } }),
+      steps: [...pendingSteps, ...steps],
+      events: eventsFirst ? [...events, ...pendingEvents] : [...pendingEvents, ...events],
+    };
+    const sent = this.#chain.then(() => this.#send(write));
+    this.#chain = sent.catch(() => undefined);
+    return sent;
+  }
+
+  async #send(write: JobWrite): Promise<boolean> {
+    if (this.#broken !== undefined) throw this.#broken;
+    if (this.#fenced) return false;
+    const started = Date.now();
+    const retryForMs = this.#opts.retryForMs ?? 60_000;
+    for (let tries = 0; ; tries++) {
+      let result: WriteResult;
+      try {
+        this.writes += 1;
+        result = await this.#opts.writer.write(write);
+      } catch (err) {
+        if (!isGantryError(err, 'UNAVAILABLE') || Date.now() - started > retryForMs) {
+          this.#broken = err;
+          throw err;
+        }
+        this.#opts.logger.warn({ err, jobId: write.jobId }, 'job write failed; retrying');
+        await delay(Math.min(5_000, 100 * 2 ** tries));
+        continue;
+      }
+      if (result.applied || (tries > 0 && landed(write, result))) return true;
+      this.#fence(result);
+      return false;
+    }
+  }
+
+  #fence(result: WriteResult): void {
+    if (this.#fenced) return;
+    this.#fenced = true;
+    this.#opts.logger.info({ jobId: this.#opts.jobId, attempt: this.#opts.holder.attempt, found: { status: result.status, attempt: result.attempt } }, 'job write refused: the attempt is fenced');
+    this.#opts.onFenced();
+  }
+}
+
+/** True when a refused retry finds the job where the write meant to take it. */
+function landed(write: JobWrite, result: WriteResult): boolean {
+  const status = write.to ?? write.expect[0];
+  const attempt = write.set?.attempt ?? write.attempt;
+  return result.status === status && result.attempt === attempt;
+}

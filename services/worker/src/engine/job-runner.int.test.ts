@@ -1,0 +1,299 @@
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { dispatchConsumer, type JobEvent } from '@gantry/contracts';
+import { applyWrites, withTransaction } from '@gantry/store';
+import { blockingStep } from '../testing/blocking-step.js';
+import { typesOf, useWorkerHarness } from '../testing/harness.js';
+import { defineStepType } from '../steps/types.js';
+import { CancelJobError, RetryLaterError, UnrecoverableError } from './job-control.js';
+
+const h = useWorkerHarness();
+const block = blockingStep();
+
+const controlled = defineStepType({
+  type: 'CONTROLLED',
+  spec: z.object({ throw: z.enum(['cancel', 'unrecoverable', 'retry_later']) }),
+  async run({ spec }) {
+    if (spec.throw === 'cancel') throw new CancelJobError('the handler gave up');
+    if (spec.throw === 'unrecoverable') throw new UnrecoverableError('bad input', 'BAD_INPUT');
+    throw new RetryLaterError(120_000, 'rate limited upstream');
+  },
+});
+
+const throwsAtOnce = defineStepType({
+  type: 'THROWS_AT_ONCE',
+  spec: z.object({}),
+  run: () => {
+    throw new Error('thrown before any promise');
+  },
+});
+
+function payloadOf(events: readonly JobEvent[], type: string): Record<string, unknown> {
+  return events.find((e) => e.type === type)!.payload as Record<string, unknown>;
+}
+
+async function ackPending(): Promise<{ pending: number; ackPending: number }> {
+  const c = dispatchConsumer(h.ns.names, 'default');
+  const info = await h.ns.jsm.consumers.info(c.stream, c.durableName);
+  return { pending: info.num_pending, ackPending: info.num_ack_pending };
+}
+
+describe('the step engine', () => {
+  it('runs steps in phase order and ordinal order, in two writes, and acks after the commit', async () => {
+    const { worker } = await h.startWorker({ settings: { progressIntervalMs: 3_600_000, stepWriteDelayMs: 5_000 } });
+    const job = await h.createJob({
+      steps: [
+        { name: 'tidy', phase: 'CLEANUP', type: 'NOOP' },
+        { name: 'build', phase: 'EXECUTION', type: 'NOOP' },
+        { name: 'prepare', phase: 'SETUP', type: 'NOOP' },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+
+    const row = await h.job(job.id);
+    expect(row).toMatchObject({ status: 'COMPLETED', attempt: 1, failures: 0, progress: 100, worker_id: null, result: null });
+    expect(row.started_at).not.toBeNull();
+    expect(row.completed_at).not.toBeNull();
+    const events = await h.events(job.id);
+    // The benchmark's job: exactly 10 events (2 from creation, 8 from the worker).
+    expect(typesOf(events)).toEqual([
+      'job.created', 'job.queued', 'job.started',
+      'step.started', 'step.completed', 'step.started', 'step.completed', 'step.started', 'step.completed',
+      'job.completed',
+    ]);
+    const names = events.filter((e) => e.type === 'step.started').map((e) => (e.payload as { name: string }).name);
+    expect(names).toEqual(['prepare', 'build', 'tidy']);
+    expect(events.every((e) => e.type === 'job.created' || e.type === 'job.queued' || e.actor === `worker:${worker.id}`)).toBe(true);
+    expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    await h.published(job.id, (e) => e.type === 'job.completed');
+    // The claim with the first step's start, then everything else with the terminal move.
+    expect(h.batches(job.id)).toBe(2);
+    expect(await ackPending()).toEqual({ pending: 0, ackPending: 0 });
+    expect(worker.slots.busy).toBe(0);
+  });
+
+  it('writes progress as steps complete', async () => {
+    const { worker } = await h.startWorker();
+    const job = await h.createJob();
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+    const progress = (await h.events(job.id)).filter((e) => e.type === 'job.progress').map((e) => e.payload);
+    expect(progress).toEqual([
+      { progress: 33, completedSteps: 1, totalSteps: 3 },
+      { progress: 66, completedSteps: 2, totalSteps: 3 },
+    ]);
+  });
+
+  it('skips the remaining steps after a failure, still runs CLEANUP, and fails the job when no attempt is left', async () => {
+    const { worker } = await h.startWorker();
+    const job = await h.createJob({
+      maxAttempts: 1,
+      steps: [
+        { name: 'setup', phase: 'SETUP', type: 'NOOP' },
+        { name: 'execute', phase: 'EXECUTION', type: 'NOOP', spec: { fail: true } },
+        { name: 'validate', phase: 'VALIDATION', type: 'NOOP' },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    const steps = await h.steps(job.id);
+    expect(steps.map((s) => [s.name, s.status])).toEqual([
+      ['setup', 'COMPLETED'], ['execute', 'FAILED'], ['validate', 'SKIPPED'], ['cleanup', 'COMPLETED'],
+    ]);
+    expect(steps[1]!.error).toMatchObject({ code: 'NOOP_FAILED' });
+    const row = await h.job(job.id);
+    expect(row).toMatchObject({ status: 'FAILED', failures: 1, worker_id: null });
+    expect(row.error).toMatchObject({ code: 'STEP_FAILED', stepId: steps[1]!.id, retryable: true });
+    const events = await h.events(job.id);
+    expect(typesOf(events).slice(2)).toEqual([
+      'job.started', 'step.started', 'step.completed', 'job.progress', 'step.started', 'step.failed',
+      'step.skipped', 'step.started', 'step.completed', 'job.failed',
+    ]);
+    expect(payloadOf(events, 'job.failed')).toMatchObject({ attempts: 1, error: { code: 'STEP_FAILED' } });
+  });
+
+  it('requeues a failed attempt with backoff, resets its steps, and fails once the attempts are spent', async () => {
+    const { worker } = await h.startWorker();
+    const job = await h.createJob({
+      maxAttempts: 2,
+      backoff: { kind: 'fixed', initialMs: 60_000, jitter: 0 },
+      steps: [
+        { name: 'execute', phase: 'EXECUTION', type: 'NOOP', spec: { fail: true } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('RETRY');
+    const row = await h.job(job.id);
+    expect(row).toMatchObject({ status: 'QUEUED', attempt: 2, failures: 1, worker_id: null, dispatched_at: null });
+    expect(row.error).toMatchObject({ code: 'STEP_FAILED', retryable: true });
+    const delayMs = row.run_at!.getTime() - row.now.getTime();
+    expect(delayMs).toBeGreaterThan(55_000);
+    expect(delayMs).toBeLessThanOrEqual(60_000);
+    expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['PENDING', 'PENDING']);
+    const events = await h.events(job.id);
+    const queued = events.at(-1)!;
+    expect(queued).toMatchObject({ type: 'job.queued', attempt: 2 });
+    expect(queued.payload).toMatchObject({ attempt: 2, reason: 'retry', runAt: row.run_at!.toISOString(), error: { code: 'STEP_FAILED' } });
+    expect(events.filter((e) => e.type === 'step.completed').map((e) => e.attempt)).toEqual([1]);
+
+    expect(await h.run(worker, job.id, 2)).toBe('FAILED');
+    expect(await h.job(job.id)).toMatchObject({ status: 'FAILED', attempt: 2, failures: 2 });
+    expect(payloadOf((await h.events(job.id)).reverse(), 'job.failed')).toMatchObject({ attempts: 2 });
+  });
+
+  it('acks and drops a duplicate dispatch after completion and a stale attempt, changing nothing', async () => {
+    const { worker } = await h.startWorker();
+    const job = await h.createJob({ maxAttempts: 3, backoff: { kind: 'fixed', initialMs: 60_000, jitter: 0 }, steps: [{ name: 'x', phase: 'EXECUTION', type: 'NOOP' }] });
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+    const before = { row: await h.job(job.id), events: await h.events(job.id) };
+
+    const dropped = worker.signals.next('dispatchDropped', (d) => d.jobId === job.id);
+    await h.dispatch(job.id, 1, `${job.id}:1:again`);
+    expect(await dropped).toEqual({ jobId: job.id, attempt: 1, reason: 'stale' });
+    expect(await h.events(job.id)).toEqual(before.events);
+    const { now: _a, ...rowBefore } = before.row;
+    const { now: _b, ...rowAfter } = await h.job(job.id);
+    expect(rowAfter).toEqual(rowBefore);
+
+    const failing = await h.createJob({ maxAttempts: 3, backoff: { kind: 'fixed', initialMs: 60_000, jitter: 0 }, steps: [{ name: 'x', phase: 'EXECUTION', type: 'NOOP', spec: { fail: true } }] });
+    expect(await h.run(worker, failing.id)).toBe('RETRY');
+    const count = (await h.events(failing.id)).length;
+    const stale = worker.signals.next('dispatchDropped', (d) => d.jobId === failing.id);
+    await h.dispatch(failing.id, 1, `${failing.id}:1:late`);
+    expect((await stale).reason).toBe('stale');
+    expect((await h.events(failing.id)).length).toBe(count);
+    expect(await h.job(failing.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
+    expect(await ackPending()).toEqual({ pending: 0, ackPending: 0 });
+  });
+
+  it('stops writing when a newer attempt fenced the running one, and acks its dispatch', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const job = await h.createJob({
+      steps: [
+        { name: 'hold', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'fence' } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    await h.dispatch(job.id, 1);
+    await block.started('fence');
+    // The scheduler declares the worker lost (row 13): attempt 2 takes over.
+    await withTransaction(h.pool, (c) =>
+      applyWrites(c, [{
+        jobId: job.id, attempt: 1, expect: ['RUNNING'], to: 'QUEUED',
+        set: { attempt: 2, failures: 1, workerId: null, dispatchedAt: null, error: { code: 'WORKER_LOST', message: 'lost' } },
+        events: [{ type: 'job.queued', actor: 'scheduler', payload: { attempt: 2, reason: 'worker_lost', runAt: null } }],
+      }]),
+    );
+    const fencedAt = (await h.events(job.id)).length;
+    block.release('fence');
+    expect((await ended).outcome).toBe('FENCED');
+    expect((await h.events(job.id)).length).toBe(fencedAt);
+    expect(await h.job(job.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
+    expect(await ackPending()).toEqual({ pending: 0, ackPending: 0 });
+  });
+
+  it('lets handlers steer the job: cancel, fail without retry, retry later', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [controlled] });
+    const spec = (kind: string) => ({
+      maxAttempts: 3,
+      steps: [
+        { name: 'steer', phase: 'EXECUTION' as const, type: 'CONTROLLED', spec: { throw: kind } },
+        { name: 'after', phase: 'VALIDATION' as const, type: 'NOOP' },
+        { name: 'cleanup', phase: 'CLEANUP' as const, type: 'NOOP' },
+      ],
+    });
+    const cancelled = await h.createJob(spec('cancel'));
+    expect(await h.run(worker, cancelled.id)).toBe('CANCELLED');
+    expect((await h.steps(cancelled.id)).map((s) => s.status)).toEqual(['FAILED', 'SKIPPED', 'COMPLETED']);
+    expect(await h.job(cancelled.id)).toMatchObject({ status: 'CANCELLED', failures: 0, worker_id: null });
+    expect(payloadOf(await h.events(cancelled.id), 'job.cancelled')).toEqual({ reason: 'the handler gave up', from: 'RUNNING' });
+
+    const unrecoverable = await h.createJob(spec('unrecoverable'));
+    expect(await h.run(worker, unrecoverable.id)).toBe('FAILED');
+    const failed = await h.job(unrecoverable.id);
+    expect(failed).toMatchObject({ status: 'FAILED', failures: 1 });
+    expect(failed.error).toMatchObject({ code: 'STEP_FAILED', retryable: false });
+    expect((await h.steps(unrecoverable.id))[0]!.error).toMatchObject({ code: 'BAD_INPUT' });
+
+    const later = await h.createJob(spec('retry_later'));
+    expect(await h.run(worker, later.id)).toBe('RETRY');
+    const requeued = await h.job(later.id);
+    expect(requeued).toMatchObject({ status: 'QUEUED', attempt: 2, failures: 1 });
+    const delayMs = requeued.run_at!.getTime() - requeued.now.getTime();
+    expect(delayMs).toBeGreaterThan(110_000);
+    expect(delayMs).toBeLessThanOrEqual(120_000);
+  });
+
+  it('fails the step of a handler that throws before returning its promise', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [throwsAtOnce] });
+    const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'sync', phase: 'EXECUTION', type: 'THROWS_AT_ONCE' }, { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' }] });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    expect((await h.steps(job.id)).map((s) => [s.status, s.error?.message ?? null])).toEqual([['FAILED', 'thrown before any promise'], ['COMPLETED', null]]);
+  });
+
+  it('fails a step of an unknown type without retry', async () => {
+    const { worker } = await h.startWorker();
+    const job = await h.createJob({ maxAttempts: 5, steps: [{ name: 'mystery', phase: 'EXECUTION', type: 'NOT_INSTALLED' }] });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    expect((await h.steps(job.id))[0]!.error).toMatchObject({ code: 'UNKNOWN_STEP_TYPE' });
+  });
+
+  it('honours a cancel signal: the running step fails CANCELLED, the rest is skipped, CLEANUP runs', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const job = await h.createJob({
+      steps: [
+        { name: 'hold', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'cancel' } },
+        { name: 'validate', phase: 'VALIDATION', type: 'NOOP' },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    await h.dispatch(job.id, 1);
+    await block.started('cancel');
+    h.ns.nc.publish(h.ns.names.subjects.cancel(worker.id), JSON.stringify({ v: 1, jobId: job.id, attempt: 1, reason: 'cancelled' }));
+    expect((await ended).outcome).toBe('CANCELLED');
+    const steps = await h.steps(job.id);
+    expect(steps.map((s) => s.status)).toEqual(['FAILED', 'SKIPPED', 'COMPLETED']);
+    expect(steps[0]!.error).toMatchObject({ code: 'CANCELLED' });
+    expect(typesOf(await h.events(job.id)).slice(-5)).toEqual(['step.failed', 'step.skipped', 'step.started', 'step.completed', 'job.cancelled']);
+  });
+
+  it('on a timeout signal, runs CLEANUP and requeues with error TIMEOUT (row 12)', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const job = await h.createJob({
+      maxAttempts: 2,
+      steps: [
+        { name: 'hold', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'timeout' } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    await h.dispatch(job.id, 1);
+    await block.started('timeout');
+    h.ns.nc.publish(h.ns.names.subjects.cancel(worker.id), JSON.stringify({ v: 1, jobId: job.id, attempt: 1, reason: 'timeout' }));
+    expect((await ended).outcome).toBe('RETRY');
+    const row = await h.job(job.id);
+    expect(row).toMatchObject({ status: 'QUEUED', attempt: 2, failures: 1 });
+    expect(row.error).toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('enforces the job timeout itself and fails the job with TIMEOUT', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const job = await h.createJob({
+      maxAttempts: 1,
+      timeoutMs: 300,
+      steps: [
+        { name: 'hold', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'deadline' } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    expect((await h.job(job.id)).error).toMatchObject({ code: 'TIMEOUT' });
+    expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['FAILED', 'COMPLETED']);
+  });
+
+  it('leaves no job directory behind after its attempts', async () => {
+    expect(await readdir(h.workRoot)).toEqual([]);
+  });
+});

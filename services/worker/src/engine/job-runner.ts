@@ -1,0 +1,242 @@
+/**
+ * Runs one dispatched attempt of a job, from the claim to the write that ends the worker's
+ * hold on it (docs/protocol.md rows 4–9, 12, 14, 15).
+ *
+ * ```
+ *  claim (+ first step started) ─► step ─► step … ─► CLEANUP steps ─► COMPLETED | QUEUED (retry) | FAILED | CANCELLED
+ *            │                      │ failed / cancel / timeout: remaining non-CLEANUP steps SKIPPED, CLEANUP runs
+ *            │                      │ approval gate: ─► WAITING (slot freed)
+ *            │                      │ drain: ─► QUEUED (handed back, CLEANUP does not run)
+ *            └ refused: stale dispatch            any refused write: fenced, stop writing
+ * ```
+ *
+ * Invariants:
+ * - nothing runs before the claim committed; the job directory is removed when the attempt ends;
+ * - CLEANUP steps run after a failure, a cancel or a timeout, and are interrupted only by fencing;
+ * - a cancel that arrives before the terminal write ends the job CANCELLED;
+ * - a step's completion and the next step's start travel in one write, written within
+ *   `stepWriteDelayMs` unless a later write takes them along: a job of quick steps costs two
+ *   writes, the claim (with the first step's start) and the terminal move (with the rest).
+ */
+import { hasAttemptsLeft, type JobError, retryDelayMs, StepPhase, StepStatus } from '@gantry/contracts';
+import type { Logger } from '@gantry/runtime';
+import type { JobWriter } from '@gantry/store';
+import type { WorkerMetrics } from '../metrics.js';
+import type { WorkerSettings } from '../settings.js';
+import type { StepRegistry } from '../steps/registry.js';
+import type { Json, JobInfo } from '../steps/types.js';
+import { attemptDir } from '../workdir.js';
+import { Interrupt } from './abort.js';
+import { boundedMessage, type StepFailure } from './job-control.js';
+import { JobHold } from './job-hold.js';
+import { needsRun, progressOf, runOrder } from './step-order.js';
+import { runStep, type StepRun } from './step-runner.js';
+import type { AttemptOutcome, LoadedJob, LoadedStep } from './types.js';
+import * as W from './writes.js';
+
+/** What an attempt needs from its worker. */
+export interface AttemptDeps {
+  readonly writer: Pick<JobWriter, 'write'>;
+  readonly registry: StepRegistry;
+  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
+  readonly metrics: WorkerMetrics;
+  readonly logger: Logger;
+}
+
+/** Signals the worker sends a running attempt. */
+export type AttemptSignal = 'cancel' | 'timeout' | 'handback';
+
+/** The result of a job: the outputs of its steps by name, null when none had one. */
+function jobResult(outputs: Map<string, Json>): Json | null {
+  return outputs.size === 0 ? null : Object.fromEntries(outputs);
+}
+
+/** One attempt of one job on this worker. Create it, then `run()` it once. */
+export class AttemptRun {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly #job: LoadedJob;
+  readonly #deps: AttemptDeps;
+  readonly #logger: Logger;
+  readonly #main = new AbortController();
+  readonly #hard = new AbortController();
+  #cancelRequested = false;
+  #cancelReason: string | null = null;
+  #handBack = false;
+  #failing = false;
+  #inCleanup = false;
+  #deadline: NodeJS.Timeout | undefined;
+
+  constructor(job: LoadedJob, deps: AttemptDeps) {
+    this.#job = job;
+    this.#deps = deps;
+    this.jobId = job.id;
+    this.attempt = job.attempt;
+    this.#logger = deps.logger.child({ jobId: job.id, attempt: job.attempt });
+  }
+
+  /** Reacts to a cancel signal, a timeout or a drain (see `engine/abort.ts`). */
+  signal(kind: AttemptSignal): void {
+    if (kind === 'cancel') {
+      this.#cancelRequested = true;
+      this.#main.abort(new Interrupt('cancel'));
+    } else if (kind === 'timeout') {
+      if (!this.#inCleanup) this.#main.abort(new Interrupt('timeout'));
+    } else if (!this.#inCleanup && !this.#failing && !this.#main.signal.aborted) {
+      this.#handBack = true;
+      this.#main.abort(new Interrupt('handback'));
+    }
+  }
+
+  #fence(): void {
+    this.#main.abort(new Interrupt('fenced'));
+    this.#hard.abort(new Interrupt('fenced'));
+  }
+
+  /** Runs the attempt; resolves once the write that ends the hold committed (or was refused). */
+  async run(): Promise<AttemptOutcome> {
+    const job = this.#job;
+    const { settings, metrics } = this.#deps;
+    const holder: W.Holder = { actor: `worker:${settings.workerId}`, attempt: job.attempt };
+    const hold = new JobHold({
+      writer: this.#deps.writer, jobId: job.id, holder, onFenced: () => this.#fence(), logger: this.#logger, batchDelayMs: settings.stepWriteDelayMs,
+    });
+    const dir = attemptDir(settings.workDir, job.id, job.attempt);
+    const info: JobInfo = { id: job.id, workspaceId: job.workspaceId, type: job.type, attempt: job.attempt, payload: job.payload };
+    const startedAt = performance.now();
+    const toRun = runOrder(job.steps).filter(needsRun);
+    const outputs = new Map<string, Json>();
+    for (const s of job.steps) if (s.status === StepStatus.COMPLETED && s.output !== null && s.output !== undefined) outputs.set(s.name, s.output as Json);
+    let completed = job.steps.length - toRun.length;
+    let lastProgressEvent = Date.now();
+    let failure: StepFailure | undefined;
+    let claimed = false;
+
+    const claim = async (): Promise<boolean> => {
+      const ok = await hold.claim(W.claim(holder, settings.workerId, job.timeoutMs, Date.now()));
+      if (ok) this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
+      claimed = ok;
+      return ok;
+    };
+    const end = async (move: W.Move, outcome: AttemptOutcome): Promise<AttemptOutcome> => {
+      if (!(await hold.end(move))) return 'FENCED';
+      metrics.attemptEnded(job.type, outcome, (performance.now() - startedAt) / 1000);
+      return outcome;
+    };
+
+    try {
+      for (let i = 0; i < toRun.length; i++) {
+        const step = toRun[i]!;
+        const cleanup = step.phase === StepPhase.CLEANUP;
+        if (hold.fenced) return 'FENCED';
+        if (this.#handBack) return claimed ? await end(W.handBack(holder, undefined), 'HANDED_BACK') : 'UNCLAIMED';
+        if (!failure && this.#main.signal.aborted) failure = this.#failureBetweenSteps();
+        this.#failing = failure !== undefined;
+        if (failure && !cleanup) {
+          hold.add(W.stepSkipped(holder, step, failure.control === 'cancel' ? 'the job was cancelled' : 'an earlier step failed'));
+          continue;
+        }
+        if (cleanup) this.#inCleanup = true;
+        hold.add(W.stepStarted(holder, step));
+        if (!claimed) {
+          if (!(await claim())) return 'REFUSED';
+        } else hold.flushSoon();
+        const run = await runStep({
+          handler: this.#deps.registry.get(step.type), step, job: info, hold, holder, workDir: dir,
+          signal: cleanup ? this.#hard.signal : this.#main.signal, logger: this.#logger,
+          abortGraceMs: settings.killGraceMs + 1_000,
+        });
+        metrics.stepEnded(step.phase, step.type, stepStatusOf(run), run.durationMs / 1000);
+        if (run.kind === 'interrupted') {
+          if (run.interrupt === 'fenced') return 'FENCED';
+          return await end(W.handBack(holder, step.id), 'HANDED_BACK');
+        }
+        if (run.kind === 'parked' && !failure) {
+          hold.add({ events: [], steps: [{ stepId: step.id, ...run.record }] });
+          return await end(W.park(holder, step.id, run.park.prompt, run.park.timeoutMs, Date.now()), 'WAITING');
+        }
+        if (run.kind === 'completed') {
+          completed += 1;
+          if (run.output !== undefined) outputs.set(step.name, run.output);
+          hold.add(W.stepCompleted(holder, step, run.durationMs, run.record, run.output));
+          if (!failure && i < toRun.length - 1) {
+            const due = settings.progressIntervalMs === 0 || Date.now() - lastProgressEvent >= settings.progressIntervalMs;
+            if (due) lastProgressEvent = Date.now();
+            const p = W.progressed(holder, progressOf(completed, job.steps.length), completed, job.steps.length, due);
+            hold.patch(p.set);
+            hold.add({ events: p.events, steps: [] });
+          }
+          continue;
+        }
+        const stepFailure: StepFailure = run.kind === 'failed' ? run.failure : parkedAfterFailure(step);
+        hold.add(W.stepFailed(holder, step, run.durationMs, run.record, stepFailure.error));
+        if (stepFailure.control === 'cancel' && !this.#cancelRequested) {
+          this.#cancelRequested = true;
+          this.#cancelReason = stepFailure.error.message;
+        }
+        failure ??= stepFailure;
+        this.#failing = true;
+      }
+      if (hold.fenced) return 'FENCED';
+      if (this.#handBack && !this.#failing) return claimed ? await end(W.handBack(holder, undefined), 'HANDED_BACK') : 'UNCLAIMED';
+      if (!claimed && !(await claim())) return 'REFUSED';
+      if (this.#cancelRequested) return await end(W.cancel(holder, this.#cancelReason), 'CANCELLED');
+      if (!failure) return await end(W.complete(holder, Math.round(performance.now() - startedAt), jobResult(outputs)), 'COMPLETED');
+      const error = jobError(failure, job.steps);
+      if (error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)) {
+        const delay = failure.retryDelayMs ?? retryDelayMs(job.backoff, job.failures + 1);
+        return await end(W.retry(holder, job, error, delay, Date.now()), 'RETRY');
+      }
+      return await end(W.fail(holder, job, error), 'FAILED');
+    } catch (err) {
+      this.#fence();
+      this.#logger.error({ err }, 'job writes keep failing; leaving the attempt to recovery');
+      return 'ABANDONED';
+    } finally {
+      clearTimeout(this.#deadline);
+      hold.close();
+      await dir.remove();
+    }
+  }
+
+  #failureBetweenSteps(): StepFailure {
+    if (this.#cancelRequested) {
+      return { control: 'cancel', error: { code: 'CANCELLED', message: 'the job was cancelled', retryable: false } };
+    }
+    return { control: 'fail', error: { code: 'TIMEOUT', message: 'the job ran past its timeout', retryable: true } };
+  }
+}
+
+function stepStatusOf(run: StepRun): string {
+  switch (run.kind) {
+    case 'completed':
+      return StepStatus.COMPLETED;
+    case 'parked':
+      return StepStatus.WAITING;
+    case 'failed':
+      return StepStatus.FAILED;
+    default:
+      return 'INTERRUPTED';
+  }
+}
+
+function parkedAfterFailure(step: LoadedStep): StepFailure {
+  return {
+    control: 'fail',
+    error: { code: 'INVALID_TRANSITION', message: 'a failing job cannot wait for an approval', stepId: step.id, retryable: false },
+  };
+}
+
+/** The job's error for a failed attempt: TIMEOUT as such, any other step failure as STEP_FAILED naming the step. */
+function jobError(failure: StepFailure, steps: readonly LoadedStep[]): JobError {
+  const { error } = failure;
+  const step = steps.find((s) => s.id === error.stepId);
+  const retryable = error.retryable !== false;
+  if (error.code === 'TIMEOUT' || step === undefined) return { ...error, retryable };
+  return {
+    code: 'STEP_FAILED',
+    message: boundedMessage(`step ${JSON.stringify(step.name)} failed (${error.code}): ${error.message}`),
+    stepId: step.id,
+    retryable,
+  };
+}

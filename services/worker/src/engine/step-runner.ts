@@ -1,0 +1,153 @@
+/**
+ * Runs one step's handler and says how it ended. The handler gets a signal that aborts on the
+ * attempt's interruptions (cancel, timeout, drain, fencing) and on the step's own timeout
+ * (the shorter of the step definition's `timeoutMs` and the handler's spec timeout).
+ *
+ * Invariants:
+ * - an interruption decides the step's fate, whatever the handler throws afterwards;
+ * - a handler that ignores its signal is given up on `abortGraceMs` after the abort, so that an
+ *   interruption always reaches the engine; its late result is ignored;
+ * - events a handler emits after its step ended are dropped;
+ * - the output recorded is valid JSON for PostgreSQL (no NUL) and at most `Limits.maxResultBytes`.
+ */
+import { jsonBytes, Limits } from '@gantry/contracts';
+import type { Logger } from '@gantry/runtime';
+import type { JobHold } from './job-hold.js';
+import type { WorkDir } from '../workdir.js';
+import type { Json, JobInfo, ParkRequest, StepContext, StepHandler, StepRecord } from '../steps/types.js';
+import { Interrupt, interruptOf } from './abort.js';
+import { classifyStepError, type StepFailure } from './job-control.js';
+import type { Holder } from './writes.js';
+import type { LoadedStep } from './types.js';
+
+/** How a step run ended. */
+export type StepRun =
+  | { readonly kind: 'completed'; readonly durationMs: number; readonly record: StepRecord; readonly output: Json | undefined }
+  | { readonly kind: 'parked'; readonly durationMs: number; readonly record: StepRecord; readonly park: ParkRequest }
+  | { readonly kind: 'failed'; readonly durationMs: number; readonly record: StepRecord; readonly failure: StepFailure }
+  | { readonly kind: 'interrupted'; readonly durationMs: number; readonly record: StepRecord; readonly interrupt: 'handback' | 'fenced' };
+
+/** What {@link runStep} needs. */
+export interface StepRunOptions {
+  readonly handler: StepHandler<unknown> | undefined;
+  readonly step: LoadedStep;
+  readonly job: JobInfo;
+  readonly hold: JobHold;
+  readonly holder: Holder;
+  readonly workDir: WorkDir;
+  /** The attempt's signal for this step. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly abortGraceMs: number;
+}
+
+type Settled = { kind: 'value'; value: unknown } | { kind: 'error'; error: unknown } | { kind: 'abandoned' };
+
+/** Settles with `work`, or gives up `graceMs` after `signal` aborts. */
+function settle(work: Promise<unknown>, signal: AbortSignal, graceMs: number): Promise<Settled> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => resolve({ kind: 'abandoned' }), graceMs);
+    };
+    const done = (s: Settled) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(s);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then((value) => done({ kind: 'value', value }), (error: unknown) => done({ kind: 'error', error }));
+  });
+}
+
+/** The step's output as stored: NUL-free JSON within the result limit. */
+export function boundedOutput(output: unknown): Json | undefined {
+  if (output === undefined) return undefined;
+  let text = JSON.stringify(output);
+  if (text === undefined) return undefined;
+  if (text.includes('\\u0000')) text = text.replaceAll('\\u0000', '\\ufffd');
+  const bytes = jsonBytes(JSON.parse(text));
+  if (bytes > Limits.maxResultBytes) return { truncated: true, bytes };
+  return JSON.parse(text) as Json;
+}
+
+function timeoutOf(step: LoadedStep, handler: StepHandler<unknown>, spec: unknown): number | undefined {
+  const own = handler.timeoutMs?.(spec);
+  const values = [step.timeoutMs ?? undefined, own].filter((v): v is number => typeof v === 'number' && v > 0);
+  return values.length === 0 ? undefined : Math.min(...values);
+}
+
+/** Runs `o.step`; see the module doc. */
+export async function runStep(o: StepRunOptions): Promise<StepRun> {
+  const started = performance.now();
+  const record: StepRecord = {};
+  const elapsed = () => Math.round(performance.now() - started);
+  const failed = (failure: StepFailure): StepRun => ({ kind: 'failed', durationMs: elapsed(), record, failure });
+  const { step, handler } = o;
+  if (!handler) {
+    return failed({ control: 'fail', error: { code: 'UNKNOWN_STEP_TYPE', message: `no handler for step type ${step.type} on this worker`, stepId: step.id, retryable: false } });
+  }
+  let spec: unknown;
+  try {
+    spec = handler.parseSpec(step.spec ?? {});
+  } catch (err) {
+    const f = classifyStepError(err, step.id);
+    return failed({ ...f, error: { ...f.error, retryable: false } });
+  }
+  const controller = new AbortController();
+  const forward = () => controller.abort(o.signal.reason);
+  if (o.signal.aborted) forward();
+  else o.signal.addEventListener('abort', forward, { once: true });
+  const timeoutMs = timeoutOf(step, handler, spec);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new Interrupt('step_timeout')), timeoutMs);
+  let open = true;
+  const ctx: StepContext<unknown> = {
+    spec,
+    step: { id: step.id, name: step.name, phase: step.phase, type: step.type, ordinal: step.ordinal },
+    job: o.job,
+    workDir: o.workDir,
+    signal: controller.signal,
+    logger: o.logger,
+    emit(event) {
+      if (open) o.hold.add({ events: [{ ...event, actor: o.holder.actor, attempt: o.holder.attempt, stepId: step.id }], steps: [] });
+    },
+    async flush() {
+      if (!(await o.hold.flush())) throw new Interrupt('fenced');
+    },
+    record(fields) {
+      if (open) Object.assign(record, fields);
+    },
+  };
+  let outcome: Settled;
+  try {
+    // An async wrapper, so that a handler that throws before returning its promise fails its step.
+    outcome = controller.signal.aborted ? { kind: 'abandoned' } : await settle((async () => handler.run(ctx))(), controller.signal, o.abortGraceMs);
+  } finally {
+    open = false;
+    clearTimeout(timer);
+    o.signal.removeEventListener('abort', forward);
+  }
+  if (outcome.kind === 'value') {
+    const result = (outcome.value ?? {}) as { output?: unknown; park?: ParkRequest };
+    if (result.park) return { kind: 'parked', durationMs: elapsed(), record, park: result.park };
+    return { kind: 'completed', durationMs: elapsed(), record, output: boundedOutput(result.output) };
+  }
+  if (outcome.kind === 'abandoned' && controller.signal.aborted) {
+    o.logger.warn({ stepId: step.id, type: step.type }, 'step handler did not stop after its signal aborted; moving on');
+  }
+  switch (interruptOf(controller.signal)) {
+    case 'handback':
+      return { kind: 'interrupted', durationMs: elapsed(), record, interrupt: 'handback' };
+    case 'fenced':
+      return { kind: 'interrupted', durationMs: elapsed(), record, interrupt: 'fenced' };
+    case 'cancel':
+      return failed({ control: 'cancel', error: { code: 'CANCELLED', message: 'the job was cancelled', stepId: step.id, retryable: false } });
+    case 'timeout':
+      return failed({ control: 'fail', error: { code: 'TIMEOUT', message: 'the job ran past its timeout', stepId: step.id, retryable: true } });
+    case 'step_timeout':
+      return failed({ control: 'fail', error: { code: 'TIMEOUT', message: `the step ran past its timeout of ${timeoutMs} ms`, stepId: step.id, retryable: true } });
+    default:
+      return failed(classifyStepError(outcome.kind === 'error' ? outcome.error : new Error('step abandoned'), step.id));
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The worker's metrics, on the service registry, named by `MetricNames` of the contracts.
+ * Slot gauges are computed when scraped, so the hot path pays nothing for them.
+ */
+import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
+import { counterOn, gaugeOn, histogramOn, type Metrics } from '@gantry/runtime';
+import type { FlushReport } from '@gantry/store';
+import type { AttemptOutcome } from './engine/types.js';
+
+/** How an attempt's end is counted: the job status it left, or RETRIED / HANDED_BACK. */
+const OUTCOME_LABEL: Partial<Record<AttemptOutcome, string>> = {
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELLED',
+  WAITING: 'WAITING',
+  RETRY: 'RETRIED',
+  HANDED_BACK: 'HANDED_BACK',
+};
+
+/** Exit classes of command processes (the `exit_class` label). */
+export type ExitClass = 'ok' | 'error' | 'signal' | 'timeout' | 'cancelled' | 'spawn_failed';
+
+/** What the worker's components record. */
+export interface WorkerMetrics {
+  attemptEnded(jobType: string, outcome: AttemptOutcome, seconds: number): void;
+  stepEnded(phase: string, stepType: string, status: string, seconds: number): void;
+  aiTokens(model: string, input: number, output: number): void;
+  commandExited(stepType: string, exitClass: ExitClass): void;
+  /** The JobWriter's `onFlush`. */
+  flushed(report: FlushReport): void;
+}
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
+
+/** Registers the worker's metrics on `metrics`; `slots` is read at scrape time. */
+export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () => { total: number; busy: number }): WorkerMetrics {
+  const r = metrics.registry;
+  const finished = counterOn(r, { name: M.jobsFinished, help: 'Job attempts this worker ended, by job type and how they ended (COMPLETED, FAILED, CANCELLED, WAITING, RETRIED, HANDED_BACK).', labelNames: [L.type, L.status] });
+  const jobSeconds = histogramOn(r, { name: M.jobDuration, help: 'Seconds from claim to the end of an attempt, by job type and how it ended.', labelNames: [L.type, L.status], buckets: DURATION_BUCKETS });
+  const stepSeconds = histogramOn(r, { name: M.stepDuration, help: 'Seconds a step ran, by phase, step type and status.', labelNames: [L.phase, L.stepType, L.status], buckets: DURATION_BUCKETS });
+  const tokens = counterOn(r, { name: M.aiTokens, help: 'Tokens of AI_ACTION calls, by direction (input, output) and model.', labelNames: [L.direction, L.model] });
+  const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
+  const events = counterOn(r, { name: M.eventsWritten, help: 'Job events committed by this process.' });
+  const batch = histogramOn(r, { name: M.writeBatchSize, help: 'Job writes per group commit.', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500] });
+  const flushSeconds = histogramOn(r, { name: M.writeFlushDuration, help: 'Seconds per group commit of job writes.', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1] });
+  const writeErrors = counterOn(r, { name: M.writeErrors, help: 'Group commits of job writes that failed.' });
+  gaugeOn(r, { name: M.slotsTotal, help: 'Jobs this worker can run at once.', labelNames: [L.pool], collect() { this.set({ pool }, slots().total); } });
+  gaugeOn(r, { name: M.slotsBusy, help: 'Jobs this worker holds now.', labelNames: [L.pool], collect() { this.set({ pool }, slots().busy); } });
+
+  return {
+    attemptEnded(jobType, outcome, seconds) {
+      const status = OUTCOME_LABEL[outcome];
+      if (status === undefined) return;
+      finished.inc({ type: jobType, status });
+      jobSeconds.observe({ type: jobType, status }, seconds);
+    },
+    stepEnded(phase, stepType, status, seconds) {
+      stepSeconds.observe({ phase, step_type: stepType, status }, seconds);
+    },
+    aiTokens(model, input, output) {
+      tokens.inc({ direction: 'input', model }, input);
+      tokens.inc({ direction: 'output', model }, output);
+    },
+    commandExited(stepType, exitClass) {
+      exits.inc({ step_type: stepType, exit_class: exitClass });
+    },
+    flushed(report) {
+      batch.observe(report.writes);
+      flushSeconds.observe(report.durationMs / 1000);
+      if (report.ok) events.inc(report.events);
+      else writeErrors.inc();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The OpenAI-compatible chat-completions provider (`POST <baseUrl>/chat/completions`), spoken
+ * with `fetch`. 429 and 5xx answers and failed connections are retryable failures (with the
+ * server's Retry-After); other 4xx answers are not.
+ */
+import { AiProviderError, type AiEndpoint, type AiProvider, type ChatCompletion, type ChatRequest } from './provider.js';
+
+interface CompletionBody {
+  model?: unknown;
+  choices?: { message?: { content?: unknown }; finish_reason?: unknown }[];
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown };
+}
+
+const MAX_ERROR_TEXT = 500;
+
+/** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or bad. */
+export function retryAfterMs(header: string | null, nowMs = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+/** A provider for the endpoint. */
+export function openAiCompatibleProvider(endpoint: AiEndpoint): AiProvider {
+  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  return {
+    name: 'openai-compatible',
+    async complete(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion> {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+      if (endpoint.apiKey !== undefined) headers.authorization = `Bearer ${endpoint.apiKey}`;
+      const body = {
+        model: request.model,
+        messages: request.messages,
+        ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      };
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
+        text = await response.text();
+      } catch (err) {
+        if (isAbort(err) || signal.aborted) throw err;
+        throw new AiProviderError(`the AI endpoint cannot be reached: ${(err as Error).message}`, true, undefined, undefined, { cause: err });
+      }
+      if (!response.ok) {
+        const retryable = response.status === 429 || response.status >= 500;
+        throw new AiProviderError(
+          `the AI endpoint answered ${response.status}: ${text.slice(0, MAX_ERROR_TEXT)}`,
+          retryable,
+          response.status,
+          retryAfterMs(response.headers.get('retry-after')),
+        );
+      }
+      let parsed: CompletionBody;
+      try {
+        parsed = JSON.parse(text) as CompletionBody;
+      } catch (cause) {
+        throw new AiProviderError('the AI endpoint answered with invalid JSON', true, response.status, undefined, { cause });
+      }
+      const choice = parsed.choices?.[0];
+      const content = choice?.message?.content;
+      if (typeof content !== 'string') throw new AiProviderError('the AI answer has no message content', false, response.status);
+      return {
+        content,
+        model: typeof parsed.model === 'string' && parsed.model !== '' ? parsed.model : request.model,
+        finishReason: typeof choice?.finish_reason === 'string' ? choice.finish_reason : null,
+        inputTokens: count(parsed.usage?.prompt_tokens),
+        outputTokens: count(parsed.usage?.completion_tokens),
+      };
+    },
+  };
+}

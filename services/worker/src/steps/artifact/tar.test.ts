@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paxRecord, tarDirectory } from './tar.js';
+
+const run = promisify(execFile);
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tar-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('paxRecord', () => {
+  it('counts its own length, digits included', () => {
+    for (const value of ['a', 'x'.repeat(90), 'y'.repeat(991), 'é'.repeat(400)]) {
+      const record = paxRecord('path', value);
+      expect(Number(record.slice(0, record.indexOf(' ')))).toBe(Buffer.byteLength(record));
+    }
+  });
+});
+
+describe('tarDirectory', () => {
+  it('archives files, directories, long names and symbolic links that tar extracts as they were', async () => {
+    const src = join(dir, 'src');
+    const long = `${'n'.repeat(120)}/${'m'.repeat(120)}`;
+    await mkdir(join(src, 'sub', long), { recursive: true });
+    await writeFile(join(src, 'a.txt'), 'alpha\n');
+    await writeFile(join(src, 'sub', 'empty'), '');
+    await writeFile(join(src, 'sub', long, 'ünïcode-and-a-rather-long-file-name-that-goes-on-and-on-and-on-and-on-and-on-and-on.bin'), Buffer.alloc(1025, 7));
+    await symlink('a.txt', join(src, 'link'));
+    const chunks: Buffer[] = [];
+    for await (const c of tarDirectory(src)) chunks.push(c);
+    const archive = Buffer.concat(chunks);
+    expect(archive.length % 512).toBe(0);
+    const out = join(dir, 'out');
+    await mkdir(out);
+    await writeFile(join(dir, 'a.tar'), archive);
+    await run('tar', ['-xf', join(dir, 'a.tar')], { cwd: out });
+    expect(await readFile(join(out, 'a.txt'), 'utf8')).toBe('alpha\n');
+    expect(await readFile(join(out, 'sub', 'empty'), 'utf8')).toBe('');
+    expect(await readFile(join(out, 'sub', long, 'ünïcode-and-a-rather-long-file-name-that-goes-on-and-on-and-on-and-on-and-on-and-on.bin'))).toEqual(Buffer.alloc(1025, 7));
+    expect(await readlink(join(out, 'link'))).toBe('a.txt');
+    const { stdout } = await run('tar', ['-tf', join(dir, 'a.tar')]);
+    expect(stdout.split('\n').filter(Boolean)[0]).toBe('a.txt');
+  });
+});

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { exitCodeOf, ProcessGroups, spawnGroup } from './process-group.js';
+
+function start(argv: string[], groups = new ProcessGroups()) {
+  let out = '';
+  const proc = spawnGroup(argv, { cwd: '/', env: { PATH: '/usr/bin:/bin' }, killGraceMs: 200, groups, onOutput: (_s, b) => (out += b.toString()) });
+  return { proc, output: () => out, groups };
+}
+
+/** Waits (up to 10 s) for `pid` to die: a signal is delivered at once but acted on when scheduled. */
+async function dies(pid: number): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  while (await alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+async function alive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+describe('spawnGroup', () => {
+  it('runs an argv without a shell and reports its exit code', async () => {
+    const { proc, output } = start(['/bin/echo', '$HOME', 'a b']);
+    expect(await proc.done).toMatchObject({ code: 0, signal: null });
+    expect(output()).toBe('$HOME a b\n');
+    expect(exitCodeOf((await start(['/bin/sh', '-c', 'exit 7']).proc.done))).toBe(7);
+  });
+
+  it('terminates the leftovers of a command that exited', async () => {
+    const { proc, output } = start(['/bin/sh', '-c', 'sleep 300 & echo $!']);
+    const exit = await proc.done;
+    expect(exit.code).toBe(0);
+    const pid = Number(output().trim());
+    expect(await dies(pid)).toBe(true);
+  });
+
+  it('terminates the whole group, escalating to SIGKILL', async () => {
+    const { proc, output } = start(['/bin/sh', '-c', `sh -c 'trap "" TERM; exec sleep 300' & echo $!; wait`]);
+    while (!output().includes('\n')) await new Promise((r) => setImmediate(r));
+    const child = Number(output().trim());
+    proc.terminate(200);
+    const exit = await proc.done;
+    expect(exit.signal).toBe('SIGTERM');
+    expect(exitCodeOf(exit)).toBe(143);
+    expect(await dies(child)).toBe(true);
+  });
+
+  it('reports a command that cannot start', async () => {
+    const exit = await start(['/no/such/binary']).proc.done;
+    expect(exit.spawnError).toBeInstanceOf(Error);
+    expect(exitCodeOf(exit)).toBeNull();
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Child processes in their own process group. A step's command is spawned detached (its own
+ * session and process group, led by the command), so that one signal reaches every process it
+ * started: on cancel or timeout the group gets SIGTERM, then SIGKILL after a grace period.
+ *
+ * Invariants:
+ * - when the command's main process exits, processes it left in its group are terminated the
+ *   same way (SIGTERM, then SIGKILL), so nothing a step started outlives the step;
+ * - `done` resolves once the main process exited and its output pipes closed, or 1 s after the
+ *   SIGKILL if a process that escaped the group still holds them;
+ * - every group still alive is registered in a {@link ProcessGroups}, which the worker kills
+ *   when it stops.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { constants } from 'node:os';
+
+/** How a process ended. */
+export interface ProcessExit {
+  readonly pid: number | undefined;
+  /** The main process's exit code; null when a signal ended it or it never started. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the process could not be started (ENOENT, EACCES, …). */
+  readonly spawnError?: Error;
+}
+
+/** A running process group. */
+export interface GroupProcess {
+  readonly pid: number | undefined;
+  /** See the module doc. */
+  readonly done: Promise<ProcessExit>;
+  /** SIGTERM to the group, SIGKILL after `graceMs` if any member is left. Idempotent. */
+  terminate(graceMs: number): void;
+}
+
+/** The process groups of running steps, killed together when the worker stops. */
+export class ProcessGroups {
+  readonly #alive = new Set<number>();
+  add(pgid: number): void {
+    this.#alive.add(pgid);
+  }
+  delete(pgid: number): void {
+    this.#alive.delete(pgid);
+  }
+  /** Group ids registered now. */
+  get size(): number {
+    return this.#alive.size;
+  }
+  /** Sends `signal` to every registered group. */
+  killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
+    for (const pgid of this.#alive) killGroup(pgid, signal);
+  }
+}
+
+/** Sends `signal` to process group `pgid`; a group that is gone is ignored. */
+export function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The shell convention for a process ended by `signal`: 128 + its number. */
+export function exitCodeOf(exit: Pick<ProcessExit, 'code' | 'signal'>): number | null {
+  if (exit.code !== null) return exit.code;
+  if (exit.signal === null) return null;
+  const n = constants.signals[exit.signal];
+  return n === undefined ? null : 128 + n;
+}
+
+/** Options of {@link spawnGroup}. */
+export interface SpawnGroupOptions {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Grace between SIGTERM and SIGKILL for leftovers after the main process exits. */
+  readonly killGraceMs: number;
+  readonly groups: ProcessGroups;
+}
+
+/** Spawns `argv` (no shell) as the leader of a new process group. */
+export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): GroupProcess {
+  const [file, ...args] = argv;
+  let child: ChildProcess;
+  try {
+    child = spawn(file!, args, { cwd: opts.cwd, env: { ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const spawnError = err instanceof Error ? err : new Error(String(err));
+    return { pid: undefined, done: Promise.resolve({ pid: undefined, code: null, signal: null, spawnError }), terminate: () => {} };
+  }
+  const pid = child.pid;
+  if (pid !== undefined) opts.groups.add(pid);
+  let terminating = false;
+  let giveUp: NodeJS.Timeout | undefined;
+
+  const terminate = (graceMs: number) => {
+    if (terminating || pid === undefined) return;
+    terminating = true;
+    killGroup(pid, 'SIGTERM');
+    setTimeout(() => {
+      if (killGroup(pid, 0)) killGroup(pid, 'SIGKILL');
+      opts.groups.delete(pid);
+      giveUp = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, 1_000);
+    }, graceMs);
+  };
+
+  child.stdout!.on('data', (chunk: Buffer) => opts.onOutput('stdout', chunk));
+  child.stderr!.on('data', (chunk: Buffer) => opts.onOutput('stderr', chunk));
+
+  const done = new Promise<ProcessExit>((resolve) => {
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.once('error', (spawnError) => {
+      if (pid === undefined) resolve({ pid, code: null, signal: null, spawnError });
+    });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      if (pid !== undefined && killGroup(pid, 0)) terminate(opts.killGraceMs);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(giveUp);
+      if (pid !== undefined && !terminating) opts.groups.delete(pid);
+      resolve({ pid, code: exit?.code ?? code, signal: exit?.signal ?? signal });
+    });
+  });
+  return { pid, done, terminate };
+}

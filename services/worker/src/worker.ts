@@ -1,0 +1,206 @@
+/**
+ * `createWorker(deps)`: the worker as one lifecycle component, built from plain parts —
+ * the dispatch consumer, the step engine, heartbeats, the cancel listener, one group-committing
+ * JobWriter whose commits are fanned out to the events stream. `main.ts` builds it from the
+ * environment; tests build it in-process against the real PostgreSQL and NATS.
+ *
+ * Stopping (SIGTERM) drains: stop pulling and beat `draining: true`; let running attempts finish
+ * for up to `drainGraceMs` (capped so the rest of the stop fits `timeoutMs`); hand the rest back
+ * (protocol row 14); then kill any process group left, stop the beats and the listener, and
+ * flush the writer. Nothing accepted is dropped: an attempt ends in its commit or in the
+ * hand-back, and its dispatch is acked after that commit.
+ */
+import { mkdir } from 'node:fs/promises';
+import { jetstream } from '@nats-io/jetstream';
+import { type ObjectStore, Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Names } from '@gantry/contracts';
+import { type Component, createEventFanout, createPublisher, DEFAULT_STOP_TIMEOUT_MS, type Logger, type Metrics, type Publisher, StopTimeoutError, type StopOptions } from '@gantry/runtime';
+import { JobWriter, type Pool } from '@gantry/store';
+import { createCancelListener } from './cancel-listener.js';
+import { createDispatchConsumer, type DispatchConsumer } from './dispatch/consumer.js';
+import { createDispatchHandler } from './dispatch/handle-dispatch.js';
+import { JobLoader } from './dispatch/job-loader.js';
+import { AttemptRun } from './engine/job-runner.js';
+import { createHeartbeat, type HeartbeatComponent } from './heartbeat.js';
+import { InFlight } from './in-flight.js';
+import { createWorkerMetrics } from './metrics.js';
+import type { WorkerSettings } from './settings.js';
+import { WorkerSignals } from './signals.js';
+import { Slots } from './slots.js';
+import { openAiCompatibleProvider } from './steps/ai/openai-compatible.js';
+import type { AiProviderFactory } from './steps/ai/provider.js';
+import { builtinStepTypes } from './steps/builtin.js';
+import { ProcessGroups } from './steps/process/process-group.js';
+import { StepRegistry } from './steps/registry.js';
+import type { StepHandler } from './steps/types.js';
+
+/** Milliseconds of a stop kept for handing back, killing and flushing after the drain grace. */
+export const STOP_RESERVE_MS = 2_000;
+
+/** What a worker is built from. */
+export interface WorkerDeps {
+  readonly settings: WorkerSettings;
+  readonly nc: NatsConnection;
+  readonly pool: Pool;
+  readonly names: Names;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The running version, in heartbeats. */
+  readonly version: string;
+  /** Custom step types, registered after the built-in ones. */
+  readonly stepTypes?: readonly StepHandler<unknown>[];
+  /** The AI provider of AI_ACTION steps; default OpenAI-compatible over fetch. */
+  readonly aiProvider?: AiProviderFactory;
+}
+
+/** A worker: a lifecycle component with a few read-only views for health and tests. */
+export interface Worker extends Component {
+  readonly id: string;
+  readonly slots: { readonly total: number; readonly busy: number };
+  readonly draining: boolean;
+  readonly signals: WorkerSignals;
+  readonly registry: StepRegistry;
+}
+
+interface Running {
+  readonly writer: JobWriter;
+  readonly publisher: Publisher;
+  readonly consumer: DispatchConsumer;
+  readonly heartbeat: HeartbeatComponent;
+  readonly cancel: Component;
+}
+
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Builds a worker; `start()` connects its parts, `stop()` drains it (see the module doc). */
+export function createWorker(deps: WorkerDeps): Worker {
+  const { settings, nc, names } = deps;
+  const logger = deps.logger.child({ workerId: settings.workerId });
+  const slots = new Slots(settings.concurrency);
+  const inFlight = new InFlight();
+  const signals = new WorkerSignals();
+  const groups = new ProcessGroups();
+  const metrics = createWorkerMetrics(deps.metrics, settings.pool, () => ({ total: slots.total, busy: slots.busy }));
+  let bucket: Promise<ObjectStore> | undefined;
+  const openBucket = () => {
+    bucket ??= new Objm(jetstream(nc)).open(names.buckets.artifacts).catch((err: unknown) => {
+      bucket = undefined;
+      throw err;
+    });
+    return bucket;
+  };
+  const registry = new StepRegistry([
+    ...builtinStepTypes({ settings, ai: settings.ai, metrics, groups, names, bucket: openBucket, provider: deps.aiProvider ?? openAiCompatibleProvider }),
+    ...(deps.stepTypes ?? []),
+  ]);
+  let draining = false;
+  let running: Running | undefined;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const launch = async (): Promise<void> => {
+    await mkdir(settings.workDir, { recursive: true });
+    draining = false;
+    const publisher = createPublisher(jetstream(nc), { registry: deps.metrics.registry });
+    const writer = new JobWriter({
+      pool: deps.pool,
+      onCommit: createEventFanout(publisher, names, logger),
+      onCommitError: (err) => logger.warn({ err }, 'event fan-out failed'),
+      onFlush: (report) => metrics.flushed(report),
+    });
+    const handle = createDispatchHandler({
+      loader: new JobLoader(deps.pool),
+      inFlight,
+      slots,
+      signals,
+      logger,
+      startAttempt: (job) => new AttemptRun(job, { writer, registry, settings, metrics, logger }),
+    });
+    const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, logger, onMessage: handle });
+    const heartbeat = createHeartbeat({
+      nc, names, workerId: settings.workerId, pool: settings.pool, version: deps.version, slots, inFlight,
+      draining: () => draining, ackWaitMs: () => consumer.ackWaitMs, logger,
+    });
+    const cancel = createCancelListener({ nc, names, workerId: settings.workerId, inFlight, logger });
+    slots.onChange = () => heartbeat.beatSoon();
+    try {
+      await cancel.start();
+      await consumer.start();
+      await heartbeat.start();
+    } catch (err) {
+      await Promise.allSettled([heartbeat.stop(), consumer.stop(), cancel.stop()]);
+      await writer.stop();
+      await publisher.close();
+      throw err;
+    }
+    running = { writer, publisher, consumer, heartbeat, cancel };
+    logger.info({ pool: settings.pool, concurrency: settings.concurrency, stepTypes: registry.types() }, 'worker started');
+  };
+
+  const drain = async (r: Running, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    draining = true;
+    r.heartbeat.beat();
+    await r.consumer.stop({ timeoutMs: left() });
+    const grace = Math.min(settings.drainGraceMs, timeoutMs - settings.killGraceMs - STOP_RESERVE_MS);
+    if (!(await settlesWithin(slots.idle(), grace))) {
+      logger.info({ jobs: inFlight.jobs() }, 'drain grace over: handing back the jobs still running');
+      for (const entry of inFlight) entry.signal('handback');
+    }
+    const idle = await settlesWithin(slots.idle(), left());
+    groups.killAll('SIGKILL');
+    await r.heartbeat.stop({ timeoutMs: left() });
+    await r.cancel.stop({ timeoutMs: left() });
+    await r.writer.stop({ timeoutMs: Math.max(1_000, left()) });
+    await r.publisher.close();
+    if (!idle) throw new StopTimeoutError('worker', timeoutMs);
+    logger.info('worker stopped');
+  };
+
+  return {
+    name: 'worker',
+    get id() {
+      return settings.workerId;
+    },
+    get slots() {
+      return { total: slots.total, busy: slots.busy };
+    },
+    get draining() {
+      return draining;
+    },
+    signals,
+    registry,
+    start() {
+      if (running) return Promise.resolve();
+      starting ??= launch().finally(() => {
+        starting = undefined;
+      });
+      return starting;
+    },
+    stop(opts?: StopOptions) {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        await starting?.catch(() => undefined);
+        const r = running;
+        if (!r) return;
+        running = undefined;
+        await drain(r, opts?.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+      })().finally(() => {
+        stopping = undefined;
+      });
+      return stopping;
+    },
+  };
+}
