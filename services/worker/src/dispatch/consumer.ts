@@ -1,6 +1,8 @@
 /**
  * The dispatch consumer: pulls from the pool's durable consumer no more messages than the
- * worker has free slots, and hands each to the dispatch handler without waiting for it.
+ * worker has free slots, and hands each to the dispatch handler without waiting for it. A slot
+ * that frees while a pull is still waiting gets a pull of its own at once (pulls run
+ * concurrently), so a freed slot never idles until an earlier pull expires.
  *
  * Invariants:
  * - requested + held ≤ concurrency, always: a pull reserves the free slots it asks for, each
@@ -40,10 +42,8 @@ export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchC
   let consumer: Consumer | undefined;
   let ackWaitMs = settings.backoffMs[0] ?? settings.ackWaitMs;
 
-  const pullOnce = async (signal: AbortSignal): Promise<void> => {
-    const wanted = await opts.slots.waitForFree(signal);
-    if (wanted === 0 || signal.aborted) return;
-    opts.slots.reserve(wanted);
+  /** One pull for `wanted` slots the caller reserved; gives back what no message filled. */
+  const pullOnce = async (wanted: number, signal: AbortSignal): Promise<void> => {
     let received = 0;
     try {
       const batch = await consumer!.fetch({ max_messages: wanted, expires: PULL_EXPIRES_MS });
@@ -79,15 +79,25 @@ export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchC
       if (nanos !== undefined) ackWaitMs = Math.round(nanos / 1e6);
     },
     run: async (signal) => {
+      const pulls = new Set<Promise<void>>();
+      let failing: Promise<unknown> = Promise.resolve();
       while (!signal.aborted) {
-        try {
-          await pullOnce(signal);
-        } catch (err) {
-          if (signal.aborted) break;
-          logger.warn({ err }, 'pulling dispatches failed; retrying');
-          await delay(1_000, signal);
-        }
+        await failing;
+        // Let the slots freed in this tick gather into one pull.
+        await new Promise((resolve) => setImmediate(resolve));
+        const wanted = await opts.slots.waitForFree(signal);
+        if (wanted === 0 || signal.aborted) break;
+        opts.slots.reserve(wanted);
+        const pull: Promise<void> = pullOnce(wanted, signal)
+          .catch((err: unknown) => {
+            if (signal.aborted) return;
+            logger.warn({ err }, 'pulling dispatches failed; retrying');
+            failing = delay(1_000, signal);
+          })
+          .finally(() => pulls.delete(pull));
+        pulls.add(pull);
       }
+      await Promise.allSettled(pulls);
     },
   });
 
