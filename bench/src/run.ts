@@ -3,6 +3,8 @@
  * on its own database and namespace, and prints one JSON line with its figures last.
  */
 import { eventWriter } from './scenarios/event-writer.js';
+import { submit } from './scenarios/submit.js';
+import { throughput } from './scenarios/throughput.js';
 
 export interface Scenario {
   readonly name: string;
@@ -10,7 +12,7 @@ export interface Scenario {
   run(args: ReadonlyMap<string, string>): Promise<Record<string, unknown>>;
 }
 
-const SCENARIOS: readonly Scenario[] = [eventWriter];
+const SCENARIOS: readonly Scenario[] = [eventWriter, submit, throughput];
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();

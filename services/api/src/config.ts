@@ -4,4 +4,46 @@ import { envInt, envString } from '@gantry/runtime';
 export const API_ENV = {
   PORT: envInt({ default: 8080, min: 0, max: 65_535, description: 'Port of the HTTP API, which also serves /metrics, /healthz, /readyz.' }),
   HTTP_HOST: envString({ default: '0.0.0.0', description: 'Address the HTTP server listens on.' }),
+  RATE_LIMIT_PER_SECOND: envInt({
+    default: 100,
+    min: 0,
+    max: 1_000_000,
+    description: 'Requests per second each API token may make on average; 0 turns the rate limit off.',
+  }),
+  RATE_LIMIT_BURST: envInt({
+    default: 200,
+    min: 1,
+    max: 1_000_000,
+    description: 'Requests a token may make at once above its rate before it gets 429 with Retry-After.',
+  }),
+  AUTH_CACHE_MS: envInt({
+    default: 5_000,
+    min: 0,
+    max: 300_000,
+    description: 'Milliseconds a verified token is trusted before it is looked up again; a revocation or expiry takes effect within this time. 0 looks up every request.',
+  }),
+  SSE_KEEPALIVE_MS: envInt({
+    default: 15_000,
+    min: 10,
+    max: 300_000,
+    description: 'Milliseconds between keep-alive comments on an idle event stream; each also checks PostgreSQL for events NATS did not deliver.',
+  }),
+  SSE_RETRY_MS: envInt({
+    default: 2_000,
+    min: 0,
+    max: 300_000,
+    description: 'The `retry:` hint sent to event-stream clients: milliseconds to wait before reconnecting.',
+  }),
+  SSE_MAX_CLIENTS: envInt({
+    default: 1_000,
+    min: 1,
+    max: 100_000,
+    description: 'Event streams this process serves at once (each holds a NATS consumer); more answer 503.',
+  }),
+  PUBLISH_BACKLOG: envInt({
+    default: 20_000,
+    min: 0,
+    max: 10_000_000,
+    description: 'Messages (submit commands, events) that may wait to be published after their commit; beyond it new ones are dropped: the scheduler’s reconciler queues those jobs and event readers catch up from PostgreSQL.',
+  }),
 };

@@ -104,6 +104,23 @@ describe('applyWrites', () => {
     expect(third!.events[0]!.sequence).toBe(4);
   });
 
+  it('merges two changes of one step in one write, the later winning', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const stepId = job!.stepIds[0]!;
+    const [result] = await apply([
+      {
+        ...start(job!.id, 1),
+        steps: [
+          { stepId, status: 'RUNNING', startedAt: 'now' },
+          { stepId, status: 'COMPLETED', completedAt: 'now', durationMs: 3 },
+        ],
+      },
+    ]);
+    expect(result!.applied).toBe(true);
+    const { rows } = await pool.query('SELECT status, duration_ms, started_at IS NOT NULL AS started FROM job_steps WHERE id = $1', [stepId]);
+    expect(rows[0]).toEqual({ status: 'COMPLETED', duration_ms: 3, started: true });
+  });
+
   it('reports an unknown job as refused with no status', async () => {
     const [result] = await apply([start('00000000-0000-4000-8000-000000000000', 1)]);
     expect(result).toEqual({ applied: false, status: null, attempt: null, events: [] });
@@ -138,6 +155,6 @@ describe('applyWrites', () => {
 
     await expect(
       apply([{ jobId: other!.id, attempt: 1, expect: ['QUEUED'], steps: [{ stepId, status: 'FAILED' }], events: [] }]),
-    ).rejects.toThrow(/do not belong/);
+    ).rejects.toThrow(/does not belong to its job/);
   });
 });

@@ -1,24 +1,39 @@
 /**
- * Applies a batch of JobWrites inside the caller's transaction with a fixed number of
- * statements, whatever the batch size:
+ * Applies JobWrites with one SQL statement per wave, whatever the number of writes:
  *
- * 1. lock the batch's jobs in id order (`FOR NO KEY UPDATE`; the same order in every process, so
- *    two batches never deadlock) and read their status and attempt; then, in a second statement
- *    whose snapshot includes every commit made before the locks were granted, their highest
- *    event sequence (while the row lock is held nobody else can append to the job);
- * 2. decide each write in submission order against the locked state (a later write of the same
- *    job sees the earlier one's effect), assigning gap-free event sequences;
- * 3. one UPDATE of the jobs that changed, one UPDATE of the steps, one COPY of the events.
- *    A write that only appends events updates no job row.
+ * 1. `locked`: the wave's jobs are locked in id order (`FOR NO KEY UPDATE`; the same order in
+ *    every process, so two writers never deadlock); a locking read returns each row's newest
+ *    version, so `ok` checks every guard (the attempt the writer holds, a status it expects)
+ *    against the truth, and reads each job's last event sequence;
+ * 2. `upd`: one UPDATE of the jobs whose write moves them or changes a column (a write that only
+ *    appends events leaves the job row alone);
+ * 3. `steps`: one UPDATE of the step rows of the applied writes (a step of another job fails the
+ *    statement);
+ * 4. `ev`: one INSERT appends the applied writes' events with the sequences that follow.
  *
- * Nothing is written for a refused write. The caller commits, then publishes the events.
+ * The last sequence is read from the statement's snapshot, which may predate the lock: if
+ * another transaction appended to the same job in between, the INSERT collides with the primary
+ * key `(job_id, sequence)` and the statement fails as a whole — never a gap, never a duplicate.
+ * The group writer retries such a flush ({@link isSequenceConflict}).
+ *
+ * A wave holds at most one write per job; `applyWrites` splits a batch into waves that run in
+ * order, so a later write of a job sees the earlier one's effect. One wave in autocommit is one
+ * round trip and its own transaction; inside the caller's transaction the waves commit together.
+ * Nothing is written for a refused write. The caller publishes the events after the commit.
  */
-import { CURRENT_EVENT_VERSION, type JobEvent, type JobStatus } from '@gantry/contracts';
-import type { PoolClient } from '../db/pool.js';
-import { copyEvents } from '../events/copy-events.js';
+import {
+  CURRENT_EVENT_VERSION,
+  type JobEvent,
+  type JobStatus,
+} from '@gantry/contracts';
 import { uuidv7 } from '../ids.js';
 import { assertWellFormed, type JobPatch, type JobWrite, type StepPatch, type WriteResult } from './job-write.js';
 import { patchAssignments, type PatchColumn, type PatchRow, stampValue } from './patch-sql.js';
+
+/** Anything that runs a query: a pool (autocommit, one transaction per wave) or a client in a transaction. */
+export interface Queryable {
+  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
 
 const JOB_COLUMNS: Record<keyof JobPatch | 'status', PatchColumn> = {
   status: { column: 'status', type: 'text' },
@@ -53,47 +68,9 @@ const STEP_COLUMNS: Record<Exclude<keyof StepPatch, 'stepId'>, PatchColumn> = {
 
 const TIMESTAMP_KEYS = new Set(['runAt', 'dispatchedAt', 'deadlineAt', 'cancelRequestedAt', 'queuedAt', 'startedAt', 'completedAt']);
 
-function updateJobsSql(rows: readonly PatchRow[]): string {
-  return `UPDATE runner_jobs r SET
-  ${[...patchAssignments('r', Object.values(JOB_COLUMNS), rows), 'version = r.version + 1', 'updated_at = now()'].join(',\n  ')}
-FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, p jsonb)
-WHERE r.id = v.id`;
-}
-
-function updateStepsSql(rows: readonly PatchRow[]): string {
-  return `UPDATE job_steps s SET
-  ${patchAssignments('s', Object.values(STEP_COLUMNS), rows).join(',\n  ')}
-FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, job_id uuid, p jsonb)
-WHERE s.id = v.id AND s.job_id = v.job_id
-RETURNING s.id`;
-}
-
-const LOCK_JOBS = `
-SELECT id, workspace_id, status, attempt
-FROM runner_jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
-
-// A separate statement: in READ COMMITTED a subquery of the locking SELECT would still read
-// the snapshot taken before it waited for a lock, and miss the previous holder's events.
-const LAST_SEQUENCES = `
-SELECT j.id, (extract(epoch FROM now()) * 1000)::float8 AS tx_ms,
-  COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = j.id), 0) AS last_sequence
-FROM unnest($1::uuid[]) AS j(id)`;
-
-interface LockedJob {
-  workspaceId: string;
-  status: JobStatus;
-  attempt: number;
-  seq: number;
-  /** Column changes to write, keyed by SQL column; absent when nothing applied. */
-  patch?: Record<string, unknown>;
-}
-
-/** Converts a JobPatch to SQL column keys, turning stamps into text. */
-function toColumns(
-  patch: object,
-  columns: Record<string, PatchColumn>,
-  into: Record<string, unknown>,
-): Record<string, unknown> {
+/** Converts a patch to SQL column keys, turning stamps into text. */
+function toColumns(patch: object, columns: Record<string, PatchColumn>): Record<string, unknown> {
+  const into: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(patch)) {
     const column = columns[key];
     if (column === undefined || value === undefined) continue;
@@ -102,71 +79,178 @@ function toColumns(
   return into;
 }
 
-/** Applies `writes` in order within the caller's open transaction. See the module doc. */
-export async function applyWrites(client: PoolClient, writes: readonly JobWrite[]): Promise<WriteResult[]> {
-  writes.forEach(assertWellFormed);
-  const ids = [...new Set(writes.map((w) => w.jobId))].sort();
-  const locked = await client.query<{ id: string; workspace_id: string; status: JobStatus; attempt: number }>(
-    LOCK_JOBS,
-    [ids],
-  );
-  const last = await client.query<{ id: string; tx_ms: number; last_sequence: number }>(LAST_SEQUENCES, [
-    locked.rows.map((r) => r.id),
-  ]);
-  const lastSequence = new Map(last.rows.map((r) => [r.id, r.last_sequence]));
-  const jobs = new Map<string, LockedJob>();
-  for (const r of locked.rows) {
-    jobs.set(r.id, { workspaceId: r.workspace_id, status: r.status, attempt: r.attempt, seq: lastSequence.get(r.id) ?? 0 });
-  }
-  const at = new Date(last.rows[0]?.tx_ms ?? Date.now()).toISOString();
+interface WaveRow extends PatchRow {
+  i: number;
+  job_id: string;
+  attempt: number;
+  expect: readonly string[];
+}
 
-  const steps = new Map<string, { id: string; job_id: string; p: Record<string, unknown> }>();
-  const events: JobEvent[] = [];
-  const results = writes.map((write): WriteResult => {
-    const job = jobs.get(write.jobId);
-    if (!job || job.attempt !== write.attempt || !write.expect.includes(job.status)) {
-      return { applied: false, status: job?.status ?? null, attempt: job?.attempt ?? null, events: [] };
-    }
-    if (write.to !== undefined) {
-      job.status = write.to;
-      job.patch = { ...job.patch, status: write.to };
-    }
-    if (write.set) job.patch = toColumns(write.set, JOB_COLUMNS, job.patch ?? {});
-    if (write.set?.attempt !== undefined) job.attempt = write.set.attempt;
-    for (const s of write.steps ?? []) {
-      const entry = steps.get(s.stepId) ?? { id: s.stepId, job_id: write.jobId, p: {} };
-      toColumns(s, STEP_COLUMNS, entry.p);
-      if (Object.keys(entry.p).length > 0) steps.set(s.stepId, entry);
-    }
-    const stored = write.events.map((e) => {
-      job.seq += 1;
-      return {
-        v: CURRENT_EVENT_VERSION,
-        id: uuidv7(),
-        jobId: write.jobId,
-        workspaceId: job.workspaceId,
-        stepId: e.stepId ?? null,
-        sequence: job.seq,
-        attempt: e.attempt ?? job.attempt,
-        actor: e.actor,
-        at,
-        type: e.type,
-        payload: e.payload,
-      } as JobEvent;
-    });
-    events.push(...stored);
-    return { applied: true, status: job.status, attempt: job.attempt, events: stored };
+interface StepRow extends PatchRow {
+  job_id: string;
+}
+
+function waveSql(writes: readonly WaveRow[], steps: readonly StepRow[]): string {
+  const patched = writes.filter((w) => Object.keys(w.p).length > 0);
+  const jobSet = [...patchAssignments('r', Object.values(JOB_COLUMNS), patched), 'version = r.version + 1', 'updated_at = now()'].join(',\n    ');
+  const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS), steps).join(',\n    ');
+  const updateCte =
+    patched.length === 0
+      ? `upd AS (SELECT NULL::uuid AS id, NULL::text AS status, NULL::int AS attempt WHERE false)`
+      : `upd AS (
+  UPDATE runner_jobs r SET
+    ${jobSet}
+  FROM ok v
+  WHERE r.id = v.job_id AND v.p <> '{}'::jsonb
+  RETURNING r.id, r.status, r.attempt
+)`;
+  const stepsCte =
+    steps.length === 0
+      ? `steps AS (SELECT NULL::uuid AS id WHERE false)`
+      : `steps AS (
+  UPDATE job_steps x SET
+    ${stepSet}
+  FROM s v JOIN ok a ON a.job_id = v.job_id
+  WHERE x.id = v.id AND x.job_id = v.job_id
+  RETURNING x.id
+)`;
+  return `
+WITH w AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb)
+),
+locked AS (
+  SELECT id, workspace_id, status, attempt FROM runner_jobs
+  WHERE id IN (SELECT job_id FROM w) ORDER BY id FOR NO KEY UPDATE
+),
+ok AS (
+  SELECT v.i, v.job_id, v.p, l.workspace_id, l.status, l.attempt,
+    COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = v.job_id), 0) AS base
+  FROM w v JOIN locked l ON l.id = v.job_id
+  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect)
+),
+${updateCte},
+s AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(id uuid, job_id uuid, p jsonb)
+),
+${stepsCte},
+ev AS (
+  INSERT INTO job_events (job_id, sequence, id, step_id, workspace_id, type, actor, attempt, payload)
+  SELECT e.job_id, a.base + e.ord, e.id, e.step_id, a.workspace_id, e.type, e.actor,
+    COALESCE(e.attempt, u.attempt, a.attempt), e.payload
+  FROM jsonb_to_recordset($3::jsonb)
+    AS e(job_id uuid, ord int, id uuid, step_id uuid, type text, actor text, attempt int, payload jsonb)
+  JOIN ok a ON a.job_id = e.job_id
+  LEFT JOIN upd u ON u.id = e.job_id
+  RETURNING 1
+)
+SELECT a.i, COALESCE(u.status, a.status) AS status, COALESCE(u.attempt, a.attempt) AS attempt, a.base, a.workspace_id,
+  (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied
+FROM ok a LEFT JOIN upd u ON u.id = a.job_id
+WHERE gantry_assert(
+  (SELECT count(*) FROM steps) = (SELECT count(*) FROM s JOIN ok b ON b.job_id = s.job_id),
+  'a step in the batch does not belong to its job')
+UNION ALL
+SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false
+FROM w v LEFT JOIN locked l ON l.id = v.job_id
+WHERE v.i NOT IN (SELECT i FROM ok)`;
+}
+
+/** True when `err` is the collision described in the module doc: retry the statement. */
+export function isSequenceConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  return e.code === '23505' && e.constraint === 'job_events_pkey';
+}
+
+/** Splits writes into waves with at most one write per job, keeping each job's order. */
+function waves(writes: readonly JobWrite[]): number[][] {
+  const out: number[][] = [];
+  const depth = new Map<string, number>();
+  writes.forEach((w, i) => {
+    const d = depth.get(w.jobId) ?? 0;
+    depth.set(w.jobId, d + 1);
+    (out[d] ??= []).push(i);
   });
+  return out;
+}
 
-  const jobRows = [...jobs].flatMap(([id, j]) => (j.patch ? [{ id, p: j.patch }] : []));
-  if (jobRows.length > 0) await client.query(updateJobsSql(jobRows), [JSON.stringify(jobRows)]);
-  if (steps.size > 0) {
-    const stepRows = [...steps.values()];
-    const updated = await client.query(updateStepsSql(stepRows), [JSON.stringify(stepRows)]);
-    if (updated.rowCount !== steps.size) {
-      throw new Error(`${steps.size - (updated.rowCount ?? 0)} step(s) in the batch do not belong to their job`);
+/** Applies one wave (one write per job at most); results in the wave's order. */
+async function applyWave(db: Queryable, writes: readonly JobWrite[]): Promise<WriteResult[]> {
+  const rows: WaveRow[] = writes.map((w, i) => {
+    const p = toColumns(w.set ?? {}, JOB_COLUMNS);
+    if (w.to !== undefined) p.status = w.to;
+    return { i, id: w.jobId, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p };
+  });
+  // A write may change one step twice (started, then completed): the later change wins.
+  const merged = new Map<string, StepRow>();
+  for (const w of writes) {
+    for (const s of w.steps ?? []) {
+      const row = merged.get(s.stepId) ?? { id: s.stepId, job_id: w.jobId, p: {} };
+      merged.set(s.stepId, { ...row, p: { ...row.p, ...toColumns(s, STEP_COLUMNS) } });
     }
   }
-  await copyEvents(client, events);
+  const steps = [...merged.values()].filter((s) => Object.keys(s.p).length > 0);
+  const eventIds = writes.map((w) => w.events.map(() => uuidv7()));
+  const events = writes.flatMap((w, i) =>
+    w.events.map((e, k) => ({
+      job_id: w.jobId,
+      ord: k + 1,
+      id: eventIds[i]![k],
+      step_id: e.stepId ?? null,
+      type: e.type,
+      actor: e.actor,
+      attempt: e.attempt ?? null,
+      payload: e.payload,
+    })),
+  );
+  const result = await db.query<{
+    i: number;
+    status: JobStatus | null;
+    attempt: number | null;
+    base: number | null;
+    workspace_id: string | null;
+    tx_ms: number | null;
+    applied: boolean;
+  }>(waveSql(rows, steps), [
+    JSON.stringify(rows.map(({ i, job_id, attempt, expect, p }) => ({ i, job_id, attempt, expect, p }))),
+    JSON.stringify(steps),
+    JSON.stringify(events),
+  ]);
+  const byIndex = new Map(result.rows.map((r) => [r.i, r]));
+  return writes.map((w, i): WriteResult => {
+    const r = byIndex.get(i);
+    if (!r?.applied) return { applied: false, status: r?.status ?? null, attempt: r?.attempt ?? null, events: [] };
+    const at = new Date(r.tx_ms!).toISOString();
+    const stored = w.events.map(
+      (e, k) =>
+        ({
+          v: CURRENT_EVENT_VERSION,
+          id: eventIds[i]![k]!,
+          jobId: w.jobId,
+          workspaceId: r.workspace_id!,
+          stepId: e.stepId ?? null,
+          sequence: r.base! + k + 1,
+          attempt: e.attempt ?? r.attempt!,
+          actor: e.actor,
+          at,
+          type: e.type,
+          payload: e.payload,
+        }) as JobEvent,
+    );
+    return { applied: true, status: r.status, attempt: r.attempt, events: stored };
+  });
+}
+
+/**
+ * Applies `writes` in order: waves of one write per job, each one statement. Pass a pool to
+ * commit each wave on its own (the group writer does, with one wave per flush), or a client with
+ * an open transaction to commit everything together.
+ */
+export async function applyWrites(db: Queryable, writes: readonly JobWrite[]): Promise<WriteResult[]> {
+  writes.forEach(assertWellFormed);
+  const results: WriteResult[] = new Array(writes.length);
+  for (const wave of waves(writes)) {
+    const waveResults = await applyWave(db, wave.map((i) => writes[i]!));
+    wave.forEach((i, k) => (results[i] = waveResults[k]!));
+  }
   return results;
 }

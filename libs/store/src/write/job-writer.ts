@@ -4,15 +4,16 @@
  * with a fixed number of statements (see `applyWrites`). Each caller's promise settles after
  * the commit that carries its write, so "acked after commit" holds for every caller.
  *
- * Writes of one job are applied in the order they were handed in: a job with a write in a
- * flush that has not committed yet waits for the next flush. If a batch fails for a reason
+ * Writes of one job are applied in the order they were handed in, one per flush: a job with a
+ * write in this flush, or in one that has not committed yet, waits for the next. So every flush
+ * is one statement in its own transaction: one round trip to PostgreSQL. If a batch fails for a reason
  * other than a lost connection, its writes are retried one per transaction so that one bad
  * write cannot fail its neighbours.
  */
 import { GantryError } from '@gantry/contracts';
 import { isConnectionError, translateDbError } from '../db/errors.js';
-import { type Pool, withTransaction } from '../db/pool.js';
-import { applyWrites } from './apply-writes.js';
+import type { Pool } from '../db/pool.js';
+import { applyWrites, isSequenceConflict } from './apply-writes.js';
 import { assertWellFormed, type JobWrite, type WriteResult } from './job-write.js';
 
 /** What one flush did, for metrics. */
@@ -46,6 +47,9 @@ interface Pending {
   resolve: (result: WriteResult) => void;
   reject: (err: unknown) => void;
 }
+
+/** Times a flush is re-run after colliding with a concurrent append to one of its jobs. */
+const MAX_CONFLICT_RETRIES = 10;
 
 export class JobWriter {
   readonly name = 'job-writer';
@@ -156,20 +160,29 @@ export class JobWriter {
     const blocked = new Set(this.#busyJobs);
     for (const p of this.#pending) {
       if (batch.length < this.#maxBatch && !blocked.has(p.write.jobId)) batch.push(p);
-      else {
-        rest.push(p);
-        blocked.add(p.write.jobId);
-      }
+      else rest.push(p);
+      blocked.add(p.write.jobId);
     }
     this.#pending = rest;
     for (const p of batch) this.#busyJobs.add(p.write.jobId);
     return batch;
   }
 
+  /** Applies a batch, again when a concurrent append to one of its jobs collided (nothing was written). */
+  async #apply(writes: readonly JobWrite[]): Promise<WriteResult[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await applyWrites(this.#pool, writes);
+      } catch (err) {
+        if (!isSequenceConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
+      }
+    }
+  }
+
   async #flush(batch: Pending[]): Promise<void> {
     const started = performance.now();
     try {
-      const results = await withTransaction(this.#pool, (client) => applyWrites(client, batch.map((p) => p.write)));
+      const results = await this.#apply(batch.map((p) => p.write));
       this.#report(batch.length, results, started, true);
       batch.forEach((p, i) => p.resolve(results[i]!));
       this.#committed(results);
@@ -186,7 +199,7 @@ export class JobWriter {
 
   async #flushAlone(p: Pending): Promise<void> {
     try {
-      const [result] = await withTransaction(this.#pool, (client) => applyWrites(client, [p.write]));
+      const [result] = await this.#apply([p.write]);
       p.resolve(result!);
       this.#committed([result!]);
     } catch (err) {

@@ -1,0 +1,153 @@
+/**
+ * A Gantry cluster for one benchmark run: its own database (migrated from scratch), its own
+ * NATS namespace, a scheduler process and N worker processes, driven through the public NATS
+ * interface (submit commands with an API token). Torn down afterwards, whatever happened.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { Headers, type JobSpecInput, type SubmitCommand, JobSpec, parseWith } from '@gantry/contracts';
+import { createPublisher, type Publisher } from '@gantry/runtime';
+import { createPool, type Pool } from '@gantry/store';
+import {
+  createTemplate,
+  createTestDatabase,
+  createTestNamespace,
+  dropTemplate,
+  startService,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestNamespace,
+} from '@gantry/testkit';
+
+export interface ClusterOptions {
+  workers: number;
+  /** Slots per worker. */
+  concurrency: number;
+  /** Workspaces to create (named ws0, ws1, …). */
+  workspaces?: number;
+  schedulerEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+}
+
+export interface Cluster {
+  readonly pool: Pool;
+  readonly ns: TestNamespace;
+  readonly workspaceIds: readonly string[];
+  readonly scheduler: ServiceProcess;
+  readonly workers: ServiceProcess[];
+  /** Publishes submit commands for `jobs` (asynchronously, bounded in flight); resolves when all are acked by JetStream. */
+  submit(jobs: readonly { workspaceId: string; spec: JobSpecInput }[]): Promise<{ id: string; submittedAt: number }[]>;
+  /** Polls until `count` jobs are in a terminal status; returns when that happened. */
+  waitForTerminal(count: number, timeoutMs: number): Promise<number>;
+  /** Starts one more worker process. */
+  startWorker(): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+const TERMINAL = `status IN ('COMPLETED', 'FAILED', 'CANCELLED')`;
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const template = await createTemplate();
+  let db: TestDatabase | undefined;
+  let ns: TestNamespace | undefined;
+  let pool: Pool | undefined;
+  let publisher: Publisher | undefined;
+  const processes: ServiceProcess[] = [];
+  const teardown = async () => {
+    for (const p of processes) await p.stop('SIGTERM').catch(() => undefined);
+    await publisher?.close().catch(() => undefined);
+    await pool?.end().catch(() => undefined);
+    await ns?.cleanup().catch(() => undefined);
+    await db?.drop().catch(() => undefined);
+    await dropTemplate(template).catch(() => undefined);
+  };
+  try {
+    db = await createTestDatabase(template);
+    ns = await createTestNamespace({ provision: true });
+    pool = createPool(db.url, { max: 4, applicationName: 'bench' });
+    const workspaceIds: string[] = [];
+    const tokens = new Map<string, string>();
+    for (let i = 0; i < (opts.workspaces ?? 1); i++) {
+      const { rows } = await pool.query<{ id: string }>('INSERT INTO workspaces (name) VALUES ($1) RETURNING id', [`ws${i}`]);
+      const id = rows[0]!.id;
+      const secret = `gty_bench_${randomBytes(16).toString('hex')}`;
+      await pool.query(
+        `INSERT INTO api_tokens (workspace_id, name, token_hash, prefix, scopes) VALUES ($1, 'bench', $2, $3, $4)`,
+        [id, createHash('sha256').update(secret).digest('hex'), secret.slice(0, 12), ['jobs:write']],
+      );
+      workspaceIds.push(id);
+      tokens.set(id, secret);
+    }
+    const env = { DATABASE_URL: db.url, GANTRY_NAMESPACE: ns.namespace, METRICS_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const ready = (p: ServiceProcess) => p.waitForLog((l) => l.msg === 'service started', 60_000).then(() => p);
+    const spawnWorker = () => {
+      const p = startService('worker', { ...env, WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'info', ...opts.workerEnv });
+      processes.push(p);
+      return ready(p);
+    };
+    const scheduler = startService('scheduler', { ...env, LOG_LEVEL: 'info', ...opts.schedulerEnv });
+    processes.push(scheduler);
+    await ready(scheduler);
+    const workers = await Promise.all(Array.from({ length: opts.workers }, spawnWorker));
+    publisher = createPublisher(jetstream(ns.nc), { maxInFlight: 256 });
+    const names = ns.names;
+    const p = pool;
+    const pub = publisher;
+
+    return {
+      pool,
+      ns,
+      workspaceIds,
+      scheduler,
+      workers,
+      async submit(jobs) {
+        const sent = jobs.map((j) => {
+          const id = randomUUID();
+          const command: SubmitCommand = { v: 1, kind: 'submit', id, workspaceId: j.workspaceId, job: parseWith(JobSpec, j.spec) };
+          return { id, workspaceId: j.workspaceId, body: JSON.stringify(command), submittedAt: 0 };
+        });
+        await Promise.all(
+          sent.map((s) => {
+            s.submittedAt = Date.now();
+            return pub.publish(names.subjects.command('submit'), s.body, { msgId: s.id, headers: { [Headers.token]: tokens.get(s.workspaceId)! } });
+          }),
+        );
+        return sent.map((s) => ({ id: s.id, submittedAt: s.submittedAt }));
+      },
+      async waitForTerminal(count, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const { rows } = await p.query<{ n: number }>(`SELECT count(*)::int AS n FROM runner_jobs WHERE ${TERMINAL}`);
+          if (rows[0]!.n >= count) return Date.now();
+          if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${count} jobs finished within ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+      startWorker: spawnWorker,
+      stop: teardown,
+    };
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+}
+
+/** The standard job: SETUP, EXECUTION and CLEANUP no-op steps (10 events when it completes). */
+export function standardJob(overrides: Partial<JobSpecInput> = {}, executionSleepMs = 0): JobSpecInput {
+  return {
+    type: 'bench',
+    steps: [
+      { name: 'setup', phase: 'SETUP', type: 'NOOP' },
+      { name: 'execute', phase: 'EXECUTION', type: 'NOOP', spec: executionSleepMs > 0 ? { sleepMs: executionSleepMs } : {} },
+      { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+    ],
+    ...overrides,
+  };
+}
+
+/** p-th percentile (0–100) of `values`, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}

@@ -1,0 +1,61 @@
+/**
+ * Command-line arguments: positionals and `--flag value` / `--flag=value` / `--switch`. Each
+ * command declares its flags; an unknown flag or a missing value is a usage error.
+ */
+
+/** How a flag is written: with a value (`--scopes a,b`) or alone (`--json`). */
+export type FlagKind = 'value' | 'switch';
+
+/** Parsed arguments of one command. */
+export interface ParsedArgs {
+  readonly positionals: readonly string[];
+  readonly values: ReadonlyMap<string, string>;
+  readonly switches: ReadonlySet<string>;
+}
+
+/** A mistake in how the command was called; the CLI prints it with the command's usage. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parses `argv` against `flags` (flag name → kind). */
+export function parseArgs(argv: readonly string[], flags: Readonly<Record<string, FlagKind>>): ParsedArgs {
+  const positionals: string[] = [];
+  const values = new Map<string, string>();
+  const switches = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const kind = flags[name];
+    if (kind === undefined) throw new UsageError(`unknown option --${name}`);
+    if (kind === 'switch') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      switches.add(name);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    values.set(name, value);
+  }
+  return { positionals, values, switches };
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Milliseconds of a duration like `90m`, `12h`, `30d`. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([smhdw])$/.exec(text.trim());
+  if (!match) throw new UsageError(`${JSON.stringify(text)} is not a duration: write a number and s, m, h, d or w (e.g. 30d)`);
+  const ms = Number(match[1]) * UNITS[match[2]!]!;
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new UsageError(`${JSON.stringify(text)} is not a positive duration`);
+  return ms;
+}

@@ -1,0 +1,15 @@
+/** The shape of one CLI command; each lives in its own file and is listed in `index.ts`. */
+import type { FlagKind, ParsedArgs } from '../args.js';
+import type { CliIo } from '../io.js';
+
+export interface Command {
+  /** The words that select it, e.g. `['token', 'create']`. */
+  readonly words: readonly string[];
+  /** One line: how to call it. */
+  readonly usage: string;
+  /** One sentence: what it does. */
+  readonly summary: string;
+  readonly flags: Readonly<Record<string, FlagKind>>;
+  /** Runs the command; resolves with the exit code. Throws UsageError for a bad call. */
+  run(args: ParsedArgs, io: CliIo): Promise<number>;
+}

@@ -1,0 +1,98 @@
+/**
+ * The Fastify app of the API: `buildApp(deps)` registers the health endpoints, every declared
+ * route (authenticated, rate-limited and scope-checked before the body is read, then validated
+ * with the contracts' `parseWith`), the docs, the problem+json error handler and the request log
+ * and metrics. It does not listen; `server.ts` (and tests) do.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { GantryError, Limits, parseWith } from '@gantry/contracts';
+import { createHealthHandlers, HealthPaths, natsReadinessCheck, type HealthResponse } from '@gantry/runtime';
+import { postgresReadinessCheck } from '@gantry/store';
+import type { ApiDeps } from './deps.js';
+import { authHook } from './http/auth-hook.js';
+import { observeRequests, requestIdOf } from './http/observe.js';
+import type { ApiRoute } from './http/route.js';
+import { sendProblem } from './problems.js';
+import { docsRoutes } from './routes/docs.js';
+import { API_ROUTES } from './routes/index.js';
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /** The version shown in the docs. */
+  readonly version: string;
+}
+
+function parseParams(schema: z.ZodType, input: unknown): unknown {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new GantryError('NOT_FOUND', 'no such resource in this workspace');
+  return parsed.data;
+}
+
+function register(app: FastifyInstance, deps: ApiDeps, route: ApiRoute): void {
+  app.route({
+    method: route.method,
+    url: route.url,
+    exposeHeadRoute: route.method === 'GET' && !route.streaming,
+    ...(route.scope ? { onRequest: authHook(deps, route.scope) } : {}),
+    handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      const params = route.params ? parseParams(route.params, req.params) : undefined;
+      const query = route.query ? parseWith(route.query, req.query, 'query') : undefined;
+      const input = req.body === undefined && route.bodyOptional ? {} : req.body;
+      const body = route.body ? parseWith(route.body, input, 'body') : undefined;
+      const answer = await route.handler({ req, reply, principal: req.principal!, params, query, body, deps } as never);
+      if (answer === undefined) return reply;
+      reply.code(answer.status);
+      if (answer.headers) reply.headers(answer.headers);
+      return answer.body === undefined ? reply.send() : answer.body;
+    },
+  });
+}
+
+function send(reply: FastifyReply, answer: HealthResponse): FastifyReply {
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+/** Builds the app; see the module doc. */
+export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Fastify's own per-request lines are off: `observeRequests` writes one line per request.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    bodyLimit: Limits.maxRequestBytes,
+    genReqId: requestIdOf,
+    return503OnClosing: true,
+  });
+  app.decorateRequest('principal', null);
+
+  // JSON only (no text/plain), an empty body reads as absent, and __proto__/constructor keys are refused.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  const strictJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') done(null, undefined);
+    else void strictJson(req, body as string, done);
+  });
+
+  app.setErrorHandler((err, req, reply) => sendProblem(err, req, reply));
+  app.setNotFoundHandler(async (req, reply) =>
+    sendProblem(new GantryError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply),
+  );
+  observeRequests(app, deps.apiMetrics);
+
+  const health = createHealthHandlers({
+    checks: [natsReadinessCheck(deps.nc), postgresReadinessCheck(deps.pool)],
+    metrics: deps.metrics,
+  });
+  app.get(HealthPaths.healthz, async (_req, reply) => send(reply, health.healthz()));
+  app.get(HealthPaths.readyz, async (_req, reply) => send(reply, await health.readyz()));
+  app.get(HealthPaths.metrics, async (_req, reply) => send(reply, await health.metrics()));
+
+  const routes: ApiRoute[] = [...API_ROUTES];
+  routes.push(...docsRoutes(() => routes, opts.version));
+  for (const route of routes) register(app, deps, route);
+
+  app.addHook('preClose', async () => {
+    await deps.streams.closeAll();
+  });
+  return app;
+}

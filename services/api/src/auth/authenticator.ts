@@ -1,0 +1,112 @@
+/**
+ * Bearer-token authentication: `Authorization: Bearer <token>` → the token's workspace and
+ * scopes. The token is looked up by its SHA-256 (see `token-secret.ts`); an unknown, revoked or
+ * expired token is refused alike. A verified answer is cached for `cacheMs` (and never past the
+ * token's expiry), so a hot client costs no query per request; a revocation therefore takes
+ * effect within `cacheMs`. Each lookup records the token's last use.
+ */
+import { GantryError } from '@gantry/contracts';
+import type { Pool } from '@gantry/store';
+import type { TokenScope } from './scopes.js';
+import { hashToken, looksLikeToken } from './token-secret.js';
+
+/** Who is calling: the token and the workspace every query of the request is scoped by. */
+export interface Principal {
+  readonly tokenId: string;
+  readonly workspaceId: string;
+  readonly scopes: readonly TokenScope[];
+}
+
+/** Options of {@link createAuthenticator}. */
+export interface AuthenticatorOptions {
+  readonly pool: Pool;
+  /** How long an answer is reused; 0 looks up every request. */
+  readonly cacheMs: number;
+  /** Answers kept at most; default 10,000. */
+  readonly maxEntries?: number;
+  /** Wall clock in milliseconds; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Resolves bearer tokens to principals. */
+export interface Authenticator {
+  /** The principal of an `Authorization` header value; throws UNAUTHENTICATED. */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+}
+
+interface Entry {
+  readonly principal: Principal | null;
+  readonly until: number;
+}
+
+const LOOKUP = `
+UPDATE api_tokens SET last_used_at = now()
+WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+RETURNING id, workspace_id, scopes, expires_at`;
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token of an `Authorization: Bearer <token>` header value, or undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+}
+
+function unauthenticated(message: string): GantryError {
+  return new GantryError('UNAUTHENTICATED', message);
+}
+
+/** Builds the authenticator; see the module doc. */
+export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
+  const now = opts.now ?? Date.now;
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const cache = new Map<string, Entry>();
+  const inflight = new Map<string, Promise<Entry>>();
+
+  const remember = (hash: string, entry: Entry) => {
+    if (opts.cacheMs <= 0) return;
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+    cache.set(hash, entry);
+  };
+
+  const lookup = async (hash: string): Promise<Entry> => {
+    const { rows } = await opts.pool.query<{ id: string; workspace_id: string; scopes: TokenScope[]; expires_at: Date | null }>(
+      LOOKUP,
+      [hash],
+    );
+    const row = rows[0];
+    const at = now();
+    const until = Math.min(at + opts.cacheMs, row?.expires_at?.getTime() ?? Infinity);
+    const entry: Entry = {
+      principal: row ? { tokenId: row.id, workspaceId: row.workspace_id, scopes: Object.freeze([...row.scopes]) } : null,
+      until,
+    };
+    remember(hash, entry);
+    return entry;
+  };
+
+  const resolve = (hash: string): Promise<Entry> => {
+    const cached = cache.get(hash);
+    if (cached && cached.until > now()) return Promise.resolve(cached);
+    if (cached) cache.delete(hash);
+    let pending = inflight.get(hash);
+    if (!pending) {
+      pending = lookup(hash).finally(() => inflight.delete(hash));
+      inflight.set(hash, pending);
+    }
+    return pending;
+  };
+
+  return {
+    async authenticate(authorization) {
+      if (authorization === undefined || authorization === '') {
+        throw unauthenticated('this request needs an `Authorization: Bearer <token>` header');
+      }
+      const token = bearerToken(authorization);
+      if (token === undefined) throw unauthenticated('the Authorization header must be `Bearer <token>`');
+      if (!looksLikeToken(token)) throw unauthenticated('the bearer token is malformed');
+      const entry = await resolve(hashToken(token));
+      if (!entry.principal) throw unauthenticated('the bearer token is unknown, revoked or expired');
+      return entry.principal;
+    },
+  };
+}

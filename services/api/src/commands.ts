@@ -1,0 +1,93 @@
+/**
+ * The messages the API sends to the rest of Gantry: commands on `<ns>.cmd.<kind>` (JetStream,
+ * `Nats-Msg-Id` = the command id, the HTTP request id in `Gantry-Request-Id`) and cancel signals
+ * on `<ns>.ctl.cancel.<workerId>` (core NATS).
+ *
+ * Submits are announced after their commit without holding the HTTP answer (`announcer.ts`):
+ * the job is already PENDING in PostgreSQL, which the scheduler's reconciler re-publishes from,
+ * so a publish that fails (NATS down) or is skipped (backlog full) delays the job but loses
+ * nothing. Retry and approve commands have no such outbox: the request waits for the PubAck and answers
+ * 503 when NATS does not give one.
+ */
+import { createHash } from 'node:crypto';
+import { headers as makeHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import {
+  CURRENT_COMMAND_VERSION,
+  GantryError,
+  Headers,
+  type ApproveCommand,
+  type CancelSignal,
+  type CommandKind,
+  type JobSpec,
+  type RetryCommand,
+  type SubmitCommand,
+} from '@gantry/contracts';
+import type { OutgoingMessage } from '@gantry/runtime';
+import type { ApiDeps } from './deps.js';
+
+/** Headers every command published for an HTTP request carries. */
+export function commandHeaders(requestId: string): Record<string, string> {
+  return { [Headers.requestId]: requestId };
+}
+
+/**
+ * A UUID (version 8, RFC 9562) derived from `parts`: the same parts always give the same id, so
+ * a command repeated for the same decision is dropped by JetStream's duplicate window.
+ */
+export function derivedCommandId(...parts: readonly (string | number)[]): string {
+  const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The submit command announcing a stored PENDING job; its id is the job id. */
+export function submitCommand(workspaceId: string, jobId: string, job: JobSpec, actor: string, issuedAt: string): SubmitCommand {
+  return { v: CURRENT_COMMAND_VERSION, id: jobId, kind: 'submit', workspaceId, jobId, job, actor, issuedAt };
+}
+
+/** The outgoing message of a submit command whose body is already serialised. */
+export function submitMessage(deps: Pick<ApiDeps, 'names'>, jobId: string, data: string, requestId: string): OutgoingMessage {
+  return { subject: deps.names.subjects.command('submit'), data, msgId: jobId, headers: commandHeaders(requestId) };
+}
+
+/** A retry or approve command, as built by the routes. */
+export type ControlCommand = RetryCommand | ApproveCommand;
+
+/**
+ * Publishes `command` and waits for JetStream to store it; UNAVAILABLE when it does not. The
+ * caller's bearer token travels in `Gantry-Token`: the scheduler checks it as the API did
+ * (docs/protocol.md, Messages), since only the submit of a job the API stored needs no token.
+ */
+export async function publishCommand(deps: ApiDeps, command: ControlCommand, requestId: string, token: string): Promise<void> {
+  const kind: CommandKind = command.kind;
+  try {
+    await deps.publisher.publish(deps.names.subjects.command(kind), JSON.stringify(command), {
+      msgId: command.id,
+      headers: { ...commandHeaders(requestId), [Headers.token]: token },
+    });
+  } catch (cause) {
+    deps.logger.warn({ err: cause, command: kind, commandId: command.id }, 'command not published');
+    throw new GantryError('UNAVAILABLE', `the ${kind} command could not be published; nothing changed, retry later`, { cause });
+  }
+}
+
+/**
+ * Tells the worker holding a job to abort the attempt. Core NATS, fire and forget: if it is lost
+ * the scheduler's reconciler re-sends it while the job's `cancel_requested_at` is set.
+ */
+export function sendCancelSignal(deps: ApiDeps, workerId: string, signal: CancelSignal, requestId: string): void {
+  try {
+    deps.nc.publish(deps.names.subjects.cancel(workerId), JSON.stringify(signal), {
+      headers: natsHeaders(commandHeaders(requestId)),
+    });
+  } catch (err) {
+    deps.logger.warn({ err, workerId, jobId: signal.jobId }, 'cancel signal not sent: left to the reconciler');
+  }
+}
+
+
+function natsHeaders(values: Record<string, string>): MsgHdrs {
+  const h = makeHeaders();
+  for (const [k, v] of Object.entries(values)) h.set(k, v);
+  return h;
+}

@@ -1,0 +1,51 @@
+/**
+ * The gate in front of every non-public route, run before the body is read: authenticate the
+ * bearer token (401), take one request from the token's rate limit (429 with Retry-After), check
+ * the route's scope (403). The principal found is on `request.principal` from then on; the
+ * workspace of every query the request makes comes from it, never from the request.
+ */
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { GantryError } from '@gantry/contracts';
+import type { Principal } from '../auth/authenticator.js';
+import { allows, type TokenScope } from '../auth/scopes.js';
+import type { ApiDeps } from '../deps.js';
+import { HttpGantryError } from '../problems.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; null on public routes and before authentication. */
+    principal: Principal | null;
+  }
+}
+
+const REALM = 'Bearer realm="gantry"';
+
+async function authenticate(deps: ApiDeps, req: FastifyRequest): Promise<Principal> {
+  try {
+    return await deps.authenticator.authenticate(req.headers.authorization);
+  } catch (err) {
+    if (!(err instanceof GantryError) || err.code !== 'UNAUTHENTICATED') throw err;
+    const challenge = req.headers.authorization === undefined ? REALM : `${REALM}, error="invalid_token"`;
+    throw new HttpGantryError(err, { 'www-authenticate': challenge });
+  }
+}
+
+/** The onRequest hook of a route that needs `scope`. */
+export function authHook(deps: ApiDeps, scope: TokenScope): onRequestAsyncHookHandler {
+  return async (req) => {
+    const principal = await authenticate(deps, req);
+    req.principal = principal;
+    const decision = deps.rateLimiter.take(principal.tokenId);
+    if (!decision.allowed) {
+      const { rateLimitPerSecond: rate, rateLimitBurst: burst } = deps.settings;
+      const error = new GantryError(
+        'RATE_LIMITED',
+        `this token may make ${rate} requests per second (bursts of ${burst}); retry after ${decision.retryAfterSeconds} s`,
+      );
+      throw new HttpGantryError(error, { 'retry-after': String(decision.retryAfterSeconds) });
+    }
+    if (!allows(principal.scopes, scope)) {
+      throw new GantryError('FORBIDDEN', `this needs the ${scope} scope; the token has ${principal.scopes.join(', ') || 'none'}`);
+    }
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Cancelling jobs, as the protocol has the API do it:
+ * - PENDING, QUEUED or WAITING → CANCELLED at once (move 10), `job.cancelled{from}`;
+ * - RUNNING → `cancel_requested_at` and `job.cancel_requested` (move 11), then a CancelSignal to
+ *   the worker holding the attempt; the worker aborts, runs CLEANUP and writes move 9. If the
+ *   signal is lost the scheduler's reconciler re-sends it while the request stands.
+ *
+ * Each change is a JobWrite guarded by the attempt and status the API read; when the job moved
+ * in between, the write is refused and the decision is taken again from a fresh read.
+ */
+import { GantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
+import type { JobWrite } from '@gantry/store';
+import { sendCancelSignal } from '../commands.js';
+import type { ApiDeps } from '../deps.js';
+import { CANCELLABLE_STATUSES, type JobFilter } from '../schemas.js';
+import { filterConditions } from './list.js';
+import { getJobRow } from './read.js';
+
+/** Who cancels, and why. */
+export interface Canceller {
+  readonly workspaceId: string;
+  readonly actor: string;
+  readonly requestId: string;
+  readonly reason: string | null;
+}
+
+/** What a cancel did: ended the job, or asked its worker to stop it. */
+export type CancelOutcome = 'cancelled' | 'requested';
+
+/** The state of a job a cancel decides on. */
+interface Target {
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly attempt: number;
+  readonly worker_id: string | null;
+  readonly cancel_requested_at: Date | null;
+}
+
+/** How often a single cancel re-reads a job that keeps moving under it. */
+const MAX_TRIES = 5;
+/** Jobs a bulk cancel reads and writes per round. */
+const BULK_PAGE = 1_000;
+
+/** The write that cancels `job`, or null when its status cannot be cancelled (terminal). */
+export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt'>, who: Pick<Canceller, 'actor' | 'reason'>): JobWrite | null {
+  const base = { jobId: job.id, attempt: job.attempt, expect: [job.status] };
+  switch (job.status) {
+    case JobStatus.PENDING:
+    case JobStatus.QUEUED:
+    case JobStatus.WAITING:
+      return {
+        ...base,
+        to: JobStatus.CANCELLED,
+        set: { completedAt: 'now' },
+        events: [{ type: 'job.cancelled', actor: who.actor, payload: { reason: who.reason, from: job.status } }],
+      };
+    case JobStatus.RUNNING:
+      return {
+        ...base,
+        set: { cancelRequestedAt: 'now' },
+        events: [{ type: 'job.cancel_requested', actor: who.actor, payload: { reason: who.reason } }],
+      };
+    default:
+      return null;
+  }
+}
+
+function signal(deps: ApiDeps, job: Target, who: Canceller): void {
+  if (job.worker_id === null) return;
+  const message: CancelSignal = { v: 1, jobId: job.id, attempt: job.attempt, reason: 'cancelled' };
+  sendCancelSignal(deps, job.worker_id, message, who.requestId);
+}
+
+/** Cancels one job of the workspace; NOT_FOUND, or INVALID_TRANSITION for a finished job. */
+export async function cancelJob(deps: ApiDeps, jobId: string, who: Canceller): Promise<CancelOutcome> {
+  for (let i = 0; i < MAX_TRIES; i++) {
+    const job = await getJobRow(deps.pool, who.workspaceId, jobId);
+    if (job.status === JobStatus.RUNNING && job.cancel_requested_at !== null) {
+      signal(deps, job, who);
+      return 'requested';
+    }
+    const write = cancelWrite(job, who);
+    if (write === null) {
+      throw new GantryError('INVALID_TRANSITION', `job ${jobId} is ${job.status}; only an active job can be cancelled`);
+    }
+    const result = await deps.writer.write(write);
+    if (!result.applied) continue;
+    if (job.status === JobStatus.RUNNING) {
+      signal(deps, job, who);
+      return 'requested';
+    }
+    return 'cancelled';
+  }
+  throw new GantryError('INVALID_TRANSITION', `job ${jobId} kept changing while it was being cancelled; retry`);
+}
+
+/** What a bulk cancel did. */
+export interface BulkCancelCounts {
+  matched: number;
+  cancelled: number;
+  cancelRequested: number;
+}
+
+/**
+ * Cancels every active job of the workspace that `filter` selects, a page at a time in
+ * (created_at, id) order so each job is considered once. Jobs that moved meanwhile (their write
+ * is refused) are not counted.
+ */
+export async function cancelMatching(deps: ApiDeps, filter: JobFilter, who: Canceller): Promise<BulkCancelCounts> {
+  const counts: BulkCancelCounts = { matched: 0, cancelled: 0, cancelRequested: 0 };
+  const statuses = filter.status ?? CANCELLABLE_STATUSES;
+  let after: { at: string; id: string } | undefined;
+  for (;;) {
+    const params: unknown[] = [];
+    const where = filterConditions(who.workspaceId, { ...filter, status: statuses }, params);
+    if (after) {
+      params.push(after.at, after.id);
+      where.push(`(j.created_at, j.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    const { rows } = await deps.pool.query<Target & { cursor_at: string }>(
+      `SELECT j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at,
+         to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+       FROM runner_jobs j WHERE ${where.join(' AND ')} ORDER BY j.created_at, j.id LIMIT ${BULK_PAGE}`,
+      params,
+    );
+    counts.matched += rows.length;
+    const pending: { job: Target; write: JobWrite }[] = [];
+    for (const job of rows) {
+      if (job.status === JobStatus.RUNNING && job.cancel_requested_at !== null) {
+        counts.cancelRequested += 1;
+        signal(deps, job, who);
+        continue;
+      }
+      const write = cancelWrite(job, who);
+      if (write) pending.push({ job, write });
+    }
+    const results = await deps.writer.writeMany(pending.map((p) => p.write));
+    results.forEach((result, i) => {
+      if (!result.applied) return;
+      const { job } = pending[i]!;
+      if (job.status === JobStatus.RUNNING) {
+        counts.cancelRequested += 1;
+        signal(deps, job, who);
+      } else counts.cancelled += 1;
+    });
+    if (rows.length < BULK_PAGE) return counts;
+    const last = rows[rows.length - 1]!;
+    after = { at: last.cursor_at, id: last.id };
+  }
+}

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import { CancelSignal, EventBatch, Headers, type JobSpecInput } from '@gantry/contracts';
+import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
+import { BatchResult, BulkCancelResult, JobView } from '../schemas.js';
+import { complete, createTestWriter, gatedSpec, park, queue, start, TEST_WORKER_ID, type TestWriter } from '../testing/fixtures.js';
+import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import { streamMessages } from '../testing/stream-read.js';
+
+const db = useTestDatabase();
+let ns: TestNamespace;
+let api: TestApi;
+let writer: TestWriter;
+let ws: TestWorkspace;
+
+beforeAll(async () => {
+  ns = await createTestNamespace({ provision: true });
+  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
+  writer = createTestWriter(api.pool, ns.nc, ns.names);
+  ws = await api.workspace();
+});
+afterAll(async () => {
+  await writer?.close();
+  await api?.stop();
+  await ns?.cleanup();
+});
+
+const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
+  type: 'cancel-test',
+  steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }],
+  ...overrides,
+});
+
+async function submit(jobs: JobSpecInput[], token = ws.writer): Promise<string[]> {
+  const res = await api.call('POST', '/runner-jobs/batch', { token, body: { jobs } });
+  return BatchResult.parse(res.body).jobs.map((j) => j.id);
+}
+
+async function eventsOf(jobId: string): Promise<{ type: string; actor: string; payload: Record<string, unknown> }[]> {
+  const { rows } = await api.pool.query('SELECT type, actor, payload FROM job_events WHERE job_id = $1 ORDER BY sequence', [jobId]);
+  return rows;
+}
+
+/** Collects the messages on the cancel subject of the fixtures' worker. */
+function listenForCancels(): { sub: Subscription; next(): Promise<Msg> } {
+  const sub = ns.nc.subscribe(ns.names.subjects.cancel(TEST_WORKER_ID));
+  const iterator = sub[Symbol.asyncIterator]();
+  return { sub, next: async () => (await iterator.next()).value as Msg };
+}
+
+describe('POST /runner-jobs/:id/cancel', () => {
+  it.each([
+    ['PENDING', async (_id: string) => {}],
+    ['QUEUED', async (id: string) => void (await writer.write(queue(id)))],
+  ])('ends a %s job CANCELLED at once (200) with job.cancelled, published on the events stream', async (from, setup) => {
+    const [id] = await submit([spec()]);
+    await setup(id!);
+    const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'not needed' } });
+    expect(res.status).toBe(200);
+    const job = JobView.parse(res.body);
+    expect(job.status).toBe('CANCELLED');
+    expect(job.completedAt).not.toBeNull();
+    const last = (await eventsOf(id!)).at(-1)!;
+    expect(last).toMatchObject({ type: 'job.cancelled', payload: { reason: 'not needed', from } });
+    expect(last.actor).toMatch(/^api:/);
+    await api.server.deps.announcer.idle(5_000);
+    const published = await streamMessages(ns.jsm, ns.names.streams.events, ns.names.subjects.events(ws.id, id!));
+    const types = published.flatMap((m) => (EventBatch.parse(m.body) as EventBatch).events.map((e) => e.type));
+    expect(types.at(-1)).toBe('job.cancelled');
+  });
+
+  it('ends a job WAITING on an approval gate CANCELLED at once', async () => {
+    const [id] = await submit([gatedSpec()]);
+    const gate = (await api.pool.query('SELECT id FROM job_steps WHERE job_id = $1 AND ordinal = 1', [id])).rows[0].id;
+    await writer.write(queue(id!));
+    await writer.write(start(id!));
+    await writer.write(park(id!, gate));
+    const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+    expect([res.status, (res.body as { status: string }).status]).toEqual([200, 'CANCELLED']);
+    expect((await eventsOf(id!)).at(-1)).toMatchObject({ type: 'job.cancelled', payload: { reason: null, from: 'WAITING' } });
+  });
+
+  it('asks the worker holding a RUNNING job to stop (202): cancel_requested_at, job.cancel_requested, a CancelSignal', async () => {
+    const [id] = await submit([spec()]);
+    await writer.write(queue(id!));
+    await writer.write(start(id!));
+    const cancels = listenForCancels();
+    try {
+      await ns.nc.flush();
+      const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'stop' }, headers: { 'x-request-id': 'req-cancel' } });
+      expect(res.status).toBe(202);
+      const job = JobView.parse(res.body);
+      expect(job.status).toBe('RUNNING');
+      expect(job.cancelRequestedAt).not.toBeNull();
+      const signal = await cancels.next();
+      expect(CancelSignal.parse(signal.json())).toEqual({ v: 1, jobId: id, attempt: 1, reason: 'cancelled' });
+      expect(signal.headers?.get(Headers.requestId)).toBe('req-cancel');
+      expect((await eventsOf(id!)).at(-1)).toMatchObject({ type: 'job.cancel_requested', payload: { reason: 'stop' } });
+
+      // Asking again re-sends the signal and records nothing new.
+      const again = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+      expect(again.status).toBe(202);
+      expect(CancelSignal.parse((await cancels.next()).json()).jobId).toBe(id);
+      expect((await eventsOf(id!)).filter((e) => e.type === 'job.cancel_requested')).toHaveLength(1);
+    } finally {
+      cancels.sub.unsubscribe();
+    }
+  });
+
+  it('refuses a finished job (409) and changes nothing', async () => {
+    const [done, cancelled] = await submit([spec(), spec()]);
+    await writer.write(queue(done!));
+    await writer.write(start(done!));
+    await writer.write(complete(done!));
+    await api.call('POST', `/runner-jobs/${cancelled}/cancel`, { token: ws.writer });
+    for (const id of [done!, cancelled!]) {
+      const before = await eventsOf(id);
+      const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ code: 'INVALID_TRANSITION', detail: expect.stringMatching(/COMPLETED|CANCELLED/) });
+      expect(await eventsOf(id)).toEqual(before);
+    }
+  });
+
+  it('refuses an unknown field in the body and a reader token', async () => {
+    const [id] = await submit([spec()]);
+    const bad = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'x', force: true } });
+    expect(bad.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'force' }] });
+    const reader = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.reader });
+    expect(reader.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0].status).toBe('PENDING');
+  });
+});
+
+describe('POST /runner-jobs/cancel', () => {
+  it('cancels the active jobs a filter selects, a page at a time, and answers how many', async () => {
+    const other = await api.workspace();
+    const many = await submit(Array.from({ length: 700 }, () => spec({ type: 'bulk' })));
+    many.push(...(await submit(Array.from({ length: 700 }, () => spec({ type: 'bulk' })))));
+    const [running, finished] = many.slice(-2);
+    for (const id of [running!, finished!]) {
+      await writer.write(queue(id));
+      await writer.write(start(id));
+    }
+    await writer.write(complete(finished!));
+    const keep = await submit([spec({ type: 'keep' })]);
+    const foreign = await submit([spec({ type: 'bulk' })], other.writer);
+
+    const cancels = ns.nc.subscribe(ns.names.subjects.cancel(TEST_WORKER_ID), { max: 1 });
+    const res = await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'bulk', reason: 'cleanup' } });
+    expect(res.status, res.text).toBe(200);
+    expect(BulkCancelResult.parse(res.body)).toEqual({ matched: 1399, cancelled: 1398, cancelRequested: 1 });
+    for await (const m of cancels) expect(CancelSignal.parse(m.json()).jobId).toBe(running);
+
+    const { rows } = await api.pool.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[]) GROUP BY status ORDER BY status`,
+      [[...many, ...keep, ...foreign]],
+    );
+    expect(rows).toEqual([
+      { status: 'CANCELLED', n: 1398 },
+      { status: 'COMPLETED', n: 1 },
+      { status: 'PENDING', n: 2 },
+      { status: 'RUNNING', n: 1 },
+    ]);
+    const events = await api.pool.query(`SELECT count(*)::int AS n FROM job_events WHERE type = 'job.cancelled' AND payload->>'reason' = 'cleanup'`);
+    expect(events.rows[0].n).toBe(1398);
+  });
+
+  it('narrows by status, needs jobs:admin and at least one criterion', async () => {
+    const [pending, queued] = await submit([spec({ type: 'narrow' }), spec({ type: 'narrow' })]);
+    await writer.write(queue(queued!));
+    const res = await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'narrow', status: ['QUEUED'] } });
+    expect(res.body).toEqual({ matched: 1, cancelled: 1, cancelRequested: 0 });
+    expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
+
+    expect((await api.call('POST', '/runner-jobs/cancel', { token: ws.writer, body: { type: 'narrow' } })).body).toMatchObject({ status: 403 });
+    expect((await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { reason: 'all' } })).body).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
+    expect((await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { status: ['COMPLETED'] } })).body).toMatchObject({
+      errors: [{ path: 'status.0' }],
+    });
+    expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
+  });
+});

@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobEvent, MetricNames, type JobSpecInput } from '@gantry/contracts';
+import { JobWriter } from '@gantry/store';
+import { createTestNamespace, randomNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
+import { BatchResult } from '../schemas.js';
+import { complete, createTestWriter, fail, progress, queue, start, type TestWriter } from '../testing/fixtures.js';
+import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import { openSse, sequences, type SseConnection } from '../testing/sse-client.js';
+
+const db = useTestDatabase();
+let ns: TestNamespace;
+let api: TestApi;
+let writer: TestWriter;
+/** Writes events without publishing them: what a lost NATS message looks like. */
+let silent: JobWriter;
+let ws: TestWorkspace;
+
+beforeAll(async () => {
+  ns = await createTestNamespace({ provision: true });
+  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings: { sseKeepaliveMs: 200, sseRetryMs: 1_500 } });
+  writer = createTestWriter(api.pool, ns.nc, ns.names);
+  silent = new JobWriter({ pool: api.pool });
+  ws = await api.workspace();
+});
+afterAll(async () => {
+  await silent?.stop();
+  await writer?.close();
+  await api?.stop();
+  await ns?.cleanup();
+});
+
+const spec: JobSpecInput = { type: 'sse', steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }] };
+
+async function submit(): Promise<string> {
+  const res = await api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs: [spec] } });
+  return BatchResult.parse(res.body).jobs[0]!.id;
+}
+
+function stream(jobId: string, headers: Record<string, string> = {}, base = api.url, query = ''): Promise<SseConnection> {
+  return openSse(`${base}/runner-jobs/${jobId}/events/stream${query}`, { authorization: `Bearer ${ws.reader}`, ...headers });
+}
+
+async function ephemeralConsumers(): Promise<number> {
+  let n = 0;
+  for await (const ci of ns.jsm.consumers.list(ns.names.streams.events)) if (!ci.config.durable_name) n += 1;
+  return n;
+}
+
+const isEvent = (seq: number) => (m: { id?: string }) => m.id === String(seq);
+
+describe('GET /runner-jobs/:id/events/stream', () => {
+  it('backfills from PostgreSQL, streams live events as they commit, and ends after the terminal event', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    const sse = await stream(id, { 'x-request-id': 'req-sse' });
+    expect(sse.status).toBe(200);
+    expect(sse.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(sse.headers.get('x-request-id')).toBe('req-sse');
+    expect(await sse.next()).toEqual({ retry: 1_500 });
+    const backfill = await sse.until(isEvent(2));
+    expect(sequences(backfill.seen)).toEqual([1, 2]);
+    const first = JobEvent.parse(JSON.parse(backfill.seen[0]!.data!));
+    expect(first).toMatchObject({ type: 'job.created', sequence: 1, jobId: id, workspaceId: ws.id });
+
+    await writer.write(start(id));
+    await writer.write(progress(id, 40));
+    await writer.write(complete(id));
+    const rest = await sse.until(() => false);
+    expect(sequences(rest.seen)).toEqual([3, 4, 5]);
+    expect(JSON.parse(rest.seen.at(-1)!.data!).type).toBe('job.completed');
+    // The consumer is deleted before the stream ends.
+    expect(await ephemeralConsumers()).toBe(0);
+  });
+
+  it('resumes from Last-Event-ID after a dropped connection, with no gap and no duplicate', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    await writer.write(start(id));
+    const first = await stream(id);
+    const before = await first.until(isEvent(3));
+    expect(sequences(before.seen)).toEqual([1, 2, 3]);
+    first.close();
+
+    // What happens while the client is away: committed and published, but nobody listens.
+    await writer.write(progress(id, 10));
+    await writer.write(progress(id, 20));
+    const again = await stream(id, { 'last-event-id': '3' });
+    const caughtUp = await again.until(isEvent(5));
+    expect(sequences(caughtUp.seen)).toEqual([4, 5]);
+    await writer.write(progress(id, 30));
+    await writer.write(fail(id));
+    const tail = await again.until(() => false);
+    expect(sequences(tail.seen)).toEqual([6, 7]);
+    expect([...sequences(before.seen), ...sequences(caughtUp.seen), ...sequences(tail.seen)]).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('sends every sequence exactly once while events commit during the connect', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    await writer.write(start(id));
+    const writing = (async () => {
+      for (let i = 1; i <= 60; i++) await writer.write(progress(id, i));
+      await writer.write(complete(id));
+    })();
+    const sse = await stream(id);
+    const all = await sse.until(() => false);
+    await writing;
+    expect(sequences(all.seen)).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+  });
+
+  it('starts after ?after= when no Last-Event-ID is sent', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    await writer.write(start(id));
+    const sse = await stream(id, {}, api.url, '?after=2');
+    expect(sequences((await sse.until(isEvent(3))).seen)).toEqual([3]);
+    sse.close();
+  });
+
+  it('fills from PostgreSQL an event NATS never delivered', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    const sse = await stream(id);
+    await sse.until(isEvent(2));
+    const started = await silent.write(start(id));
+    expect(started.applied).toBe(true);
+    await writer.write(progress(id, 50));
+    const got = await sse.until(isEvent(4));
+    expect(sequences(got.seen)).toEqual([3, 4]);
+    sse.close();
+  });
+
+  it('sends keep-alives while idle, and on them catches up events NATS never delivered', async () => {
+    const id = await submit();
+    const sse = await stream(id);
+    await sse.until(isEvent(1));
+    expect((await sse.next())?.comment).toBe('keep-alive');
+    await silent.write(queue(id));
+    await silent.write(start(id));
+    const got = await sse.until(isEvent(3));
+    expect(sequences(got.seen)).toEqual([2, 3]);
+    sse.close();
+  });
+
+  it('answers 204 to a resume after the terminal event, and replays a finished job then ends', async () => {
+    const id = await submit();
+    await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+    const done = await stream(id, { 'last-event-id': '2' });
+    expect(done.status).toBe(204);
+    expect(await done.next()).toBeNull();
+    const replay = await stream(id);
+    expect(sequences((await replay.until(() => false)).seen)).toEqual([1, 2]);
+  });
+
+  it('refuses a Last-Event-ID that is not a sequence', async () => {
+    const id = await submit();
+    const res = await api.call('GET', `/runner-jobs/${id}/events/stream`, { token: ws.reader, headers: { 'last-event-id': 'abc' } });
+    expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'Last-Event-ID' }] });
+  });
+
+  it('counts open streams and deletes each stream’s consumer when its client leaves', async () => {
+    const gauge = async () => (await api.server.deps.metrics.registry.getSingleMetric(MetricNames.sseClients)!.get()).values[0]!.value;
+    const id = await submit();
+    const sse = await stream(id);
+    await sse.until(isEvent(1));
+    expect(await gauge()).toBe(1);
+    expect(await ephemeralConsumers()).toBe(1);
+    sse.close();
+    await api.server.deps.streams.closeAll();
+    expect(await gauge()).toBe(0);
+    expect(await ephemeralConsumers()).toBe(0);
+  });
+
+  it('ends open streams and deletes their consumers when the server stops', async () => {
+    const other = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
+    try {
+      const id = await submit();
+      const sse = await stream(id, {}, other.url);
+      await sse.until(isEvent(1));
+      expect(await ephemeralConsumers()).toBe(1);
+      await other.stop();
+      expect(await sse.until(() => false)).toMatchObject({ last: null });
+      expect(await ephemeralConsumers()).toBe(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('answers 503 beyond SSE_MAX_CLIENTS streams', async () => {
+    const small = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings: { sseMaxClients: 1 } });
+    try {
+      const id = await submit();
+      const first = await stream(id, {}, small.url);
+      await first.until(isEvent(1));
+      const second = await stream(id, {}, small.url);
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('1');
+      first.close();
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('polls PostgreSQL when no live consumer can be made', async () => {
+    const blind = await startTestApi({
+      databaseUrl: db.url,
+      namespace: randomNamespace(), // never provisioned: its events stream does not exist
+      nc: ns.nc,
+      settings: { sseKeepaliveMs: 100 },
+    });
+    try {
+      const id = await submit();
+      const sse = await stream(id, {}, blind.url);
+      await sse.until(isEvent(1));
+      await writer.write(queue(id));
+      await writer.write(start(id));
+      await writer.write(complete(id));
+      const rest = await sse.until(() => false);
+      expect(sequences(rest.seen)).toEqual([2, 3, 4]);
+    } finally {
+      await blind.stop();
+    }
+  });
+});

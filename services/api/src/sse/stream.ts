@@ -1,0 +1,184 @@
+/**
+ * `GET /runner-jobs/:id/events/stream`: a job's events as Server-Sent Events, from a sequence on
+ * (`Last-Event-ID`, or `?after=`), with no gap and no duplicate.
+ *
+ * 1. The live consumer is created first (delivering only what is published from then on), then
+ *    the backlog is read from PostgreSQL. An event committed before the read is in the backlog;
+ *    one committed after it is published after the consumer existed, so it arrives live. Live
+ *    events at or below the last sequence sent are dropped; a live event beyond the next one
+ *    means NATS lost a message, and the missing ones are read from PostgreSQL first.
+ * 2. Every keep-alive interval (and every second when no consumer could be created) the stream
+ *    also reads PostgreSQL for events NATS did not deliver, so a lost last message cannot stall it.
+ * 3. After sending a terminal event (`job.completed|failed|cancelled` with nothing after it) the
+ *    stream ends. A client resuming after the terminal event of a finished job gets 204, which
+ *    tells an EventSource to stop reconnecting.
+ */
+import type { ServerResponse } from 'node:http';
+import { GantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
+import type { Answer, RouteContext } from '../http/route.js';
+import { logRequest, markStreamed } from '../http/observe.js';
+import { eventsAfter, getJobRow } from '../jobs/read.js';
+import type { ApiDeps } from '../deps.js';
+import { EVENT_STREAM_CONTENT_TYPE, eventMessage, KEEPALIVE, parseLastEventId, retryField } from './format.js';
+import { openLiveEvents, type LiveEvents } from './live-events.js';
+
+/** How often a stream without a live consumer reads PostgreSQL. */
+const FALLBACK_POLL_MS = 1_000;
+const TERMINAL: readonly string[] = TERMINAL_EVENT_TYPES;
+
+interface Session {
+  readonly deps: ApiDeps;
+  readonly res: ServerResponse;
+  readonly jobId: string;
+  readonly live: LiveEvents | null;
+  readonly signal: AbortSignal;
+  cursor: number;
+  lastType: string | undefined;
+  sent: number;
+  lastWriteAt: number;
+}
+
+/** Waits `ms` or until `wake` settles or `signal` aborts, clearing its timer either way. */
+async function wait(ms: number, signal: AbortSignal, wake?: Promise<void>): Promise<void> {
+  if (signal.aborted) return;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    }),
+    ...(wake ? [wake] : []),
+  ]);
+  clearTimeout(timer);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+}
+
+async function write(s: Session, chunk: string): Promise<void> {
+  if (s.signal.aborted) return;
+  s.lastWriteAt = Date.now();
+  if (s.res.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      s.res.off('drain', done);
+      s.signal.removeEventListener('abort', done);
+      resolve();
+    };
+    s.res.on('drain', done);
+    s.signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function emit(s: Session, event: JobEvent): Promise<void> {
+  await write(s, eventMessage(event));
+  s.cursor = event.sequence;
+  s.lastType = event.type;
+  s.sent += 1;
+}
+
+/** Sends every committed event after the cursor, page by page. */
+async function catchUp(s: Session): Promise<void> {
+  for (;;) {
+    const page = await eventsAfter(s.deps.pool, s.jobId, s.cursor, Limits.maxPageSize);
+    for (const event of page.items) await emit(s, event);
+    if (page.nextAfter === null || s.signal.aborted) return;
+  }
+}
+
+/** Sends live events in order, filling gaps from PostgreSQL and dropping repeats. */
+async function sendLive(s: Session, events: readonly JobEvent[]): Promise<void> {
+  for (const event of [...events].sort((a, b) => a.sequence - b.sequence)) {
+    if (event.sequence > s.cursor + 1) await catchUp(s);
+    // Still ahead: PostgreSQL has not shown it yet; the next catch-up sends it in order.
+    if (event.sequence !== s.cursor + 1) continue;
+    await emit(s, event);
+  }
+}
+
+const finished = (s: Session) => s.lastType !== undefined && TERMINAL.includes(s.lastType);
+
+async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
+  const { sseKeepaliveMs } = s.deps.settings;
+  for (const event of first) await emit(s, event);
+  await catchUp(s);
+  while (!s.signal.aborted && !finished(s)) {
+    const live = s.live && !s.live.ended ? s.live : null;
+    await wait(live ? sseKeepaliveMs : Math.min(FALLBACK_POLL_MS, sseKeepaliveMs), s.signal, live?.changed());
+    if (s.signal.aborted) break;
+    const events = live?.take() ?? [];
+    if (events.length > 0) {
+      await sendLive(s, events);
+      continue;
+    }
+    await catchUp(s);
+    if (Date.now() - s.lastWriteAt >= sseKeepaliveMs) await write(s, KEEPALIVE);
+  }
+  return s.signal.aborted ? 'closed' : 'terminal';
+}
+
+/** The handler of the stream route; see the module doc. */
+export async function serveEventStream(
+  ctx: RouteContext<{ id: string }, { after?: number | undefined }, undefined>,
+): Promise<Answer | undefined> {
+  const { deps, req, reply, principal } = ctx;
+  const after = parseLastEventId(req.headers['last-event-id']) ?? ctx.query.after ?? 0;
+  const job = await getJobRow(deps.pool, principal.workspaceId, ctx.params.id);
+  if (deps.streams.size >= deps.settings.sseMaxClients) {
+    throw new GantryError('UNAVAILABLE', `this server already serves ${deps.settings.sseMaxClients} event streams; retry later`);
+  }
+  const logger = deps.logger.child({ reqId: req.id, jobId: job.id });
+  const live = await openLiveEvents({ js: deps.js, names: deps.names, workspaceId: job.workspace_id, jobId: job.id, logger }).catch(
+    (err: unknown) => {
+      logger.warn({ err }, 'no live event consumer: the stream polls PostgreSQL');
+      return null;
+    },
+  );
+  let first: JobEvent[];
+  try {
+    first = (await eventsAfter(deps.pool, job.id, after, Limits.maxPageSize)).items;
+  } catch (err) {
+    await live?.close();
+    throw err;
+  }
+  if (first.length === 0 && isTerminalJobStatus(job.status)) {
+    await live?.close();
+    return { status: 204 };
+  }
+
+  reply.hijack();
+  markStreamed(req);
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': EVENT_STREAM_CONTENT_TYPE,
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': String(req.id),
+  });
+  res.write(retryField(deps.settings.sseRetryMs));
+
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  res.on('close', onClose);
+  // The client may have left while the consumer and the backlog were being fetched.
+  if (res.destroyed || req.raw.socket.destroyed) abort.abort();
+  const session: Session = { deps, res, jobId: job.id, live, signal: abort.signal, cursor: after, lastType: undefined, sent: 0, lastWriteAt: Date.now() };
+  const startedAt = performance.now();
+  deps.apiMetrics.sseClients.inc();
+  const done = pump(session, first)
+    .catch((err: unknown) => {
+      logger.warn({ err }, 'event stream failed; the client resumes from its last event');
+      return 'failed';
+    })
+    .then(async (reason) => {
+      res.off('close', onClose);
+      await live?.close();
+      if (!res.writableEnded) res.end();
+      deps.apiMetrics.sseClients.dec();
+      logRequest(req, 200, (performance.now() - startedAt) / 1000, { events: session.sent, end: reason });
+    });
+  deps.streams.add(abort, done);
+  await done;
+  return undefined;
+}
