@@ -9,7 +9,8 @@
  *    appends events leaves the job row alone);
  * 3. `steps`: one UPDATE of the step rows of the applied writes (a step of another job fails the
  *    statement);
- * 4. `ev`: one INSERT appends the applied writes' events with the sequences that follow.
+ * 4. `ev`: one INSERT appends the applied writes' events with the sequences that follow (or,
+ *    for a large batch, one COPY right after the statement, in the same transaction).
  *
  * The last sequence is read from the statement's snapshot, which may predate the lock: if
  * another transaction appended to the same job in between, the INSERT collides with the primary
@@ -26,6 +27,8 @@ import {
   type JobEvent,
   type JobStatus,
 } from '@gantry/contracts';
+import type { PoolClient } from '../db/pool.js';
+import { copyEvents } from '../events/copy-events.js';
 import { uuidv7 } from '../ids.js';
 import { assertWellFormed, type JobPatch, type JobWrite, type StepPatch, type WriteResult } from './job-write.js';
 import { patchAssignments, type PatchColumn, type PatchRow, stampValue } from './patch-sql.js';
@@ -90,7 +93,7 @@ interface StepRow extends PatchRow {
   job_id: string;
 }
 
-function waveSql(writes: readonly WaveRow[], steps: readonly StepRow[]): string {
+function waveSql(writes: readonly WaveRow[], steps: readonly StepRow[], bulkEvents: boolean): string {
   const patched = writes.filter((w) => Object.keys(w.p).length > 0);
   const jobSet = [...patchAssignments('r', Object.values(JOB_COLUMNS), patched), 'version = r.version + 1', 'updated_at = now()'].join(',\n    ');
   const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS), steps).join(',\n    ');
@@ -133,7 +136,7 @@ s AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(id uuid, job_id uuid, p jsonb)
 ),
 ${stepsCte},
-ev AS (
+${bulkEvents ? 'ev AS (SELECT 1 WHERE false)' : `ev AS (
   INSERT INTO job_events (job_id, sequence, id, step_id, workspace_id, type, actor, attempt, payload)
   SELECT e.job_id, a.base + e.ord, e.id, e.step_id, a.workspace_id, e.type, e.actor,
     COALESCE(e.attempt, u.attempt, a.attempt), e.payload
@@ -142,7 +145,7 @@ ev AS (
   JOIN ok a ON a.job_id = e.job_id
   LEFT JOIN upd u ON u.id = e.job_id
   RETURNING 1
-)
+)`}
 SELECT a.i, COALESCE(u.status, a.status) AS status, COALESCE(u.attempt, a.attempt) AS attempt, a.base, a.workspace_id,
   (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied
 FROM ok a LEFT JOIN upd u ON u.id = a.job_id
@@ -174,7 +177,7 @@ function waves(writes: readonly JobWrite[]): number[][] {
 }
 
 /** Applies one wave (one write per job at most); results in the wave's order. */
-async function applyWave(db: Queryable, writes: readonly JobWrite[]): Promise<WriteResult[]> {
+async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents: boolean): Promise<WriteResult[]> {
   const rows: WaveRow[] = writes.map((w, i) => {
     const p = toColumns(w.set ?? {}, JOB_COLUMNS);
     if (w.to !== undefined) p.status = w.to;
@@ -190,7 +193,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[]): Promise<Wr
   }
   const steps = [...merged.values()].filter((s) => Object.keys(s.p).length > 0);
   const eventIds = writes.map((w) => w.events.map(() => uuidv7()));
-  const events = writes.flatMap((w, i) =>
+  const events = bulkEvents ? [] : writes.flatMap((w, i) =>
     w.events.map((e, k) => ({
       job_id: w.jobId,
       ord: k + 1,
@@ -210,13 +213,13 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[]): Promise<Wr
     workspace_id: string | null;
     tx_ms: number | null;
     applied: boolean;
-  }>(waveSql(rows, steps), [
+  }>(waveSql(rows, steps, bulkEvents), [
     JSON.stringify(rows.map(({ i, job_id, attempt, expect, p }) => ({ i, job_id, attempt, expect, p }))),
     JSON.stringify(steps),
-    JSON.stringify(events),
+    ...(bulkEvents ? [] : [JSON.stringify(events)]),
   ]);
   const byIndex = new Map(result.rows.map((r) => [r.i, r]));
-  return writes.map((w, i): WriteResult => {
+  const results = writes.map((w, i): WriteResult => {
     const r = byIndex.get(i);
     if (!r?.applied) return { applied: false, status: r?.status ?? null, attempt: r?.attempt ?? null, events: [] };
     const at = new Date(r.tx_ms!).toISOString();
@@ -238,6 +241,17 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[]): Promise<Wr
     );
     return { applied: true, status: r.status, attempt: r.attempt, events: stored };
   });
+  if (bulkEvents) await copyEvents(db as PoolClient, results.flatMap((r) => r.events));
+  return results;
+}
+
+/** Options of {@link applyWrites}. */
+export interface ApplyOptions {
+  /**
+   * Append the events with COPY after the statement instead of inside it: faster for large
+   * batches, one more round trip. `db` must then be a client inside an open transaction.
+   */
+  bulkEvents?: boolean;
 }
 
 /**
@@ -245,11 +259,11 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[]): Promise<Wr
  * commit each wave on its own (the group writer does, with one wave per flush), or a client with
  * an open transaction to commit everything together.
  */
-export async function applyWrites(db: Queryable, writes: readonly JobWrite[]): Promise<WriteResult[]> {
+export async function applyWrites(db: Queryable, writes: readonly JobWrite[], options: ApplyOptions = {}): Promise<WriteResult[]> {
   writes.forEach(assertWellFormed);
   const results: WriteResult[] = new Array(writes.length);
   for (const wave of waves(writes)) {
-    const waveResults = await applyWave(db, wave.map((i) => writes[i]!));
+    const waveResults = await applyWave(db, wave.map((i) => writes[i]!), options.bulkEvents ?? false);
     wave.forEach((i, k) => (results[i] = waveResults[k]!));
   }
   return results;

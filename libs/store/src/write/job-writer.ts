@@ -12,7 +12,7 @@
  */
 import { GantryError } from '@gantry/contracts';
 import { isConnectionError, translateDbError } from '../db/errors.js';
-import type { Pool } from '../db/pool.js';
+import { type Pool, withTransaction } from '../db/pool.js';
 import { applyWrites, isSequenceConflict } from './apply-writes.js';
 import { assertWellFormed, type JobWrite, type WriteResult } from './job-write.js';
 
@@ -32,6 +32,8 @@ export interface JobWriterOptions {
   maxBatch?: number;
   /** Transactions in flight at once. Default 2. */
   maxConcurrentFlushes?: number;
+  /** A flush with this many events or more appends them with COPY (one more round trip). Default 256. */
+  bulkEventsFrom?: number;
   /**
    * Called after each commit with the applied writes' results (publish events here). It runs
    * after the writers' promises resolve; an exception it throws is passed to `onCommitError`.
@@ -57,6 +59,7 @@ export class JobWriter {
   readonly #flushWindowMs: number;
   readonly #maxBatch: number;
   readonly #maxConcurrent: number;
+  readonly #bulkEventsFrom: number;
   readonly #onCommit: JobWriterOptions['onCommit'];
   readonly #onCommitError: JobWriterOptions['onCommitError'];
   readonly #onFlush: JobWriterOptions['onFlush'];
@@ -71,6 +74,7 @@ export class JobWriter {
     this.#flushWindowMs = options.flushWindowMs ?? 2;
     this.#maxBatch = options.maxBatch ?? 500;
     this.#maxConcurrent = options.maxConcurrentFlushes ?? 2;
+    this.#bulkEventsFrom = options.bulkEventsFrom ?? 256;
     this.#onCommit = options.onCommit;
     this.#onCommitError = options.onCommitError;
     this.#onFlush = options.onFlush;
@@ -170,9 +174,13 @@ export class JobWriter {
 
   /** Applies a batch, again when a concurrent append to one of its jobs collided (nothing was written). */
   async #apply(writes: readonly JobWrite[]): Promise<WriteResult[]> {
+    const events = writes.reduce((n, w) => n + w.events.length, 0);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await applyWrites(this.#pool, writes);
+        // Small flushes are one round trip; large ones bulk-load their events with COPY.
+        return events >= this.#bulkEventsFrom
+          ? await withTransaction(this.#pool, (client) => applyWrites(client, writes, { bulkEvents: true }))
+          : await applyWrites(this.#pool, writes);
       } catch (err) {
         if (!isSequenceConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
       }
