@@ -39,12 +39,23 @@ export interface Cluster {
   submit(jobs: readonly { workspaceId: string; spec: JobSpecInput }[]): Promise<{ id: string; submittedAt: number }[]>;
   /** Polls until `count` jobs are in a terminal status; returns when that happened. */
   waitForTerminal(count: number, timeoutMs: number): Promise<number>;
-  /** Starts one more worker process. */
+  /** Starts one more worker process (worker ids are w0, w1, … in start order). */
   startWorker(): Promise<ServiceProcess>;
+  /** Terminal and start times per job, from the events in PostgreSQL. */
+  timings(): Promise<Map<string, JobTimes>>;
   stop(): Promise<void>;
 }
 
 const TERMINAL = `status IN ('COMPLETED', 'FAILED', 'CANCELLED')`;
+
+/** When a job started (its last attempt), on which worker, and when it ended. */
+export interface JobTimes {
+  startedAt: number | null;
+  workerId: string | null;
+  endedAt: number | null;
+  /** How many terminal events the job has (exactly one for a finished job). */
+  terminalEvents: number;
+}
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const template = await createTemplate();
@@ -80,8 +91,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
     const env = { DATABASE_URL: db.url, GANTRY_NAMESPACE: ns.namespace, METRICS_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
     const ready = (p: ServiceProcess) => p.waitForLog((l) => l.msg === 'service started', 60_000).then(() => p);
+    let workerCount = 0;
     const spawnWorker = () => {
-      const p = startService('worker', { ...env, WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'info', ...opts.workerEnv });
+      const workerId = `w${workerCount++}`;
+      const p = startService('worker', { ...env, WORKER_ID: workerId, WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'info', ...opts.workerEnv });
       processes.push(p);
       return ready(p);
     };
@@ -124,6 +137,22 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         }
       },
       startWorker: spawnWorker,
+      async timings() {
+        const { rows } = await p.query<{ job_id: string; started: Date | null; worker: string | null; ended: Date | null; terminals: number }>(
+          `SELECT job_id,
+             max(created_at) FILTER (WHERE type = 'job.started') AS started,
+             (array_agg(payload->>'workerId' ORDER BY sequence DESC) FILTER (WHERE type = 'job.started'))[1] AS worker,
+             max(created_at) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled')) AS ended,
+             count(*) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled'))::int AS terminals
+           FROM job_events GROUP BY job_id`,
+        );
+        return new Map(
+          rows.map((r) => [
+            r.job_id,
+            { startedAt: r.started?.getTime() ?? null, workerId: r.worker, endedAt: r.ended?.getTime() ?? null, terminalEvents: r.terminals },
+          ]),
+        );
+      },
       stop: teardown,
     };
   } catch (err) {

@@ -4,6 +4,11 @@
  */
 import { eventWriter } from './scenarios/event-writer.js';
 import { submit } from './scenarios/submit.js';
+import { fairness } from './scenarios/fairness.js';
+import { latency } from './scenarios/latency.js';
+import { priority } from './scenarios/priority.js';
+import { recovery } from './scenarios/recovery.js';
+import { scale } from './scenarios/scale.js';
 import { throughput } from './scenarios/throughput.js';
 
 export interface Scenario {
@@ -12,7 +17,7 @@ export interface Scenario {
   run(args: ReadonlyMap<string, string>): Promise<Record<string, unknown>>;
 }
 
-const SCENARIOS: readonly Scenario[] = [eventWriter, submit, throughput];
+const SCENARIOS: readonly Scenario[] = [eventWriter, submit, throughput, latency, priority, fairness, recovery, scale];
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();

@@ -1,0 +1,41 @@
+/**
+ * fairness (BENCHMARK.md): workspace A floods 10,000 jobs, then workspace B submits 100 of the
+ * same priority. Figure: p99 wait (submit → started) of B's jobs; A's for comparison.
+ */
+import type { Scenario } from '../run.js';
+import { percentile, standardJob, startCluster } from '../cluster.js';
+
+export const fairness: Scenario = {
+  name: 'fairness',
+  description: 'p99 wait of a small workspace behind a flooding one (--flood 10000, --late 100, --workers 2, --concurrency 64)',
+  async run(args) {
+    const flood = Number(args.get('flood') ?? 10_000);
+    const lateCount = Number(args.get('late') ?? 100);
+    const workers = Number(args.get('workers') ?? 2);
+    const concurrency = Number(args.get('concurrency') ?? 64);
+    const cluster = await startCluster({ workers, concurrency, workspaces: 2 });
+    try {
+      const [a, b] = cluster.workspaceIds as [string, string];
+      const spec = standardJob();
+      const flooded = await cluster.submit(Array.from({ length: flood }, () => ({ workspaceId: a, spec })));
+      const late = await cluster.submit(Array.from({ length: lateCount }, () => ({ workspaceId: b, spec })));
+      await cluster.waitForTerminal(flood + lateCount, 600_000);
+      const times = await cluster.timings();
+      const waits = (jobs: typeof late) => jobs.map((j) => times.get(j.id)!.startedAt! - j.submittedAt);
+      const bWaits = waits(late);
+      const aWaits = waits(flooded);
+      return {
+        flood,
+        late: lateCount,
+        bP50WaitMs: percentile(bWaits, 50),
+        bP99WaitMs: percentile(bWaits, 99),
+        aP50WaitMs: percentile(aWaits, 50),
+        aP99WaitMs: percentile(aWaits, 99),
+        workers,
+        concurrency,
+      };
+    } finally {
+      await cluster.stop();
+    }
+  },
+};

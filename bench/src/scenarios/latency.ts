@@ -1,0 +1,52 @@
+/**
+ * latency (BENCHMARK.md): open-loop arrivals at 300 jobs/s for 30 s on a fixed schedule, not
+ * closed-loop (a late job does not delay the next arrival). Figures: p50/p95/p99/max of submit →
+ * terminal event committed, in ms.
+ */
+import type { Scenario } from '../run.js';
+import { percentile, standardJob, startCluster } from '../cluster.js';
+
+export const latency: Scenario = {
+  name: 'latency',
+  description: 'submit → terminal event ms at a fixed arrival rate (--rate 300, --seconds 30, --workers 2, --concurrency 64)',
+  async run(args) {
+    const rate = Number(args.get('rate') ?? 300);
+    const seconds = Number(args.get('seconds') ?? 30);
+    const workers = Number(args.get('workers') ?? 2);
+    const concurrency = Number(args.get('concurrency') ?? 64);
+    const cluster = await startCluster({ workers, concurrency });
+    try {
+      const ws = cluster.workspaceIds[0]!;
+      const spec = standardJob();
+      const total = rate * seconds;
+      const start = Date.now() + 200;
+      const submitted: Promise<{ id: string; submittedAt: number }[]>[] = [];
+      let sent = 0;
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((Date.now() - start) * rate) / 1000) + 1);
+        if (due > sent) {
+          submitted.push(cluster.submit(Array.from({ length: due - sent }, () => ({ workspaceId: ws, spec }))));
+          sent = due;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const jobs = (await Promise.all(submitted)).flat();
+      await cluster.waitForTerminal(total, 120_000);
+      const times = await cluster.timings();
+      const latencies = jobs.map((j) => times.get(j.id)!.endedAt! - j.submittedAt);
+      return {
+        rate,
+        seconds,
+        jobs: total,
+        p50Ms: percentile(latencies, 50),
+        p95Ms: percentile(latencies, 95),
+        p99Ms: percentile(latencies, 99),
+        maxMs: Math.max(...latencies),
+        workers,
+        concurrency,
+      };
+    } finally {
+      await cluster.stop();
+    }
+  },
+};

@@ -1,0 +1,47 @@
+/**
+ * priority (BENCHMARK.md): 5,000 low-priority jobs whose EXECUTION step sleeps 2 ms; once about
+ * 500 have completed, 50 high-priority jobs of the same shape. Figures: p50/p99 latency of the
+ * high jobs (submit → terminal), and inversions: low jobs that started after the first high job
+ * was submitted and before the last high job started.
+ */
+import type { Scenario } from '../run.js';
+import { percentile, standardJob, startCluster } from '../cluster.js';
+
+export const priority: Scenario = {
+  name: 'priority',
+  description: 'high-priority latency and inversions under a low-priority backlog (--low 5000, --high 50, --workers 2, --concurrency 16)',
+  async run(args) {
+    const lowCount = Number(args.get('low') ?? 5_000);
+    const highCount = Number(args.get('high') ?? 50);
+    const workers = Number(args.get('workers') ?? 2);
+    const concurrency = Number(args.get('concurrency') ?? 16);
+    const cluster = await startCluster({ workers, concurrency });
+    try {
+      const ws = cluster.workspaceIds[0]!;
+      const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
+      await cluster.waitForTerminal(Math.min(500, lowCount), 300_000);
+      const high = await cluster.submit(Array.from({ length: highCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
+      await cluster.waitForTerminal(lowCount + highCount, 600_000);
+      const times = await cluster.timings();
+      const firstHighSubmitted = Math.min(...high.map((h) => h.submittedAt));
+      const lastHighStarted = Math.max(...high.map((h) => times.get(h.id)!.startedAt!));
+      const inversions = low.filter((l) => {
+        const started = times.get(l.id)!.startedAt!;
+        return started > firstHighSubmitted && started < lastHighStarted;
+      }).length;
+      const highLatencies = high.map((h) => times.get(h.id)!.endedAt! - h.submittedAt);
+      return {
+        low: lowCount,
+        high: highCount,
+        highP50Ms: percentile(highLatencies, 50),
+        highP99Ms: percentile(highLatencies, 99),
+        inversions,
+        slots: workers * concurrency,
+        workers,
+        concurrency,
+      };
+    } finally {
+      await cluster.stop();
+    }
+  },
+};
