@@ -14,6 +14,7 @@ import {
   createTestNamespace,
   dropTemplate,
   startService,
+  sweepStaleTestResources,
   type ServiceProcess,
   type TestDatabase,
   type TestNamespace,
@@ -58,6 +59,7 @@ export interface JobTimes {
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  await sweepStaleTestResources();
   const template = await createTemplate();
   let db: TestDatabase | undefined;
   let ns: TestNamespace | undefined;

@@ -45,7 +45,6 @@ const MINUTE = 60_000;
 /** NATS's default `max_payload`: no message may be larger, whatever a stream allows. */
 const MAX_PAYLOAD = 1024 * 1024;
 const DAY = 24 * 60 * MINUTE;
-const MiB = 1024 * 1024;
 
 /** Every stream of a deployment. */
 export function streamSettings(n: Names): readonly StreamSettings[] {
@@ -81,7 +80,8 @@ export function streamSettings(n: Names): readonly StreamSettings[] {
       storage: 'file',
       duplicateWindowMs: 2 * MINUTE,
       maxAgeMs: 1 * DAY,
-      maxBytes: 4 * 1024 * MiB,
+      // Bounded by age only: a byte limit makes JetStream reserve that much file storage.
+      maxBytes: -1,
       maxMsgBytes: MAX_PAYLOAD,
       discard: 'old',
       description: 'Committed JobEvents, one message per job per commit, for live consumers.',
@@ -93,7 +93,7 @@ export function streamSettings(n: Names): readonly StreamSettings[] {
       storage: 'file',
       duplicateWindowMs: 2 * MINUTE,
       maxAgeMs: 30 * DAY,
-      maxBytes: 1024 * MiB,
+      maxBytes: -1,
       maxMsgBytes: MAX_PAYLOAD,
       discard: 'old',
       description: 'Refused or undeliverable commands with their reason and original headers.',

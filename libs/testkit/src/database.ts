@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '@gantry/store';
+import { testDatabaseName } from './janitor.js';
 
 /** The server tests use; override with TEST_DATABASE_URL (a URL of any database on it). */
 export function adminUrl(): string {
@@ -35,7 +36,7 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** Creates and migrates a template database; returns its name. */
 export async function createTemplate(): Promise<string> {
-  const name = `gantry_tpl_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = testDatabaseName('tpl', randomBytes(4).toString('hex'));
   await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
   await migrate(databaseUrl(name));
   // No connection may stay on a template while databases are cloned from it.
@@ -57,7 +58,7 @@ export interface TestDatabase {
 
 /** Clones `template` into a new database for one test file. */
 export async function createTestDatabase(template: string): Promise<TestDatabase> {
-  const name = `gantry_test_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName('test', randomBytes(6).toString('hex'));
   await withAdmin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
   return {
     name,

@@ -5,3 +5,4 @@ export * from './factories.js';
 export * from './nats.js';
 export * from './process.js';
 export * from './service-smoke.js';
+export { sweepStaleTestResources, STALE_AFTER_MS } from './janitor.js';

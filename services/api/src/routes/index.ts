@@ -1,5 +1,6 @@
 /** Every resource route of the API, in the order the docs list them. */
 import type { ApiRoute } from '../http/route.js';
+import { getArtifactRoute, listArtifactsRoute } from './artifacts.js';
 import { bulkCancelRoute, cancelJobRoute } from './cancel.js';
 import { approveRoute, rejectRoute, retryJobRoute } from './decisions.js';
 import { streamEventsRoute } from './events-stream.js';
@@ -16,6 +17,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   getStepsRoute,
   getEventsRoute,
   streamEventsRoute,
+  listArtifactsRoute,
+  getArtifactRoute,
   cancelJobRoute,
   retryJobRoute,
   approveRoute,

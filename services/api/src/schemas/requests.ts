@@ -123,3 +123,6 @@ export const CancelRequest = z
 export const DecisionRequest = z
   .strictObject({ comment: z.string().max(Limits.maxReasonLength).optional() })
   .meta({ id: 'DecisionRequest' });
+
+/** `:id/artifacts/:name`. */
+export const ArtifactParams = z.strictObject({ id: uuid, name: z.string().min(1).max(Limits.maxNameLength).regex(/^[A-Za-z0-9._-]+$/) });

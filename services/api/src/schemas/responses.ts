@@ -190,3 +190,18 @@ export const ProblemView = z
     errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
   })
   .meta({ id: 'Problem' });
+
+/** One artifact of a job (the newest of that name). */
+export const ArtifactView = z
+  .strictObject({
+    name: z.string(),
+    size: z.int(),
+    sha256: z.string(),
+    contentType: z.string(),
+    stepId: z.uuid().nullable(),
+    attempt: z.int(),
+    createdAt: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'ArtifactView' });
+
+export const ArtifactList = z.strictObject({ items: z.array(ArtifactView) }).meta({ id: 'ArtifactList' });
