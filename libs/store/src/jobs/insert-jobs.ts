@@ -1,6 +1,6 @@
 /**
- * Creates jobs with their steps and first events: three multi-row statements for any number of
- * jobs, inside the caller's transaction. A job whose id or idempotency key already exists is
+ * Creates jobs with their steps and first events: one multi-row INSERT (for its conflict
+ * handling) and two COPYs for any number of jobs, inside the caller's transaction. A job whose id or idempotency key already exists is
  * not created again; the caller learns which existing job answers for it.
  */
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,7 @@ import { uuidv7 } from '../ids.js';
 import { CURRENT_EVENT_VERSION, DEFAULT_POOL, type JobEvent, type JobSpec, JobStatus } from '@gantry/contracts';
 import type { PoolClient } from '../db/pool.js';
 import { copyEvents } from '../events/copy-events.js';
+import { copyRows } from '../events/copy-rows.js';
 
 export interface NewJob {
   id: string;
@@ -47,11 +48,7 @@ FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_i
 ON CONFLICT DO NOTHING
 RETURNING id, now() AS tx_now`;
 
-const INSERT_STEPS = `
-INSERT INTO job_steps (id, job_id, workspace_id, ordinal, name, phase, type, spec, timeout_ms)
-SELECT v.id, v.job_id, v.workspace_id, v.ordinal, v.name, v.phase, v.type, v.spec, v.timeout_ms
-FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, job_id uuid, workspace_id uuid, ordinal int,
-  name text, phase text, type text, spec jsonb, timeout_ms int)`;
+const STEP_COLUMNS = ['id', 'job_id', 'workspace_id', 'ordinal', 'name', 'phase', 'type', 'spec', 'timeout_ms'] as const;
 
 const FIND_EXISTING = `
 SELECT j.id, r.requested
@@ -122,21 +119,21 @@ export async function insertJobs(client: PoolClient, jobs: readonly NewJob[]): P
   const createdIds = new Set(inserted.rows.map((r) => r.id));
   const at = (inserted.rows[0]?.tx_now ?? new Date()).toISOString();
   const created: CreatedJob[] = [];
-  const steps: object[] = [];
+  const steps: unknown[][] = [];
   const events: JobEvent[] = [];
   for (const job of jobs) {
     if (!createdIds.has(job.id)) continue;
     createdIds.delete(job.id); // a repeated id within the batch is created once
     const stepIds = job.spec.steps.map((step, ordinal) => {
       const id = randomUUID();
-      steps.push({ id, job_id: job.id, workspace_id: job.workspaceId, ordinal, name: step.name, phase: step.phase, type: step.type, spec: step.spec, timeout_ms: step.timeoutMs ?? null });
+      steps.push([id, job.id, job.workspaceId, ordinal, step.name, step.phase, step.type, step.spec, step.timeoutMs ?? null]);
       return id;
     });
     const first = firstEvents(job, at);
     events.push(...first);
     created.push({ id: job.id, workspaceId: job.workspaceId, status: job.status, attempt: job.status === JobStatus.QUEUED ? 1 : 0, stepIds, events: first });
   }
-  if (steps.length > 0) await client.query(INSERT_STEPS, [JSON.stringify(steps)]);
+  await copyRows(client, 'job_steps', STEP_COLUMNS, steps);
   await copyEvents(client, events);
   return { created, existing: await findExisting(client, jobs, new Set(created.map((c) => c.id))) };
 }

@@ -7,10 +7,12 @@ import { Migration0001Initial } from './0001-initial.js';
 import { Migration0002Failures } from './0002-failures.js';
 import { Migration0003FairDispatch } from './0003-fair-dispatch.js';
 import { Migration0004Assert } from './0004-assert.js';
+import { Migration0005LeanInserts } from './0005-lean-inserts.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001-initial', class: Migration0001Initial },
   { name: '0002-failures', class: Migration0002Failures },
   { name: '0003-fair-dispatch', class: Migration0003FairDispatch },
   { name: '0004-assert', class: Migration0004Assert },
+  { name: '0005-lean-inserts', class: Migration0005LeanInserts },
 ];

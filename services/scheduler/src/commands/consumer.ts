@@ -43,7 +43,7 @@ export class CommandConsumer {
 
   constructor(opts: CommandConsumerOptions) {
     this.#opts = opts;
-    this.#batchSize = opts.batchSize ?? 256;
+    this.#batchSize = opts.batchSize ?? 1_000;
   }
 
   /** Consumes until `signal` aborts. */
