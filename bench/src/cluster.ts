@@ -3,11 +3,11 @@
  * NATS namespace, a scheduler process and N worker processes, driven through the public NATS
  * interface (submit commands with an API token). Torn down afterwards, whatever happened.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { Headers, type JobSpecInput, type SubmitCommand, JobSpec, parseWith } from '@gantry/contracts';
 import { createPublisher, type Publisher } from '@gantry/runtime';
-import { createPool, type Pool } from '@gantry/store';
+import { createPool, mintToken, type Pool } from '@gantry/store';
 import {
   createTemplate,
   createTestDatabase,
@@ -83,11 +83,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     for (let i = 0; i < (opts.workspaces ?? 1); i++) {
       const { rows } = await pool.query<{ id: string }>('INSERT INTO workspaces (name) VALUES ($1) RETURNING id', [`ws${i}`]);
       const id = rows[0]!.id;
-      const secret = `gty_bench_${randomBytes(16).toString('hex')}`;
+      const minted = mintToken();
       await pool.query(
         `INSERT INTO api_tokens (workspace_id, name, token_hash, prefix, scopes) VALUES ($1, 'bench', $2, $3, $4)`,
-        [id, createHash('sha256').update(secret).digest('hex'), secret.slice(0, 12), ['jobs:write']],
+        [id, minted.hash, minted.prefix, ['jobs:write']],
       );
+      const secret = minted.token;
       workspaceIds.push(id);
       tokens.set(id, secret);
     }

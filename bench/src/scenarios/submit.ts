@@ -15,8 +15,7 @@ import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { mintToken } from '@gantry/api';
-import { createPool } from '@gantry/store';
+import { createPool, mintToken } from '@gantry/store';
 import { createTemplate, createTestDatabase, createTestNamespace, dropTemplate, jobSpec, startService } from '@gantry/testkit';
 import type { Scenario } from '../run.js';
 

@@ -2,7 +2,7 @@
  * `gantry token create --workspace NAME --scopes S[,S…]`: mints an API token for a workspace and
  * prints it once (on stdout, alone, so a script can capture it). Only its SHA-256 is stored.
  */
-import { isScope, mintToken, TOKEN_SCOPES, type TokenScope } from '@gantry/api';
+import { isScope, mintToken, TOKEN_SCOPES, type TokenScope } from '@gantry/store';
 import { ApiTokenSchema, WorkspaceSchema } from '@gantry/store';
 import { parseDuration, UsageError, type ParsedArgs } from '../args.js';
 import { withDatabase } from '../db.js';

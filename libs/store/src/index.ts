@@ -10,6 +10,8 @@ export { ensureDatabase } from './ensure-database.js';
 export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
 export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { schemaSnapshot } from './schema-snapshot.js';
+export { uuidv7 } from './ids.js';
+export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TOKEN_PREFIX_LENGTH, type MintedToken } from './tokens.js';
 export type { EventInput, JobPatch, JobWrite, Stamp, StepPatch, WriteResult } from './write/job-write.js';
 export { applyWrites } from './write/apply-writes.js';
 export { JobWriter, type FlushReport, type JobWriterOptions } from './write/job-writer.js';

@@ -2,9 +2,9 @@
  * Factories for test rows: a workspace, a job spec, jobs inserted through the store's own
  * insert path (so tests exercise the code services use).
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { JobSpec, type JobSpecInput, parseWith } from '@gantry/contracts';
-import { type CreatedJob, insertJobs, type NewJob, type Pool, withTransaction } from '@gantry/store';
+import { type CreatedJob, hashToken, insertJobs, type NewJob, type Pool, withTransaction } from '@gantry/store';
 
 /** Inserts a workspace and returns its id. */
 export async function createWorkspace(pool: Pool, name = `ws-${randomBytes(4).toString('hex')}`): Promise<string> {
@@ -56,7 +56,7 @@ export async function createToken(
      VALUES ($1, 'test', $2, $3, $4, $5, CASE WHEN $6 THEN now() END)`,
     [
       workspaceId,
-      createHash('sha256').update(secret).digest('hex'),
+      hashToken(secret),
       secret.slice(0, 12),
       options.scopes ?? ['jobs:read', 'jobs:write'],
       options.expiresAt ?? null,

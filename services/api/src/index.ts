@@ -7,5 +7,3 @@ export { buildApp, type BuildAppOptions } from './app.js';
 export { createApiServer, type ApiServer, type ApiServerConfig, type ApiServerOptions } from './server.js';
 export { API_ENV } from './config.js';
 export type { ApiDeps, ApiSettings } from './deps.js';
-export { hashToken, looksLikeToken, mintToken, TOKEN_MARKER, TOKEN_PREFIX_LENGTH, type MintedToken } from './auth/token-secret.js';
-export { allows, isScope, TOKEN_SCOPES, type TokenScope } from './auth/scopes.js';

@@ -1,14 +1,13 @@
 /**
  * Bearer-token authentication: `Authorization: Bearer <token>` → the token's workspace and
- * scopes. The token is looked up by its SHA-256 (see `token-secret.ts`); an unknown, revoked or
+ * scopes. The token is looked up by its SHA-256 (see `tokens.ts` in @gantry/store); an unknown, revoked or
  * expired token is refused alike. A verified answer is cached for `cacheMs` (and never past the
  * token's expiry), so a hot client costs no query per request; a revocation therefore takes
  * effect within `cacheMs`. Each lookup records the token's last use.
  */
 import { GantryError } from '@gantry/contracts';
 import type { Pool } from '@gantry/store';
-import type { TokenScope } from './scopes.js';
-import { hashToken, looksLikeToken } from './token-secret.js';
+import { hashToken, looksLikeToken, type TokenScope } from '@gantry/store';
 
 /** Who is calling: the token and the workspace every query of the request is scoped by. */
 export interface Principal {

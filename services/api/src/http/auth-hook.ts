@@ -7,7 +7,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { GantryError } from '@gantry/contracts';
 import type { Principal } from '../auth/authenticator.js';
-import { allows, type TokenScope } from '../auth/scopes.js';
+import { allows, type TokenScope } from '@gantry/store';
 import type { ApiDeps } from '../deps.js';
 import { HttpGantryError } from '../problems.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { createAuthenticator } from '../auth/authenticator.js';
-import { mintToken } from '../auth/token-secret.js';
+import { mintToken } from '@gantry/store';
 import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
 
 const db = useTestDatabase();

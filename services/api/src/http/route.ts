@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Principal } from '../auth/authenticator.js';
-import type { TokenScope } from '../auth/scopes.js';
+import type { TokenScope } from '@gantry/store';
 import type { ApiDeps } from '../deps.js';
 
 type Schema = z.ZodType | undefined;

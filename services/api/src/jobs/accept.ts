@@ -14,11 +14,10 @@
  * written.
  */
 import { GantryError, Limits, type JobSpec, type JobStatus } from '@gantry/contracts';
-import { insertJobs, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
+import { insertJobs, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
 import { submitCommand, submitMessage } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
 import type { JobView } from '../schemas.js';
-import { uuidv7 } from './ids.js';
 import { jobViewsByIds } from './read.js';
 import { isSameJob } from './same-spec.js';
 import { acceptedJobView } from './views.js';

@@ -7,8 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger, createMetrics, type Logger } from '@gantry/runtime';
 import { createPool, type Pool } from '@gantry/store';
 import { createWorkspace } from '@gantry/testkit';
-import { mintToken } from '../auth/token-secret.js';
-import type { TokenScope } from '../auth/scopes.js';
+import { mintToken, type TokenScope } from '@gantry/store';
 import { createApiServer, type ApiServer, type ApiServerConfig } from '../server.js';
 
 /** Settings tests start with: no rate limit, no token cache, the real defaults otherwise. */

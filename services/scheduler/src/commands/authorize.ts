@@ -5,16 +5,12 @@
  * forwards its caller's). The token is checked exactly as the API checks a bearer token:
  * SHA-256 of the secret, not revoked, not expired, the right workspace and scope.
  */
-import { createHash } from 'node:crypto';
 import { GantryError } from '@gantry/contracts';
-import type { Pool } from '@gantry/store';
-
-/** Scopes that allow a command: `jobs:admin` allows everything `jobs:write` does. */
-const WRITE_SCOPES = ['jobs:write', 'jobs:admin'];
+import { allows, hashToken, type Pool, type TokenScope } from '@gantry/store';
 
 interface TokenRow {
   workspace_id: string;
-  scopes: string[];
+  scopes: TokenScope[];
   expires_at: Date | null;
   revoked_at: Date | null;
 }
@@ -38,13 +34,13 @@ export class CommandAuthorizer {
     if (row.workspace_id !== workspaceId) {
       throw new GantryError('FORBIDDEN', 'the Gantry-Token belongs to another workspace');
     }
-    if (!row.scopes.some((s) => WRITE_SCOPES.includes(s))) {
+    if (!allows(row.scopes, 'jobs:write')) {
       throw new GantryError('FORBIDDEN', 'the Gantry-Token lacks the jobs:write scope');
     }
   }
 
   #lookup(token: string): Promise<TokenRow | undefined> {
-    const hash = createHash('sha256').update(token).digest('hex');
+    const hash = hashToken(token);
     let found = this.#cache.get(hash);
     if (!found) {
       found = this.#pool

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { allows, isScope } from './scopes.js';
-import { hashToken, looksLikeToken, mintToken, TOKEN_PREFIX_LENGTH } from './token-secret.js';
+import { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_PREFIX_LENGTH } from './tokens.js';
 
 describe('API tokens', () => {
   it('are gantry_ and 256 random bits, stored as their SHA-256 and a short prefix', () => {

@@ -1,10 +1,12 @@
 /**
- * API token secrets: how they are minted, shown and stored. A token is `gantry_` followed by 43
+ * API tokens: how they are minted, shown and stored, and what their scopes allow. A token is
+ * `gantry_` followed by 43
  * base64url characters (256 random bits). PostgreSQL keeps only the SHA-256 of the whole token
  * (hex) and its first {@link TOKEN_PREFIX_LENGTH} characters, which identify it to a person; the
  * secret itself is shown once, when it is created, and cannot be recovered.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { TOKEN_SCOPES, type TokenScope } from './entities/api-token.js';
 
 /** What every Gantry token starts with, so secret scanners and people recognise one. */
 export const TOKEN_MARKER = 'gantry_';
@@ -42,4 +44,21 @@ export function looksLikeToken(token: string): boolean {
 export function mintToken(): MintedToken {
   const token = `${TOKEN_MARKER}${randomBytes(SECRET_BYTES).toString('base64url')}`;
   return { token, hash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX_LENGTH) };
+}
+
+/**
+ * What each scope allows. Scopes nest: `jobs:admin` includes `jobs:write`, which includes
+ * `jobs:read` (read jobs, steps, events, the queue and workers; submit, cancel or retry one job;
+ * decide approval gates and cancel in bulk).
+ */
+const RANK: Record<TokenScope, number> = { 'jobs:read': 1, 'jobs:write': 2, 'jobs:admin': 3 };
+
+/** True when a token holding `granted` may do what `required` guards. */
+export function allows(granted: readonly TokenScope[], required: TokenScope): boolean {
+  return granted.some((scope) => RANK[scope] >= RANK[required]);
+}
+
+/** True when `value` names a scope. */
+export function isScope(value: string): value is TokenScope {
+  return (TOKEN_SCOPES as readonly string[]).includes(value);
 }
