@@ -65,6 +65,9 @@ describe('the dispatch consumer', () => {
     const dropped = worker.signals.next('dispatchDropped', (d) => d.reason === 'invalid');
     await h.ns.nc.request(h.ns.names.subjects.dispatch('default'), JSON.stringify({ v: 1, jobId: 'not-a-uuid' }));
     await dropped;
+    // The termination is an ack the server applies asynchronously: give it a moment to land.
+    const deadline = Date.now() + 5_000;
+    while ((await consumerState()).ackPending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await consumerState()).toMatchObject({ pending: 0, ackPending: 0 });
   });
 });
