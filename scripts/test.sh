@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: everything CI checks, in order, failing on the first error.
-#   dependencies from the lockfile → services up → lint → typecheck → contract drift →
+#   dependencies from the lockfile → services up → tools → lint → typecheck → contract drift →
 #   schema drift → unit and integration tests of every project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,9 @@ fi
 
 step "services"
 bash scripts/ensure-services.sh
+
+step "tools (kubectl with kustomize, promtool: the deploy checks run them)"
+bash scripts/ensure-tools.sh
 
 step "lint"
 npx nx run-many -t lint --parallel=2 --output-style=stream-without-prefixes

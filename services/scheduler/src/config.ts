@@ -4,6 +4,12 @@ import { envInt, envString } from '@gantry/runtime';
 export const SCHEDULER_ENV = {
   METRICS_PORT: envInt({ default: 9464, min: 0, max: 65_535, description: 'Port of /metrics, /healthz, /readyz; 0 takes any free port.' }),
   HTTP_HOST: envString({ default: '0.0.0.0', description: 'Address the health and metrics server listens on.' }),
+  NATS_STREAM_REPLICAS: envInt({
+    default: 1,
+    min: 1,
+    max: 5,
+    description: 'Replicas of each JetStream stream the scheduler provisions (3 on a 3-server NATS cluster); a changed value is applied to existing streams.',
+  }),
   SCHEDULER_LEASE_MS: envInt({
     default: 6_000,
     min: 500,

@@ -14,7 +14,7 @@ import { createScheduler } from './scheduler.js';
 const { config, logger, metrics, nc, natsComponent } = await serviceBase('scheduler', pkg.version, SCHEDULER_ENV);
 const names = namesOf(config.gantryNamespace);
 const pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: 'gantry-scheduler' });
-await provision(await jetstreamManager(nc), names, { logger });
+await provision(await jetstreamManager(nc), names, { logger, replicas: config.natsStreamReplicas });
 
 const scheduler = createScheduler({
   pool,

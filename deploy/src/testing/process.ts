@@ -1,0 +1,101 @@
+/**
+ * A child process for the deploy checks: the built image's entrypoint (run as the image's user
+ * when the tests run as root) or a service started otherwise. Reads its JSON log lines, waits for
+ * one, stops it with a signal and reports how it exited.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** A started process. */
+export interface Proc {
+  readonly child: ChildProcess;
+  /** JSON log lines (stdout) so far; non-JSON lines as `{ msg }`. */
+  readonly logs: Record<string, unknown>[];
+  /** The last 8 KiB of stdout and stderr. */
+  output(): string;
+  /** Resolves with the first log line `match` accepts; rejects after `timeoutMs` or on exit. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code, or the signal's name. */
+  readonly exited: Promise<number | string>;
+  /** Sends `signal` unless the process has exited; resolves with how it exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Options of {@link startProcess}. */
+export interface StartOptions {
+  readonly cwd: string;
+  /** The whole environment of the process (nothing is inherited). */
+  readonly env: Record<string, string>;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** Spawns `file args…`. */
+export function startProcess(name: string, file: string, args: readonly string[], opts: StartOptions): Proc {
+  const child = spawn(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<(line: Record<string, unknown>) => void>();
+  let tail = '';
+  const keep = (text: string) => {
+    tail = (tail + text).slice(-8_192);
+  };
+  child.stderr!.on('data', (chunk: Buffer) => keep(chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    keep(`${text}\n`);
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    logs.push(line);
+    for (const w of waiters) w(line);
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('error', (err) => {
+      keep(String(err));
+      resolve('spawn-error');
+    });
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+
+  return {
+    child,
+    logs,
+    exited,
+    output: () => tail,
+    waitForLog(match, timeoutMs = 30_000) {
+      const seen = logs.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+        };
+        const waiter = (line: Record<string, unknown>) => {
+          if (!match(line)) return;
+          done();
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${name}: no matching log line within ${timeoutMs} ms; output:\n${tail}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+        void exited.then((code) => {
+          done();
+          reject(new Error(`${name} exited (${code}) before the expected log line; output:\n${tail}`));
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
