@@ -1,7 +1,7 @@
 /**
  * A Gantry cluster for one benchmark run: its own database (migrated from scratch), its own
  * NATS namespace, a scheduler process and N worker processes, driven through the public NATS
- * interface (submit commands with an API token). Torn down afterwards, whatever happened.
+ * interface (batched submit commands with an API token). Torn down afterwards, whatever happened.
  */
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
@@ -19,6 +19,7 @@ import {
   type TestDatabase,
   type TestNamespace,
 } from '@gantry/testkit';
+import { profilingArgs } from './profile.js';
 
 export interface ClusterOptions {
   workers: number;
@@ -36,7 +37,7 @@ export interface Cluster {
   readonly workspaceIds: readonly string[];
   readonly scheduler: ServiceProcess;
   readonly workers: ServiceProcess[];
-  /** Publishes submit commands for `jobs` (asynchronously, bounded in flight); resolves when all are acked by JetStream. */
+  /** Publishes batched submit commands for `jobs` (asynchronously, bounded in flight); resolves when all are acked by JetStream. */
   submit(jobs: readonly { workspaceId: string; spec: JobSpecInput }[]): Promise<{ id: string; submittedAt: number }[]>;
   /** Polls until `count` jobs are in a terminal status; returns when that happened. */
   waitForTerminal(count: number, timeoutMs: number): Promise<number>;
@@ -44,10 +45,15 @@ export interface Cluster {
   startWorker(): Promise<ServiceProcess>;
   /** Terminal and start times per job, from the events in PostgreSQL. */
   timings(): Promise<Map<string, JobTimes>>;
+  /** Per job, ms spent in each stage of its last attempt (see {@link JobStages}). */
+  stages(): Promise<Map<string, JobStages>>;
   stop(): Promise<void>;
 }
 
 const TERMINAL = `status IN ('COMPLETED', 'FAILED', 'CANCELLED')`;
+
+/** Jobs per submit command the cluster publishes (a standard job is ~300 bytes as JSON). */
+const SUBMIT_BATCH = 500;
 
 /** When a job started (its last attempt), on which worker, and when it ended. */
 export interface JobTimes {
@@ -56,6 +62,18 @@ export interface JobTimes {
   endedAt: number | null;
   /** How many terminal events the job has (exactly one for a finished job). */
   terminalEvents: number;
+}
+
+/**
+ * Where a job's time went, in ms: `ingest` submit command → job stored and queued (measured
+ * from the `job.queued` event, so it starts at the command's issue time), `dispatch` queued →
+ * claimed for a worker (`job.started` minus `job.queued`, the scheduler's and the dispatch
+ * stream's share), `run` started → terminal event.
+ */
+export interface JobStages {
+  readonly queuedAt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
@@ -97,11 +115,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     let workerCount = 0;
     const spawnWorker = () => {
       const workerId = `w${workerCount++}`;
-      const p = startService('worker', { ...env, WORKER_ID: workerId, WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'info', ...opts.workerEnv });
+      const p = startService(
+        'worker',
+        { ...env, WORKER_ID: workerId, WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'info', ...opts.workerEnv },
+        { nodeArgs: profilingArgs('worker') },
+      );
       processes.push(p);
       return ready(p);
     };
-    const scheduler = startService('scheduler', { ...env, LOG_LEVEL: 'info', ...opts.schedulerEnv });
+    const scheduler = startService('scheduler', { ...env, LOG_LEVEL: 'info', ...opts.schedulerEnv }, { nodeArgs: profilingArgs('scheduler') });
     processes.push(scheduler);
     await ready(scheduler);
     const workers = await Promise.all(Array.from({ length: opts.workers }, spawnWorker));
@@ -117,18 +139,28 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       scheduler,
       workers,
       async submit(jobs) {
-        const sent = jobs.map((j) => {
-          const id = randomUUID();
-          const command: SubmitCommand = { v: 1, kind: 'submit', id, workspaceId: j.workspaceId, job: parseWith(JobSpec, j.spec) };
-          return { id, workspaceId: j.workspaceId, body: JSON.stringify(command), submittedAt: 0 };
-        });
-        await Promise.all(
-          sent.map((s) => {
-            s.submittedAt = Date.now();
-            return pub.publish(names.subjects.command('submit'), s.body, { msgId: s.id, headers: { [Headers.token]: tokens.get(s.workspaceId)! } });
-          }),
-        );
-        return sent.map((s) => ({ id: s.id, submittedAt: s.submittedAt }));
+        // Batched submit commands: up to SUBMIT_BATCH jobs of one workspace per message.
+        const ids = jobs.map(() => randomUUID());
+        const submittedAt = new Array<number>(jobs.length).fill(0);
+        const sends: Promise<unknown>[] = [];
+        for (let start = 0; start < jobs.length; ) {
+          const workspaceId = jobs[start]!.workspaceId;
+          let end = start;
+          while (end < jobs.length && end - start < SUBMIT_BATCH && jobs[end]!.workspaceId === workspaceId) end++;
+          const command: SubmitCommand = {
+            v: 1,
+            kind: 'submit',
+            id: randomUUID(),
+            workspaceId,
+            jobs: jobs.slice(start, end).map((j, i) => ({ jobId: ids[start + i]!, job: parseWith(JobSpec, j.spec) })),
+          };
+          const now = Date.now();
+          submittedAt.fill(now, start, end);
+          sends.push(pub.publish(names.subjects.command('submit'), JSON.stringify(command), { msgId: command.id, headers: { [Headers.token]: tokens.get(workspaceId)! } }));
+          start = end;
+        }
+        await Promise.all(sends);
+        return ids.map((id, i) => ({ id, submittedAt: submittedAt[i]! }));
       },
       async waitForTerminal(count, timeoutMs) {
         const deadline = Date.now() + timeoutMs;
@@ -154,6 +186,20 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
             r.job_id,
             { startedAt: r.started?.getTime() ?? null, workerId: r.worker, endedAt: r.ended?.getTime() ?? null, terminalEvents: r.terminals },
           ]),
+        );
+      },
+      async stages() {
+        const { rows } = await p.query<{ job_id: string; queued: Date; started: Date; ended: Date }>(
+          `SELECT job_id,
+             max(created_at) FILTER (WHERE type = 'job.queued') AS queued,
+             max(created_at) FILTER (WHERE type = 'job.started') AS started,
+             max(created_at) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled')) AS ended
+           FROM job_events GROUP BY job_id`,
+        );
+        return new Map(
+          rows
+            .filter((r) => r.queued && r.started && r.ended)
+            .map((r) => [r.job_id, { queuedAt: r.queued.getTime(), startedAt: r.started.getTime(), endedAt: r.ended.getTime() }]),
         );
       },
       stop: teardown,

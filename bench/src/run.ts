@@ -1,7 +1,10 @@
 /**
  * `npm run bench -- <scenario> [--flag value …]`: runs one benchmark scenario (or `all`), each
  * on its own database and namespace, and prints one JSON line with its figures last.
+ * `--profile DIR` records a CPU profile of every service process into DIR and prints a summary
+ * (see `profile.ts`).
  */
+import { profileServicesInto, renderSummaries, summariseProfiles } from './profile.js';
 import { eventWriter } from './scenarios/event-writer.js';
 import { submit } from './scenarios/submit.js';
 import { fairness } from './scenarios/fairness.js';
@@ -42,8 +45,12 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const args = parseArgs(rest);
+  const profileDir = args.get('profile');
+  if (profileDir !== undefined) profileServicesInto(profileDir);
   for (const scenario of chosen) {
-    const figures = await scenario.run(parseArgs(rest));
+    const figures = await scenario.run(args);
+    if (profileDir !== undefined) console.error(renderSummaries(summariseProfiles()));
     console.log(JSON.stringify({ scenario: scenario.name, ...figures }));
   }
 }

@@ -1,10 +1,11 @@
 /**
  * latency (BENCHMARK.md): open-loop arrivals at 300 jobs/s for 30 s on a fixed schedule, not
  * closed-loop (a late job does not delay the next arrival). Figures: p50/p95/p99/max of submit →
- * terminal event committed, in ms.
+ * terminal event committed, in ms, and the p50/p99 of each stage (ingest, dispatch, run: see
+ * `JobStages`).
  */
 import type { Scenario } from '../run.js';
-import { percentile, standardJob, startCluster } from '../cluster.js';
+import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
 
 export const latency: Scenario = {
   name: 'latency',
@@ -34,6 +35,11 @@ export const latency: Scenario = {
       await cluster.waitForTerminal(total, 120_000);
       const times = await cluster.timings();
       const latencies = jobs.map((j) => times.get(j.id)!.endedAt! - j.submittedAt);
+      const stages = await cluster.stages();
+      const stage = (f: (s: JobStages, submittedAt: number) => number) => {
+        const values = jobs.map((j) => f(stages.get(j.id)!, j.submittedAt));
+        return { p50: percentile(values, 50), p99: percentile(values, 99) };
+      };
       return {
         rate,
         seconds,
@@ -42,6 +48,11 @@ export const latency: Scenario = {
         p95Ms: percentile(latencies, 95),
         p99Ms: percentile(latencies, 99),
         maxMs: Math.max(...latencies),
+        stagesMs: {
+          ingest: stage((s, at) => s.queuedAt - at),
+          dispatch: stage((s) => s.startedAt - s.queuedAt),
+          run: stage((s) => s.endedAt - s.startedAt),
+        },
         workers,
         concurrency,
       };

@@ -23,15 +23,53 @@ const base = {
   issuedAt: z.iso.datetime({ offset: true }).optional(),
 };
 
+/** One job of a batched submit: its id (chosen by the publisher, so a redelivery creates nothing twice) and its spec. */
+export const SubmittedJob = z
+  .strictObject({
+    jobId: z.uuid().describe('Id of the new job.'),
+    job: JobSpec,
+  })
+  .meta({ id: 'SubmittedJob' });
+export type SubmittedJob = z.infer<typeof SubmittedJob>;
+
 export const SubmitCommand = z
   .strictObject({
     ...base,
     kind: z.literal('submit'),
-    jobId: z.uuid().optional().describe('Id for the new job; the command id when absent.'),
-    job: JobSpec,
+    jobId: z.uuid().optional().describe('Id for the new job (with `job`); the command id when absent.'),
+    job: JobSpec.optional().describe('The job; exactly one of `job` and `jobs`.'),
+    jobs: z
+      .array(SubmittedJob)
+      .min(1)
+      .max(Limits.maxBatchJobs)
+      .optional()
+      .describe(`Up to ${Limits.maxBatchJobs} jobs of the workspace in one command, each with its own id; exactly one of \`job\` and \`jobs\`.`),
   })
-  .meta({ id: 'SubmitCommand', description: 'Create a job (if new) and queue it.' });
+  .superRefine((command, ctx) => {
+    if ((command.job === undefined) === (command.jobs === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['job'], message: 'a submit carries exactly one of `job` and `jobs`' });
+    }
+    if (command.jobs !== undefined && command.jobId !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jobId'], message: 'with `jobs`, each job carries its own `jobId`' });
+    }
+    const seen = new Set<string>();
+    command.jobs?.forEach((j, i) => {
+      if (seen.has(j.jobId)) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'jobId'], message: 'repeats an earlier jobId of the command' });
+      seen.add(j.jobId);
+    });
+  })
+  .meta({
+    id: 'SubmitCommand',
+    description:
+      'Create jobs (if new) and queue them: one job (`job`, id `jobId` or the command id) or a batch (`jobs`, each with its id). A batch is validated as a whole: one invalid job dead-letters the command.',
+  });
 export type SubmitCommand = z.infer<typeof SubmitCommand>;
+
+/** The jobs a submit command carries, each with its id. */
+export function submittedJobs(command: SubmitCommand): SubmittedJob[] {
+  if (command.jobs !== undefined) return command.jobs;
+  return [{ jobId: command.jobId ?? command.id, job: command.job! }];
+}
 
 export const CancelCommand = z
   .strictObject({

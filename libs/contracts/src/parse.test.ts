@@ -57,8 +57,8 @@ describe('parseCommand accepts', () => {
 
   it('a submit command, filling the job defaults', () => {
     const parsed = parseCommand('submit', body(VALID.submit));
-    expect(parsed.job.priority).toBe(50);
-    expect(parsed.job.maxAttempts).toBe(3);
+    expect(parsed.job!.priority).toBe(50);
+    expect(parsed.job!.maxAttempts).toBe(3);
     expect(parsed.jobId).toBeUndefined();
   });
 

@@ -5,7 +5,6 @@ import { EventBatch, type JobEvent } from '@gantry/contracts';
 import { createTestNamespace, type TestNamespace } from '../../testkit/src/nats.js';
 import { createEventFanout } from './event-fanout.js';
 import { createLogger } from './logger.js';
-import { createPublisher } from './publisher.js';
 
 let ns: TestNamespace;
 
@@ -36,8 +35,7 @@ describe('createEventFanout', () => {
   it('publishes one message per job per commit, in sequence order, and splits one that would be too large', async () => {
     const workspaceId = randomUUID();
     const [a, b] = [randomUUID(), randomUUID()];
-    const publisher = createPublisher(jetstream(ns.nc));
-    const fanOut = createEventFanout(publisher, ns.names, createLogger({ service: 'test', version: '0', level: 'silent' }));
+    const fanOut = createEventFanout({ nc: ns.nc, names: ns.names, logger: createLogger({ service: 'test', version: '0', level: 'silent' }) });
     const big = 'x'.repeat(16 * 1024);
     fanOut([
       { events: [progress(workspaceId, a, 1), progress(workspaceId, a, 2)] },
@@ -45,8 +43,7 @@ describe('createEventFanout', () => {
       { events: [progress(workspaceId, a, 3)] },
     ]);
     fanOut([{ events: Array.from({ length: 80 }, (_, i) => progress(workspaceId, b, i + 2, big)) }]);
-    await publisher.flush();
-    await publisher.close();
+    await ns.nc.flush();
 
     const consumer = await jetstream(ns.nc).consumers.get(ns.names.streams.events); // ordered consumer
     const batches: EventBatch[] = [];

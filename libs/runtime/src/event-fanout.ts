@@ -1,13 +1,22 @@
 /**
  * Publishes committed JobEvents on the events stream for live consumers (SSE, CLIs, other
  * services): one message per job per commit, its events in sequence order, split only when a
- * message would pass NATS's size limit. Best effort by design: a consumer that misses a message
- * catches up from PostgreSQL by sequence, so a failed publish is counted and logged, never
- * retried or thrown.
+ * message would pass NATS's size limit.
+ *
+ * Best effort by design: a consumer that misses a message catches up from PostgreSQL by
+ * sequence. So the messages go out as plain core-NATS publishes on the stream's subjects —
+ * JetStream stores them (and drops a repeat by its `Nats-Msg-Id`) without answering each with
+ * a PubAck. That spares the request a JetStream publish costs both ends (an inbox reply, a
+ * timer, an error object per message): on the throughput benchmark the PubAcks of event
+ * messages were the largest single cost of the workers' CPU. A publish that throws (the
+ * connection closed) is counted and logged, never retried or thrown.
  */
-import { CURRENT_EVENT_VERSION, type EventBatch, type JobEvent, type Names } from '@gantry/contracts';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
+import { CURRENT_EVENT_VERSION, type EventBatch, type JobEvent, MetricLabels, MetricNames, type Names } from '@gantry/contracts';
 import type { Logger } from './logger.js';
-import type { OutgoingMessage, Publisher } from './publisher.js';
+import { counterOn } from './metrics.js';
+import { type OutgoingMessage, PUBLISHES_HELP } from './publisher.js';
 
 /** Bytes of events in one message at most (NATS's default limit is 1 MiB; headers need room). */
 const MAX_MESSAGE_BYTES = 900 * 1024;
@@ -42,9 +51,33 @@ function messagesFor(names: Names, events: readonly JobEvent[]): OutgoingMessage
   return messages;
 }
 
+/** Options of {@link createEventFanout}. */
+export interface EventFanoutOptions {
+  readonly nc: NatsConnection;
+  readonly names: Names;
+  readonly logger: Logger;
+  /** Counts messages sent and failed on `gantry_nats_publishes_total` / `…_errors_total`. */
+  readonly registry?: Registry;
+}
+
+/** Publishes committed events; never throws. */
+export type EventFanout = (committed: readonly CommittedEvents[]) => void;
+
 /** Groups `committed` by job and publishes each job's events; never throws. */
-export function createEventFanout(publisher: Publisher, names: Names, logger: Logger) {
-  return function fanOut(committed: readonly CommittedEvents[]): void {
+export function createEventFanout(opts: EventFanoutOptions): EventFanout {
+  const { nc, names, logger } = opts;
+  const stream = names.streams.events;
+  const sent = opts.registry
+    ? counterOn(opts.registry, {
+        name: MetricNames.natsPublishes,
+        help: PUBLISHES_HELP,
+        labelNames: [MetricLabels.stream, MetricLabels.outcome],
+      })
+    : undefined;
+  const errors = opts.registry
+    ? counterOn(opts.registry, { name: MetricNames.natsPublishErrors, help: 'JetStream publishes that failed, by reason.', labelNames: [MetricLabels.reason] })
+    : undefined;
+  return function fanOut(committed) {
     const byJob = new Map<string, JobEvent[]>();
     for (const { events } of committed) {
       for (const event of events) {
@@ -53,12 +86,26 @@ export function createEventFanout(publisher: Publisher, names: Names, logger: Lo
         else byJob.set(event.jobId, [event]);
       }
     }
-    const messages = [...byJob.values()].flatMap((events) => messagesFor(names, events));
-    void publisher.publishAll(messages).then((results) => {
-      const failed = results.filter((r) => r.status === 'rejected');
-      if (failed.length > 0) {
-        logger.warn({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'event fan-out publishes failed');
+    let published = 0;
+    let failed = 0;
+    let firstError: unknown;
+    for (const events of byJob.values()) {
+      for (const m of messagesFor(names, events)) {
+        try {
+          const headers = natsHeaders();
+          headers.set('Nats-Msg-Id', m.msgId!);
+          nc.publish(m.subject, m.data, { headers });
+          published++;
+        } catch (err) {
+          failed++;
+          firstError ??= err;
+        }
       }
-    });
+    }
+    sent?.inc({ stream, outcome: 'sent' }, published);
+    if (failed > 0) {
+      errors?.inc({ reason: 'closed' }, failed);
+      logger.warn({ failed, err: firstError }, 'event fan-out publishes failed');
+    }
   };
 }

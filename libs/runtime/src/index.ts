@@ -256,4 +256,8 @@ export {
 export type {
   /** A committed write's events. */
   CommittedEvents,
+  /** Publishes committed events; never throws. */
+  EventFanout,
+  /** Options of {@link createEventFanout}. */
+  EventFanoutOptions,
 } from './event-fanout.js';

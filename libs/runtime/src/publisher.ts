@@ -15,6 +15,10 @@ import { MetricLabels, MetricNames } from '@gantry/contracts';
 import { counterOn } from './metrics.js';
 import { Semaphore } from './semaphore.js';
 
+/** Help text of `gantry_nats_publishes_total`, shared with the event fan-out that also counts on it. */
+export const PUBLISHES_HELP =
+  'JetStream publishes acknowledged by the server, by stream and outcome (stored, duplicate); `sent` counts event messages published without an acknowledgement.';
+
 /** Publishes awaiting their PubAck at once, when not told. */
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 /** How long a publish waits for its PubAck, when not told. */
@@ -87,7 +91,7 @@ function counters(registry: Registry | undefined) {
   return {
     publishes: counterOn(registry, {
       name: MetricNames.natsPublishes,
-      help: 'JetStream publishes acknowledged by the server, by stream and outcome (stored, duplicate).',
+      help: PUBLISHES_HELP,
       labelNames: [MetricLabels.stream, MetricLabels.outcome],
     }),
     errors: counterOn(registry, {

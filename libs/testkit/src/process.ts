@@ -18,9 +18,15 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** Options of {@link startService}. */
+export interface StartServiceOptions {
+  /** Extra arguments for `node` before the entry, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+}
+
 /** Spawns `services/<service>` with `env` added to the parent's environment. */
-export function startService(service: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export function startService(service: string, env: Record<string, string>, opts: StartServiceOptions = {}): ServiceProcess {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: `${SERVICES_DIR}${service}`,
     // eslint-disable-next-line no-restricted-properties -- the child inherits PATH and friends
     env: { ...process.env, LOG_LEVEL: 'info', ...env },

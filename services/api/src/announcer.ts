@@ -1,14 +1,11 @@
 /**
- * The background lane for what the API publishes after a commit without waiting for it: submit
- * commands and committed events. Messages wait in a FIFO queue and go to the JetStream
- * publisher through a sliding window, so at most `window` publishes await their PubAck and the
- * publisher's own queue stays empty however large a burst is (a 1,000-job batch is 2,000
- * messages). When more than `maxQueued` messages wait, new ones are refused at once rather than
- * held: every message here has a repair path (the reconciler re-publishes PENDING jobs; event
- * consumers catch up from PostgreSQL by sequence).
- *
- * `publishAll` has the publisher's signature, so the runtime's event fan-out publishes through
- * this lane too.
+ * The background lane for the submit commands the API publishes after a commit without waiting
+ * for them (committed events go out through the runtime's event fan-out). Messages wait in a
+ * FIFO queue and go to the JetStream publisher through a sliding window, so at most `window`
+ * publishes await their PubAck and the publisher's own queue stays empty however large a burst
+ * is (a 1,000-job batch is 1,000 messages). When more than `maxQueued` messages wait, new ones
+ * are refused at once rather than held: every message here has a repair path (the reconciler
+ * re-publishes PENDING jobs).
  */
 import type { PubAck } from '@nats-io/jetstream';
 import type { OutgoingMessage, Publisher } from '@gantry/runtime';

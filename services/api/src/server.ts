@@ -83,8 +83,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const js = jetstream(nc);
     const publisher: Publisher = createPublisher(js, { registry: opts.metrics.registry });
     const announcer = createAnnouncer({ publisher, maxQueued: config.publishBacklog });
-    // Events go through the announcer's lane: the runtime's fan-out only calls publishAll.
-    const fanOut = createEventFanout({ ...publisher, publishAll: (m) => announcer.publishAll(m) }, names, logger);
+    const fanOut = createEventFanout({ nc, names, logger, registry: opts.metrics.registry });
     const onCommitError = (err: unknown) => logger.error({ err }, 'publishing after a commit failed');
     const writer = new JobWriter({ pool, onCommit: fanOut, onCommitError });
     const heartbeats: HeartbeatView = createHeartbeatView({ nc, names, logger });

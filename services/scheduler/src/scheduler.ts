@@ -66,7 +66,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const metrics = schedulerMetrics(deps.metrics.registry);
   const js = jetstream(nc);
   const publisher = createPublisher(js, { registry: deps.metrics.registry });
-  const fanOut = createEventFanout(publisher, names, logger);
+  const fanOut = createEventFanout({ nc, names, logger, registry: deps.metrics.registry });
   const writer = new JobWriter({ pool, onCommit: fanOut, onCommitError: (err) => logger.error({ err }, 'event fan-out failed') });
 
   // Beats only arrive after start(), by when `dispatcher` exists.

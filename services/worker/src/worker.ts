@@ -115,7 +115,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const publisher = createPublisher(jetstream(nc), { registry: deps.metrics.registry });
     const writer = new JobWriter({
       pool: deps.pool,
-      onCommit: createEventFanout(publisher, names, logger),
+      onCommit: createEventFanout({ nc, names, logger, registry: deps.metrics.registry }),
       onCommitError: (err) => logger.warn({ err }, 'event fan-out failed'),
       onFlush: (report) => metrics.flushed(report),
     });

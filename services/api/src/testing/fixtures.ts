@@ -3,10 +3,9 @@
  * through the store's JobWriter, their events published after commit by the runtime's event
  * fan-out — so API tests can put a job in any status and watch its events arrive.
  */
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobSpecInput, Names } from '@gantry/contracts';
-import { createEventFanout, createPublisher, type Publisher } from '@gantry/runtime';
+import { createEventFanout } from '@gantry/runtime';
 import { JobWriter, type JobWrite, type Pool, type WriteResult } from '@gantry/store';
 import { testLogger } from './harness.js';
 
@@ -14,25 +13,24 @@ import { testLogger } from './harness.js';
 export interface TestWriter {
   readonly writer: JobWriter;
   write(write: JobWrite): Promise<WriteResult>;
-  /** Stops the writer and waits for its publishes. */
+  /** Stops the writer and waits until the server has its publishes. */
   close(): Promise<void>;
 }
 
 /** A JobWriter on `pool` whose commits fan out on `nc`'s events stream of `names`. */
 export function createTestWriter(pool: Pool, nc: NatsConnection, names: Names): TestWriter {
-  const publisher: Publisher = createPublisher(jetstream(nc));
-  const writer = new JobWriter({ pool, onCommit: createEventFanout(publisher, names, testLogger()) });
+  const writer = new JobWriter({ pool, onCommit: createEventFanout({ nc, names, logger: testLogger() }) });
   return {
     writer,
     async write(w) {
       const result = await writer.write(w);
       if (!result.applied) throw new Error(`write to ${w.to ?? 'same status'} refused: job is ${result.status} attempt ${result.attempt}`);
-      await publisher.flush();
+      await nc.flush();
       return result;
     },
     async close() {
       await writer.stop();
-      await publisher.close();
+      await nc.flush();
     },
   };
 }

@@ -70,6 +70,49 @@ describe('submit commands', () => {
     expect(await eventTypes(id)).toEqual(['job.created', 'job.queued']);
   });
 
+  it('create a batch of jobs from one command, each under its own id, once however often it arrives', async () => {
+    const [pending] = await createJobs(h.pool, workspaceId, 1, { status: 'PENDING' });
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const command = {
+      v: 1,
+      kind: 'submit',
+      id: randomUUID(),
+      workspaceId,
+      jobs: [...ids.map((jobId, i) => ({ jobId, job: { ...job, priority: 10 + i } })), { jobId: pending!.id, job }],
+    };
+    await publishCommand(ns, 'submit', command, { [Headers.token]: token });
+    await waitFor(async () => (await status(ids[2]!)) !== undefined && (await status(pending!.id))?.status === 'QUEUED');
+    const js = jetstream(ns.nc);
+    const again = natsHeaders();
+    again.set(Headers.token, token);
+    await js.publish(ns.names.subjects.command('submit'), JSON.stringify(command), { msgID: randomUUID(), headers: again });
+    const marker = randomUUID();
+    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: marker, workspaceId, job }, { [Headers.token]: token });
+    await waitFor(async () => (await status(marker)) !== undefined);
+
+    const { rows } = await h.pool.query<{ id: string; priority: number; status: string }>(
+      'SELECT id, priority, status FROM runner_jobs WHERE id = ANY($1::uuid[]) ORDER BY priority',
+      [ids],
+    );
+    expect(rows).toEqual(ids.map((id, i) => ({ id, priority: 10 + i, status: 'QUEUED' })));
+    for (const id of [...ids, pending!.id]) expect(await eventTypes(id)).toEqual(['job.created', 'job.queued']);
+  });
+
+  it('dead-letter a batch that mixes in another workspace’s job, or repeats an id, and queue none of it', async () => {
+    const otherWs = await createWorkspace(h.pool);
+    const [foreign] = await createJobs(h.pool, otherWs, 1, { status: 'PENDING' });
+    const fresh = randomUUID();
+    const before = (await deadLetters()).length;
+    const mixed = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh, job }, { jobId: foreign!.id, job }] };
+    const repeated = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh, job }, { jobId: fresh, job }] };
+    const both = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, job, jobs: [{ jobId: randomUUID(), job }] };
+    for (const c of [mixed, repeated, both]) await publishCommand(ns, 'submit', c, { [Headers.token]: token });
+    await waitFor(async () => (await deadLetters()).length === before + 3);
+    expect((await deadLetters()).slice(before).map(([, code]) => code).sort()).toEqual(['FORBIDDEN', 'VALIDATION_FAILED', 'VALIDATION_FAILED']);
+    expect(await status(fresh)).toBeUndefined();
+    expect(await status(foreign!.id)).toEqual({ status: 'PENDING', attempt: 0 });
+  });
+
   it('dead-letter bad commands with their reason while the good ones behind them proceed', async () => {
     const subject = ns.names.subjects.command('submit');
     const js = jetstream(ns.nc);

@@ -1,38 +1,52 @@
 /**
- * `submit`: queue a job. A job the API already stored (PENDING) moves to QUEUED; a job the
- * database has never seen is created QUEUED, after the same validation as the API (the command
- * schema) and a token check; a repeat of either is a no-op.
+ * `submit`: queue jobs. A command carries one job or a batch of up to 1,000 (`jobs`), each
+ * with its id. A job the API already stored (PENDING) moves to QUEUED; a job the database has
+ * never seen is created QUEUED, after the same validation as the API (the command schema) and a
+ * token check (once per command: its jobs share a workspace); a repeat of either is a no-op.
+ * A command is applied when any of its jobs was queued or created by it, refused when its
+ * token is, and a no-op otherwise.
  */
-import { isGantryError } from '@gantry/contracts';
+import { isGantryError, submittedJobs } from '@gantry/contracts';
 import { insertJobs, type NewJob, withTransaction } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
+/** A creation that belongs to command `index`. */
+interface Creation {
+  readonly index: number;
+  readonly job: NewJob;
+}
+
 export async function handleSubmits(ctx: CommandContext, batch: readonly Incoming<'submit'>[]): Promise<Outcome[]> {
-  const jobIdOf = (i: Incoming<'submit'>) => i.command.jobId ?? i.command.id;
-  const jobs = await readJobs(ctx, batch.map(jobIdOf));
-  const outcomes: Outcome[] = new Array(batch.length);
+  const perCommand = batch.map((i) => submittedJobs(i.command));
+  const jobs = await readJobs(ctx, perCommand.flatMap((list) => list.map((j) => j.jobId)));
+  const outcomes: Outcome[] = batch.map(() => noop);
   const writes: Promise<void>[] = [];
-  const creations: { index: number; job: NewJob }[] = [];
+  const creations: Creation[] = [];
 
   await Promise.all(
     batch.map(async (incoming, index) => {
       const { command } = incoming;
-      const job = jobs.get(jobIdOf(incoming));
-      if (job) {
-        if (job.workspace_id !== command.workspaceId) {
-          outcomes[index] = refuse('FORBIDDEN', `job ${job.id} belongs to another workspace`);
-        } else if (job.status !== 'PENDING') {
-          outcomes[index] = noop;
-        } else {
+      const mine = perCommand[index]!;
+      const foreign = mine.map((j) => jobs.get(j.jobId)).find((job) => job !== undefined && job.workspace_id !== command.workspaceId);
+      if (foreign) {
+        outcomes[index] = refuse('FORBIDDEN', `job ${foreign.id} belongs to another workspace`);
+        return;
+      }
+      const fresh: NewJob[] = [];
+      for (const { jobId, job: spec } of mine) {
+        const job = jobs.get(jobId);
+        if (!job) {
+          fresh.push({ id: jobId, workspaceId: command.workspaceId, spec, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` });
+        } else if (job.status === 'PENDING') {
           writes.push(
             ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler')).then((r) => {
-              outcomes[index] = r.applied ? applied : noop;
+              if (r.applied && outcomes[index]!.kind === 'done') outcomes[index] = applied;
             }),
           );
         }
-        return;
       }
+      if (fresh.length === 0) return;
       try {
         await ctx.authorizer.authorize(incoming.token, command.workspaceId);
       } catch (err) {
@@ -40,10 +54,7 @@ export async function handleSubmits(ctx: CommandContext, batch: readonly Incomin
         outcomes[index] = refuse(err.code, err.message);
         return;
       }
-      creations.push({
-        index,
-        job: { id: jobIdOf(incoming), workspaceId: command.workspaceId, spec: command.job, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` },
-      });
+      for (const job of fresh) creations.push({ index, job });
     }),
   );
   await Promise.all(writes);
@@ -53,9 +64,11 @@ export async function handleSubmits(ctx: CommandContext, batch: readonly Incomin
 }
 
 /** Creates jobs of authorised commands (a valid token proves its workspace exists). */
-async function create(ctx: CommandContext, creations: { index: number; job: NewJob }[], outcomes: Outcome[]): Promise<void> {
-  const { created } = await withTransaction(ctx.pool, (client) => insertJobs(client, creations.map((c) => c.job)));
+async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<void> {
+  const live = creations.filter((c) => outcomes[c.index]!.kind === 'done');
+  if (live.length === 0) return;
+  const { created } = await withTransaction(ctx.pool, (client) => insertJobs(client, live.map((c) => c.job)));
   ctx.fanOut(created);
   const createdIds = new Set(created.map((c) => c.id));
-  for (const c of creations) outcomes[c.index] = createdIds.has(c.job.id) ? applied : noop;
+  for (const c of live) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
 }

@@ -41,6 +41,8 @@ describe('the dispatch consumer', () => {
     block.release('b');
     expect((await bEnded).outcome).toBe('COMPLETED');
     await worker.stop();
+    // The last beat travels on the worker's connection; the test's round trip orders after it.
+    await h.ns.nc.flush();
     hb.stop();
     const holding = hb.beats.find((x) => x.jobs.some((j) => j.jobId === a.id));
     expect(holding).toMatchObject({ workerId: 'slots-worker', pool: 'default', slots: 1, busy: 1, draining: false, jobs: [{ jobId: a.id, attempt: 1 }] });
