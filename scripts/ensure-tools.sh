@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Makes sure the command-line tools the deploy checks run are on the machine, installing the
-# missing ones from Debian's packages (as root). Idempotent: does nothing when all are present.
+# Makes sure the command-line tools the deploy checks and the console test run are on the machine,
+# installing the missing ones from Debian's packages (as root). Idempotent: does nothing when all are present.
 #   kubectl   renders the kustomize overlays (`kubectl kustomize`, needs Kustomize v5)
 #   promtool  checks and unit-tests the Prometheus rules (Debian package `prometheus`)
+#   chromium  the headless browser the web console's end-to-end test drives (Debian package `chromium`)
 set -euo pipefail
 
 kustomize_ok() {
@@ -13,8 +14,9 @@ kustomize_ok() {
 missing=()
 kustomize_ok || missing+=(kubectl)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]} == 0)); then
-  echo "tools present: kubectl ($(kubectl version --client | sed -n 's/^Kustomize Version: //p') kustomize), $(promtool --version 2>&1 | head -1)"
+  echo "tools present: kubectl ($(kubectl version --client | sed -n 's/^Kustomize Version: //p') kustomize), $(promtool --version 2>&1 | head -1), $(chromium --version 2>/dev/null | head -1)"
   exit 0
 fi
 
@@ -39,4 +41,5 @@ if ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
 fi
 kustomize_ok || { echo "error: kubectl has no Kustomize v5 (kubectl version --client)" >&2; exit 1; }
 command -v promtool >/dev/null || { echo "error: promtool is still missing" >&2; exit 1; }
+command -v chromium >/dev/null || { echo "error: chromium is still missing" >&2; exit 1; }
 echo "tools installed: ${missing[*]}"

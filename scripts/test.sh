@@ -19,7 +19,7 @@ fi
 step "services"
 bash scripts/ensure-services.sh
 
-step "tools (kubectl with kustomize, promtool: the deploy checks run them)"
+step "tools (kubectl with kustomize and promtool for the deploy checks, Chromium for the console test)"
 bash scripts/ensure-tools.sh
 
 step "lint"

@@ -59,3 +59,21 @@ export function parseDuration(text: string): number {
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new UsageError(`${JSON.stringify(text)} is not a positive duration`);
   return ms;
 }
+
+/** Exactly the positionals `names` (e.g. `['ID', 'STEP']`); a usage error otherwise. */
+export function expectPositionals(args: ParsedArgs, names: readonly string[]): string[] {
+  if (args.positionals.length !== names.length) {
+    const extra = args.positionals[names.length];
+    throw new UsageError(extra !== undefined ? `unexpected argument ${JSON.stringify(extra)}` : `give ${names.join(' and ')}`);
+  }
+  return [...args.positionals];
+}
+
+/** The whole number of flag `name` within [min, max], or undefined when absent. */
+export function intFlag(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const text = args.values.get(name);
+  if (text === undefined) return undefined;
+  const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}

@@ -8,19 +8,28 @@
  * The output directory is relative to the working directory. Prints the bundle's size and the
  * packages it imports.
  */
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 /** Where the bundle goes (relative to the repository root), from the first argument. */
 const outdir = process.argv[2] ?? 'dist';
 
-/** Bare imports of Gantry's own packages are bundled; every other bare import stays external. */
+/**
+ * Packages bundled although third-party: those only the CLI imports (the runtime stage installs
+ * the services' production dependencies, not the CLI's), pure JavaScript without dependencies.
+ */
+const BUNDLED_THIRD_PARTY = new Set(['yaml']);
+
+/** Bare imports of Gantry's own packages (and the few above) are bundled; every other bare import stays external. */
 const externalThirdParty: Plugin = {
   name: 'external-third-party',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.kind === 'entry-point' || args.path.startsWith('@gantry/') ? undefined : { path: args.path, external: true },
+      args.kind === 'entry-point' || args.path.startsWith('@gantry/') || BUNDLED_THIRD_PARTY.has(packageOf(args.path))
+        ? undefined
+        : { path: args.path, external: true },
     );
   },
 };
@@ -44,10 +53,15 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   legalComments: 'none',
+  // Bundled CommonJS (yaml) requires Node's built-ins; ESM output needs a `require` for that.
+  banner: { js: "import { createRequire as __gantryRequire } from 'node:module'; const require = __gantryRequire(import.meta.url);" },
   metafile: true,
   logLevel: 'warning',
   plugins: [externalThirdParty],
 });
+
+// The API's web console is static files it reads at start-up, beside the bundle.
+cpSync(fileURLToPath(new URL('../../services/api/console', import.meta.url)), join(outdir, 'console'), { recursive: true });
 
 const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.mjs'));
 const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0);

@@ -126,6 +126,9 @@ describe('the built image', () => {
       }),
     });
     expect(submitted.status).toBe(202);
+    const consolePage = await fetch(`${base}/ui`);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<script type="module"');
     const { id } = (await submitted.json()) as { id: string };
     let status = '';
     for (const deadline = Date.now() + 60_000; Date.now() < deadline && !['COMPLETED', 'FAILED', 'CANCELLED'].includes(status); ) {

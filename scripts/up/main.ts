@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     print('');
     print(`Gantry is up (namespace ${namesOf(config.gantryNamespace).namespace}, ${workers} workers)`);
     print(`  API            ${apiUrl}`);
+    print(`  console        ${apiUrl}/ui   (sign in with the token below)`);
     print(`  API docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`);
     print(`  metrics        ${apiUrl}/metrics`);
     print(`  workspace      dev (${dev.workspaceId})`);

@@ -6,6 +6,7 @@ export * from './entities/index.js';
 export { createOrm, MIGRATIONS_TABLE, type Orm, type OrmOptions } from './orm.js';
 export { migrate, type MigrateResult } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';
+export { TENANT_ROLE, TENANT_SETTING } from './migrations/0006-tenant-rls.js';
 export { ensureDatabase } from './ensure-database.js';
 export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
 export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';

@@ -1,6 +1,6 @@
 /**
  * A deterministic text picture of the database schema (tables, columns, constraints, indexes,
- * triggers, functions), read from PostgreSQL's catalogs. The committed snapshot is compared with
+ * triggers, functions, row-level security and its policies, table grants), read from PostgreSQL's catalogs. The committed snapshot is compared with
  * a freshly migrated database in CI, so a migration and the snapshot cannot drift apart.
  */
 import type pg from 'pg';
@@ -35,6 +35,24 @@ const QUERIES: readonly { title: string; sql: string }[] = [
     title: 'functions',
     sql: `SELECT pg_get_functiondef(p.oid) AS line FROM pg_proc p
           WHERE p.pronamespace = 'public'::regnamespace ORDER BY p.proname`,
+  },
+  {
+    title: 'row-level security',
+    sql: `SELECT c.relname || CASE WHEN c.relforcerowsecurity THEN ' forced' ELSE ' enabled' END AS line
+          FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relrowsecurity ORDER BY c.relname`,
+  },
+  {
+    title: 'policies',
+    sql: `SELECT tablename || ' ' || policyname || ' ' || cmd || ' to ' || array_to_string(roles, ',') || ': ' || coalesce(qual, '')
+            || coalesce(' check ' || with_check, '') AS line
+          FROM pg_policies WHERE schemaname = 'public' ORDER BY tablename, policyname`,
+  },
+  {
+    title: 'grants to gantry roles',
+    sql: `SELECT table_name || ' ' || grantee || ' ' || string_agg(privilege_type, ',' ORDER BY privilege_type) AS line
+          FROM information_schema.role_table_grants
+          WHERE table_schema = 'public' AND grantee LIKE 'gantry\\_%'
+          GROUP BY table_name, grantee ORDER BY table_name, grantee`,
   },
 ];
 

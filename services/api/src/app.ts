@@ -9,8 +9,10 @@ import type { z } from 'zod';
 import { GantryError, Limits, parseWith } from '@gantry/contracts';
 import { createHealthHandlers, HealthPaths, natsReadinessCheck, type HealthResponse } from '@gantry/runtime';
 import { postgresReadinessCheck } from '@gantry/store';
+import { registerConsole } from './console/route.js';
 import type { ApiDeps } from './deps.js';
 import { authHook } from './http/auth-hook.js';
+import { clientErrorHandler } from './http/client-error.js';
 import { observeRequests, requestIdOf } from './http/observe.js';
 import type { ApiRoute } from './http/route.js';
 import { sendProblem } from './problems.js';
@@ -62,6 +64,7 @@ export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance 
     bodyLimit: Limits.maxRequestBytes,
     genReqId: requestIdOf,
     return503OnClosing: true,
+    clientErrorHandler,
   });
   app.decorateRequest('principal', null);
 
@@ -86,6 +89,7 @@ export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance 
   app.get(HealthPaths.healthz, async (_req, reply) => send(reply, health.healthz()));
   app.get(HealthPaths.readyz, async (_req, reply) => send(reply, await health.readyz()));
   app.get(HealthPaths.metrics, async (_req, reply) => send(reply, await health.metrics()));
+  registerConsole(app);
 
   const routes: ApiRoute[] = [...API_ROUTES];
   routes.push(...docsRoutes(() => routes, opts.version));

@@ -8,6 +8,7 @@ import { Migration0002Failures } from './0002-failures.js';
 import { Migration0003FairDispatch } from './0003-fair-dispatch.js';
 import { Migration0004Assert } from './0004-assert.js';
 import { Migration0005LeanInserts } from './0005-lean-inserts.js';
+import { Migration0006TenantRls } from './0006-tenant-rls.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001-initial', class: Migration0001Initial },
@@ -15,4 +16,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: '0003-fair-dispatch', class: Migration0003FairDispatch },
   { name: '0004-assert', class: Migration0004Assert },
   { name: '0005-lean-inserts', class: Migration0005LeanInserts },
+  { name: '0006-tenant-rls', class: Migration0006TenantRls },
 ];

@@ -5,6 +5,7 @@ import { GantryError } from '@gantry/contracts';
 import { artifactsOf, readArtifact } from '../artifacts/read-artifact.js';
 import { defineRoute } from '../http/route.js';
 import { getJobRow } from '../jobs/read.js';
+import { tenantRead } from '../jobs/tenant.js';
 import { ArtifactList, ArtifactParams, JobParams } from '../schemas.js';
 
 export const listArtifactsRoute = defineRoute({
@@ -16,8 +17,11 @@ export const listArtifactsRoute = defineRoute({
   params: JobParams,
   responses: { 200: { description: 'The artifacts, by name.', schema: ArtifactList } },
   async handler(ctx) {
-    const job = await getJobRow(ctx.deps.pool, ctx.principal.workspaceId, ctx.params.id);
-    const items = (await artifactsOf(ctx.deps.pool, job.id)).map((a) => ({
+    const stored = await tenantRead(ctx.deps.pool, ctx.principal.workspaceId, async (db) => {
+      const job = await getJobRow(db, ctx.principal.workspaceId, ctx.params.id);
+      return artifactsOf(db, job.id);
+    });
+    const items = stored.map((a) => ({
       name: a.name,
       size: a.size,
       sha256: a.sha256,
@@ -40,8 +44,10 @@ export const getArtifactRoute = defineRoute({
   params: ArtifactParams,
   responses: { 200: { description: 'The artifact’s bytes.', contentType: 'application/octet-stream' } },
   async handler(ctx) {
-    const job = await getJobRow(ctx.deps.pool, ctx.principal.workspaceId, ctx.params.id);
-    const artifact = (await artifactsOf(ctx.deps.pool, job.id)).find((a) => a.name === ctx.params.name);
+    const { job, artifact } = await tenantRead(ctx.deps.pool, ctx.principal.workspaceId, async (db) => {
+      const row = await getJobRow(db, ctx.principal.workspaceId, ctx.params.id);
+      return { job: row, artifact: (await artifactsOf(db, row.id)).find((a) => a.name === ctx.params.name) };
+    });
     if (!artifact) throw new GantryError('NOT_FOUND', `job ${job.id} has no artifact ${ctx.params.name}`);
     const jsm = await jetstreamManager(ctx.deps.nc);
     const chunks = readArtifact(ctx.deps.js, jsm, artifact);

@@ -1,10 +1,12 @@
 /**
  * Reading jobs: the filtered list, one job with its steps and first events, its steps, and its
- * events after a sequence. Every read is scoped by the caller's workspace.
+ * events after a sequence. Every read is scoped by the caller's workspace, and runs under the
+ * tenant role (`jobs/tenant.ts`) so row-level security fences it a second time.
  */
 import { Limits } from '@gantry/contracts';
 import { defineRoute } from '../http/route.js';
 import { listJobs } from '../jobs/list.js';
+import { tenantRead } from '../jobs/tenant.js';
 import { eventsAfter, getJobRow, getJobView, stepsOf } from '../jobs/read.js';
 import { stepView } from '../jobs/views.js';
 import { EventPage, EventsQuery, JobDetail, JobPage, JobParams, ListJobsQuery, StepList } from '../schemas.js';
@@ -19,7 +21,8 @@ export const listJobsRoute = defineRoute({
   query: ListJobsQuery,
   responses: { 200: { description: 'A page of jobs.', schema: JobPage } },
   async handler(ctx) {
-    return { status: 200, body: await listJobs(ctx.deps.pool, ctx.principal.workspaceId, ctx.query) };
+    const { workspaceId } = ctx.principal;
+    return { status: 200, body: await tenantRead(ctx.deps.pool, workspaceId, (db) => listJobs(db, workspaceId, ctx.query)) };
   },
 });
 
@@ -32,9 +35,11 @@ export const getJobRoute = defineRoute({
   params: JobParams,
   responses: { 200: { description: 'The job.', schema: JobDetail } },
   async handler(ctx) {
-    const job = await getJobView(ctx.deps.pool, ctx.principal.workspaceId, ctx.params.id);
-    const events = await eventsAfter(ctx.deps.pool, job.id, 0, Limits.defaultPageSize);
-    return { status: 200, body: { ...job, events } };
+    const body = await tenantRead(ctx.deps.pool, ctx.principal.workspaceId, async (db) => {
+      const job = await getJobView(db, ctx.principal.workspaceId, ctx.params.id);
+      return { ...job, events: await eventsAfter(db, job.id, 0, Limits.defaultPageSize) };
+    });
+    return { status: 200, body };
   },
 });
 
@@ -46,9 +51,11 @@ export const getStepsRoute = defineRoute({
   params: JobParams,
   responses: { 200: { description: 'The steps in run order.', schema: StepList } },
   async handler(ctx) {
-    const job = await getJobRow(ctx.deps.pool, ctx.principal.workspaceId, ctx.params.id);
-    const steps = await stepsOf(ctx.deps.pool, [job.id]);
-    return { status: 200, body: { items: (steps.get(job.id) ?? []).map(stepView) } };
+    const steps = await tenantRead(ctx.deps.pool, ctx.principal.workspaceId, async (db) => {
+      const job = await getJobRow(db, ctx.principal.workspaceId, ctx.params.id);
+      return (await stepsOf(db, [job.id])).get(job.id) ?? [];
+    });
+    return { status: 200, body: { items: steps.map(stepView) } };
   },
 });
 
@@ -61,7 +68,10 @@ export const getEventsRoute = defineRoute({
   query: EventsQuery,
   responses: { 200: { description: 'A page of events in sequence order.', schema: EventPage } },
   async handler(ctx) {
-    const job = await getJobRow(ctx.deps.pool, ctx.principal.workspaceId, ctx.params.id);
-    return { status: 200, body: await eventsAfter(ctx.deps.pool, job.id, ctx.query.after, ctx.query.limit) };
+    const body = await tenantRead(ctx.deps.pool, ctx.principal.workspaceId, async (db) => {
+      const job = await getJobRow(db, ctx.principal.workspaceId, ctx.params.id);
+      return eventsAfter(db, job.id, ctx.query.after, ctx.query.limit);
+    });
+    return { status: 200, body };
   },
 });

@@ -4,6 +4,7 @@
  * has waited (since it was queued, or since its run-at if later) — plus running and parked counts.
  */
 import { defineRoute } from '../http/route.js';
+import { tenantRead } from '../jobs/tenant.js';
 import { QueueView } from '../schemas.js';
 
 const BACKLOG = `
@@ -39,7 +40,8 @@ export const queueRoute = defineRoute({
   scope: 'jobs:read',
   responses: { 200: { description: 'Depth per priority and the oldest wait.', schema: QueueView } },
   async handler(ctx) {
-    const { rows } = await ctx.deps.pool.query<Row>(BACKLOG, [ctx.principal.workspaceId]);
+    const { workspaceId } = ctx.principal;
+    const { rows } = await tenantRead(ctx.deps.pool, workspaceId, (db) => db.query<Row>(BACKLOG, [workspaceId]));
     const waits = rows.map((r) => r.oldest_wait_seconds).filter((s): s is number => s !== null);
     const sum = (key: 'depth' | 'delayed' | 'running' | 'waiting') => rows.reduce((n, r) => n + r[key], 0);
     return {

@@ -8,6 +8,9 @@ import { JOB_STATUSES, JobSpec, JobStatus, Limits, Priority } from '@gantry/cont
 
 const isoTime = z.iso.datetime({ offset: true });
 const uuid = z.uuid();
+/** PostgreSQL text and jsonb cannot hold U+0000: free text with it is refused at the edge (400, not 500). */
+const NO_NUL = /^[^\u0000]*$/;
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
 
 /** An integer carried in a query string. */
 function queryInt(min: number, max: number) {
@@ -42,8 +45,8 @@ export const JOB_SORTS = ['-createdAt', 'createdAt', '-priority', 'priority'] as
 export type JobSort = (typeof JOB_SORTS)[number];
 
 const filterFields = {
-  type: z.string().min(1).max(Limits.maxNameLength).optional().describe('Jobs of this type.'),
-  agentTaskId: z.string().min(1).max(Limits.maxNameLength).optional().describe('Jobs of this agent task.'),
+  type: z.string().min(1).max(Limits.maxNameLength).regex(NO_NUL, NUL_MESSAGE).optional().describe('Jobs of this type.'),
+  agentTaskId: z.string().min(1).max(Limits.maxNameLength).regex(NO_NUL, NUL_MESSAGE).optional().describe('Jobs of this agent task.'),
   createdAfter: isoTime.optional().describe('Jobs created after this instant (exclusive, to the millisecond).'),
   createdBefore: isoTime.optional().describe('Jobs created before this instant (exclusive).'),
 };
@@ -72,7 +75,7 @@ export const BulkCancelBody = z
     status: z.array(z.enum(CANCELLABLE_STATUSES)).min(1).optional().describe('Only jobs in these statuses; default every active status.'),
     priorityMin: z.int().min(Priority.min).max(Priority.max).optional(),
     priorityMax: z.int().min(Priority.min).max(Priority.max).optional(),
-    reason: z.string().max(Limits.maxReasonLength).optional(),
+    reason: z.string().max(Limits.maxReasonLength).regex(NO_NUL, NUL_MESSAGE).optional(),
   })
   .refine((b) => Object.keys(b).some((k) => k !== 'reason'), {
     message: 'name at least one criterion (status, type, agentTaskId, priorityMin, priorityMax, createdAfter, createdBefore)',
@@ -116,12 +119,12 @@ export const BatchRequest = z
 
 /** `POST /runner-jobs/:id/cancel`. */
 export const CancelRequest = z
-  .strictObject({ reason: z.string().max(Limits.maxReasonLength).optional() })
+  .strictObject({ reason: z.string().max(Limits.maxReasonLength).regex(NO_NUL, NUL_MESSAGE).optional() })
   .meta({ id: 'CancelRequest' });
 
 /** `POST /runner-jobs/:id/steps/:stepId/approve|reject`. */
 export const DecisionRequest = z
-  .strictObject({ comment: z.string().max(Limits.maxReasonLength).optional() })
+  .strictObject({ comment: z.string().max(Limits.maxReasonLength).regex(NO_NUL, NUL_MESSAGE).optional() })
   .meta({ id: 'DecisionRequest' });
 
 /** `:id/artifacts/:name`. */

@@ -18,6 +18,7 @@ import { GantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type Jo
 import type { Answer, RouteContext } from '../http/route.js';
 import { logRequest, markStreamed } from '../http/observe.js';
 import { eventsAfter, getJobRow } from '../jobs/read.js';
+import { tenantRead } from '../jobs/tenant.js';
 import type { ApiDeps } from '../deps.js';
 import { EVENT_STREAM_CONTENT_TYPE, eventMessage, KEEPALIVE, parseLastEventId, retryField } from './format.js';
 import { openLiveEvents, type LiveEvents } from './live-events.js';
@@ -30,6 +31,8 @@ interface Session {
   readonly deps: ApiDeps;
   readonly res: ServerResponse;
   readonly jobId: string;
+  /** The caller's workspace: every read of the stream runs under it (`jobs/tenant.ts`). */
+  readonly workspaceId: string;
   readonly live: LiveEvents | null;
   readonly signal: AbortSignal;
   cursor: number;
@@ -80,7 +83,7 @@ async function emit(s: Session, event: JobEvent): Promise<void> {
 /** Sends every committed event after the cursor, page by page. */
 async function catchUp(s: Session): Promise<void> {
   for (;;) {
-    const page = await eventsAfter(s.deps.pool, s.jobId, s.cursor, Limits.maxPageSize);
+    const page = await tenantRead(s.deps.pool, s.workspaceId, (db) => eventsAfter(db, s.jobId, s.cursor, Limits.maxPageSize));
     for (const event of page.items) await emit(s, event);
     if (page.nextAfter === null || s.signal.aborted) return;
   }
@@ -123,7 +126,7 @@ export async function serveEventStream(
 ): Promise<Answer | undefined> {
   const { deps, req, reply, principal } = ctx;
   const after = parseLastEventId(req.headers['last-event-id']) ?? ctx.query.after ?? 0;
-  const job = await getJobRow(deps.pool, principal.workspaceId, ctx.params.id);
+  const job = await tenantRead(deps.pool, principal.workspaceId, (db) => getJobRow(db, principal.workspaceId, ctx.params.id));
   if (deps.streams.size >= deps.settings.sseMaxClients) {
     throw new GantryError('UNAVAILABLE', `this server already serves ${deps.settings.sseMaxClients} event streams; retry later`);
   }
@@ -136,7 +139,7 @@ export async function serveEventStream(
   );
   let first: JobEvent[];
   try {
-    first = (await eventsAfter(deps.pool, job.id, after, Limits.maxPageSize)).items;
+    first = (await tenantRead(deps.pool, job.workspace_id, (db) => eventsAfter(db, job.id, after, Limits.maxPageSize))).items;
   } catch (err) {
     await live?.close();
     throw err;
@@ -163,7 +166,7 @@ export async function serveEventStream(
   res.on('close', onClose);
   // The client may have left while the consumer and the backlog were being fetched.
   if (res.destroyed || req.raw.socket.destroyed) abort.abort();
-  const session: Session = { deps, res, jobId: job.id, live, signal: abort.signal, cursor: after, lastType: undefined, sent: 0, lastWriteAt: Date.now() };
+  const session: Session = { deps, res, jobId: job.id, workspaceId: job.workspace_id, live, signal: abort.signal, cursor: after, lastType: undefined, sent: 0, lastWriteAt: Date.now() };
   const startedAt = performance.now();
   deps.apiMetrics.sseClients.inc();
   const done = pump(session, first)

@@ -1,0 +1,95 @@
+/**
+ * What the soak measures each minute and how it judges memory: per window the jobs that ended,
+ * their throughput and p99 latency (submit → terminal event), the backlog, and the RSS of each
+ * service process; at the end a flat/growing verdict per service from the RSS samples.
+ */
+import type { Pool } from '@gantry/store';
+import { rssBytes } from '../cluster/processes.js';
+
+/** One sampling window of the soak. */
+export interface SoakSample {
+  /** Minutes since the load started, at the end of the window. */
+  readonly minute: number;
+  readonly submitted: number;
+  readonly ended: number;
+  /** Jobs that ended in this window, per second. */
+  readonly jobsPerSecond: number;
+  /** p99 of submit → terminal event of the jobs that ended in this window, in ms. */
+  readonly p99Ms: number;
+  /** Jobs submitted and not yet ended at the end of the window. */
+  readonly backlog: number;
+  /** RSS per service process (`scheduler`, `w0`, …) in MiB. */
+  readonly rssMiB: Readonly<Record<string, number>>;
+}
+
+/** The memory verdict of one service. */
+export interface RssVerdict {
+  readonly service: string;
+  readonly firstMiB: number;
+  readonly lastMiB: number;
+  /** Least-squares slope over the samples after the first (warm-up), MiB per minute. */
+  readonly slopeMiBPerMinute: number;
+  readonly verdict: 'flat' | 'growing';
+}
+
+/** A service is "growing" when its RSS rises by more than this fraction over the run… */
+export const GROWTH_FRACTION = 0.2;
+/** …and its slope exceeds this many MiB per minute. */
+export const GROWTH_SLOPE_MIB_PER_MINUTE = 1;
+
+/** p-th percentile (0–100), nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** The terminal events written in [from, to), as job id → instant (ms). */
+export async function endedBetween(pool: Pool, from: number, to: number): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ job_id: string; at: Date }>(
+    `SELECT job_id, created_at AS at FROM job_events
+     WHERE type IN ('job.completed', 'job.failed', 'job.cancelled') AND created_at >= $1 AND created_at < $2`,
+    [new Date(from), new Date(to)],
+  );
+  return new Map(rows.map((r) => [r.job_id, r.at.getTime()]));
+}
+
+/** RSS in MiB of each named process (absent when it is gone). */
+export async function rssOf(pids: Readonly<Record<string, number | undefined>>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const bytes = await rssBytes(pid);
+    if (bytes !== undefined) out[name] = Math.round((bytes / 1_048_576) * 10) / 10;
+  }
+  return out;
+}
+
+function slope(points: readonly [number, number][]): number {
+  if (points.length < 2) return 0;
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const num = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const den = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return den === 0 ? 0 : num / den;
+}
+
+/** Judges each service's RSS over the samples: growing when it rose and kept rising. */
+export function rssVerdicts(samples: readonly SoakSample[]): RssVerdict[] {
+  const services = [...new Set(samples.flatMap((s) => Object.keys(s.rssMiB)))];
+  return services.map((service) => {
+    const points = samples.filter((s) => s.rssMiB[service] !== undefined).map((s) => [s.minute, s.rssMiB[service]!] as [number, number]);
+    const steady = points.length > 2 ? points.slice(1) : points;
+    const first = steady[0]?.[1] ?? 0;
+    const last = steady.at(-1)?.[1] ?? 0;
+    const perMinute = slope(steady);
+    const growing = last > first * (1 + GROWTH_FRACTION) && perMinute > GROWTH_SLOPE_MIB_PER_MINUTE;
+    return {
+      service,
+      firstMiB: first,
+      lastMiB: last,
+      slopeMiBPerMinute: Math.round(perMinute * 100) / 100,
+      verdict: growing ? 'growing' : 'flat',
+    };
+  });
+}

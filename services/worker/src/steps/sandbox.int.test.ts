@@ -1,0 +1,77 @@
+/**
+ * The COMMAND sandbox as a job sees it, in a real worker process: the worker's environment
+ * (database URL, NATS credentials, API keys) does not reach a step's process; ARTIFACT paths
+ * cannot leave the job directory by a symbolic link to a file or by an absolute path. Output
+ * caps are checked in `command.int.test.ts` ("caps the output").
+ */
+import { describe, expect, it } from 'vitest';
+import { startService } from '@gantry/testkit';
+import { useWorkerHarness } from '../testing/harness.js';
+
+const h = useWorkerHarness();
+
+async function waitForEnd(jobId: string): Promise<string> {
+  for (;;) {
+    const { status } = await h.job(jobId);
+    if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(status)) return status;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the COMMAND sandbox', () => {
+  it('gives a step none of the worker process’s secrets (real worker process, real `env`)', async () => {
+    const secrets = {
+      AI_API_KEY: 'sk-sandbox-secret-1',
+      NATS_TOKEN: 'nats-sandbox-secret-2',
+      GANTRY_API_TOKEN: 'gantry_sandbox_secret_3',
+      AWS_SECRET_ACCESS_KEY: 'aws-sandbox-secret-4',
+    };
+    const worker = startService('worker', {
+      DATABASE_URL: h.dbUrl,
+      GANTRY_NAMESPACE: h.ns.namespace,
+      METRICS_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      WORKER_WORK_DIR: h.workRoot,
+      ...secrets,
+    });
+    try {
+      await worker.waitForLog((l) => l.msg === 'health server listening');
+      const job = await h.createJob({ steps: [{ name: 'env', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['env'] } }] });
+      await h.dispatch(job.id, 1);
+      expect(await waitForEnd(job.id)).toBe('COMPLETED');
+      const { rows } = await h.pool.query(
+        `SELECT string_agg(payload->>'chunk', '' ORDER BY sequence) AS out FROM job_events WHERE job_id = $1 AND type = 'step.output'`,
+        [job.id],
+      );
+      const env = Object.fromEntries((rows[0].out as string).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      expect(env.GANTRY_JOB_ID).toBe(job.id);
+      for (const name of ['DATABASE_URL', 'NATS_URL', 'GANTRY_NAMESPACE', ...Object.keys(secrets)]) expect(env[name], name).toBeUndefined();
+      for (const value of [h.dbUrl, ...Object.values(secrets)]) expect(rows[0].out).not.toContain(value);
+    } finally {
+      expect(await worker.stop('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('refuses an ARTIFACT path that is a symbolic link to a file outside the job directory', async () => {
+    const { worker } = await h.startWorker();
+    const job = await h.createJob({
+      maxAttempts: 3,
+      steps: [
+        { name: 'link', phase: 'SETUP', type: 'COMMAND', spec: { argv: ['ln', '-s', '/etc/passwd', 'passwd'] } },
+        { name: 'steal', phase: 'EXECUTION', type: 'ARTIFACT', spec: { path: 'passwd' } },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    expect((await h.steps(job.id))[1]!.error).toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+    const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM job_events WHERE job_id = $1 AND type = 'artifact.created'`, [job.id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses absolute and parent paths already at submission', async () => {
+    for (const path of ['/etc/passwd', '../../etc/passwd', 'a/../../x']) {
+      await expect(h.createJob({ steps: [{ name: 'steal', phase: 'EXECUTION', type: 'ARTIFACT', spec: { path } }] })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+    }
+  });
+});
