@@ -23,12 +23,16 @@ export const fairness: Scenario = {
       const times = await cluster.timings();
       const waits = (jobs: typeof late) => jobs.map((j) => times.get(j.id)!.startedAt! - j.submittedAt);
       const bWaits = waits(late);
+      const stages = await cluster.stages();
+      const bIngest = late.map((j) => stages.get(j.id)!.queuedAt - j.submittedAt);
+      const bDispatch = late.map((j) => stages.get(j.id)!.startedAt - stages.get(j.id)!.queuedAt);
       const aWaits = waits(flooded);
       return {
         flood,
         late: lateCount,
         bP50WaitMs: percentile(bWaits, 50),
         bP99WaitMs: percentile(bWaits, 99),
+        bStagesP99Ms: { ingest: percentile(bIngest, 99), dispatch: percentile(bDispatch, 99) },
         aP50WaitMs: percentile(aWaits, 50),
         aP99WaitMs: percentile(aWaits, 99),
         workers,

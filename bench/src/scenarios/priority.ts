@@ -2,8 +2,11 @@
  * priority (BENCHMARK.md): 5,000 low-priority jobs whose EXECUTION step sleeps 2 ms; once about
  * 500 have completed, 50 high-priority jobs of the same shape. Figures: p50/p99 latency of the
  * high jobs (submit → terminal), and inversions: low jobs that started after the first high job
- * was submitted and before the last high job started.
+ * was submitted and before the last high job started, of which `inversionsBeyondDispatched`
+ * were dispatched while a high job was already queued and waiting (the others had been handed to
+ * a free slot before any high job was queued: the target counts only these).
  */
+import type { Pool } from '@gantry/store';
 import type { Scenario } from '../run.js';
 import { percentile, standardJob, startCluster } from '../cluster.js';
 
@@ -30,12 +33,22 @@ export const priority: Scenario = {
         return started > firstHighSubmitted && started < lastHighStarted;
       }).length;
       const highLatencies = high.map((h) => times.get(h.id)!.endedAt! - h.submittedAt);
+      const waitingHigh = await highWaits(cluster.pool, high.map((h) => h.id));
+      const { rows: lowDispatches } = await cluster.pool.query<{ dispatched: Date }>(
+        'SELECT dispatched_at AS dispatched FROM runner_jobs WHERE id = ANY($1::uuid[]) AND dispatched_at IS NOT NULL',
+        [low.map((l) => l.id)],
+      );
+      // A low job dispatched while a high job was queued and not yet dispatched jumped the queue.
+      const dispatchedOverHigh = lowDispatches.filter(({ dispatched }) =>
+        waitingHigh.some((w) => w.queued <= dispatched.getTime() && dispatched.getTime() < w.dispatched),
+      ).length;
       return {
         low: lowCount,
         high: highCount,
         highP50Ms: percentile(highLatencies, 50),
         highP99Ms: percentile(highLatencies, 99),
         inversions,
+        inversionsBeyondDispatched: dispatchedOverHigh,
         slots: workers * concurrency,
         workers,
         concurrency,
@@ -45,3 +58,17 @@ export const priority: Scenario = {
     }
   },
 };
+
+/**
+ * When each high job was queued and when it was dispatched (epoch ms). `queued_at` is taken by
+ * the inserting statement, just before its commit; a claim that starts between the two cannot
+ * see the job yet, so a dispatch in that window of a few milliseconds still counts here.
+ */
+async function highWaits(pool: Pool, ids: readonly string[]): Promise<{ queued: number; dispatched: number }[]> {
+  const { rows } = await pool.query<{ queued: Date; dispatched: Date }>(
+    `SELECT j.queued_at AS queued, j.dispatched_at AS dispatched
+     FROM runner_jobs j WHERE j.id = ANY($1::uuid[]) AND j.dispatched_at IS NOT NULL`,
+    [ids],
+  );
+  return rows.map((r) => ({ queued: r.queued.getTime(), dispatched: r.dispatched.getTime() }));
+}

@@ -1,6 +1,9 @@
 /**
- * The leader's command consumer: a durable pull consumer on the commands stream. Messages are
- * taken in batches; each is parsed at the edge (size, JSON, version, schema), refused ones are
+ * The leader's command consumer: a durable pull consumer on the commands stream. Each message
+ * is parsed at the edge as it arrives (size, JSON, version, schema). Messages are handled in
+ * passes of at most `batchSize` messages and `batchBytes` bytes (one message always fits),
+ * taken round-robin across workspaces — each workspace's commands in their order — so that a
+ * workspace that published ten thousand jobs does not hold another's behind all of them. Refused ones are
  * dead-lettered and acked, valid ones are handled by kind in one set-based pass per kind, and
  * every message is acked only after the commit that consumed it. A batch that fails for a
  * transient reason (PostgreSQL unreachable) is nak'ed with a delay; after the consumer's
@@ -24,9 +27,18 @@ export interface CommandConsumerOptions {
   logger: Logger;
   /** Messages handled in one pass at most. */
   batchSize?: number;
+  /** Bytes of commands handled in one pass at most; default {@link DEFAULT_BATCH_BYTES}. */
+  batchBytes?: number;
 }
 
 type Parsed = { msg: JsMsg; kind: CommandKind; incoming: Incoming<CommandKind> } | { msg: JsMsg; refusal: GantryError };
+
+/** A message waiting for its pass. */
+interface Queued {
+  readonly parsed: Parsed;
+  readonly bytes: number;
+  readonly workspace: string;
+}
 
 const HANDLERS: { [K in CommandKind]: (ctx: CommandContext, batch: readonly Incoming<K>[]) => Promise<Outcome[]> } = {
   submit: handleSubmits,
@@ -37,13 +49,76 @@ const HANDLERS: { [K in CommandKind]: (ctx: CommandContext, batch: readonly Inco
 
 const NAK_DELAY_MS = 1_000;
 
+/** Default byte budget of one pass: about 400 standard jobs in batched submits. */
+export const DEFAULT_BATCH_BYTES = 128 * 1024;
+
+/** The workspace a parsed message speaks for ('' for a refused one). */
+function workspaceOf(p: Parsed): string {
+  return 'incoming' in p ? p.incoming.command.workspaceId : '';
+}
+
+/**
+ * Takes the next pass off `queue`: round-robin across workspaces, the workspace served least
+ * recently first (`lastServed`: pass number per workspace, updated here), each workspace's
+ * messages in arrival order, within `maxCount` messages and `maxBytes` bytes (the first always
+ * fits).
+ */
+export function takePass<T extends { readonly bytes: number; readonly workspace: string }>(
+  queue: T[],
+  maxCount: number,
+  maxBytes: number,
+  lastServed: Map<string, number>,
+  pass: number,
+): T[] {
+  const byWorkspace = new Map<string, number[]>();
+  queue.forEach((item, i) => {
+    const list = byWorkspace.get(item.workspace);
+    if (list) list.push(i);
+    else byWorkspace.set(item.workspace, [i]);
+  });
+  const chosen = new Set<number>();
+  let bytes = 0;
+  const order = [...byWorkspace.keys()].sort((a, b) => (lastServed.get(a) ?? -1) - (lastServed.get(b) ?? -1));
+  const lists = order.map((w) => byWorkspace.get(w)!);
+  const served = (taken: T[]) => {
+    for (const t of taken) lastServed.set(t.workspace, pass);
+    // Forget workspaces with nothing queued, so the map stays as small as the queue's spread.
+    for (const w of lastServed.keys()) if (!byWorkspace.has(w)) lastServed.delete(w);
+    return taken;
+  };
+  for (let turn = 0; chosen.size < maxCount; turn++) {
+    let any = false;
+    for (const list of lists) {
+      const i = list[turn];
+      if (i === undefined) continue;
+      any = true;
+      if (chosen.size > 0 && bytes + queue[i]!.bytes > maxBytes) return served(splice(queue, chosen));
+      chosen.add(i);
+      bytes += queue[i]!.bytes;
+      if (chosen.size >= maxCount) break;
+    }
+    if (!any) break;
+  }
+  return served(splice(queue, chosen));
+}
+
+function splice<T>(queue: T[], chosen: ReadonlySet<number>): T[] {
+  const taken = [...chosen].sort((a, b) => a - b).map((i) => queue[i]!);
+  const rest = queue.filter((_, i) => !chosen.has(i));
+  queue.length = 0;
+  queue.push(...rest);
+  return taken;
+}
+
 export class CommandConsumer {
   readonly #opts: CommandConsumerOptions;
   readonly #batchSize: number;
+  readonly #batchBytes: number;
 
   constructor(opts: CommandConsumerOptions) {
     this.#opts = opts;
     this.#batchSize = opts.batchSize ?? 1_000;
+    this.#batchBytes = opts.batchBytes ?? DEFAULT_BATCH_BYTES;
   }
 
   /** Consumes until `signal` aborts. */
@@ -51,11 +126,14 @@ export class CommandConsumer {
     const { js, names } = this.#opts;
     const consumer = await js.consumers.get(names.streams.commands, names.consumers.scheduler);
     const messages = await consumer.consume({ max_messages: this.#batchSize * 2 });
-    const queue: JsMsg[] = [];
+    const queue: Queued[] = [];
+    const lastServed = new Map<string, number>();
+    let passes = 0;
     let notify: (() => void) | undefined;
     const pump = (async () => {
       for await (const msg of messages) {
-        queue.push(msg);
+        const parsed = this.#parse(msg);
+        queue.push({ parsed, bytes: msg.data.byteLength, workspace: workspaceOf(parsed) });
         notify?.();
       }
     })();
@@ -67,19 +145,19 @@ export class CommandConsumer {
           notify = undefined;
           continue;
         }
-        await this.process(queue.splice(0, this.#batchSize));
+        const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++);
+        await this.process(pass.map((q) => q.parsed));
       }
     } finally {
       await messages.close();
       await pump.catch(() => undefined);
       // Messages fetched but not handled are redelivered after the ack wait.
-      for (const msg of queue.splice(0)) msg.nak();
+      for (const q of queue.splice(0)) q.parsed.msg.nak();
     }
   }
 
-  /** Handles one batch: parse, refuse, handle by kind, ack after commit. */
-  async process(batch: readonly JsMsg[]): Promise<void> {
-    const parsed = batch.map((msg) => this.#parse(msg));
+  /** Handles one pass: refuse, handle by kind, ack after commit. */
+  async process(parsed: readonly Parsed[]): Promise<void> {
     for (const p of parsed) {
       if ('refusal' in p) await this.#refuse(p.msg, p.refusal.code, p.refusal.message);
     }

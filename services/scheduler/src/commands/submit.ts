@@ -63,12 +63,38 @@ export async function handleSubmits(ctx: CommandContext, batch: readonly Incomin
   return outcomes;
 }
 
-/** Creates jobs of authorised commands (a valid token proves its workspace exists). */
+/** Jobs created per transaction: a large backlog lands in steps the dispatcher can start on. */
+export const CREATE_CHUNK = 500;
+
+/**
+ * Orders creations round-robin across workspaces (each workspace's jobs keep their order): a
+ * workspace that sent ten thousand jobs in the same batch as another's hundred does not bury
+ * them in its later chunks.
+ */
+export function roundRobin<T extends { readonly job: { readonly workspaceId: string } }>(items: readonly T[]): T[] {
+  const turns = new Map<string, number>();
+  const keyed = items.map((item, i) => {
+    const turn = turns.get(item.job.workspaceId) ?? 0;
+    turns.set(item.job.workspaceId, turn + 1);
+    return { item, turn, i };
+  });
+  return keyed.sort((a, b) => a.turn - b.turn || a.i - b.i).map((k) => k.item);
+}
+
+/**
+ * Creates jobs of authorised commands (a valid token proves its workspace exists), in chunks of
+ * {@link CREATE_CHUNK} committed one after another, round-robin across workspaces; the
+ * dispatcher is woken after each. A command whose jobs span chunks is acked after the last: if
+ * the scheduler dies in between, the redelivered command creates only what is missing.
+ */
 async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<void> {
-  const live = creations.filter((c) => outcomes[c.index]!.kind === 'done');
-  if (live.length === 0) return;
-  const { created } = await withTransaction(ctx.pool, (client) => insertJobs(client, live.map((c) => c.job)));
-  ctx.fanOut(created);
-  const createdIds = new Set(created.map((c) => c.id));
-  for (const c of live) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
+  const live = roundRobin(creations.filter((c) => outcomes[c.index]!.kind === 'done'));
+  for (let start = 0; start < live.length; start += CREATE_CHUNK) {
+    const chunk = live.slice(start, start + CREATE_CHUNK);
+    const { created } = await withTransaction(ctx.pool, (client) => insertJobs(client, chunk.map((c) => c.job)));
+    ctx.fanOut(created);
+    const createdIds = new Set(created.map((c) => c.id));
+    for (const c of chunk) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
+    if (created.length > 0 && start + CREATE_CHUNK < live.length) ctx.wakeDispatcher();
+  }
 }

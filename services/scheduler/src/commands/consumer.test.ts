@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { takePass } from './consumer.js';
+
+const item = (workspace: string, n: number, bytes = 100) => ({ workspace, n, bytes });
+const names = (items: readonly { workspace: string; n: number }[]) => items.map((i) => `${i.workspace}${i.n}`);
+
+describe('takePass', () => {
+  it('takes turns across workspaces, keeps each workspace’s order, and leaves the rest queued in order', () => {
+    const queue = [item('a', 0), item('a', 1), item('a', 2), item('b', 0), item('a', 3), item('b', 1)];
+    expect(names(takePass(queue, 4, 10_000, new Map(), 0))).toEqual(['a0', 'a1', 'b0', 'b1']);
+    expect(names(queue)).toEqual(['a2', 'a3']);
+  });
+
+  it('stops at the byte budget, but always takes one message', () => {
+    const queue = [item('a', 0, 300), item('b', 0, 300), item('a', 1, 300)];
+    expect(names(takePass(queue, 10, 700, new Map(), 0))).toEqual(['a0', 'b0']);
+    expect(names(takePass(queue, 10, 10, new Map(), 1))).toEqual(['a1']);
+    expect(queue).toEqual([]);
+  });
+
+  it('serves first the workspace served least recently, so a big one cannot fill every pass', () => {
+    const queue = [item('a', 0, 500), item('a', 1, 500), item('a', 2, 500), item('b', 0, 500)];
+    const lastServed = new Map([['a', 0]]);
+    expect(names(takePass(queue, 10, 600, lastServed, 1))).toEqual(['b0']);
+    expect(names(takePass(queue, 10, 600, lastServed, 2))).toEqual(['a0']);
+    queue.push(item('c', 0, 500));
+    expect(names(takePass(queue, 10, 600, lastServed, 3))).toEqual(['c0']);
+    expect(names(takePass(queue, 10, 600, lastServed, 4))).toEqual(['a1']);
+  });
+});
