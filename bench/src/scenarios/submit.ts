@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPool, mintToken } from '@gantry/store';
 import { createTemplate, createTestDatabase, createTestNamespace, dropTemplate, jobSpec, startService } from '@gantry/testkit';
+import { profilingArgs } from '../profile.js';
 import type { Scenario } from '../run.js';
 
 interface Client {
@@ -126,7 +127,7 @@ export const submit: Scenario = {
       RATE_LIMIT_PER_SECOND: '0',
       DB_POOL_SIZE: '16',
       PUBLISH_BACKLOG: String(10_000_000),
-    });
+    }, { nodeArgs: profilingArgs('api') });
     try {
       const { rows } = await pool.query<{ id: string }>(`INSERT INTO workspaces (name) VALUES ('bench') RETURNING id`);
       const minted = mintToken();
@@ -164,10 +165,12 @@ export const submit: Scenario = {
       const { rows: count } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_jobs');
       if (count[0]!.n !== total) throw new Error(`expected ${total} jobs in PostgreSQL, found ${count[0]!.n}`);
       const jsm = await jetstreamManager(ns.nc);
+      // One submit command per request: each single POST, and each batch (its 1,000 ids).
+      const commands = singleJobs + batches;
       let published = 0;
-      for (let i = 0; i < 600 && published < total; i++) {
+      for (let i = 0; i < 600 && published < commands; i++) {
         published = (await jsm.streams.info(ns.names.streams.commands)).state.messages;
-        if (published < total) await new Promise((r) => setTimeout(r, 100));
+        if (published < commands) await new Promise((r) => setTimeout(r, 100));
       }
       return {
         singleJobs,

@@ -23,11 +23,14 @@ const base = {
   issuedAt: z.iso.datetime({ offset: true }).optional(),
 };
 
-/** One job of a batched submit: its id (chosen by the publisher, so a redelivery creates nothing twice) and its spec. */
+/**
+ * One job of a batched submit: its id (chosen by the publisher, so a redelivery creates nothing
+ * twice) and its spec — which a job already stored PENDING (the API's) does not need.
+ */
 export const SubmittedJob = z
   .strictObject({
-    jobId: z.uuid().describe('Id of the new job.'),
-    job: JobSpec,
+    jobId: z.uuid().describe('Id of the job.'),
+    job: JobSpec.optional().describe('The job; required unless the job is already stored (PENDING).'),
   })
   .meta({ id: 'SubmittedJob' });
 export type SubmittedJob = z.infer<typeof SubmittedJob>;
@@ -67,6 +70,7 @@ export type SubmitCommand = z.infer<typeof SubmitCommand>;
 
 /** The jobs a submit command carries, each with its id. */
 export function submittedJobs(command: SubmitCommand): SubmittedJob[] {
+  // With `job`, the refinement guarantees there is no `jobs`.
   if (command.jobs !== undefined) return command.jobs;
   return [{ jobId: command.jobId ?? command.id, job: command.job! }];
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { SubmitCommand } from '@gantry/contracts';
-import { jobSpec } from '@gantry/testkit';
 import { derivedCommandId, submitCommand } from './commands.js';
 
 describe('commands', () => {
@@ -12,9 +11,13 @@ describe('commands', () => {
     expect(derivedCommandId('retry', 'jo', 'b3')).not.toBe(derivedCommandId('retry', 'job', 3));
   });
 
-  it('announce a stored job with a submit command the contracts accept, its id the job id', () => {
-    const jobId = '0190a6d2-0000-7000-8000-000000000002';
-    const command = submitCommand('0190a6d2-0000-7000-8000-000000000003', jobId, jobSpec(), 'api:t', new Date().toISOString());
-    expect(SubmitCommand.parse(JSON.parse(JSON.stringify(command)))).toMatchObject({ id: jobId, jobId, kind: 'submit', v: 1 });
+  it('announce stored jobs by id with a submit command the contracts accept: one job’s id is the command id, several derive it', () => {
+    const [a, b] = ['0190a6d2-0000-7000-8000-000000000002', '0190a6d2-0000-7000-8000-000000000004'];
+    const ws = '0190a6d2-0000-7000-8000-000000000003';
+    const one = submitCommand(ws, [a], 'api:t', new Date().toISOString());
+    expect(SubmitCommand.parse(JSON.parse(JSON.stringify(one)))).toMatchObject({ id: a, jobs: [{ jobId: a }], kind: 'submit', v: 1 });
+    const two = submitCommand(ws, [a, b], 'api:t', new Date().toISOString());
+    expect(SubmitCommand.parse(JSON.parse(JSON.stringify(two)))).toMatchObject({ id: derivedCommandId('submit', a, b), jobs: [{ jobId: a }, { jobId: b }] });
+    expect(two.id).not.toBe(a);
   });
 });

@@ -18,7 +18,6 @@ import {
   type ApproveCommand,
   type CancelSignal,
   type CommandKind,
-  type JobSpec,
   type RetryCommand,
   type SubmitCommand,
 } from '@gantry/contracts';
@@ -40,14 +39,20 @@ export function derivedCommandId(...parts: readonly (string | number)[]): string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The submit command announcing a stored PENDING job; its id is the job id. */
-export function submitCommand(workspaceId: string, jobId: string, job: JobSpec, actor: string, issuedAt: string): SubmitCommand {
-  return { v: CURRENT_COMMAND_VERSION, id: jobId, kind: 'submit', workspaceId, jobId, job, actor, issuedAt };
+/**
+ * The submit command announcing stored PENDING jobs of one workspace (at most
+ * `Limits.maxBatchJobs`): their ids only, since the scheduler finds the rest in PostgreSQL. Its
+ * id is the job's id for one job and derived from the ids otherwise, so announcing the same jobs
+ * again is dropped by JetStream's duplicate window.
+ */
+export function submitCommand(workspaceId: string, jobIds: readonly string[], actor: string, issuedAt: string): SubmitCommand {
+  const id = jobIds.length === 1 ? jobIds[0]! : derivedCommandId('submit', ...jobIds);
+  return { v: CURRENT_COMMAND_VERSION, id, kind: 'submit', workspaceId, jobs: jobIds.map((jobId) => ({ jobId })), actor, issuedAt };
 }
 
-/** The outgoing message of a submit command whose body is already serialised. */
-export function submitMessage(deps: Pick<ApiDeps, 'names'>, jobId: string, data: string, requestId: string): OutgoingMessage {
-  return { subject: deps.names.subjects.command('submit'), data, msgId: jobId, headers: commandHeaders(requestId) };
+/** The outgoing message of a submit command. */
+export function submitMessage(deps: Pick<ApiDeps, 'names'>, command: SubmitCommand, requestId: string): OutgoingMessage {
+  return { subject: deps.names.subjects.command('submit'), data: JSON.stringify(command), msgId: command.id, headers: commandHeaders(requestId) };
 }
 
 /** A retry or approve command, as built by the routes. */

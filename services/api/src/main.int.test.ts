@@ -43,7 +43,7 @@ describe('the api process', () => {
       expect(await proc.stop('SIGTERM')).toBe(0);
       // A clean stop published what it had accepted.
       const commands = await streamMessages(ns.jsm, ns.names.streams.commands, ns.names.subjects.command('submit'));
-      expect(commands.map((m) => [m.header(Headers.msgId), SubmitCommand.parse(m.body).jobId])).toEqual([[id, id]]);
+      expect(commands.map((m) => [m.header(Headers.msgId), SubmitCommand.parse(m.body).jobs?.map((j) => j.jobId)])).toEqual([[id, [id]]]);
     } finally {
       await proc.stop('SIGKILL');
     }

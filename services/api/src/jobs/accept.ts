@@ -9,11 +9,13 @@
  * IDEMPOTENCY_CONFLICT. Concurrent identical requests meet on the unique index: one inserts,
  * the others find its row once it commits.
  *
- * A job's submit command must fit a NATS command (`Limits.maxCommandBytes`), since that is how
- * the scheduler learns of it; a larger job is refused with LIMIT_EXCEEDED before anything is
- * written.
+ * The scheduler learns of created jobs from one submit command per request and workspace that
+ * carries their ids (the rows hold the rest). A job is at most `Limits.maxCommandBytes`
+ * serialised — the largest a submit command over NATS can carry, so that both interfaces accept
+ * the same jobs; a larger one is refused with LIMIT_EXCEEDED before anything is written.
  */
 import { GantryError, Limits, type JobSpec, type JobStatus } from '@gantry/contracts';
+import type { OutgoingMessage } from '@gantry/runtime';
 import { insertJobs, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
 import { submitCommand, submitMessage } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
@@ -30,11 +32,9 @@ export interface Submitter {
   readonly requestId: string;
 }
 
-/** A validated job with its id and its serialised submit command, ready to store. */
+/** A validated job with its id, ready to store. */
 export interface PreparedJob extends NewJob {
   readonly status: 'PENDING';
-  /** The submit command, serialised. */
-  readonly command: string;
   readonly requestId: string;
   /** Where the spec sits in its request (`''` or `jobs.<i>`), for error issues. */
   readonly path: string;
@@ -63,18 +63,15 @@ function joinPath(base: string, field: string): string {
   return base === '' ? field : `${base}.${field}`;
 }
 
-/** Gives each spec an id and its command; LIMIT_EXCEEDED for a job too large to announce. */
+/** Gives each spec an id; LIMIT_EXCEEDED for a job larger than a submit command can carry. */
 export function prepareJobs(who: Submitter, specs: readonly JobSpec[], pathOf: (i: number) => string): PreparedJob[] {
-  const issuedAt = new Date().toISOString();
   return specs.map((spec, i) => {
-    const id = uuidv7();
-    const command = JSON.stringify(submitCommand(who.workspaceId, id, spec, who.actor, issuedAt));
-    const bytes = Buffer.byteLength(command);
+    const bytes = Buffer.byteLength(JSON.stringify(spec));
     if (bytes > Limits.maxCommandBytes) {
-      const message = `the job is ${bytes} bytes as a submit command; the limit is ${Limits.maxCommandBytes} bytes (maxCommandBytes)`;
+      const message = `the job is ${bytes} bytes serialised; the limit is ${Limits.maxCommandBytes} bytes (maxCommandBytes, the most a submit command carries)`;
       throw new GantryError('LIMIT_EXCEEDED', message, { issues: [{ path: pathOf(i), message }] });
     }
-    return { id, workspaceId: who.workspaceId, spec, status: 'PENDING', actor: who.actor, command, requestId: who.requestId, path: pathOf(i) };
+    return { id: uuidv7(), workspaceId: who.workspaceId, spec, status: 'PENDING', actor: who.actor, requestId: who.requestId, path: pathOf(i) };
   });
 }
 
@@ -116,19 +113,33 @@ export function answerOf(job: PreparedJob, stored: Exclude<Stored, { kind: 'conf
   return { id: job.id, status: 'PENDING', created: true, view };
 }
 
-/** After the commit: count the created jobs, fan out their events, queue their submit commands. */
+/**
+ * After the commit: count the created jobs, fan out their events, and queue one submit command
+ * per request and workspace (its ids in chunks of `Limits.maxBatchJobs`).
+ */
 export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], stored: readonly Stored[]): void {
   const created: CreatedJob[] = [];
-  const messages = [];
+  const groups = new Map<string, { job: PreparedJob; ids: string[] }>();
   for (let i = 0; i < jobs.length; i++) {
     const s = stored[i]!;
     if (s.kind !== 'created') continue;
     const job = jobs[i]!;
     created.push(s.created);
-    messages.push(submitMessage(deps, job.id, job.command, job.requestId));
+    const key = `${job.requestId}\u0000${job.workspaceId}`;
+    const group = groups.get(key);
+    if (group) group.ids.push(job.id);
+    else groups.set(key, { job, ids: [job.id] });
     deps.apiMetrics.countSubmitted(job.spec.type, job.spec.priority);
   }
   if (created.length === 0) return;
+  const issuedAt = new Date().toISOString();
+  const messages: OutgoingMessage[] = [];
+  for (const { job, ids } of groups.values()) {
+    for (let start = 0; start < ids.length; start += Limits.maxBatchJobs) {
+      const command = submitCommand(job.workspaceId, ids.slice(start, start + Limits.maxBatchJobs), job.actor, issuedAt);
+      messages.push(submitMessage(deps, command, job.requestId));
+    }
+  }
   deps.fanOut(created);
   void deps.announcer.publishAll(messages).then((results) => {
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -70,7 +70,7 @@ describe('POST /runner-jobs', () => {
     expect(rows).toEqual([{ status: 'PENDING', attempt: 0, workspace_id: ws.id }]);
   });
 
-  it('publishes the submit command after the commit, with the job id as Nats-Msg-Id and the request id, and fans out job.created', async () => {
+  it('publishes the submit command (the job’s id, no spec) after the commit, with the job id as Nats-Msg-Id and the request id, and fans out job.created', async () => {
     const res = await submit(spec({ type: 'announced' }), { 'x-request-id': 'req-announce' });
     const job = JobView.parse(res.body);
     await api.server.deps.announcer.idle(5_000);
@@ -80,7 +80,7 @@ describe('POST /runner-jobs', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]!.header(Headers.requestId)).toBe('req-announce');
     const command = SubmitCommand.parse(mine[0]!.body);
-    expect(command).toMatchObject({ v: 1, kind: 'submit', id: job.id, jobId: job.id, workspaceId: ws.id, job: { type: 'announced' } });
+    expect(command).toEqual(expect.objectContaining({ v: 1, kind: 'submit', id: job.id, workspaceId: ws.id, jobs: [{ jobId: job.id }] }));
 
     const events = await streamMessages(ns.jsm, ns.names.streams.events, ns.names.subjects.events(ws.id, job.id));
     expect(events.map((m) => (EventBatch.parse(m.body) as EventBatch).events.map((e) => e.type))).toEqual([['job.created']]);

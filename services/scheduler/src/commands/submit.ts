@@ -1,6 +1,6 @@
 /**
  * `submit`: queue jobs. A command carries one job or a batch of up to 1,000 (`jobs`), each
- * with its id. A job the API already stored (PENDING) moves to QUEUED; a job the database has
+ * with its id (and its spec, unless the job is stored: the API sends ids only). A job the API already stored (PENDING) moves to QUEUED; a job the database has
  * never seen is created QUEUED, after the same validation as the API (the command schema) and a
  * token check (once per command: its jobs share a workspace); a repeat of either is a no-op.
  * A command is applied when any of its jobs was queued or created by it, refused when its
@@ -33,11 +33,16 @@ export async function handleSubmits(ctx: CommandContext, batch: readonly Incomin
         outcomes[index] = refuse('FORBIDDEN', `job ${foreign.id} belongs to another workspace`);
         return;
       }
+      const unknown = mine.findIndex((j) => j.job === undefined && !jobs.has(j.jobId));
+      if (unknown >= 0) {
+        outcomes[index] = refuse('VALIDATION_FAILED', `jobs.${unknown}: job ${mine[unknown]!.jobId} is not stored and the command carries no spec for it`);
+        return;
+      }
       const fresh: NewJob[] = [];
       for (const { jobId, job: spec } of mine) {
         const job = jobs.get(jobId);
         if (!job) {
-          fresh.push({ id: jobId, workspaceId: command.workspaceId, spec, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` });
+          fresh.push({ id: jobId, workspaceId: command.workspaceId, spec: spec!, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` });
         } else if (job.status === 'PENDING') {
           writes.push(
             ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler')).then((r) => {
