@@ -29,25 +29,28 @@ export interface CommittedEvents {
 function messagesFor(names: Names, events: readonly JobEvent[]): OutgoingMessage[] {
   const first = events[0]!;
   const subject = names.subjects.events(first.workspaceId, first.jobId);
+  const message = (batch: readonly JobEvent[], data: string): OutgoingMessage =>
+    // The message id makes a re-publish of the same commit a no-op within the dedup window.
+    ({ subject, data, msgId: `${first.jobId}:${batch[0]!.sequence}-${batch[batch.length - 1]!.sequence}` });
+  const bodyOf = (batch: readonly JobEvent[]) =>
+    JSON.stringify({ v: CURRENT_EVENT_VERSION, jobId: first.jobId, workspaceId: first.workspaceId, events: batch as JobEvent[] } satisfies EventBatch);
+  // The usual case, serialised once: everything fits one message.
+  const whole = bodyOf(events);
+  if (whole.length <= MAX_MESSAGE_BYTES / 4 || Buffer.byteLength(whole) <= MAX_MESSAGE_BYTES) return [message(events, whole)];
   const messages: OutgoingMessage[] = [];
   let batch: JobEvent[] = [];
   let bytes = 0;
-  const flush = () => {
-    if (batch.length === 0) return;
-    const body: EventBatch = { v: CURRENT_EVENT_VERSION, jobId: first.jobId, workspaceId: first.workspaceId, events: batch };
-    const last = batch[batch.length - 1]!;
-    // The message id makes a re-publish of the same commit a no-op within the dedup window.
-    messages.push({ subject, data: JSON.stringify(body), msgId: `${first.jobId}:${batch[0]!.sequence}-${last.sequence}` });
-    batch = [];
-    bytes = 0;
-  };
   for (const event of events) {
-    const size = JSON.stringify(event).length;
-    if (bytes + size > MAX_MESSAGE_BYTES) flush();
+    const size = Buffer.byteLength(JSON.stringify(event));
+    if (batch.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
+      messages.push(message(batch, bodyOf(batch)));
+      batch = [];
+      bytes = 0;
+    }
     batch.push(event);
     bytes += size;
   }
-  flush();
+  if (batch.length > 0) messages.push(message(batch, bodyOf(batch)));
   return messages;
 }
 

@@ -149,11 +149,24 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
   });
 }
 
+/** What a batch answers for one job: no view, just what became of it. */
+export interface BatchEntry {
+  readonly id: string;
+  readonly status: JobStatus;
+  /** False when an existing job with the same idempotency key answers. */
+  readonly created: boolean;
+}
+
+function entryOf(job: PreparedJob, stored: Exclude<Stored, { kind: 'conflict' }>): BatchEntry {
+  if (stored.kind === 'existing') return { id: stored.view.id, status: stored.view.status, created: false };
+  return { id: job.id, status: 'PENDING', created: true };
+}
+
 /**
  * Accepts a batch all or nothing: one transaction; any idempotency conflict rolls it back.
  * Single jobs go through the group-committing `SubmitBatcher` instead.
  */
-export async function acceptBatch(deps: ApiDeps, jobs: readonly PreparedJob[]): Promise<Accepted[]> {
+export async function acceptBatch(deps: ApiDeps, jobs: readonly PreparedJob[]): Promise<BatchEntry[]> {
   const attempt = () =>
     withTransaction(deps.pool, async (client) => {
       const outcome = await storeJobs(client, jobs);
@@ -171,5 +184,5 @@ export async function acceptBatch(deps: ApiDeps, jobs: readonly PreparedJob[]): 
     }
   }
   announceCreated(deps, jobs, stored);
-  return jobs.map((job, i) => answerOf(job, stored[i]!));
+  return jobs.map((job, i) => entryOf(job, stored[i]!));
 }

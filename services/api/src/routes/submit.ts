@@ -88,6 +88,6 @@ export const submitBatch = defineRoute({
       throw new GantryError('VALIDATION_FAILED', `${repeats[0]!.path}: ${repeats[0]!.message}`, { issues: repeats });
     }
     const accepted = await acceptBatch(ctx.deps, prepareJobs(submitter(ctx), ctx.body.jobs, (i) => `jobs.${i}`));
-    return { status: 202, body: { jobs: accepted.map((a) => ({ id: a.id, status: a.status, created: a.created })) } };
+    return { status: 202, body: { jobs: accepted } };
   },
 });
