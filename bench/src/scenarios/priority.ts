@@ -8,7 +8,7 @@
  */
 import type { Pool } from '@gantry/store';
 import type { Scenario } from '../run.js';
-import { percentile, standardJob, startCluster } from '../cluster.js';
+import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
 
 export const priority: Scenario = {
   name: 'priority',
@@ -33,6 +33,8 @@ export const priority: Scenario = {
         return started > firstHighSubmitted && started < lastHighStarted;
       }).length;
       const highLatencies = high.map((h) => times.get(h.id)!.endedAt! - h.submittedAt);
+      const stages = await cluster.stages();
+      const highStage = (f: (s: JobStages, submittedAt: number) => number) => percentile(high.map((h) => f(stages.get(h.id)!, h.submittedAt)), 99);
       const waitingHigh = await highWaits(cluster.pool, high.map((h) => h.id));
       const { rows: lowDispatches } = await cluster.pool.query<{ dispatched: Date }>(
         'SELECT dispatched_at AS dispatched FROM runner_jobs WHERE id = ANY($1::uuid[]) AND dispatched_at IS NOT NULL',
@@ -49,6 +51,11 @@ export const priority: Scenario = {
         highP99Ms: percentile(highLatencies, 99),
         inversions,
         inversionsBeyondDispatched: dispatchedOverHigh,
+        highStagesP99Ms: {
+          ingest: highStage((st, at) => st.queuedAt - at),
+          dispatch: highStage((st) => st.startedAt - st.queuedAt),
+          run: highStage((st) => st.endedAt - st.startedAt),
+        },
         slots: workers * concurrency,
         workers,
         concurrency,

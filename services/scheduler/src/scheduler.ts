@@ -76,8 +76,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     lostAfterMs: settings.workerLostMs,
     logger,
     onBeat: (w) => {
-      metrics.liveWorkers.set({ pool: w.pool }, workers.live().filter((x) => x.pool === w.pool).length);
       if (!w.draining && w.busy < w.slots) dispatcher.wake();
+    },
+    onCount: (liveByPool) => {
+      for (const [p, n] of liveByPool) metrics.liveWorkers.set({ pool: p }, n);
     },
   });
   const dispatcher: Dispatcher = new Dispatcher({

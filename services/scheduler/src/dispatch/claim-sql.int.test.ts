@@ -58,6 +58,17 @@ describe('claimJobs', () => {
     expect(claimed).toEqual([a[0], b[0], a[1], b[1], a[2], b[2]]);
   });
 
+  it('gives freed slots to the workspace with the smaller share until the shares are even', async () => {
+    const flood = await createWorkspace(pool);
+    const late = await createWorkspace(pool);
+    const a = await queue(flood, 20, 50);
+    // The flood already holds four slots.
+    expect(await claimJobs(pool, lease, options(4))).toHaveLength(4);
+    const b = await queue(late, 6, 50);
+    const claimed = (await claimJobs(pool, lease, options(8))).map((c) => c.id);
+    expect(claimed).toEqual([b[0], b[1], b[2], b[3], a[4], b[4], a[5], b[5]]);
+  });
+
   it('holds a workspace to its running limit, counting jobs already running or dispatched', async () => {
     const limited = await createWorkspace(pool);
     await pool.query('UPDATE workspaces SET max_running_jobs = 3 WHERE id = $1', [limited]);

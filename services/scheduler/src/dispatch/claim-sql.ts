@@ -8,10 +8,13 @@
  * 3. `heads`: each workspace's head, twice — by priority then age, and by age alone (so aging
  *    can lift a long-waiting job whatever its priority) — at most `room` of each;
  * 4. `ordered`: effective priority = priority + waited seconds / AGING_SECONDS_PER_POINT (capped
- *    at the maximum priority), and each job's turn within its workspace;
+ *    at the maximum priority), and each job's turn within its workspace, counted on from the
+ *    jobs the workspace already has running or dispatched (its share of the slots);
  * 5. the claim: highest effective priority first and, within one effective priority, turn by
- *    turn across workspaces (round-robin), `FOR UPDATE SKIP LOCKED`, only while the caller's
- *    lease term is still the current one (a deposed leader claims nothing).
+ *    turn across workspaces — round-robin from equal shares, so a workspace that arrives while
+ *    another holds every slot takes the freed slots until their shares are even — with
+ *    `FOR UPDATE SKIP LOCKED`, only while the caller's lease term is still the current one (a
+ *    deposed leader claims nothing).
  */
 import { Priority } from '@gantry/contracts';
 import type { Pool } from '@gantry/store';
@@ -65,8 +68,10 @@ ordered AS (
   ) x
 ),
 eligible AS (
-  SELECT o.* FROM ordered o JOIN room r ON r.workspace_id = o.workspace_id WHERE o.turn <= r.n
-  ORDER BY o.effective DESC, o.turn, o.queued_at, o.id
+  SELECT o.id, o.effective, o.queued_at, o.turn + COALESCE(b.n, 0) AS turn
+  FROM ordered o JOIN room r ON r.workspace_id = o.workspace_id LEFT JOIN busy b ON b.workspace_id = o.workspace_id
+  WHERE o.turn <= r.n
+  ORDER BY o.effective DESC, o.turn + COALESCE(b.n, 0), o.queued_at, o.id
   LIMIT $5
 ),
 claim AS (

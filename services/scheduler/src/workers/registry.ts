@@ -26,13 +26,23 @@ export interface WorkerRegistryOptions {
   logger: Logger;
   /** Called for every beat (after it is recorded); the dispatcher wakes on freed slots. */
   onBeat?: (worker: WorkerView) => void;
+  /**
+   * Called with the live workers of every pool ever heard from (0 for a pool whose workers all
+   * went silent) after every beat and every {@link COUNT_INTERVAL_MS}: the live-workers gauge.
+   */
+  onCount?: (liveByPool: ReadonlyMap<string, number>) => void;
 }
+
+/** How often the live counts are reported when no beat arrives. */
+export const COUNT_INTERVAL_MS = 1_000;
 
 export class WorkerRegistry {
   readonly name = 'worker-registry';
   readonly #opts: WorkerRegistryOptions;
   readonly #workers = new Map<string, WorkerView>();
+  readonly #pools = new Set<string>();
   #sub: Subscription | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(opts: WorkerRegistryOptions) {
     this.#opts = opts;
@@ -51,16 +61,33 @@ export class WorkerRegistry {
         const beat = parsed.data;
         const view: WorkerView = { ...beat, seenAt: Date.now() };
         this.#workers.set(beat.workerId, view);
+        this.#pools.add(beat.pool);
         this.#opts.onBeat?.(view);
+        this.#count();
       },
     });
     this.#sub = sub;
+    this.#timer = setInterval(() => this.#count(), COUNT_INTERVAL_MS);
+    this.#timer.unref();
     await this.#opts.nc.flush();
   }
 
   async stop(): Promise<void> {
     this.#sub?.unsubscribe();
     this.#sub = undefined;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Live workers of every pool ever heard from. */
+  liveByPool(now = Date.now()): Map<string, number> {
+    const counts = new Map([...this.#pools].map((p) => [p, 0]));
+    for (const w of this.live(now)) counts.set(w.pool, (counts.get(w.pool) ?? 0) + 1);
+    return counts;
+  }
+
+  #count(): void {
+    this.#opts.onCount?.(this.liveByPool());
   }
 
   /** Workers heard from within `lostAfterMs`. */

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Heartbeat } from '@gantry/contracts';
+import { createLogger } from '@gantry/runtime';
+import { createTestNamespace, type TestNamespace } from '@gantry/testkit';
+import { WorkerRegistry } from './registry.js';
+
+let ns: TestNamespace;
+
+beforeAll(async () => {
+  ns = await createTestNamespace();
+});
+afterAll(async () => {
+  await ns?.cleanup();
+});
+
+function beat(workerId: string, pool: string): Heartbeat {
+  const at = new Date().toISOString();
+  return { v: 1, workerId, pool, slots: 4, busy: 0, jobs: [], draining: false, version: 'test', startedAt: at, at };
+}
+
+describe('WorkerRegistry', () => {
+  it('counts live workers per pool, and reports 0 for a pool whose workers went silent', async () => {
+    const counts: Map<string, number>[] = [];
+    const registry = new WorkerRegistry({
+      nc: ns.nc,
+      names: ns.names,
+      lostAfterMs: 300,
+      logger: createLogger({ service: 'test', version: '0', level: 'silent' }),
+      onCount: (c) => counts.push(new Map(c)),
+    });
+    await registry.start();
+    try {
+      for (const [id, pool] of [['w1', 'default'], ['w2', 'default'], ['g1', 'gpu']] as const) {
+        ns.nc.publish(ns.names.subjects.heartbeat(id), JSON.stringify(beat(id, pool)));
+      }
+      await ns.nc.flush();
+      const deadline = Date.now() + 10_000;
+      while (counts.at(-1)?.get('gpu') !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(counts.at(-1)).toEqual(new Map([['default', 2], ['gpu', 1]]));
+      // Nobody beats again: the periodic count goes to zero once they are lost.
+      while (counts.at(-1)?.get('default') !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(counts.at(-1)).toEqual(new Map([['default', 0], ['gpu', 0]]));
+    } finally {
+      await registry.stop();
+    }
+  });
+});
