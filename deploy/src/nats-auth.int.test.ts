@@ -15,12 +15,12 @@ import { connectNats, createLogger, loadConfig } from '@gantry/runtime';
 import { createPool, type Pool } from '@gantry/store';
 import { createToken, createWorkspace, randomNamespace, startService, type ServiceProcess, useTestDatabase } from '@gantry/testkit';
 import { authorizationBlock, NATS_SERVICES, type NatsService } from './nats-auth.js';
-import { startNatsServer, type NatsServer } from './testing/nats-server.js';
+import { startPrivateNats, type PrivateNats } from '@gantry/testkit';
 
 const db = useTestDatabase();
 const namespace = randomNamespace();
 const passwords = Object.fromEntries(NATS_SERVICES.map((s) => [s, randomBytes(12).toString('hex')])) as Record<NatsService, string>;
-let nats: NatsServer;
+let nats: PrivateNats;
 let pool: Pool;
 let workDir: string;
 const services: ServiceProcess[] = [];
@@ -48,7 +48,7 @@ async function launch(service: NatsService, ready: string): Promise<Record<strin
 }
 
 beforeAll(async () => {
-  nats = await startNatsServer(authorizationBlock(namespace, passwords));
+  nats = await startPrivateNats({ config: authorizationBlock(namespace, passwords) });
   pool = createPool(db.url, { max: 2, applicationName: 'nats-auth-test' });
   workDir = await mkdtemp(join(tmpdir(), 'gantry-nats-auth-work-'));
   await launch('scheduler', 'health server listening');
@@ -58,7 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of services.reverse()) await s.stop('SIGTERM');
   await pool?.end();
-  await nats?.stop();
+  await nats?.cleanup();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { names } from '@gantry/contracts';
 import { connectNats, createLogger, deleteNamespace, loadConfig } from '@gantry/runtime';
-import { adminUrl, databaseUrl, randomNamespace } from '@gantry/testkit';
+import { adminUrl, databaseUrl, freePort, randomNamespace } from '@gantry/testkit';
 import { answers } from './dependencies.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,14 +18,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs what `npm run up` runs (`scripts/up.sh`) with `env`. */
 function up(env: Record<string, string>) {

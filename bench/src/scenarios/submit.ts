@@ -12,11 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPool, mintToken } from '@gantry/store';
-import { createTemplate, createTestDatabase, createTestNamespace, dropTemplate, jobSpec, startService } from '@gantry/testkit';
+import { createTemplate, createTestDatabase, createTestNamespace, dropTemplate, freePort, jobSpec, startService } from '@gantry/testkit';
 import { profilingArgs } from '../profile.js';
 import type { Scenario } from '../run.js';
 
@@ -68,17 +67,6 @@ function cpuPerJob(before: number | undefined, after: number | undefined, jobs: 
   return before === undefined || after === undefined ? null : Math.round(((after - before) * 1e6) / jobs);
 }
 
-/** A port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits until the API answers /readyz with 200. */
 async function ready(base: string): Promise<void> {

@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobSpecInput } from '@gantry/contracts';
 import { createPool, mintToken, type Pool } from '@gantry/store';
-import { startService, type ServiceProcess } from '@gantry/testkit';
-import { startPrivateNats, type PrivateNats, type PrivateNatsOptions } from '../servers/private-nats.js';
+import { startService, type ServiceProcess, startPrivateNats, type PrivateNats, type PrivateNatsOptions } from '@gantry/testkit';
 import { startPrivatePostgres, type PrivatePostgres } from '../servers/private-postgres.js';
 import { stopProcess, waitUntil } from './processes.js';
 

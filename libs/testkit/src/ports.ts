@@ -1,4 +1,4 @@
-/** Free TCP ports and waiting for a port to answer, for the private servers. */
+/** Free TCP ports, and waiting for a port to answer: for tests that start servers of their own. */
 import { connect, createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
