@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Msg } from '@nats-io/transport-node';
+import { Headers } from '@gantry/contracts';
 import { useTestDatabase } from '@gantry/testkit';
 import { EXIT } from './cli.js';
 import { startTestCluster, waitFor, type TestCluster } from './test-cluster.js';
@@ -20,6 +22,7 @@ interface Listed {
   code: string;
   originalSubject: string;
   reason: string;
+  headers: Record<string, string>;
   body: string;
 }
 
@@ -42,19 +45,28 @@ describe('gantry dead-letters', () => {
       return l.length > 0 && l;
     }, 'the dead letter');
     expect(first).toMatchObject({ code: 'UNAUTHENTICATED', originalSubject: `${cluster.ns.namespace}.cmd.submit`, body: JSON.stringify(command) });
+    expect(first!.headers[Headers.originalMsgId]).toBe(id);
     const table = await cluster.gantry(['dead-letters', 'list']);
     expect(table.stdout[0]).toMatch(/^SEQ\s+TIME\s+CODE\s+SUBJECT\s+DELIVERIES\s+REASON$/);
     expect(table.stdout[1]).toMatch(new RegExp(`^\\s*${first!.seq}\\s+\\S+ \\S+\\s+UNAUTHENTICATED\\s+${cluster.ns.namespace}\\.cmd\\.submit\\s+1\\s+the command carries no Gantry-Token header$`));
 
     // Replayed without a token, it is refused again: a new dead letter, so JetStream did not
     // drop the replay as a duplicate of the original (published with Nats-Msg-Id = its id).
+    // The replay carries its own id, not the dead letter's Gantry-Original-Msg-Id.
+    const replayed: Msg[] = [];
+    const sub = cluster.ns.nc.subscribe(cluster.ns.names.subjects.command('submit'), { callback: (_e, m) => void replayed.push(m) });
+    await cluster.ns.nc.flush();
     const plain = await cluster.gantry(['dead-letters', 'replay', String(first!.seq)], { GANTRY_TOKEN: undefined });
     expect(plain).toMatchObject({ code: EXIT.ok, stdout: [`replayed dead letter ${first!.seq} on ${cluster.ns.namespace}.cmd.submit`] });
+    const replayId = `replay:${cluster.ns.names.streams.deadLetters}:${first!.seq}`;
     const [second] = await waitFor(async () => {
       const l = await listed();
       return l.length > 0 && l[0]!.seq !== first!.seq && l;
     }, 'the replay to be refused again');
+    sub.unsubscribe();
+    expect(replayed.map((m) => [m.headers?.get(Headers.msgId), m.headers?.has(Headers.originalMsgId)])).toEqual([[replayId, false]]);
     expect(second).toMatchObject({ code: 'UNAUTHENTICATED', body: JSON.stringify(command) });
+    expect(second!.headers[Headers.originalMsgId]).toBe(replayId);
 
     // With a token of the workspace the command is accepted: the job is created and runs.
     const replay = await cluster.gantry(['dead-letters', 'replay', String(second!.seq), '--token', cluster.tokens.writer, '--json']);

@@ -2,7 +2,7 @@
  * The dead-letter stream (`<NS>_DEAD_LETTERS`, subjects `<ns>.dlq.<kind>`), read and replayed
  * directly over NATS. The scheduler writes each refused or undeliverable command there with its
  * original headers (minus the token and `Nats-Msg-Id`), `Gantry-Dead-Letter-Code/-Reason`,
- * `Gantry-Original-Subject/-Sequence` and `Gantry-Deliveries`.
+ * `Gantry-Original-Subject/-Sequence/-Msg-Id` and `Gantry-Deliveries`.
  *
  * Replaying publishes the original body on the original subject with the original headers (the
  * dead-letter ones removed), then deletes the dead letter. The original command id cannot be its
@@ -11,7 +11,9 @@
  * deleted for nothing. The replay's id is `replay:<stream>:<sequence>` instead — new for every
  * dead letter, yet the same if one replay is repeated (a crash between publish and delete), so
  * a repeat is still a no-op. The command's own `id` in the body is unchanged, so the scheduler
- * treats it as the same command (idempotent there too).
+ * treats it as the same command (idempotent there too). `Gantry-Original-Msg-Id` stays behind
+ * with the other dead-letter headers: should the replay be dead-lettered again, its dead letter
+ * names the replay's id.
  */
 import { jetstream, jetstreamManager, JetStreamApiError, JetStreamApiCodes, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -36,7 +38,7 @@ export interface DeadLetter {
 }
 
 /** Headers the dead-lettering added, and those a replay must not carry over. */
-const DEAD_LETTER_HEADERS = [Headers.deadLetterCode, Headers.deadLetterReason, Headers.originalSubject, Headers.originalSequence, Headers.deliveries, Headers.token].map((h) => h.toLowerCase());
+const DEAD_LETTER_HEADERS = [Headers.deadLetterCode, Headers.deadLetterReason, Headers.originalSubject, Headers.originalSequence, Headers.deliveries, Headers.originalMsgId, Headers.token].map((h) => h.toLowerCase());
 
 /** What a command needs: the namespace's names, a connection and its JetStream manager. */
 export interface DeadLetterContext {

@@ -24,6 +24,13 @@ it('SIGSTOP a worker past the lost-worker timeout, then SIGCONT: its late result
     async (c) => {
       const accepted = await c.submit(JOBS, noopJob(1_000));
       await untilEnded(c, accepted, 16);
+      // Strike mid-step: w0 holds running attempts (its first batch may just have ended).
+      await untilTrue(
+        c,
+        `SELECT count(*) >= 4 AS ok FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status = 'RUNNING' AND worker_id = 'w0'`,
+        [accepted],
+        'w0 did not start its next jobs',
+      );
       const frozen = c.workers[0]!;
       frozen.child.kill('SIGSTOP');
       const faultAt = Date.now();

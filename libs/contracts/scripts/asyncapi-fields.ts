@@ -28,6 +28,7 @@ export const HEADER_DOCS = {
   originalSubject: 'The subject the original message was published on.',
   originalSequence: 'The original message’s sequence in its stream.',
   deliveries: 'How many times the original message was delivered.',
+  originalMsgId: 'The original message’s Nats-Msg-Id (the command id), when it had one.',
 } as const satisfies Record<keyof typeof Headers, string>;
 
 /** Replaces every sentinel in `text` by its `{param}`. */

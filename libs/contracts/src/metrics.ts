@@ -13,6 +13,7 @@ export const MetricNames = {
   queueDepth: 'gantry_queue_depth',
   queueOldestAge: 'gantry_queue_oldest_age_seconds',
   queueWait: 'gantry_queue_wait_seconds',
+  jobsPastDeadline: 'gantry_jobs_past_deadline',
   dispatches: 'gantry_dispatches_total',
   liveWorkers: 'gantry_live_workers',
   workerSlots: 'gantry_worker_slots',

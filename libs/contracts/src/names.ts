@@ -38,6 +38,8 @@ export const Headers = {
   originalSequence: 'Gantry-Original-Sequence',
   /** On a dead letter: how many times the original was delivered. */
   deliveries: 'Gantry-Deliveries',
+  /** On a dead letter: the original message's `Nats-Msg-Id` (absent when it had none), for tracing. */
+  originalMsgId: 'Gantry-Original-Msg-Id',
 } as const;
 
 function assertNamespace(namespace: string): void {

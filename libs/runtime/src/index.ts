@@ -95,6 +95,15 @@ export type {
 } from './metrics.js';
 
 export {
+  /** The `onFlush` of a JobWriter: records events written, batch sizes, commit times and errors. */
+  writeFlushRecorder,
+} from './write-metrics.js';
+export type {
+  /** What one flush of a job writer did. */
+  FlushCounts,
+} from './write-metrics.js';
+
+export {
   /** Framework-neutral `/healthz`, `/readyz` and `/metrics` handlers. */
   createHealthHandlers,
   /** The health endpoint paths. */

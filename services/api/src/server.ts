@@ -19,6 +19,7 @@ import {
   type Logger,
   type Metrics,
   type Publisher,
+  writeFlushRecorder,
 } from '@gantry/runtime';
 import { createPool, JobWriter, type Pool } from '@gantry/store';
 import { createAnnouncer } from './announcer.js';
@@ -85,7 +86,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const announcer = createAnnouncer({ publisher, maxQueued: config.publishBacklog });
     const fanOut = createEventFanout({ nc, names, logger, registry: opts.metrics.registry });
     const onCommitError = (err: unknown) => logger.error({ err }, 'publishing after a commit failed');
-    const writer = new JobWriter({ pool, onCommit: fanOut, onCommitError });
+    const writer = new JobWriter({ pool, onCommit: fanOut, onCommitError, onFlush: writeFlushRecorder(opts.metrics.registry) });
     const heartbeats: HeartbeatView = createHeartbeatView({ nc, names, logger });
     const built: ApiDeps = {
       pool,

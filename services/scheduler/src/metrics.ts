@@ -3,13 +3,19 @@ import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
 import { counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
 import type { Registry } from 'prom-client';
 
+/** Registers the scheduler's metrics on `registry` (each created once per registry). */
 export function schedulerMetrics(registry: Registry) {
   return {
     queueDepth: gaugeOn(registry, { name: M.queueDepth, help: 'Jobs QUEUED and not yet dispatched, by pool and priority.', labelNames: [L.pool, L.priority] }),
     queueOldestAge: gaugeOn(registry, { name: M.queueOldestAge, help: 'Age of the oldest dispatchable QUEUED job, by pool.', labelNames: [L.pool] }),
+    pastDeadline: gaugeOn(registry, {
+      name: M.jobsPastDeadline,
+      help: 'Jobs RUNNING past their deadline (deadline_at < now), by pool of the running jobs; the timeouts duty ends them within TIMEOUT_GRACE_MS.',
+      labelNames: [L.pool],
+    }),
     queueWait: histogramOn(registry, {
       name: M.queueWait,
-      help: 'Time from queued to dispatched.',
+      help: 'Seconds from a job becoming runnable (queued, or its runAt if later) to its dispatch.',
       labelNames: [L.pool],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     }),
@@ -26,4 +32,13 @@ export function schedulerMetrics(registry: Registry) {
   };
 }
 
+/** The scheduler's metrics (see {@link schedulerMetrics}). */
 export type SchedulerMetrics = ReturnType<typeof schedulerMetrics>;
+
+/**
+ * Clears the gauges only the leader sets (queue depth and oldest age, jobs past their deadline,
+ * free slots), so that a replica that stops leading exports none rather than stale values.
+ */
+export function clearLeaderGauges(metrics: SchedulerMetrics): void {
+  for (const gauge of [metrics.queueDepth, metrics.queueOldestAge, metrics.pastDeadline, metrics.freeSlots]) gauge.reset();
+}

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Names } from '@gantry/contracts';
-import { type Component, createEventFanout, createPublisher, delay, type Logger, type Metrics } from '@gantry/runtime';
+import { type Component, createEventFanout, createPublisher, delay, type Logger, type Metrics, writeFlushRecorder } from '@gantry/runtime';
 import { JobWriter, type Pool } from '@gantry/store';
 import { CommandAuthorizer } from './commands/authorize.js';
 import { watchMaxDeliveries } from './commands/advisories.js';
@@ -22,7 +22,7 @@ import { recoverLostWorkersOnce } from './maintenance/lost-workers.js';
 import { observeQueueOnce } from './maintenance/queue-gauges.js';
 import { reconcileOnce } from './maintenance/reconciler.js';
 import { enforceTimeoutsOnce } from './maintenance/timeouts.js';
-import { schedulerMetrics } from './metrics.js';
+import { clearLeaderGauges, schedulerMetrics } from './metrics.js';
 import { WorkerRegistry } from './workers/registry.js';
 
 /** The scheduler's tunables (see config.ts for their meaning and defaults). */
@@ -67,7 +67,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const js = jetstream(nc);
   const publisher = createPublisher(js, { registry: deps.metrics.registry });
   const fanOut = createEventFanout({ nc, names, logger, registry: deps.metrics.registry });
-  const writer = new JobWriter({ pool, onCommit: fanOut, onCommitError: (err) => logger.error({ err }, 'event fan-out failed') });
+  const writer = new JobWriter({
+    pool,
+    onCommit: fanOut,
+    onCommitError: (err) => logger.error({ err }, 'event fan-out failed'),
+    onFlush: writeFlushRecorder(deps.metrics.registry),
+  });
 
   // Beats only arrive after start(), by when `dispatcher` exists.
   const workers = new WorkerRegistry({
@@ -130,6 +135,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       await Promise.all([consumer.run(signal), dispatcher.run(lease, signal), maintenance()]);
     } finally {
       advisories.unsubscribe();
+      clearLeaderGauges(metrics);
       metrics.leader.set(0);
     }
   };

@@ -3,7 +3,7 @@
  * Slot gauges are computed when scraped, so the hot path pays nothing for them.
  */
 import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
-import { counterOn, gaugeOn, histogramOn, type Metrics } from '@gantry/runtime';
+import { counterOn, gaugeOn, histogramOn, type Metrics, writeFlushRecorder } from '@gantry/runtime';
 import type { FlushReport } from '@gantry/store';
 import type { AttemptOutcome } from './engine/types.js';
 
@@ -40,10 +40,7 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const stepSeconds = histogramOn(r, { name: M.stepDuration, help: 'Seconds a step ran, by phase, step type and status.', labelNames: [L.phase, L.stepType, L.status], buckets: DURATION_BUCKETS });
   const tokens = counterOn(r, { name: M.aiTokens, help: 'Tokens of AI_ACTION calls, by direction (input, output) and model.', labelNames: [L.direction, L.model] });
   const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
-  const events = counterOn(r, { name: M.eventsWritten, help: 'Job events committed by this process.' });
-  const batch = histogramOn(r, { name: M.writeBatchSize, help: 'Job writes per group commit.', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500] });
-  const flushSeconds = histogramOn(r, { name: M.writeFlushDuration, help: 'Seconds per group commit of job writes.', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1] });
-  const writeErrors = counterOn(r, { name: M.writeErrors, help: 'Group commits of job writes that failed.' });
+  const flushed = writeFlushRecorder(r);
   gaugeOn(r, { name: M.slotsTotal, help: 'Jobs this worker can run at once.', labelNames: [L.pool], collect() { this.set({ pool }, slots().total); } });
   gaugeOn(r, { name: M.slotsBusy, help: 'Jobs this worker holds now.', labelNames: [L.pool], collect() { this.set({ pool }, slots().busy); } });
 
@@ -64,11 +61,6 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
     commandExited(stepType, exitClass) {
       exits.inc({ step_type: stepType, exit_class: exitClass });
     },
-    flushed(report) {
-      batch.observe(report.writes);
-      flushSeconds.observe(report.durationMs / 1000);
-      if (report.ok) events.inc(report.events);
-      else writeErrors.inc();
-    },
+    flushed,
   };
 }

@@ -184,3 +184,19 @@ describe('POST /runner-jobs/cancel', () => {
     expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
   });
 });
+
+describe('the API’s JobWriter', () => {
+  it('records its group commits in the write metrics, as every service does', async () => {
+    const scrape = async () => (await api.call('GET', '/metrics')).text;
+    const eventsWritten = (text: string) => Number(/^gantry_events_written_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+    const before = eventsWritten(await scrape());
+    const [id] = await submit([spec({ type: 'write-metrics' })]);
+    expect((await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer })).status).toBe(200);
+    const text = await scrape();
+    // The cancel's one event was committed, and answered, before the response.
+    expect(eventsWritten(text)).toBeGreaterThanOrEqual(before + 1);
+    expect(text).toMatch(/^gantry_write_batch_size_count [1-9]\d*$/m);
+    expect(text).toMatch(/^gantry_write_flush_duration_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^gantry_write_errors_total 0$/m);
+  });
+});

@@ -132,10 +132,15 @@ describe('submit commands', () => {
       ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: readOnly }],
     ];
     const before = (await deadLetters()).length;
+    const msgIds: string[] = [];
     for (const [, data, hdrs] of bad) {
       const hh = natsHeaders();
       for (const [k, v] of Object.entries(hdrs)) hh.set(k, v);
-      await js.publish(subject, data, { msgID: randomUUID(), headers: hh });
+      // A stale Gantry-Original-Msg-Id on the command must not survive into its dead letter.
+      hh.set(Headers.originalMsgId, 'stale');
+      const msgID = randomUUID();
+      msgIds.push(msgID);
+      await js.publish(subject, data, { msgID, headers: hh });
     }
     await js.publish(ns.names.subjects.command('approve').replace('approve', 'bogus'), '{}', { msgID: randomUUID() });
     await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
@@ -143,12 +148,19 @@ describe('submit commands', () => {
     await waitFor(async () => (await deadLetters()).length === before + bad.length + 1);
     const letters = (await deadLetters()).slice(before);
     expect(letters.map(([, code]) => code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
-    // The token never reaches the dead-letter stream.
+    // The token never reaches the dead-letter stream; the command's Nats-Msg-Id travels as
+    // Gantry-Original-Msg-Id, and the dead letter has its own.
     const info = await ns.jsm.streams.info(ns.names.streams.deadLetters);
+    const originalIds: string[] = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const m = await ns.jsm.streams.getMessage(ns.names.streams.deadLetters, { seq });
       expect(m?.header.get(Headers.token) ?? '').toBe('');
+      if (m && seq > info.state.last_seq - letters.length) {
+        originalIds.push(m.header.get(Headers.originalMsgId));
+        expect(m.header.get(Headers.msgId)).toBe(`dlq:${m.header.get(Headers.originalSequence)}`);
+      }
     }
+    expect(originalIds.filter((id) => msgIds.includes(id)).sort()).toEqual([...msgIds].sort());
   });
 });
 
@@ -169,6 +181,15 @@ describe('cancel, retry and approve commands', () => {
     expect(signals[0]).toEqual({ v: 1, jobId: running!.id, attempt: 1, reason: 'cancelled' });
     expect(await eventTypes(queued!.id)).toEqual(['job.created', 'job.queued', 'job.cancelled']);
     expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
+    // The command's reason is on the event that ends the job, not only on the request.
+    const payloads = await h.pool.query(
+      `SELECT job_id, payload FROM job_events WHERE job_id = ANY($1::uuid[]) AND type IN ('job.cancelled', 'job.cancel_requested')`,
+      [[queued!.id, running!.id]],
+    );
+    expect(Object.fromEntries(payloads.rows.map((r) => [r.job_id, r.payload]))).toEqual({
+      [queued!.id]: { reason: 'test', from: 'QUEUED' },
+      [running!.id]: { reason: 'test' },
+    });
     expect((await status(running!.id))?.status).toBe('RUNNING');
   });
 

@@ -1,13 +1,22 @@
 /**
  * Dead letters: a refused or undeliverable command is copied to `<ns>.dlq.<kind>` with its
- * original headers (minus the token, which never leaves the commands stream) and the reason,
- * counted, and acked, so it never blocks the commands behind it. `gantry dead-letters` lists
- * and replays them.
+ * original headers (minus the token, which never leaves the commands stream), its
+ * `Nats-Msg-Id` as `Gantry-Original-Msg-Id` (for tracing) and the reason, counted, and acked,
+ * so it never blocks the commands behind it. `gantry dead-letters` lists and replays them.
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { type ErrorCode, Headers, Limits, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
+
+/**
+ * Headers not copied from the command: the token never leaves the commands stream, the dead
+ * letter gets its own `Nats-Msg-Id` (the command's travels as `Gantry-Original-Msg-Id`), and an
+ * inherited `Gantry-Original-Msg-Id` would name some other message than this command.
+ */
+const DROPPED_HEADERS = new Set(
+  [Headers.token, Headers.msgId, Headers.originalMsgId].map((h) => h.toLowerCase()),
+);
 
 /** What is known of the message being dead-lettered. */
 export interface DeadLetterSource {
@@ -34,9 +43,11 @@ export function createDeadLetterer(opts: { publisher: Publisher; names: Names; m
     const kind = commandKindOf(names, source.subject);
     const headers: Record<string, string> = {};
     for (const [key, values] of source.headers ?? []) {
-      if (key.toLowerCase() === Headers.token.toLowerCase() || key === Headers.msgId) continue;
+      if (DROPPED_HEADERS.has(key.toLowerCase())) continue;
       headers[key] = values.join(',');
     }
+    const msgId = source.headers?.get(Headers.msgId);
+    if (msgId) headers[Headers.originalMsgId] = msgId;
     headers[Headers.deadLetterCode] = code;
     headers[Headers.deadLetterReason] = reason.slice(0, Limits.maxReasonLength).replace(/[\r\n]+/g, ' ');
     headers[Headers.originalSubject] = source.subject;

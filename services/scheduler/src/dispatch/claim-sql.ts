@@ -81,7 +81,7 @@ claim AS (
 )
 UPDATE runner_jobs j SET dispatched_at = now(), version = j.version + 1, updated_at = now()
 FROM claim c WHERE j.id = c.id
-RETURNING j.id, j.workspace_id, j.attempt, j.priority, j.queued_at, c.effective, c.turn`;
+RETURNING j.id, j.workspace_id, j.attempt, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at, c.effective, c.turn`;
 
 /** One job claimed for dispatch. */
 export interface ClaimedJob {
@@ -90,6 +90,8 @@ export interface ClaimedJob {
   attempt: number;
   priority: number;
   queuedAt: Date;
+  /** When it became runnable: `queuedAt`, or its `runAt` when that came later (a delay, a retry's backoff). */
+  runnableAt: Date;
 }
 
 export interface ClaimOptions {
@@ -111,6 +113,7 @@ export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): P
     attempt: number;
     priority: number;
     queued_at: Date;
+    runnable_at: Date;
     effective: number;
     turn: string;
   }>(CLAIM_SQL, [
@@ -125,5 +128,5 @@ export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): P
   rows.sort(
     (a, b) => b.effective - a.effective || Number(a.turn) - Number(b.turn) || a.queued_at.getTime() - b.queued_at.getTime(),
   );
-  return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at }));
+  return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at, runnableAt: r.runnable_at }));
 }

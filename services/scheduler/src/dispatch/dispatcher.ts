@@ -1,11 +1,13 @@
 /**
  * The leader's dispatch loop. A round computes each pool's credit, claims that many jobs with
  * one set-based statement per pool, and publishes their dispatches asynchronously in one batch
- * (`Nats-Msg-Id` `<jobId>:<attempt>`). Rounds run when something may have changed — a worker
- * freed a slot, jobs were queued — and at least every `intervalMs` (delays and aging need the
- * clock). Wake-ups during a round coalesce into one more round.
+ * (`Nats-Msg-Id` `<jobId>:<attempt>`) without waiting for their PubAcks before the next round.
+ * Rounds run when something may have changed — a worker freed a slot, jobs were queued — and at
+ * least every `intervalMs` (delays and aging need the clock). Wake-ups during a round coalesce
+ * into one more round.
  *
- * A dispatch whose publish fails is un-marked at once so the next round dispatches it again.
+ * A dispatch whose publish fails is un-marked as soon as its answer comes, so a later round
+ * dispatches it again.
  */
 import { type Dispatch, dispatchMsgId, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
@@ -36,6 +38,7 @@ export class Dispatcher {
   readonly #opts: DispatcherOptions;
   #wakeRequested = false;
   #wakeUp: (() => void) | undefined;
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
@@ -61,6 +64,7 @@ export class Dispatcher {
       }
       if (!this.#wakeRequested) await this.#sleep(signal);
     }
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   /** One round; returns how many jobs it dispatched. */
@@ -78,7 +82,14 @@ export class Dispatcher {
         agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
       });
       if (claimed.length === 0) continue;
-      await this.#publish(poolName, lease, claimed);
+      // The next round does not wait for these PubAcks: claimed jobs count against the credit
+      // (dispatched, not yet claimed) from the moment of the claim, and a failed publish is
+      // un-marked when its answer comes.
+      const published = this.#publish(poolName, lease, claimed).catch((err: unknown) =>
+        this.#opts.logger.error({ err, pool: poolName }, 'dispatch publish bookkeeping failed'),
+      );
+      this.#inFlight.add(published);
+      void published.finally(() => this.#inFlight.delete(published));
       total += claimed.length;
     }
     return total;
@@ -102,7 +113,7 @@ export class Dispatcher {
     );
     const failed = jobs.filter((_, i) => results[i]!.status === 'rejected');
     for (const job of jobs) {
-      metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.queuedAt.getTime()) / 1000));
+      metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.runnableAt.getTime()) / 1000));
     }
     metrics.dispatches.inc({ pool: poolName, outcome: 'published' }, jobs.length - failed.length);
     if (failed.length > 0) {

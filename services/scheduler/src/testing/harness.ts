@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { type CommandKind, Dispatch, type Heartbeat, type Names } from '@gantry/contracts';
-import { createLogger, createMetrics } from '@gantry/runtime';
+import { createLogger, createMetrics, type Metrics } from '@gantry/runtime';
 import { createPool, JobWriter, type Pool, type WriteResult } from '@gantry/store';
 import type { TestNamespace } from '@gantry/testkit';
 import { createScheduler, type Scheduler, type SchedulerSettings } from '../scheduler.js';
@@ -31,6 +31,8 @@ export const FAST: SchedulerSettings = {
 export interface Harness {
   pool: Pool;
   scheduler: Scheduler;
+  /** The scheduler's metrics registry. */
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -38,12 +40,14 @@ export interface Harness {
 export async function startScheduler(url: string, ns: TestNamespace, settings: Partial<SchedulerSettings> = {}): Promise<Harness> {
   const pool = createPool(url, { max: 6, applicationName: 'scheduler-test' });
   const logger = createLogger({ service: 'scheduler-test', version: '0', level: 'silent' });
-  const scheduler = createScheduler({ pool, nc: ns.nc, names: ns.names, logger, metrics: createMetrics({ service: 'scheduler', version: '0' }), settings: { ...FAST, ...settings } });
+  const metrics = createMetrics({ service: 'scheduler', version: '0' });
+  const scheduler = createScheduler({ pool, nc: ns.nc, names: ns.names, logger, metrics, settings: { ...FAST, ...settings } });
   for (const c of scheduler.components) await c.start();
   await waitFor(() => scheduler.leadership.lease !== null, 10_000, 'leadership');
   return {
     pool,
     scheduler,
+    metrics,
     async stop() {
       for (const c of [...scheduler.components].reverse()) await c.stop({ timeoutMs: 10_000 });
       await pool.end();
