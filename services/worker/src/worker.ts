@@ -21,6 +21,7 @@ import { createCancelListener } from './cancel-listener.js';
 import { createDispatchConsumer, type DispatchConsumer } from './dispatch/consumer.js';
 import { createDispatchHandler } from './dispatch/handle-dispatch.js';
 import { JobLoader } from './dispatch/job-loader.js';
+import { readCancelReason } from './engine/cancel-reason.js';
 import { AttemptRun } from './engine/job-runner.js';
 import { createHeartbeat, type HeartbeatComponent } from './heartbeat.js';
 import { InFlight } from './in-flight.js';
@@ -125,7 +126,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       slots,
       signals,
       logger,
-      startAttempt: (job) => new AttemptRun(job, { writer, registry, settings, metrics, logger }),
+      startAttempt: (job) =>
+        new AttemptRun(job, { writer, registry, settings, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
     });
     const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, logger, onMessage: handle });
     const heartbeat = createHeartbeat({

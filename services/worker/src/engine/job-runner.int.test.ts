@@ -251,8 +251,16 @@ describe('the step engine', () => {
     const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
     await h.dispatch(job.id, 1);
     await block.started('cancel');
+    // What the API or the scheduler records before they signal (move 11).
+    await h.pool.query(
+      `INSERT INTO job_events (id, job_id, workspace_id, sequence, type, actor, attempt, payload)
+       SELECT gen_random_uuid(), id, workspace_id, (SELECT max(sequence) + 1 FROM job_events WHERE job_id = $1), 'job.cancel_requested', 'test', attempt, '{"reason":"no longer needed"}'
+       FROM runner_jobs WHERE id = $1`,
+      [job.id],
+    );
     h.ns.nc.publish(h.ns.names.subjects.cancel(worker.id), JSON.stringify({ v: 1, jobId: job.id, attempt: 1, reason: 'cancelled' }));
     expect((await ended).outcome).toBe('CANCELLED');
+    expect(payloadOf(await h.events(job.id), 'job.cancelled')).toEqual({ reason: 'no longer needed', from: 'RUNNING' });
     const steps = await h.steps(job.id);
     expect(steps.map((s) => s.status)).toEqual(['FAILED', 'SKIPPED', 'COMPLETED']);
     expect(steps[0]!.error).toMatchObject({ code: 'CANCELLED' });

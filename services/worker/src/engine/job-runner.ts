@@ -41,6 +41,8 @@ export interface AttemptDeps {
   readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
+  /** The reason of the job's latest cancel request (see `cancel-reason.ts`); none when absent. */
+  readonly cancelReason?: (jobId: string) => Promise<string | null>;
 }
 
 /** Signals the worker sends a running attempt. */
@@ -85,6 +87,16 @@ export class AttemptRun {
     } else if (!this.#inCleanup && !this.#failing && !this.#main.signal.aborted) {
       this.#handBack = true;
       this.#main.abort(new Interrupt('handback'));
+    }
+  }
+
+  /** The canceller's reason, for a cancel that came as a signal; null if it cannot be read. */
+  async #requestedReason(): Promise<string | null> {
+    try {
+      return (await this.#deps.cancelReason?.(this.jobId)) ?? null;
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not read the cancel reason');
+      return null;
     }
   }
 
@@ -180,7 +192,7 @@ export class AttemptRun {
       if (hold.fenced) return 'FENCED';
       if (this.#handBack && !this.#failing) return claimed ? await end(W.handBack(holder, undefined), 'HANDED_BACK') : 'UNCLAIMED';
       if (!claimed && !(await claim())) return 'REFUSED';
-      if (this.#cancelRequested) return await end(W.cancel(holder, this.#cancelReason), 'CANCELLED');
+      if (this.#cancelRequested) return await end(W.cancel(holder, this.#cancelReason ?? (await this.#requestedReason())), 'CANCELLED');
       if (!failure) return await end(W.complete(holder, Math.round(performance.now() - startedAt), jobResult(outputs)), 'COMPLETED');
       const error = jobError(failure, job.steps);
       if (error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)) {
