@@ -3,8 +3,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiServer, type ApiServer } from '@gantry/api';
-import { createLogger, createMetrics } from '@gantry/runtime';
+import { startTestApi, type TestApi } from '@gantry/api/testing';
 import { createPool, type Pool } from '@gantry/store';
 import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { EXIT, runCli } from './cli.js';
@@ -13,32 +12,17 @@ import { recordingIo } from './testing.js';
 const db = useTestDatabase();
 let ns: TestNamespace;
 let pool: Pool;
-let api: ApiServer;
+let api: TestApi;
 
 beforeAll(async () => {
   ns = await createTestNamespace({ provision: true });
   pool = createPool(db.url, { max: 2, applicationName: 'cli-test' });
-  api = createApiServer({
-    config: {
-      databaseUrl: db.url,
-      dbPoolSize: 4,
-      gantryNamespace: ns.namespace,
-      httpHost: '127.0.0.1',
-      port: 0,
-      rateLimitPerSecond: 0,
-      rateLimitBurst: 1,
-      authCacheMs: 0,
-      sseKeepaliveMs: 15_000,
-      sseRetryMs: 2_000,
-      sseMaxClients: 10,
-      publishBacklog: 1_000,
-    },
+  api = await startTestApi({
+    databaseUrl: db.url,
+    namespace: ns.namespace,
     nc: ns.nc,
-    logger: createLogger({ service: 'api', version: 'test', level: 'silent' }),
-    metrics: createMetrics({ service: 'api', version: 'test', defaultMetrics: false }),
-    version: 'test',
+    settings: { dbPoolSize: 4, sseMaxClients: 10, publishBacklog: 1_000 },
   });
-  await api.start();
 });
 afterAll(async () => {
   await api?.stop();

@@ -166,7 +166,7 @@ describe('changing jobs', () => {
     expect(cancelled).toMatchObject({ code: EXIT.ok, stdout: [`${id} cancel requested: its worker is stopping it`] });
     const watched = await watching;
     expect(watched.code).toBe(EXIT.failed);
-    expect(watched.stdout.join('\n')).toMatch(/cancel requested: enough[\s\S]*job CANCELLED \(was RUNNING\)$/);
+    expect(watched.stdout.join('\n')).toMatch(/cancel requested: enough[\s\S]*job CANCELLED \(was RUNNING\): enough$/);
     const again = await gantry('cancel', id);
     expect(again.code).toBe(EXIT.failed);
     expect(again.stderr).toMatch(/^error: 409 Invalid transition: .* \[INVALID_TRANSITION\]$/);

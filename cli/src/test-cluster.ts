@@ -7,8 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiServer, type ApiServer } from '@gantry/api';
-import { createLogger, createMetrics } from '@gantry/runtime';
+import { startTestApi, type TestApi } from '@gantry/api/testing';
 import { createPool, type Pool } from '@gantry/store';
 import { createTestNamespace, startService, type ServiceProcess, type TestNamespace } from '@gantry/testkit';
 import { runCli } from './cli.js';
@@ -53,7 +52,7 @@ export async function startTestCluster(dbUrl: string, workerEnv: Record<string, 
   const pool = createPool(dbUrl, { max: 2, applicationName: 'cli-test' });
   const workDir = await mkdtemp(join(tmpdir(), 'gantry-cli-'));
   const processes: ServiceProcess[] = [];
-  let api: ApiServer | undefined;
+  let api: TestApi | undefined;
   const stop = async () => {
     await api?.stop();
     await Promise.all(processes.map((p) => p.stop('SIGTERM')));
@@ -77,27 +76,12 @@ export async function startTestCluster(dbUrl: string, workerEnv: Record<string, 
         ...workerEnv,
       }),
     );
-    api = createApiServer({
-      config: {
-        databaseUrl: dbUrl,
-        dbPoolSize: 4,
-        gantryNamespace: ns.namespace,
-        httpHost: '127.0.0.1',
-        port: 0,
-        rateLimitPerSecond: 0,
-        rateLimitBurst: 1,
-        authCacheMs: 0,
-        sseKeepaliveMs: 15_000,
-        sseRetryMs: 500,
-        sseMaxClients: 20,
-        publishBacklog: 1_000,
-      },
+    api = await startTestApi({
+      databaseUrl: dbUrl,
+      namespace: ns.namespace,
       nc: ns.nc,
-      logger: createLogger({ service: 'api', version: 'test', level: 'silent' }),
-      metrics: createMetrics({ service: 'api', version: 'test', defaultMetrics: false }),
-      version: 'test',
+      settings: { dbPoolSize: 4, sseRetryMs: 500, sseMaxClients: 20, publishBacklog: 1_000 },
     });
-    await api.start();
     const apiUrl = api.url;
     const env: Record<string, string> = { DATABASE_URL: dbUrl, GANTRY_NAMESPACE: ns.namespace, GANTRY_URL: apiUrl };
     const gantry = async (argv: readonly string[], extra: Record<string, string | undefined> = {}): Promise<CliRun> => {

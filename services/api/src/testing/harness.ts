@@ -1,6 +1,7 @@
 /**
- * Test support (used only by this package's tests): a real API server listening on a free port
- * against a test database and NATS namespace, workspaces with tokens, and a small HTTP client.
+ * Test support (this package's tests, and others' as `@gantry/api/testing`): a real API server
+ * listening on a free port against a test database and NATS namespace, workspaces with tokens,
+ * and a small HTTP client.
  */
 import type { DestinationStream } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
