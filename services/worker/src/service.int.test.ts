@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dispatchConsumer, Heartbeat } from '@gantry/contracts';
+import { Heartbeat } from '@gantry/contracts';
 import { startService } from '@gantry/testkit';
 import { typesOf, useWorkerHarness } from './testing/harness.js';
 
@@ -75,9 +75,7 @@ describe('the worker process', () => {
       expect(handedBack).toMatchObject({ type: 'job.queued', attempt: 2, payload: { attempt: 2, reason: 'handed_back', runAt: null } });
       expect(await gone(longPid)).toBe(true);
       expect(typesOf(await h.events(third.id))).toEqual(['job.created', 'job.queued']);
-      const c = dispatchConsumer(h.ns.names, 'default');
-      const info = await h.ns.jsm.consumers.info(c.stream, c.durableName);
-      expect({ pending: info.num_pending, ackPending: info.num_ack_pending }).toEqual({ pending: 1, ackPending: 0 });
+      expect(await h.settledDispatch()).toMatchObject({ pending: 1, ackPending: 0 });
       expect(beats.some((b) => b.draining)).toBe(true);
       expect(beats.every((b) => b.busy <= 2)).toBe(true);
 

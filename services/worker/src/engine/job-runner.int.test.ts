@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { dispatchConsumer, type JobEvent } from '@gantry/contracts';
+import type { JobEvent } from '@gantry/contracts';
 import { applyWrites, withTransaction } from '@gantry/store';
 import { blockingStep } from '../testing/blocking-step.js';
 import { typesOf, useWorkerHarness } from '../testing/harness.js';
@@ -31,12 +31,6 @@ const throwsAtOnce = defineStepType({
 
 function payloadOf(events: readonly JobEvent[], type: string): Record<string, unknown> {
   return events.find((e) => e.type === type)!.payload as Record<string, unknown>;
-}
-
-async function ackPending(): Promise<{ pending: number; ackPending: number }> {
-  const c = dispatchConsumer(h.ns.names, 'default');
-  const info = await h.ns.jsm.consumers.info(c.stream, c.durableName);
-  return { pending: info.num_pending, ackPending: info.num_ack_pending };
 }
 
 describe('the step engine', () => {
@@ -69,7 +63,7 @@ describe('the step engine', () => {
     await h.published(job.id, (e) => e.type === 'job.completed');
     // The claim with the first step's start, then everything else with the terminal move.
     expect(h.batches(job.id)).toBe(2);
-    expect(await ackPending()).toEqual({ pending: 0, ackPending: 0 });
+    expect(await h.settledDispatch()).toMatchObject({ pending: 0, ackPending: 0 });
     expect(worker.slots.busy).toBe(0);
   });
 
@@ -163,7 +157,7 @@ describe('the step engine', () => {
     expect((await stale).reason).toBe('stale');
     expect((await h.events(failing.id)).length).toBe(count);
     expect(await h.job(failing.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
-    expect(await ackPending()).toEqual({ pending: 0, ackPending: 0 });
+    expect(await h.settledDispatch()).toMatchObject({ pending: 0, ackPending: 0 });
   });
 
   it('stops writing when a newer attempt fenced the running one, and acks its dispatch', async () => {
@@ -190,7 +184,7 @@ describe('the step engine', () => {
     expect((await ended).outcome).toBe('FENCED');
     expect((await h.events(job.id)).length).toBe(fencedAt);
     expect(await h.job(job.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
-    expect(await ackPending()).toEqual({ pending: 0, ackPending: 0 });
+    expect(await h.settledDispatch()).toMatchObject({ pending: 0, ackPending: 0 });
   });
 
   it('lets handlers steer the job: cancel, fail without retry, retry later', async () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { dispatchConsumer } from '@gantry/contracts';
 import { applyWrites, withTransaction } from '@gantry/store';
 import { typesOf, useWorkerHarness } from '../testing/harness.js';
 
@@ -43,8 +42,7 @@ describe('GATE steps', () => {
     const waiting = (await h.events(job.id)).at(-1)!;
     expect(waiting).toMatchObject({ type: 'job.waiting', payload: { stepId: steps[1]!.id, prompt: 'ship it?' } });
     expect(worker.slots.busy).toBe(0);
-    const c = dispatchConsumer(h.ns.names, 'default');
-    expect((await h.ns.jsm.consumers.info(c.stream, c.durableName)).num_ack_pending).toBe(0);
+    expect((await h.settledDispatch()).ackPending).toBe(0);
 
     // The one slot is free: another job runs while the first waits.
     const other = await h.createJob();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { dispatchMsgId, type EventBatch, type JobEvent, type JobSpec, type JobSpecInput } from '@gantry/contracts';
+import { dispatchConsumer, dispatchMsgId, type EventBatch, type JobEvent, type JobSpec, type JobSpecInput } from '@gantry/contracts';
 import { createLogger, createMetrics, loadConfig, type Metrics } from '@gantry/runtime';
 import { createPool, type Pool } from '@gantry/store';
 import { createJobs, createTestNamespace, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
@@ -89,6 +89,11 @@ export interface Harness {
   batches(jobId: string): number;
   /** Resolves with the first published event of `jobId` that `match` accepts (the events stream's subject, core NATS). */
   published(jobId: string, match: (e: JobEvent) => boolean, timeoutMs?: number): Promise<JobEvent>;
+  /**
+   * The default pool's dispatch consumer once the acks sent so far have landed (within 5 s): an
+   * ack or a termination is a publish the server applies after the worker has moved on.
+   */
+  settledDispatch(): Promise<{ pending: number; ackPending: number; redelivered: number }>;
 }
 
 /** Registers the hooks of an integration test file and returns its harness. */
@@ -232,6 +237,20 @@ export function useWorkerHarness(): Harness {
     },
     batches(jobId) {
       return batchCount.get(jobId) ?? 0;
+    },
+    async settledDispatch() {
+      const c = dispatchConsumer(ns.names, 'default');
+      const read = async () => {
+        const info = await ns.jsm.consumers.info(c.stream, c.durableName);
+        return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+      };
+      const deadline = Date.now() + 5_000;
+      let state = await read();
+      while (state.ackPending > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        state = await read();
+      }
+      return state;
     },
     published(jobId, match, timeoutMs = 20_000) {
       const hit = seen.get(jobId)?.find(match);
