@@ -4,20 +4,23 @@
  * terminal event committed, in ms, and the p50/p99 of each stage (ingest, dispatch, run: see
  * `JobStages`).
  */
+import { writeHistory } from '../history.js';
 import type { Scenario } from '../run.js';
 import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
 
 export const latency: Scenario = {
   name: 'latency',
-  description: 'submit → terminal event ms at a fixed arrival rate (--rate 300, --seconds 30, --workers 2, --concurrency 64)',
+  description: 'submit → terminal event ms at a fixed arrival rate (--rate 300, --seconds 30, --workers 2, --concurrency 64, --history 0 completed jobs written first)',
   async run(args) {
     const rate = Number(args.get('rate') ?? 300);
     const seconds = Number(args.get('seconds') ?? 30);
     const workers = Number(args.get('workers') ?? 2);
     const concurrency = Number(args.get('concurrency') ?? 64);
+    const history = Number(args.get('history') ?? 0);
     const cluster = await startCluster({ workers, concurrency });
     try {
       const ws = cluster.workspaceIds[0]!;
+      if (history > 0) await writeHistory(cluster.pool, ws, history);
       const spec = standardJob();
       const total = rate * seconds;
       const start = Date.now() + 200;
@@ -55,6 +58,7 @@ export const latency: Scenario = {
         },
         workers,
         concurrency,
+        history,
       };
     } finally {
       await cluster.stop();
