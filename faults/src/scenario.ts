@@ -114,6 +114,20 @@ export async function untilEnded(c: FaultCluster, ids: readonly string[], count:
   await waitUntil(async () => (await terminalCount(c.pool, ids)) >= count, `${count} jobs did not end`, DRAIN_TIMEOUT_MS);
 }
 
+/**
+ * Resolves once at least `count` of `ids` are RUNNING (on `workerId` when given): a strike
+ * that should hit work mid-step waits for it, since the moment a batch of jobs ends can find
+ * none running.
+ */
+export async function untilRunning(c: FaultCluster, ids: readonly string[], count: number, workerId?: string): Promise<void> {
+  await untilTrue(
+    c,
+    `SELECT count(*) >= $2 AS ok FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status = 'RUNNING' AND ($3::text IS NULL OR worker_id = $3)`,
+    [ids, count, workerId ?? null],
+    `${count} jobs were not running${workerId ? ` on ${workerId}` : ''}`,
+  );
+}
+
 /** Resolves once a query over the cluster's database returns a row whose `ok` is true (on timeout, `ids`' open jobs are named). */
 export async function untilTrue(c: FaultCluster, sql: string, params: unknown[], what: string, ids?: readonly string[]): Promise<void> {
   await waitUntil(async () => (await c.pool.query<{ ok: boolean }>(sql, params)).rows[0]?.ok === true, what, DRAIN_TIMEOUT_MS).catch(

@@ -10,7 +10,7 @@
 import { expect, it } from 'vitest';
 import { runningJobs } from '../check/run-report.js';
 import { natsSupportsSyncAlways } from '@gantry/testkit';
-import { noopJob, runScenario, untilEnded, type ScenarioResult } from '../scenario.js';
+import { noopJob, runScenario, untilEnded, untilRunning, type ScenarioResult } from '../scenario.js';
 
 const JOBS = 200;
 /** How long NATS stays down: shorter than WORKER_LOST_MS (3 s) so workers are not judged lost by it alone. */
@@ -22,6 +22,7 @@ async function natsRestart(name: string, syncAlways: boolean): Promise<ScenarioR
   return runScenario(name, { workers: 2, concurrency: 16, nats: { syncAlways } }, async (c) => {
     const accepted = await c.submit(JOBS, noopJob(300));
     await untilEnded(c, accepted, JOBS / 4);
+    await untilRunning(c, accepted, 4);
     const affected = await runningJobs(c.pool, accepted);
     const faultAt = Date.now();
     await c.nats.kill('SIGKILL');

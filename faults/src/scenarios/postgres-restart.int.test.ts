@@ -6,7 +6,7 @@
  */
 import { expect, it } from 'vitest';
 import { runningJobs } from '../check/run-report.js';
-import { noopJob, runScenario, untilEnded } from '../scenario.js';
+import { noopJob, runScenario, untilEnded, untilRunning } from '../scenario.js';
 
 const JOBS = 200;
 /** How long PostgreSQL stays down. */
@@ -16,6 +16,7 @@ it('PostgreSQL crash and restart mid-run: every accepted job ends once', async (
   const { check, strike } = await runScenario('postgres-restart', { workers: 2, concurrency: 16 }, async (c) => {
     const accepted = await c.submit(JOBS, noopJob(300));
     await untilEnded(c, accepted, JOBS / 4);
+    await untilRunning(c, accepted, 4);
     const affected = await runningJobs(c.pool, accepted);
     const faultAt = Date.now();
     await c.postgres.crash();

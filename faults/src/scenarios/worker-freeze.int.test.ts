@@ -13,7 +13,7 @@ import { MetricNames } from '@gantry/contracts';
 import { runningJobs } from '../check/run-report.js';
 import { metricSum } from '../cluster/metrics.js';
 import { waitUntil } from '../cluster/processes.js';
-import { DRAIN_TIMEOUT_MS, noopJob, runScenario, untilEnded, untilTrue } from '../scenario.js';
+import { DRAIN_TIMEOUT_MS, noopJob, runScenario, untilEnded, untilRunning, untilTrue } from '../scenario.js';
 
 const JOBS = 100;
 
@@ -24,13 +24,8 @@ it('SIGSTOP a worker past the lost-worker timeout, then SIGCONT: its late result
     async (c) => {
       const accepted = await c.submit(JOBS, noopJob(1_000));
       await untilEnded(c, accepted, 16);
-      // Strike mid-step: w0 holds running attempts (its first batch may just have ended).
-      await untilTrue(
-        c,
-        `SELECT count(*) >= 4 AS ok FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status = 'RUNNING' AND worker_id = 'w0'`,
-        [accepted],
-        'w0 did not start its next jobs',
-      );
+      // Strike mid-step: w0 holds running attempts (a batch of its jobs may just have ended).
+      await untilRunning(c, accepted, 4, 'w0');
       const frozen = c.workers[0]!;
       frozen.child.kill('SIGSTOP');
       const faultAt = Date.now();

@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import { runningJobs } from '../check/run-report.js';
 import { killHard } from '../cluster/processes.js';
-import { commandJob, runScenario, untilEnded, untilTrue } from '../scenario.js';
+import { commandJob, runScenario, untilEnded, untilRunning } from '../scenario.js';
 
 const JOBS = 200;
 
@@ -15,12 +15,7 @@ it('kill -9 of a worker mid-step: its jobs re-run as new attempts, none lost or 
     const accepted = await c.submit(JOBS, commandJob(0.5));
     await untilEnded(c, accepted, JOBS / 4);
     // Strike mid-step: w0 holds running attempts (a batch of its jobs may just have ended).
-    await untilTrue(
-      c,
-      `SELECT count(*) >= 4 AS ok FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status = 'RUNNING' AND worker_id = 'w0'`,
-      [accepted],
-      'w0 did not start its next jobs',
-    );
+    await untilRunning(c, accepted, 4, 'w0');
     const faultAt = Date.now();
     await killHard(c.workers[0]!);
     // w0 writes nothing after its death: what it holds now is what it held mid-step.
