@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminUrl, createTestNamespace, databaseUrl, type TestNamespace } from '@gantry/testkit';
 import { type BuiltImage, emulateBuild } from './image/emulate.js';
 import { deployPath, REPO_ROOT } from './paths.js';
-import { type Proc, startProcess } from './testing/process.js';
+import { type Proc, startProcess } from '@gantry/testkit';
 
 /** The build's two `npm ci` runs take most of a minute on this machine. */
 const BUILD_TIMEOUT_MS = 600_000;

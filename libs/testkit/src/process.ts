@@ -1,6 +1,8 @@
 /**
- * Starts a Gantry service as a real child process (`tsx src/main.ts` in its package), reads
- * its JSON log lines, and stops it with a signal. Tests that kill processes use this.
+ * Child processes for tests: `startProcess` spawns any command, keeps its JSON log lines (stdout)
+ * and the tail of its output, waits for a log line, and stops it with a signal; `startService`
+ * starts a Gantry service from its sources (`tsx src/main.ts` in its package). Tests that kill
+ * processes, and the deploy checks that run the built image, use these.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -8,37 +10,47 @@ import { fileURLToPath } from 'node:url';
 
 const SERVICES_DIR = fileURLToPath(new URL('../../../services/', import.meta.url));
 
-export interface ServiceProcess {
+/** A started process. */
+export interface Proc {
   readonly child: ChildProcess;
-  /** Every JSON log line so far. */
+  /** JSON log lines (stdout) so far; non-JSON lines as `{ msg }`. */
   readonly logs: Record<string, unknown>[];
-  /** Resolves with the first log line `match` accepts (rejects after `timeoutMs` or on exit). */
+  /** The last 8 KiB of stdout and stderr. */
+  output(): string;
+  /** Resolves with the first log line `match` accepts; rejects after `timeoutMs` or on exit. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Sends `signal` and resolves with the exit code (or the signal's name). */
+  /** Resolves with the exit code, or the signal's name. */
+  readonly exited: Promise<number | string>;
+  /** Sends `signal` unless the process has exited; resolves with how it exited. */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Options of {@link startService}. */
-export interface StartServiceOptions {
-  /** Extra arguments for `node` before the entry, e.g. `--cpu-prof`. */
-  readonly nodeArgs?: readonly string[];
+/** Options of {@link startProcess}. */
+export interface StartOptions {
+  readonly cwd: string;
+  /** The whole environment of the process (nothing is inherited). */
+  readonly env: Record<string, string>;
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
-/** Spawns `services/<service>` with `env` added to the parent's environment. */
-export function startService(service: string, env: Record<string, string>, opts: StartServiceOptions = {}): ServiceProcess {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    cwd: `${SERVICES_DIR}${service}`,
-    // eslint-disable-next-line no-restricted-properties -- the child inherits PATH and friends
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+/** Spawns `file args…`. */
+export function startProcess(name: string, file: string, args: readonly string[], opts: StartOptions): Proc {
+  const child = spawn(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),
   });
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<(line: Record<string, unknown>) => void>();
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4_000);
-  });
+  let tail = '';
+  const keep = (text: string) => {
+    tail = (tail + text).slice(-8_192);
+  };
+  child.stderr!.on('data', (chunk: Buffer) => keep(chunk.toString()));
   createInterface({ input: child.stdout! }).on('line', (text) => {
+    keep(`${text}\n`);
     let line: Record<string, unknown>;
     try {
       line = JSON.parse(text) as Record<string, unknown>;
@@ -49,12 +61,18 @@ export function startService(service: string, env: Record<string, string>, opts:
     for (const w of waiters) w(line);
   });
   const exited = new Promise<number | string>((resolve) => {
+    child.once('error', (err) => {
+      keep(String(err));
+      resolve('spawn-error');
+    });
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
 
   return {
     child,
     logs,
+    exited,
+    output: () => tail,
     waitForLog(match, timeoutMs = 30_000) {
       const seen = logs.find(match);
       if (seen) return Promise.resolve(seen);
@@ -70,12 +88,12 @@ export function startService(service: string, env: Record<string, string>, opts:
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`${service}: no matching log line within ${timeoutMs} ms; stderr: ${stderr}`));
+          reject(new Error(`${name}: no matching log line within ${timeoutMs} ms; output:\n${tail}`));
         }, timeoutMs);
         waiters.add(waiter);
         void exited.then((code) => {
           done();
-          reject(new Error(`${service} exited (${code}) before the expected log line; stderr: ${stderr}`));
+          reject(new Error(`${name} exited (${code}) before the expected log line; output:\n${tail}`));
         });
       });
     },
@@ -84,4 +102,22 @@ export function startService(service: string, env: Record<string, string>, opts:
       return exited;
     },
   };
+}
+
+/** A Gantry service started by {@link startService}. */
+export type ServiceProcess = Proc;
+
+/** Options of {@link startService}. */
+export interface StartServiceOptions {
+  /** Extra arguments for `node` before the entry, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+}
+
+/** Spawns `services/<service>` from its sources with `env` added to the parent's environment. */
+export function startService(service: string, env: Record<string, string>, opts: StartServiceOptions = {}): ServiceProcess {
+  return startProcess(service, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    cwd: `${SERVICES_DIR}${service}`,
+    // eslint-disable-next-line no-restricted-properties -- the child inherits PATH and friends
+    env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'info', ...env },
+  });
 }
