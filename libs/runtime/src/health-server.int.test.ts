@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHealthServer, type HealthServer } from './health-server.js';
+import { createHealthServer, type HealthServer, httpUrl } from './health-server.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openResources } from './resources.js';
@@ -136,5 +136,14 @@ describe('createHealthServer', () => {
     await expect(second.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
     expect(openResources()).toHaveLength(before);
     await second.stop();
+  });
+});
+
+describe('httpUrl', () => {
+  it('reaches a wildcard bind on loopback and brackets IPv6 hosts', () => {
+    expect(httpUrl('0.0.0.0', 80)).toBe('http://127.0.0.1:80');
+    expect(httpUrl('::', 81)).toBe('http://[::1]:81');
+    expect(httpUrl('127.0.0.1', 82)).toBe('http://127.0.0.1:82');
+    expect(httpUrl('fe80::1', 83)).toBe('http://[fe80::1]:83');
   });
 });

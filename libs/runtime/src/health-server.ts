@@ -73,6 +73,15 @@ function close(server: Server): Promise<void> {
 }
 
 /** Builds the health server; call `start()` to listen. */
+/**
+ * The URL a client on this host reaches a server bound to `host`:`port` at: a wildcard bind
+ * (`0.0.0.0`, `::`) is reached on loopback; an IPv6 host is bracketed.
+ */
+export function httpUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
 export function createHealthServer(opts: HealthServerOptions): HealthServer {
   const handlers = createHealthHandlers({ checks: opts.checks, metrics: opts.metrics });
   const logger = opts.logger.child({ component: 'health-server' });
@@ -127,7 +136,7 @@ export function createHealthServer(opts: HealthServerOptions): HealthServer {
       return bound().port;
     },
     get url() {
-      return `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${bound().port}`;
+      return httpUrl(opts.host, bound().port);
     },
   };
 }

@@ -129,6 +129,8 @@ export type {
 export {
   /** The scheduler's and workers' health/metrics HTTP server, a lifecycle component. */
   createHealthServer,
+  /** The URL a local client reaches a server bound to a host and port at. */
+  httpUrl,
 } from './health-server.js';
 export type {
   /** A running health server and its bound port. */

@@ -13,6 +13,7 @@ import {
   aborted,
   createEventFanout,
   createPublisher,
+  httpUrl,
   startStop,
   trackResource,
   type Component,
@@ -164,8 +165,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return bound().port;
     },
     get url() {
-      const host = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
-      return `http://${host.includes(':') ? `[${host}]` : host}:${bound().port}`;
+      return httpUrl(config.httpHost, bound().port);
     },
     get deps() {
       if (!deps) throw new Error('the api server has not started');
