@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobs, createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from '@gantry/store';
 import { acquireLease, type Lease } from '../leadership/lease.js';
-import { claimJobs, type ClaimOptions } from './claim-sql.js';
+import { CLAIM_SQL, claimJobs, type ClaimOptions } from './claim-sql.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -29,6 +29,32 @@ const options = (limit: number, over: Partial<ClaimOptions> = {}): ClaimOptions 
   agingSecondsPerPoint: 0,
   ...over,
 });
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}
+
+function planNodes(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
+}
+
+/** The executed plan of a claim of `limit` jobs, rolled back. */
+async function explainClaim(limit: number): Promise<PlanNode> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [
+      lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0,
+    ]);
+    return (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+}
 
 async function queue(workspaceId: string, count: number, priority: number): Promise<string[]> {
   const jobs = await createJobs(pool, workspaceId, count, { spec: jobSpec({ priority }) });
@@ -113,5 +139,33 @@ describe('claimJobs', () => {
     expect(successor).toBe(lease.term + 1);
     expect(await claimJobs(pool, lease, options(10))).toEqual([]);
     expect(await claimJobs(pool, { ...lease, holder: 'successor', term: successor! }, options(10))).toHaveLength(2);
+  });
+
+  it('skips a job another transaction holds, and leaves it alone once that transaction cancelled it', async () => {
+    const ws = await createWorkspace(pool);
+    const [held, free] = await queue(ws, 2, 50);
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`UPDATE runner_jobs SET status = 'CANCELLED' WHERE id = $1`, [held]);
+      expect((await claimJobs(pool, lease, options(10))).map((c) => c.id)).toEqual([free]);
+      await other.query('COMMIT');
+    } finally {
+      other.release();
+    }
+    expect(await claimJobs(pool, lease, options(10))).toEqual([]);
+  });
+
+  it('locks each chosen job by its primary key, whatever the statistics say about the backlog', async () => {
+    // This file's table was never analyzed: the planner believes the backlog's partial indexes
+    // hold about one row, as it does after an ANALYZE that found the queue empty.
+    const ws = await createWorkspace(pool);
+    await queue(ws, 2_000, 50);
+    const plan = await explainClaim(20);
+    const locks = planNodes(plan).filter((n) => n['Node Type'] === 'LockRows');
+    expect(locks).toHaveLength(1);
+    const probes = planNodes(locks[0]!).filter((n) => n['Index Name'] !== undefined);
+    expect(probes.map((n) => n['Index Name'])).toEqual(['runner_jobs_pkey']);
+    expect(locks[0]!['Actual Loops']).toBe(20);
   });
 });
