@@ -1,7 +1,8 @@
 /**
  * The scheduler, assembled: every replica listens to worker heartbeats and competes for the
  * leadership lease; the leader consumes commands, dispatches, and runs the periodic duties
- * (reconciler, timeouts, lost workers, queue gauges). Plain factory; tests build it in-process.
+ * (reconciler, timeouts, lost workers, queue gauges and the backlog's statistics). Plain
+ * factory; tests build it in-process.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -17,6 +18,7 @@ import { createDeadLetterer } from './commands/dead-letter.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { createLeadership, type Leadership } from './leadership/leadership.js';
 import type { Lease } from './leadership/lease.js';
+import { keepBacklogStatisticsOnce, type StatisticsState } from './maintenance/backlog-statistics.js';
 import type { DutyContext } from './maintenance/duty.js';
 import { recoverLostWorkersOnce } from './maintenance/lost-workers.js';
 import { observeQueueOnce } from './maintenance/queue-gauges.js';
@@ -117,13 +119,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     });
     const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher };
     const leaderSince = Date.now();
+    const statistics: StatisticsState = { lastAnalyzeAt: 0 };
     const maintenance = async () => {
       while (!signal.aborted) {
         for (const [name, once] of [
           ['reconciler', () => reconcileOnce(duty, { pendingGraceMs: settings.pendingGraceMs, unclaimedMs: settings.unclaimedRedispatchMs, cancelResendMs: settings.cancelResendMs })],
           ['timeouts', () => enforceTimeoutsOnce(duty, settings.timeoutGraceMs)],
           ['lost-workers', () => recoverLostWorkersOnce(duty, workers, { lostAfterMs: settings.workerLostMs, leaderSince })],
-          ['queue-gauges', () => observeQueueOnce(duty)],
+          ['queue-gauges', async () => void (await keepBacklogStatisticsOnce(duty, await observeQueueOnce(duty), statistics))],
         ] as const) {
           if (signal.aborted) break;
           await once().catch((err: unknown) => logger.error({ err, duty: name }, 'duty failed'));
