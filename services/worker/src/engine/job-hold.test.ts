@@ -25,7 +25,7 @@ function scriptedWriter(answers: ((w: JobWrite) => Promise<WriteResult>)[]) {
 describe('JobHold', () => {
   it('carries pending pieces with the next write, after the claim events', async () => {
     const writer = scriptedWriter([]);
-    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger });
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
     hold.add(W.stepStarted(holder, step));
     expect(await hold.claim(W.claim(holder, 'w', 1_000, 0))).toBe(true);
     hold.add(W.stepCompleted(holder, step, 1, {}, undefined));
@@ -45,7 +45,7 @@ describe('JobHold', () => {
     let commit!: () => void;
     const first = new Promise<void>((r) => (commit = r));
     const writer = scriptedWriter([async (w) => (await first, { applied: true, status: 'RUNNING', attempt: w.attempt, events: [] })]);
-    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger });
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
     hold.add(W.stepStarted(holder, step));
     const a = hold.flush();
     hold.add(W.stepSkipped(holder, step, 'x'));
@@ -61,7 +61,7 @@ describe('JobHold', () => {
   it('fences on the first refusal: calls onFenced once and sends nothing more', async () => {
     const writer = scriptedWriter([async () => ({ applied: false, status: 'QUEUED', attempt: 2, events: [] })]);
     let fenced = 0;
-    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => (fenced += 1), logger });
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => (fenced += 1), logger: () => logger });
     hold.add(W.stepStarted(holder, step));
     expect(await hold.flush()).toBe(false);
     hold.add(W.stepSkipped(holder, step, 'x'));
@@ -79,7 +79,7 @@ describe('JobHold', () => {
       },
       async () => ({ applied: false, status: 'COMPLETED', attempt: 1, events: [] }),
     ]);
-    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger });
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
     expect(await hold.end(W.complete(holder, 0, null))).toBe(true);
     expect(writer.sent).toHaveLength(2);
   });
@@ -88,7 +88,7 @@ describe('JobHold', () => {
     const writer = scriptedWriter([async () => {
       throw new GantryError('INTERNAL');
     }]);
-    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger, retryForMs: 0 });
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger, retryForMs: 0 });
     await expect(hold.end(W.complete(holder, 0, null))).rejects.toThrow(GantryError);
     hold.add(W.stepSkipped(holder, step, 'x'));
     await expect(hold.flush()).rejects.toThrow(GantryError);

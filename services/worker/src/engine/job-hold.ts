@@ -28,7 +28,8 @@ export interface JobHoldOptions {
   readonly holder: Holder;
   /** Called once, when a write is refused. */
   readonly onFenced: () => void;
-  readonly logger: Logger;
+  /** The attempt's logger (made on first use). */
+  readonly logger: () => Logger;
   /** How long to retry a write while PostgreSQL is unavailable; default 60 s. */
   readonly retryForMs?: number;
   /** How long {@link JobHold.flushSoon} waits for more pieces; default 10 ms. */
@@ -153,7 +154,7 @@ export class JobHold {
           this.#broken = err;
           throw err;
         }
-        this.#opts.logger.warn({ err, jobId: write.jobId }, 'job write failed; retrying');
+        this.#opts.logger().warn({ err, jobId: write.jobId }, 'job write failed; retrying');
         await delay(Math.min(5_000, 100 * 2 ** tries));
         continue;
       }
@@ -166,7 +167,7 @@ export class JobHold {
   #fence(result: WriteResult): void {
     if (this.#fenced) return;
     this.#fenced = true;
-    this.#opts.logger.info({ jobId: this.#opts.jobId, attempt: this.#opts.holder.attempt, found: { status: result.status, attempt: result.attempt } }, 'job write refused: the attempt is fenced');
+    this.#opts.logger().info({ jobId: this.#opts.jobId, attempt: this.#opts.holder.attempt, found: { status: result.status, attempt: result.attempt } }, 'job write refused: the attempt is fenced');
     this.#opts.onFenced();
   }
 }

@@ -26,7 +26,7 @@ import type { WorkerSettings } from '../settings.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Json, JobInfo } from '../steps/types.js';
 import { attemptDir } from '../workdir.js';
-import { Interrupt } from './abort.js';
+import { Interrupt, Interruption } from './abort.js';
 import { boundedMessage, type StepFailure } from './job-control.js';
 import { JobHold } from './job-hold.js';
 import { needsRun, progressOf, runOrder } from './step-order.js';
@@ -59,9 +59,9 @@ export class AttemptRun {
   readonly attempt: number;
   readonly #job: LoadedJob;
   readonly #deps: AttemptDeps;
-  readonly #logger: Logger;
-  readonly #main = new AbortController();
-  readonly #hard = new AbortController();
+  #logger: Logger | undefined;
+  readonly #main = new Interruption();
+  readonly #hard = new Interruption();
   #cancelRequested = false;
   #cancelReason: string | null = null;
   #handBack = false;
@@ -74,19 +74,21 @@ export class AttemptRun {
     this.#deps = deps;
     this.jobId = job.id;
     this.attempt = job.attempt;
-    this.#logger = deps.logger.child({ jobId: job.id, attempt: job.attempt });
   }
+
+  /** The attempt's logger, made when something is first logged (most attempts log nothing). */
+  readonly #log = (): Logger => (this.#logger ??= this.#deps.logger.child({ jobId: this.jobId, attempt: this.attempt }));
 
   /** Reacts to a cancel signal, a timeout or a drain (see `engine/abort.ts`). */
   signal(kind: AttemptSignal): void {
     if (kind === 'cancel') {
       this.#cancelRequested = true;
-      this.#main.abort(new Interrupt('cancel'));
+      this.#main.interrupt(new Interrupt('cancel'));
     } else if (kind === 'timeout') {
-      if (!this.#inCleanup) this.#main.abort(new Interrupt('timeout'));
-    } else if (!this.#inCleanup && !this.#failing && !this.#main.signal.aborted) {
+      if (!this.#inCleanup) this.#main.interrupt(new Interrupt('timeout'));
+    } else if (!this.#inCleanup && !this.#failing && this.#main.kind === undefined) {
       this.#handBack = true;
-      this.#main.abort(new Interrupt('handback'));
+      this.#main.interrupt(new Interrupt('handback'));
     }
   }
 
@@ -95,14 +97,14 @@ export class AttemptRun {
     try {
       return (await this.#deps.cancelReason?.(this.jobId)) ?? null;
     } catch (err) {
-      this.#logger.warn({ err }, 'could not read the cancel reason');
+      this.#log().warn({ err }, 'could not read the cancel reason');
       return null;
     }
   }
 
   #fence(): void {
-    this.#main.abort(new Interrupt('fenced'));
-    this.#hard.abort(new Interrupt('fenced'));
+    this.#main.interrupt(new Interrupt('fenced'));
+    this.#hard.interrupt(new Interrupt('fenced'));
   }
 
   /** Runs the attempt; resolves once the write that ends the hold committed (or was refused). */
@@ -111,7 +113,7 @@ export class AttemptRun {
     const { settings, metrics } = this.#deps;
     const holder: W.Holder = { actor: `worker:${settings.workerId}`, attempt: job.attempt };
     const hold = new JobHold({
-      writer: this.#deps.writer, jobId: job.id, holder, onFenced: () => this.#fence(), logger: this.#logger, batchDelayMs: settings.stepWriteDelayMs,
+      writer: this.#deps.writer, jobId: job.id, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
     });
     const dir = attemptDir(settings.workDir, job.id, job.attempt);
     const info: JobInfo = { id: job.id, workspaceId: job.workspaceId, type: job.type, attempt: job.attempt, payload: job.payload };
@@ -142,7 +144,7 @@ export class AttemptRun {
         const cleanup = step.phase === StepPhase.CLEANUP;
         if (hold.fenced) return 'FENCED';
         if (this.#handBack) return claimed ? await end(W.handBack(holder, undefined), 'HANDED_BACK') : 'UNCLAIMED';
-        if (!failure && this.#main.signal.aborted) failure = this.#failureBetweenSteps();
+        if (!failure && this.#main.kind !== undefined) failure = this.#failureBetweenSteps();
         this.#failing = failure !== undefined;
         if (failure && !cleanup) {
           hold.add(W.stepSkipped(holder, step, failure.control === 'cancel' ? 'the job was cancelled' : 'an earlier step failed'));
@@ -155,7 +157,7 @@ export class AttemptRun {
         } else hold.flushSoon();
         const run = await runStep({
           handler: this.#deps.registry.get(step.type), step, job: info, hold, holder, workDir: dir,
-          signal: cleanup ? this.#hard.signal : this.#main.signal, logger: this.#logger,
+          interruption: cleanup ? this.#hard : this.#main, logger: this.#log,
           abortGraceMs: settings.killGraceMs + 1_000,
         });
         metrics.stepEnded(step.phase, step.type, stepStatusOf(run), run.durationMs / 1000);
@@ -202,7 +204,7 @@ export class AttemptRun {
       return await end(W.fail(holder, job, error), 'FAILED');
     } catch (err) {
       this.#fence();
-      this.#logger.error({ err }, 'job writes keep failing; leaving the attempt to recovery');
+      this.#log().error({ err }, 'job writes keep failing; leaving the attempt to recovery');
       return 'ABANDONED';
     } finally {
       clearTimeout(this.#deadline);

@@ -15,7 +15,7 @@ import type { Logger } from '@gantry/runtime';
 import type { JobHold } from './job-hold.js';
 import type { WorkDir } from '../workdir.js';
 import type { Json, JobInfo, ParkRequest, StepContext, StepHandler, StepRecord } from '../steps/types.js';
-import { Interrupt, interruptOf } from './abort.js';
+import { Interrupt, Interruption } from './abort.js';
 import { classifyStepError, type StepFailure } from './job-control.js';
 import type { Holder } from './writes.js';
 import type { LoadedStep } from './types.js';
@@ -35,28 +35,27 @@ export interface StepRunOptions {
   readonly hold: JobHold;
   readonly holder: Holder;
   readonly workDir: WorkDir;
-  /** The attempt's signal for this step. */
-  readonly signal: AbortSignal;
-  readonly logger: Logger;
+  /** The attempt's interruptions that reach this step. */
+  readonly interruption: Interruption;
+  /** The attempt's logger (made on first use). */
+  readonly logger: () => Logger;
   readonly abortGraceMs: number;
 }
 
 type Settled = { kind: 'value'; value: unknown } | { kind: 'error'; error: unknown } | { kind: 'abandoned' };
 
-/** Settles with `work`, or gives up `graceMs` after `signal` aborts. */
-function settle(work: Promise<unknown>, signal: AbortSignal, graceMs: number): Promise<Settled> {
+/** Settles with `work`, or gives up `graceMs` after `interruption` interrupts. */
+function settle(work: Promise<unknown>, interruption: Interruption, graceMs: number): Promise<Settled> {
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
+    const off = interruption.onInterrupt(() => {
       timer = setTimeout(() => resolve({ kind: 'abandoned' }), graceMs);
-    };
+    });
     const done = (s: Settled) => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      off();
       resolve(s);
     };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
     work.then((value) => done({ kind: 'value', value }), (error: unknown) => done({ kind: 'error', error }));
   });
 }
@@ -95,20 +94,22 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
     const f = classifyStepError(err, step.id);
     return failed({ ...f, error: { ...f.error, retryable: false } });
   }
-  const controller = new AbortController();
-  const forward = () => controller.abort(o.signal.reason);
-  if (o.signal.aborted) forward();
-  else o.signal.addEventListener('abort', forward, { once: true });
+  const interruption = new Interruption();
+  const forward = o.interruption.onInterrupt((reason) => interruption.interrupt(reason));
   const timeoutMs = timeoutOf(step, handler, spec);
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new Interrupt('step_timeout')), timeoutMs);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => interruption.interrupt(new Interrupt('step_timeout')), timeoutMs);
   let open = true;
   const ctx: StepContext<unknown> = {
     spec,
     step: { id: step.id, name: step.name, phase: step.phase, type: step.type, ordinal: step.ordinal },
     job: o.job,
     workDir: o.workDir,
-    signal: controller.signal,
-    logger: o.logger,
+    get signal() {
+      return interruption.signal;
+    },
+    get logger() {
+      return o.logger();
+    },
     emit(event) {
       if (open) o.hold.add({ events: [{ ...event, actor: o.holder.actor, attempt: o.holder.attempt, stepId: step.id }], steps: [] });
     },
@@ -122,21 +123,21 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
   let outcome: Settled;
   try {
     // An async wrapper, so that a handler that throws before returning its promise fails its step.
-    outcome = controller.signal.aborted ? { kind: 'abandoned' } : await settle((async () => handler.run(ctx))(), controller.signal, o.abortGraceMs);
+    outcome = interruption.kind !== undefined ? { kind: 'abandoned' } : await settle((async () => handler.run(ctx))(), interruption, o.abortGraceMs);
   } finally {
     open = false;
     clearTimeout(timer);
-    o.signal.removeEventListener('abort', forward);
+    forward();
   }
   if (outcome.kind === 'value') {
     const result = (outcome.value ?? {}) as { output?: unknown; park?: ParkRequest };
     if (result.park) return { kind: 'parked', durationMs: elapsed(), record, park: result.park };
     return { kind: 'completed', durationMs: elapsed(), record, output: boundedOutput(result.output) };
   }
-  if (outcome.kind === 'abandoned' && controller.signal.aborted) {
-    o.logger.warn({ stepId: step.id, type: step.type }, 'step handler did not stop after its signal aborted; moving on');
+  if (outcome.kind === 'abandoned' && interruption.kind !== undefined) {
+    o.logger().warn({ stepId: step.id, type: step.type }, 'step handler did not stop after its signal aborted; moving on');
   }
-  switch (interruptOf(controller.signal)) {
+  switch (interruption.kind) {
     case 'handback':
       return { kind: 'interrupted', durationMs: elapsed(), record, interrupt: 'handback' };
     case 'fenced':

@@ -9,9 +9,11 @@ export function noopStep(): StepHandler<NoopSpec> {
   return {
     type: StepType.NOOP,
     parseSpec: (raw) => parseWith(NoopSpec, raw, 'NOOP spec'),
-    async run({ spec, signal }) {
-      if (spec.sleepMs !== undefined && spec.sleepMs > 0 && !(await delay(spec.sleepMs, signal))) {
-        throw signal.reason;
+    async run(ctx) {
+      const { spec } = ctx;
+      // The signal is read only when there is something to interrupt: the engine makes it on first use.
+      if (spec.sleepMs !== undefined && spec.sleepMs > 0 && !(await delay(spec.sleepMs, ctx.signal))) {
+        throw ctx.signal.reason;
       }
       if (spec.fail) throw new StepFailedError('the step was told to fail', 'NOOP_FAILED');
     },
