@@ -23,6 +23,7 @@ import type { DutyContext } from './maintenance/duty.js';
 import { recoverLostWorkersOnce } from './maintenance/lost-workers.js';
 import { observeQueueOnce } from './maintenance/queue-gauges.js';
 import { reconcileOnce } from './maintenance/reconciler.js';
+import { warnAboutServerSettings } from './maintenance/server-settings.js';
 import { enforceTimeoutsOnce } from './maintenance/timeouts.js';
 import { clearLeaderGauges, schedulerMetrics } from './metrics.js';
 import { WorkerRegistry } from './workers/registry.js';
@@ -106,6 +107,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const lead = async (lease: Lease, signal: AbortSignal): Promise<void> => {
     metrics.leader.set(1);
     metrics.term.set(lease.term);
+    void warnAboutServerSettings(pool, logger);
     const jsm = await jetstreamManager(nc);
     const deadLetter = createDeadLetterer({ publisher, names, metrics, logger });
     const advisories = watchMaxDeliveries({ nc, jsm, names, deadLetter, logger });
