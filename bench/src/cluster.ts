@@ -4,7 +4,6 @@
  * interface (batched submit commands with an API token). Torn down afterwards, whatever happened.
  */
 import { randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
 import { Headers, type JobSpecInput, type SubmitCommand, JobSpec, parseWith } from '@gantry/contracts';
 import { createPublisher, type Publisher } from '@gantry/runtime';
 import { createPool, mintToken, type Pool } from '@gantry/store';
@@ -127,7 +126,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     processes.push(scheduler);
     await ready(scheduler);
     const workers = await Promise.all(Array.from({ length: opts.workers }, spawnWorker));
-    publisher = createPublisher(jetstream(ns.nc), { maxInFlight: 256 });
+    publisher = createPublisher(ns.nc, { maxInFlight: 256 });
     const names = ns.names;
     const p = pool;
     const pub = publisher;

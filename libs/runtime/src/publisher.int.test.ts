@@ -1,16 +1,16 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Headers, MetricNames } from '@gantry/contracts';
 import { createTestNamespace, type TestNamespace } from '../../testkit/src/nats.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { connectNats } from './nats.js';
 import { createPublisher } from './publisher.js';
 
 let ns: TestNamespace;
-let js: JetStreamClient;
 
 beforeAll(async () => {
   ns = await createTestNamespace({ provision: true });
-  js = jetstream(ns.nc);
 });
 
 afterAll(async () => {
@@ -31,7 +31,7 @@ describe('createPublisher', () => {
   it('delivers N messages with their msgIds and headers, in order, with one ack each', async () => {
     const stream = ns.names.streams.events;
     const before = await streamMessages(stream);
-    const publisher = createPublisher(js);
+    const publisher = createPublisher(ns.nc);
     const jobId = '00000000-0000-4000-8000-000000000001';
     const subject = ns.names.subjects.events('00000000-0000-4000-8000-00000000000a', jobId);
     const count = 500;
@@ -54,7 +54,7 @@ describe('createPublisher', () => {
 
   it('acknowledges a repeated msgId as a duplicate without storing it again', async () => {
     const stream = ns.names.streams.commands;
-    const publisher = createPublisher(js);
+    const publisher = createPublisher(ns.nc);
     const subject = ns.names.subjects.command('submit');
     const first = await publisher.publish(subject, '{"v":1}', { msgId: 'cmd-1' });
     const before = await streamMessages(stream);
@@ -66,7 +66,7 @@ describe('createPublisher', () => {
   });
 
   it('keeps at most maxInFlight publishes waiting for an ack and queues the rest', async () => {
-    const publisher = createPublisher(js, { maxInFlight: 4 });
+    const publisher = createPublisher(ns.nc, { maxInFlight: 4 });
     const subject = ns.names.subjects.dispatch('default');
     const pending = Array.from({ length: 20 }, (_, i) => publisher.publish(subject, 'x', { msgId: `bp-${i}` }));
     expect(publisher.inFlight).toBe(4);
@@ -80,7 +80,7 @@ describe('createPublisher', () => {
 
   it('counts publishes by stream and outcome, and errors by reason', async () => {
     const registry = new Registry();
-    const publisher = createPublisher(js, { registry, timeoutMs: 2_000 });
+    const publisher = createPublisher(ns.nc, { registry, timeoutMs: 2_000 });
     const subject = ns.names.subjects.deadLetter('submit');
     const results = await publisher.publishAll([
       { subject, data: 'a', msgId: 'm-1' },
@@ -97,11 +97,35 @@ describe('createPublisher', () => {
   });
 
   it('refuses publishes after close, once those started have settled', async () => {
-    const publisher = createPublisher(js);
+    const publisher = createPublisher(ns.nc);
     const started = publisher.publish(ns.names.subjects.command('cancel'), '{}', { msgId: 'before-close' });
     await publisher.close();
     await expect(started).resolves.toMatchObject({ duplicate: false });
     await expect(publisher.publish(ns.names.subjects.command('cancel'), '{}')).rejects.toThrow('publisher is closed');
+    await publisher.close();
+  });
+
+  it('times out a publish nobody acknowledges, and counts it', async () => {
+    const registry = new Registry();
+    const publisher = createPublisher(ns.nc, { registry, timeoutMs: 200 });
+    // A plain subscriber: the subject has a responder, so no "no responders" answer, and no PubAck.
+    const silent = ns.nc.subscribe(`${ns.namespace}.silent`);
+    await expect(publisher.publish(`${ns.namespace}.silent`, 'x')).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(await counterValue(registry, MetricNames.natsPublishErrors, { reason: 'timeout' })).toBe(1);
+    // A late answer to a publish that timed out is ignored.
+    silent.unsubscribe();
+    await expect(publisher.publish(ns.names.subjects.command('cancel'), '{}')).resolves.toMatchObject({ duplicate: false });
+    await publisher.close();
+  });
+
+  it('fails the publishes still waiting when the connection closes', async () => {
+    const nc = await connectNats(loadConfig(), { name: 'publisher-close-test', logger: createLogger({ service: 'test', version: '0', level: 'silent' }) });
+    const publisher = createPublisher(nc, { timeoutMs: 60_000 });
+    nc.subscribe(`${ns.namespace}.silent-too`);
+    const waiting = publisher.publish(`${ns.namespace}.silent-too`, 'x');
+    await nc.flush();
+    await nc.close();
+    await expect(waiting).rejects.toMatchObject({ name: 'ClosedConnectionError' });
     await publisher.close();
   });
 });

@@ -7,9 +7,15 @@
  * Publish many messages by starting every `publish()` and then awaiting them together (or
  * with {@link Publisher.publishAll}); awaiting each publish in a loop costs a round trip per
  * message, which is the performance bug this module exists to avoid.
+ *
+ * PubAcks come back on one subscription of the publisher's own (`<inbox>.<n>` per message), not
+ * as one client request per message: a request costs a timer, a muxed reply entry and, in the
+ * client's clean-up, an `Error` with a stack per message, which made the scheduler's dispatch
+ * publishes one of its largest costs. One sweep times out the publishes that waited longer than
+ * `timeoutMs`; a closed connection fails those still waiting.
  */
-import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
+import { createInbox, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import { MetricLabels, MetricNames } from '@gantry/contracts';
 import { counterOn } from './metrics.js';
@@ -102,18 +108,104 @@ function counters(registry: Registry | undefined) {
   };
 }
 
-/** Builds a publisher on `js`. */
-export function createPublisher(js: JetStreamClient, opts: PublisherOptions = {}): Publisher {
+/** Why a publish waited no longer: classified like the client's own errors (see {@link publishErrorReason}). */
+class PublishError extends Error {
+  constructor(
+    override readonly name: 'TimeoutError' | 'NoRespondersError' | 'ClosedConnectionError',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Waiting {
+  readonly resolve: (ack: PubAck) => void;
+  readonly reject: (err: unknown) => void;
+  readonly sentAt: number;
+}
+
+/** HTTP-like status of a reply the server sends itself (503: nobody listens on the subject). */
+function statusOf(msg: Msg): number | undefined {
+  return msg.headers?.hasError ? msg.headers.code : undefined;
+}
+
+const decoder = new TextDecoder();
+
+/** Builds a publisher on `nc`. */
+export function createPublisher(nc: NatsConnection, opts: PublisherOptions = {}): Publisher {
   const slots = new Semaphore(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   const timeout = opts.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   const metrics = counters(opts.registry);
+  const inbox = createInbox();
+  const waiting = new Map<string, Waiting>();
+  let next = 0;
   let closed = false;
+  let sweeper: NodeJS.Timeout | undefined;
 
-  const send = async (subject: string, data: Uint8Array | string, o: PublishOptions): Promise<PubAck> => {
-    const hdrs = o.headers ? natsHeaders() : undefined;
-    for (const [k, v] of Object.entries(o.headers ?? {})) hdrs?.set(k, v);
-    return js.publish(subject, data, { msgID: o.msgId, headers: hdrs, timeout });
+  const settle = (token: string, outcome: { ack: PubAck } | { err: unknown }) => {
+    const w = waiting.get(token);
+    if (!w) return; // answered after its timeout
+    waiting.delete(token);
+    if ('ack' in outcome) w.resolve(outcome.ack);
+    else w.reject(outcome.err);
+    if (waiting.size === 0) stopSweeping();
   };
+  const failAll = (err: () => Error) => {
+    for (const token of [...waiting.keys()]) settle(token, { err: err() });
+  };
+
+  const acks = nc.subscribe(`${inbox}.*`, {
+    callback: (err, msg) => {
+      if (err) return;
+      const token = msg.subject.slice(inbox.length + 1);
+      if (statusOf(msg) === 503) {
+        settle(token, { err: new PublishError('NoRespondersError', `no stream listens on ${msg.subject}`) });
+        return;
+      }
+      let answer: { stream?: string; seq?: number; duplicate?: boolean; domain?: string; error?: { code: number; err_code: number; description: string } };
+      try {
+        answer = JSON.parse(decoder.decode(msg.data));
+      } catch (cause) {
+        settle(token, { err: new Error('invalid PubAck', { cause }) });
+        return;
+      }
+      if (answer.error) settle(token, { err: new JetStreamApiError(answer.error) });
+      else if (!answer.stream) settle(token, { err: new Error('invalid PubAck: no stream') });
+      else settle(token, { ack: { stream: answer.stream, seq: answer.seq ?? 0, duplicate: answer.duplicate === true, domain: answer.domain } as PubAck });
+    },
+  });
+  void nc.closed().then(() => failAll(() => new PublishError('ClosedConnectionError', 'the NATS connection closed')));
+
+  const sweep = () => {
+    const expired = Date.now() - timeout;
+    for (const [token, w] of waiting) {
+      if (w.sentAt > expired) break; // in send order: the rest are younger
+      settle(token, { err: new PublishError('TimeoutError', `no PubAck within ${timeout} ms`) });
+    }
+  };
+  const startSweeping = () => {
+    sweeper ??= setInterval(sweep, Math.max(10, Math.min(1_000, timeout / 4)));
+    sweeper.unref();
+  };
+  function stopSweeping() {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+
+  const send = (subject: string, data: Uint8Array | string, o: PublishOptions): Promise<PubAck> =>
+    new Promise<PubAck>((resolve, reject) => {
+      const hdrs = natsHeaders();
+      if (o.msgId !== undefined) hdrs.set('Nats-Msg-Id', o.msgId);
+      for (const [k, v] of Object.entries(o.headers ?? {})) hdrs.set(k, v);
+      const token = String((next += 1));
+      waiting.set(token, { resolve, reject, sentAt: Date.now() });
+      startSweeping();
+      try {
+        nc.publish(subject, data, { reply: `${inbox}.${token}`, headers: hdrs });
+      } catch (err) {
+        settle(token, { err });
+      }
+    });
 
   const publish = async (subject: string, data: Uint8Array | string, o: PublishOptions = {}): Promise<PubAck> => {
     try {
@@ -139,6 +231,8 @@ export function createPublisher(js: JetStreamClient, opts: PublisherOptions = {}
     close: async () => {
       closed = true;
       await slots.idle();
+      stopSweeping();
+      if (!nc.isClosed()) acks.unsubscribe();
     },
     get inFlight() {
       return slots.held;

@@ -83,7 +83,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const open = () => {
     const pool: Pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: 'gantry-api' });
     const js = jetstream(nc);
-    const publisher: Publisher = createPublisher(js, { registry: opts.metrics.registry });
+    const publisher: Publisher = createPublisher(nc, { registry: opts.metrics.registry });
     const announcer = createAnnouncer({ publisher, maxQueued: config.publishBacklog });
     const fanOut = createEventFanout({ nc, names, logger, registry: opts.metrics.registry });
     const onCommitError = (err: unknown) => logger.error({ err }, 'publishing after a commit failed');

@@ -68,7 +68,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const logger = deps.logger.child({ component: 'scheduler' });
   const metrics = schedulerMetrics(deps.metrics.registry);
   const js = jetstream(nc);
-  const publisher = createPublisher(js, { registry: deps.metrics.registry });
+  const publisher = createPublisher(nc, { registry: deps.metrics.registry });
   const fanOut = createEventFanout({ nc, names, logger, registry: deps.metrics.registry });
   const writer = new JobWriter({
     pool,

@@ -113,7 +113,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const launch = async (): Promise<void> => {
     await mkdir(settings.workDir, { recursive: true });
     draining = false;
-    const publisher = createPublisher(jetstream(nc), { registry: deps.metrics.registry });
+    const publisher = createPublisher(nc, { registry: deps.metrics.registry });
     const writer = new JobWriter({
       pool: deps.pool,
       onCommit: createEventFanout({ nc, names, logger, registry: deps.metrics.registry }),
