@@ -1,16 +1,20 @@
 /**
  * `npm run soak -- [--rate 50] [--minutes 10] [--sample-seconds 60] [--workers 2]
- * [--concurrency 32] [--sleep-ms 0]`: a steady load against a local cluster (bench's cluster: its
+ * [--concurrency 32] [--sleep-ms 0] [--vacuum-seconds N]`: a steady load against a local cluster (bench's cluster: its
  * own database and namespace on the machine's PostgreSQL and NATS, a scheduler and worker
  * processes), `rate` standard jobs submitted every second for `minutes`. Every sample window it
  * prints one `[soak]` line — throughput, p99 (submit → terminal event), backlog and each
  * service's RSS — and at the end one JSON line: the totals, the shared checker's verdict over
  * every submitted job, and a flat/growing memory verdict per service. Ctrl-C ends the load early
  * and still reports. Not part of CI.
+ *
+ * `--vacuum-seconds N` runs `VACUUM (ANALYZE)` on the tables the load updates every N seconds,
+ * standing in for autovacuum on a server that has it off (the line printed at the start says
+ * which): without either, dead row versions pile up and every statement slows down as they do.
  */
 import { standardJob, startCluster } from '@gantry/bench/src/cluster.js';
 import { checkRun } from '../check/run-report.js';
-import { endedBetween, percentile, rssOf, rssVerdicts, type SoakSample } from './samples.js';
+import { endedAmong, percentile, rssOf, rssVerdicts, type SoakSample } from './samples.js';
 
 function option(argv: readonly string[], name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
@@ -29,6 +33,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const workers = option(argv, 'workers', 2);
   const concurrency = option(argv, 'concurrency', 32);
   const sleepMs = argv.includes('--sleep-ms') ? option(argv, 'sleep-ms', 1) : 0;
+  const vacuumMs = argv.includes('--vacuum-seconds') ? option(argv, 'vacuum-seconds', 60) * 1000 : 0;
   let stopping = false;
   process.once('SIGINT', () => {
     stopping = true;
@@ -38,9 +43,13 @@ async function main(argv: readonly string[]): Promise<void> {
   say(`[soak] starting a cluster: ${workers} workers × ${concurrency} slots; ${rate} jobs/s for ${minutes} min`);
   const cluster = await startCluster({ workers, concurrency });
   try {
+    const { rows } = await cluster.pool.query<{ autovacuum: string }>('SHOW autovacuum');
+    say(`[soak] PostgreSQL autovacuum: ${rows[0]!.autovacuum}; VACUUM by the soak: ${vacuumMs > 0 ? `every ${vacuumMs / 1000} s` : 'no'}`);
     const ws = cluster.workspaceIds[0]!;
     const spec = standardJob({ type: 'soak' }, sleepMs);
     const submittedAt = new Map<string, number>();
+    const pending = new Set<string>();
+    const vacuums: number[] = [];
     const pids = () => ({
       scheduler: cluster.scheduler.child.pid,
       ...Object.fromEntries(cluster.workers.map((w, i) => [`w${i}`, w.child.pid])),
@@ -55,12 +64,24 @@ async function main(argv: readonly string[]): Promise<void> {
       for (let tick = 0; !stopping && startedAt + tick * 1000 < endAt; tick++) {
         await sleep(startedAt + tick * 1000 - Date.now());
         const sent = await cluster.submit(Array.from({ length: rate }, () => ({ workspaceId: ws, spec })));
-        for (const s of sent) submittedAt.set(s.id, s.submittedAt);
+        for (const s of sent) {
+          submittedAt.set(s.id, s.submittedAt);
+          pending.add(s.id);
+        }
+      }
+    };
+    const vacuum = async () => {
+      for (let at = startedAt + vacuumMs; vacuumMs > 0 && !stopping && at < endAt; at += vacuumMs) {
+        await sleep(at - Date.now());
+        const t = performance.now();
+        await cluster.pool.query('VACUUM (ANALYZE) runner_jobs, job_steps');
+        vacuums.push(Math.round(performance.now() - t));
       }
     };
     const sampleWindow = async (from: number, to: number) => {
-      const ended = await endedBetween(cluster.pool, from, to);
-      const latencies = [...ended].flatMap(([id, at]) => (submittedAt.has(id) ? [at - submittedAt.get(id)!] : []));
+      const ended = await endedAmong(cluster.pool, [...pending], to);
+      for (const id of ended.keys()) pending.delete(id);
+      const latencies = [...ended].map(([id, at]) => at - submittedAt.get(id)!);
       allLatencies.push(...latencies);
       endedTotal += ended.size;
       const sample: SoakSample = {
@@ -84,7 +105,7 @@ async function main(argv: readonly string[]): Promise<void> {
       }
       return from;
     };
-    const [, sampledUntil] = await Promise.all([load(), sampler()]);
+    const [, sampledUntil] = await Promise.all([load(), sampler(), vacuum()]);
 
     const ids = [...submittedAt.keys()];
     await cluster.waitForTerminal(ids.length, 300_000).catch((err: Error) => say(`[soak] ${err.message}`));
@@ -105,6 +126,7 @@ async function main(argv: readonly string[]): Promise<void> {
         violations: check.violations.length,
         firstViolations: check.violations.slice(0, 5),
         memory: rssVerdicts(samples),
+        vacuums: { runs: vacuums.length, maxMs: Math.max(0, ...vacuums) },
       }),
     );
     if (check.violations.length > 0) process.exitCode = 1;
