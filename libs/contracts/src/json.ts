@@ -1,11 +1,25 @@
 /** JSON values and their serialised size, shared by the schemas. */
 import { z } from 'zod';
 
-const encoder = new TextEncoder();
+/** Bytes of `text` encoded as UTF-8, counted without encoding it. */
+export function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    // A surrogate pair is 2 UTF-16 units and 4 bytes; a lone surrogate encodes as U+FFFD (3 bytes).
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
 
 /** Bytes of `value` serialised as UTF-8 JSON. */
 export function jsonBytes(value: unknown): number {
-  return encoder.encode(JSON.stringify(value) ?? '').length;
+  return utf8Bytes(JSON.stringify(value) ?? '');
 }
 
 /** Any JSON object (a record of JSON values). */
@@ -15,7 +29,10 @@ export type JsonObject = z.infer<typeof JsonObject>;
 /** A JSON object no larger than `maxBytes` once serialised. */
 export function boundedJsonObject(maxBytes: number, what: string) {
   return JsonObject.check((ctx) => {
-    const bytes = jsonBytes(ctx.value);
+    const text = JSON.stringify(ctx.value) ?? '';
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most values need no exact count.
+    if (text.length * 3 <= maxBytes) return;
+    const bytes = utf8Bytes(text);
     if (bytes > maxBytes) {
       ctx.issues.push({
         code: 'too_big',
