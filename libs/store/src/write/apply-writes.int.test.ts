@@ -157,4 +157,38 @@ describe('applyWrites', () => {
       apply([{ jobId: other!.id, attempt: 1, expect: ['QUEUED'], steps: [{ stepId, status: 'FAILED' }], events: [] }]),
     ).rejects.toThrow(/does not belong to its job/);
   });
+
+  it.each([false, true])('reports each job as the write left it and files unattributed events under the new attempt (bulk events: %s)', async (bulkEvents) => {
+    const jobs = await createJobs(pool, workspaceId, 3);
+    await apply(jobs.map((j) => start(j.id, 1)));
+    const retry = (jobId: string): JobWrite => ({
+      jobId,
+      attempt: 1,
+      expect: ['RUNNING'],
+      to: 'QUEUED',
+      set: { attempt: 2, failures: 1, workerId: null },
+      events: [{ type: 'job.queued', actor: 'scheduler', payload: { attempt: 2, reason: 'worker_lost', runAt: null } }],
+    });
+    const progress = (jobId: string): JobWrite => ({
+      jobId,
+      attempt: 1,
+      expect: ['RUNNING'],
+      events: [{ type: 'job.progress', actor: 'worker:w1', payload: { progress: 50, completedSteps: 1, totalSteps: 2 } }],
+    });
+    const results = await withTransaction(pool, (c) =>
+      applyWrites(c, [retry(jobs[0]!.id), progress(jobs[1]!.id), retry(jobs[2]!.id)], { bulkEvents }),
+    );
+    expect(results.map(({ applied, status, attempt }) => ({ applied, status, attempt }))).toEqual([
+      { applied: true, status: 'QUEUED', attempt: 2 },
+      { applied: true, status: 'RUNNING', attempt: 1 },
+      { applied: true, status: 'QUEUED', attempt: 2 },
+    ]);
+    const { rows } = await pool.query<{ job_id: string; attempt: number }>(
+      `SELECT job_id, attempt FROM job_events WHERE job_id = ANY($1::uuid[]) AND type IN ('job.queued', 'job.progress') AND actor <> 'test'`,
+      [jobs.map((j) => j.id)],
+    );
+    const attemptOf = new Map(rows.map((r) => [r.job_id, r.attempt]));
+    expect(jobs.map((j) => attemptOf.get(j.id))).toEqual([2, 1, 2]);
+    expect(results.map((r) => r.events[0]!.attempt)).toEqual([2, 1, 2]);
+  });
 });
