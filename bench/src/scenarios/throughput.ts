@@ -1,10 +1,12 @@
 /**
  * throughput (BENCHMARK.md): 20,000 standard jobs submitted by one producer as fast as the
  * NATS interface allows, 2 worker processes. Figure: jobs/s from the first submit to the last
- * terminal event committed in PostgreSQL; checks that exactly 10 events per job exist.
+ * terminal event committed in PostgreSQL; checks that exactly 10 events per job exist; says
+ * where the CPU went over the run (the services, PostgreSQL, nats-server, the machine's share).
  */
 import type { Scenario } from '../run.js';
 import { standardJob, startCluster } from '../cluster.js';
+import { cpuSince, cpuSnapshot } from '../cpu.js';
 
 export const throughput: Scenario = {
   name: 'throughput',
@@ -17,10 +19,15 @@ export const throughput: Scenario = {
     try {
       const ws = cluster.workspaceIds[0]!;
       const spec = standardJob();
+      const cpuBefore = cpuSnapshot();
       const started = Date.now();
       await cluster.submit(Array.from({ length: jobs }, () => ({ workspaceId: ws, spec })));
       const submittedMs = Date.now() - started;
       await cluster.waitForTerminal(jobs, 600_000);
+      const cpuSeconds = cpuSince(cpuBefore, {
+        scheduler: cluster.scheduler.child.pid,
+        ...Object.fromEntries(cluster.workers.map((w, i) => [`w${i}`, w.child.pid])),
+      });
       const { rows } = await cluster.pool.query<{ last: Date; events: number; completed: number }>(
         `SELECT (SELECT max(created_at) FROM job_events WHERE type IN ('job.completed','job.failed','job.cancelled')) AS last,
                 (SELECT count(*)::int FROM job_events) AS events,
@@ -38,6 +45,7 @@ export const throughput: Scenario = {
         submitSeconds: Number((submittedMs / 1000).toFixed(2)),
         workers,
         concurrency,
+        cpuSeconds,
       };
     } finally {
       await cluster.stop();

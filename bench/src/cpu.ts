@@ -1,0 +1,102 @@
+/**
+ * Where a scenario's CPU went, read from Linux's `/proc`: the cluster's own service processes
+ * (by pid), PostgreSQL (every `postgres` process, with the time of backends that already exited
+ * as their parent's children time) and nats-server, against the whole machine's busy and idle
+ * time. This is how `docs/performance.md` says which of Gantry, PostgreSQL and NATS limits a
+ * run. On a machine without `/proc`, or with the servers elsewhere, the figures it cannot read
+ * are absent.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU ticks at one instant. */
+export interface CpuSnapshot {
+  readonly byName: ReadonlyMap<string, number>;
+  readonly byPid: ReadonlyMap<number, number>;
+  readonly machineBusy: number;
+  readonly machineIdle: number;
+}
+
+/** Seconds of CPU between two snapshots. */
+export interface CpuUse {
+  /** The services, by the names given to {@link cpuSince}. */
+  readonly services: Record<string, number>;
+  readonly postgres?: number;
+  readonly natsServer?: number;
+  /** Busy share of all cores over the interval, 0–1. */
+  readonly machineBusy?: number;
+}
+
+/** The name and CPU ticks (own; exited children) of one `/proc/<pid>/stat` line. */
+export function processTicks(stat: string): { name: string; own: number; children: number } | undefined {
+  // `pid (comm) state …`: the name may hold spaces and parentheses; fields follow the last ')'.
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const name = stat.slice(stat.indexOf('(') + 1, close);
+  const fields = stat.slice(close + 2).split(' ');
+  // utime, stime, cutime, cstime are fields 14–17 of the line, 12–15 after the name.
+  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
+  return { name, own: utime! + stime!, children: cutime! + cstime! };
+}
+
+/** Reads every process's CPU ticks and the machine's. */
+export function cpuSnapshot(): CpuSnapshot {
+  const byName = new Map<string, number>();
+  const byPid = new Map<number, number>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return { byName, byPid, machineBusy: 0, machineIdle: 0 };
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const t = processTicks(stat);
+    if (!t) continue;
+    byPid.set(Number(entry), t.own);
+    // A server's exited children (PostgreSQL's backends) count as the server's.
+    byName.set(t.name, (byName.get(t.name) ?? 0) + t.own + t.children);
+  }
+  let machineBusy = 0;
+  let machineIdle = 0;
+  try {
+    const [, user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    machineBusy = user! + nice! + system! + irq! + softirq! + steal!;
+    machineIdle = idle! + iowait!;
+  } catch {
+    // no /proc/stat: leave the machine's share out
+  }
+  return { byName, byPid, machineBusy, machineIdle };
+}
+
+/** CPU used since `before` by the named service pids, PostgreSQL and nats-server. */
+export function cpuSince(before: CpuSnapshot, services: Readonly<Record<string, number | undefined>>): CpuUse {
+  const after = cpuSnapshot();
+  const seconds = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND) * 10) / 10;
+  const named = (name: string) => {
+    const a = after.byName.get(name);
+    const b = before.byName.get(name);
+    return a === undefined || b === undefined ? undefined : seconds(a - b);
+  };
+  const out: Record<string, number> = {};
+  for (const [service, pid] of Object.entries(services)) {
+    const a = pid === undefined ? undefined : after.byPid.get(pid);
+    const b = pid === undefined ? undefined : before.byPid.get(pid);
+    if (a !== undefined && b !== undefined) out[service] = seconds(a - b);
+  }
+  const busy = after.machineBusy - before.machineBusy;
+  const idle = after.machineIdle - before.machineIdle;
+  return {
+    services: out,
+    ...(named('postgres') === undefined ? {} : { postgres: named('postgres') }),
+    ...(named('nats-server') === undefined ? {} : { natsServer: named('nats-server') }),
+    ...(busy + idle > 0 ? { machineBusy: Math.round((busy / (busy + idle)) * 100) / 100 } : {}),
+  };
+}

@@ -1,0 +1,3 @@
+import { gantryVitestConfig } from '../vitest.shared.js';
+
+export default gantryVitestConfig();
