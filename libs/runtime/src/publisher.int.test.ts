@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Headers, MetricNames } from '@gantry/contracts';
 import { createTestNamespace, type TestNamespace } from '../../testkit/src/nats.js';
+import { startPrivateNats } from '../../testkit/src/private-nats.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { connectNats } from './nats.js';
@@ -127,5 +128,33 @@ describe('createPublisher', () => {
     await nc.close();
     await expect(waiting).rejects.toMatchObject({ name: 'ClosedConnectionError' });
     await publisher.close();
+  });
+
+  it('fails the publishes still waiting when the connection drops, without waiting for their timeout', async () => {
+    const server = await startPrivateNats();
+    const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
+    const nc = await connectNats(loadConfig({}, { NATS_URL: server.url }), { name: 'publisher-drop-test', logger, reconnectWaitMs: 100 });
+    try {
+      const publisher = createPublisher(nc, { timeoutMs: 600_000 });
+      nc.subscribe('silent.subject');
+      const outcome = publisher.publish('silent.subject', 'x').then(
+        () => 'acknowledged',
+        (err: unknown) => err,
+      );
+      await nc.flush();
+      const reconnected = (async () => {
+        for await (const status of nc.status()) if (status.type === 'reconnect') return;
+      })();
+      await server.kill();
+      expect(await outcome).toMatchObject({ name: 'ClosedConnectionError', message: 'the NATS connection dropped' });
+      // Back on the restarted server, answers reach the publisher's subscription again.
+      await server.restart();
+      await reconnected;
+      await expect(publisher.publish('nobody.listens', 'y')).rejects.toMatchObject({ name: 'NoRespondersError' });
+      await publisher.close();
+    } finally {
+      await nc.close();
+      await server.cleanup();
+    }
   });
 });

@@ -12,7 +12,7 @@
  * as one client request per message: a request costs a timer, a muxed reply entry and, in the
  * client's clean-up, an `Error` with a stack per message, which made the scheduler's dispatch
  * publishes one of its largest costs. One sweep times out the publishes that waited longer than
- * `timeoutMs`; a closed connection fails those still waiting.
+ * `timeoutMs`; a dropped or closed connection fails those still waiting.
  */
 import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
@@ -175,6 +175,14 @@ export function createPublisher(nc: NatsConnection, opts: PublisherOptions = {})
     },
   });
   void nc.closed().then(() => failAll(() => new PublishError('ClosedConnectionError', 'the NATS connection closed')));
+  // A PubAck owed when the connection drops never comes (the server answers on the old
+  // connection): fail those publishes now, as the client fails its requests, rather than at
+  // their timeout. Whether they were stored is unknown; a retry with the same msgId is safe.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') failAll(() => new PublishError('ClosedConnectionError', 'the NATS connection dropped'));
+    }
+  })();
 
   const sweep = () => {
     const expired = Date.now() - timeout;
