@@ -175,9 +175,9 @@ export function createPublisher(nc: NatsConnection, opts: PublisherOptions = {})
     },
   });
   void nc.closed().then(() => failAll(() => new PublishError('ClosedConnectionError', 'the NATS connection closed')));
-  // A PubAck owed when the connection drops never comes (the server answers on the old
-  // connection): fail those publishes now, as the client fails its requests, rather than at
-  // their timeout. Whether they were stored is unknown; a retry with the same msgId is safe.
+  // A PubAck owed when the connection drops is lost with it: fail those publishes now, as the
+  // client fails its requests, rather than at their timeout. Whether they were stored is
+  // unknown; a retry with the same msgId is safe. (The loop ends when the connection closes.)
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') failAll(() => new PublishError('ClosedConnectionError', 'the NATS connection dropped'));
