@@ -1,8 +1,8 @@
 /**
  * The scheduler, assembled: every replica listens to worker heartbeats and competes for the
  * leadership lease; the leader consumes commands, dispatches, and runs the periodic duties
- * (reconciler, timeouts, lost workers, queue gauges and the backlog's statistics). Plain
- * factory; tests build it in-process.
+ * (reconciler, timeouts, lost workers, queue gauges, the backlog's statistics, index hygiene).
+ * Plain factory; tests build it in-process.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -19,6 +19,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { createLeadership, type Leadership } from './leadership/leadership.js';
 import type { Lease } from './leadership/lease.js';
 import { keepBacklogStatisticsOnce, type StatisticsState } from './maintenance/backlog-statistics.js';
+import { sweepDeadIndexEntriesOnce } from './maintenance/index-hygiene.js';
 import type { DutyContext } from './maintenance/duty.js';
 import { recoverLostWorkersOnce } from './maintenance/lost-workers.js';
 import { observeQueueOnce } from './maintenance/queue-gauges.js';
@@ -129,6 +130,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           ['timeouts', () => enforceTimeoutsOnce(duty, settings.timeoutGraceMs)],
           ['lost-workers', () => recoverLostWorkersOnce(duty, workers, { lostAfterMs: settings.workerLostMs, leaderSince })],
           ['queue-gauges', async () => void (await keepBacklogStatisticsOnce(duty, await observeQueueOnce(duty), statistics))],
+          ['index-hygiene', () => sweepDeadIndexEntriesOnce(duty)],
         ] as const) {
           if (signal.aborted) break;
           await once().catch((err: unknown) => logger.error({ err, duty: name }, 'duty failed'));
