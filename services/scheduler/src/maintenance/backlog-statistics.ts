@@ -12,7 +12,9 @@
  * count: at least {@link MIN_BACKLOG} jobs, a quarter of them or fewer estimated, and no
  * ANALYZE by this leader in the last {@link MIN_INTERVAL_MS}. ANALYZE reads a fixed sample and
  * takes no lock that blocks reads or writes. An estimate above the count does no such harm and
- * is left to autovacuum.
+ * is left to autovacuum. ANALYZE needs the table owner's role, which the scheduler has when it
+ * connects as the role that ran the migrations (as the deploy's single application role does);
+ * under another role PostgreSQL skips the table with a warning, and plans are as before.
  */
 import type { DutyContext } from './duty.js';
 
