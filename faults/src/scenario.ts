@@ -114,17 +114,31 @@ export async function untilEnded(c: FaultCluster, ids: readonly string[], count:
   await waitUntil(async () => (await terminalCount(c.pool, ids)) >= count, `${count} jobs did not end`, DRAIN_TIMEOUT_MS);
 }
 
+/** Which running jobs {@link untilRunning} counts. */
+export interface RunningOptions {
+  /** Only jobs held by this worker. */
+  readonly workerId?: string;
+  /**
+   * Only jobs that started at most this long ago, so that a strike lands well inside their
+   * steps: a job near the end of its step may already have sent its terminal write, which
+   * commits whatever happens to the worker next.
+   */
+  readonly startedWithinMs?: number;
+}
+
 /**
- * Resolves once at least `count` of `ids` are RUNNING (on `workerId` when given): a strike
- * that should hit work mid-step waits for it, since the moment a batch of jobs ends can find
- * none running.
+ * Resolves once at least `count` of `ids` are RUNNING (as `opts` narrows them): a strike that
+ * should hit work mid-step waits for it, since the moment a batch of jobs ends can find none
+ * running.
  */
-export async function untilRunning(c: FaultCluster, ids: readonly string[], count: number, workerId?: string): Promise<void> {
+export async function untilRunning(c: FaultCluster, ids: readonly string[], count: number, opts: RunningOptions = {}): Promise<void> {
   await untilTrue(
     c,
-    `SELECT count(*) >= $2 AS ok FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status = 'RUNNING' AND ($3::text IS NULL OR worker_id = $3)`,
-    [ids, count, workerId ?? null],
-    `${count} jobs were not running${workerId ? ` on ${workerId}` : ''}`,
+    `SELECT count(*) >= $2 AS ok FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status = 'RUNNING'
+       AND ($3::text IS NULL OR worker_id = $3)
+       AND ($4::int IS NULL OR started_at > now() - make_interval(secs => $4 / 1000.0))`,
+    [ids, count, opts.workerId ?? null, opts.startedWithinMs ?? null],
+    `${count} jobs were not running${opts.workerId ? ` on ${opts.workerId}` : ''}${opts.startedWithinMs ? ` (started within ${opts.startedWithinMs} ms)` : ''}`,
   );
 }
 

@@ -25,7 +25,7 @@ it('SIGSTOP a worker past the lost-worker timeout, then SIGCONT: its late result
       const accepted = await c.submit(JOBS, noopJob(1_000));
       await untilEnded(c, accepted, 16);
       // Strike mid-step: w0 holds running attempts (a batch of its jobs may just have ended).
-      await untilRunning(c, accepted, 4, 'w0');
+      await untilRunning(c, accepted, 4, { workerId: 'w0', startedWithinMs: 500 });
       const frozen = c.workers[0]!;
       frozen.child.kill('SIGSTOP');
       const faultAt = Date.now();

@@ -15,7 +15,7 @@ it('kill -9 of a worker mid-step: its jobs re-run as new attempts, none lost or 
     const accepted = await c.submit(JOBS, commandJob(0.5));
     await untilEnded(c, accepted, JOBS / 4);
     // Strike mid-step: w0 holds running attempts (a batch of its jobs may just have ended).
-    await untilRunning(c, accepted, 4, 'w0');
+    await untilRunning(c, accepted, 4, { workerId: 'w0', startedWithinMs: 250 });
     const faultAt = Date.now();
     await killHard(c.workers[0]!);
     // w0 writes nothing after its death: what it holds now is what it held mid-step.
