@@ -6,27 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { answers } from '@gantry/runtime';
 
 /** Something `up` started and must stop. */
 export interface Started {
   readonly name: string;
   stop(): Promise<void>;
-}
-
-/** Resolves true when something accepts TCP connections on host:port within `timeoutMs`. */
-export function answers(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 async function waitUntilAnswers(host: string, port: number, what: string, timeoutMs = 30_000): Promise<void> {

@@ -7,9 +7,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { names } from '@gantry/contracts';
-import { connectNats, createLogger, deleteNamespace, loadConfig } from '@gantry/runtime';
+import { answers, connectNats, createLogger, deleteNamespace, loadConfig } from '@gantry/runtime';
 import { adminUrl, databaseUrl, freePort, randomNamespace } from '@gantry/testkit';
-import { answers } from './dependencies.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];

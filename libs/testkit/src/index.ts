@@ -6,5 +6,5 @@ export * from './nats.js';
 export * from './process.js';
 export * from './service-smoke.js';
 export { sweepStaleTestResources, STALE_AFTER_MS } from './janitor.js';
-export { answers, freePort } from './ports.js';
+export { freePort } from './ports.js';
 export { NATS_SERVER_BIN, natsSupportsSyncAlways, startPrivateNats, type PrivateNats, type PrivateNatsOptions } from './private-nats.js';
