@@ -33,6 +33,14 @@ const STAND_INS = {
   secrets: { [`${CNPG_CLUSTER.metadata.name}-app/uri`]: 'postgresql://gantry:secret@gantry-db-rw.gantry:5432/gantry' },
   fields: { 'metadata.name': 'gantry-worker-5d8f7c9b6-x2lqz' },
 };
+/** The capabilities of a root worker whose job processes run as another user. */
+const ISOLATION_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'];
+
+/** The worker workload that runs job processes as another user (WORKER_STEP_USER set), if any. */
+function isolatingWorker(objects: readonly K8sObject[]): Workload | undefined {
+  return workloads(objects).find((w) => w.command === 'worker' && w.container.env?.some((e) => e.name === 'WORKER_STEP_USER' && e.value !== 'worker'));
+}
+
 /** Label marking what must be applied before the migration Job runs. */
 const PRE_ROLLOUT = 'gantry.dev/phase';
 
@@ -43,6 +51,11 @@ beforeAll(() => {
 
 it('there are a dev and a production overlay', () => {
   expect(overlays()).toEqual(['dev', 'production']);
+});
+
+it('isolates job processes from the worker in production (components/isolated-steps)', () => {
+  expect(isolatingWorker(rendered.get('production')!)?.name).toBe('gantry-worker');
+  expect(isolatingWorker(rendered.get('dev')!)).toBeUndefined();
 });
 
 describe.each(overlays())('overlay %s', (overlay) => {
@@ -75,24 +88,36 @@ describe.each(overlays())('overlay %s', (overlay) => {
     expect([...kinds].filter((k) => !VALIDATORS[k])).toEqual([]);
   });
 
-  it('runs every pod non-root, read-only, without capabilities or a service account token, under RuntimeDefault seccomp', () => {
+  it('runs every pod non-root, read-only, without capabilities or a service account token, under RuntimeDefault seccomp (but an isolating worker)', () => {
     const imageUser = instructionsOf(parseDockerfile(readFileSync(deployPath('Dockerfile'), 'utf8')).stages.at(-1)!, 'USER')[0]!.user;
+    const isolating = isolatingWorker(objects());
     for (const w of loads()) {
       const pod = w.pod.securityContext ?? {};
-      expect.soft(pod, w.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-      expect.soft(`${pod.runAsUser}:${pod.runAsGroup}`, `${w.name} runs as the image's user`).toBe(imageUser);
+      const c = w.container.securityContext ?? {};
+      if (w.name === isolating?.name) {
+        // Root with only what starting, signalling and cleaning up after another user's processes takes.
+        expect.soft(pod, w.name).toMatchObject({ runAsNonRoot: false, runAsUser: 0, seccompProfile: { type: 'RuntimeDefault' } });
+        expect.soft(c.capabilities?.add, w.name).toEqual(ISOLATION_CAPABILITIES);
+      } else {
+        expect.soft(pod, w.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+        expect.soft(`${pod.runAsUser}:${pod.runAsGroup}`, `${w.name} runs as the image's user`).toBe(imageUser);
+        expect.soft(c.capabilities?.add ?? [], w.name).toEqual([]);
+      }
       expect.soft(w.pod.automountServiceAccountToken, w.name).toBe(false);
       expect.soft(w.pod.hostNetwork ?? false, w.name).toBe(false);
-      const c = w.container.securityContext ?? {};
       expect.soft(c, w.name).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
       expect.soft(c.capabilities?.drop, w.name).toEqual(['ALL']);
-      expect.soft(c.capabilities?.add ?? [], w.name).toEqual([]);
       expect.soft(c.privileged ?? false, w.name).toBe(false);
       // A read-only root filesystem needs a writable /tmp (job directories, temporary files).
       expect.soft(w.container.volumeMounts?.map((m) => m.mountPath), w.name).toContain('/tmp');
     }
-    const ns = ofKind<K8sObject>(objects(), 'Namespace')[0]!;
-    expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    // `restricted` admits no root container: with an isolating worker the namespace enforces `baseline` and still warns and audits against `restricted`.
+    const labels = ofKind<K8sObject>(objects(), 'Namespace')[0]!.metadata.labels ?? {};
+    if (isolating) {
+      expect(labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' });
+    } else {
+      expect(labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    }
   });
 
   it('probes each service: startup and liveness on /healthz (the process), readiness on /readyz (its dependencies)', () => {

@@ -111,11 +111,15 @@ export type ServiceProcess = Proc;
 export interface StartServiceOptions {
   /** Extra arguments for `node` before the entry, e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /** A command that runs `node` as its last arguments, e.g. `['setpriv', '--bounding-set', …, '--']`. */
+  readonly launcher?: readonly string[];
 }
 
 /** Spawns `services/<service>` from its sources with `env` added to the parent's environment. */
 export function startService(service: string, env: Record<string, string>, opts: StartServiceOptions = {}): ServiceProcess {
-  return startProcess(service, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'];
+  const [file, ...args] = [...(opts.launcher ?? []), ...node] as [string, ...string[]];
+  return startProcess(service, file, args, {
     cwd: `${SERVICES_DIR}${service}`,
     // eslint-disable-next-line no-restricted-properties -- the child inherits PATH and friends
     env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'info', ...env },

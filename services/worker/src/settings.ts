@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { BASE_ENV, type Config, ConfigError, type Env, envOptional, loadConfig } from '@gantry/runtime';
 import { WORKER_ENV } from './config.js';
+import { resolveStepUser, type StepUser } from './steps/process/step-user.js';
 
 /** The parsed worker configuration. */
 export type WorkerConfig = Config<Omit<typeof BASE_ENV, keyof typeof WORKER_ENV> & typeof WORKER_ENV>;
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   readonly pool: string;
   readonly concurrency: number;
   readonly workDir: string;
+  /** The user COMMAND and GATE processes run as; undefined: the worker's own user. */
+  readonly stepUser: StepUser | undefined;
   /** Allowlisted variables of the worker's environment, with their values. */
   readonly commandEnv: Readonly<Record<string, string>>;
   readonly killGraceMs: number;
@@ -79,14 +82,18 @@ export function inheritedEnv(names: readonly string[], env?: Env): Record<string
   return out;
 }
 
-/** The settings of a worker configured by `config`; `env` is where allowlisted values are read. */
-export function workerSettings(config: WorkerConfig, env?: Env): WorkerSettings {
+/**
+ * The settings of a worker configured by `config`; `env` is where allowlisted values are read,
+ * `uid` the user the worker runs as.
+ */
+export function workerSettings(config: WorkerConfig, env?: Env, uid = process.getuid?.()): WorkerSettings {
   const names = [...new Set(config.workerCommandEnv.split(','))];
   return Object.freeze({
     workerId: config.workerId ?? defaultWorkerId(),
     pool: config.workerPool,
     concurrency: config.workerConcurrency,
     workDir: config.workerWorkDir,
+    stepUser: resolveStepUser(config.workerStepUser, uid),
     commandEnv: Object.freeze(inheritedEnv(names, env)),
     killGraceMs: config.workerKillGraceMs,
     drainGraceMs: config.workerDrainGraceMs,
@@ -107,6 +114,6 @@ export function workerSettings(config: WorkerConfig, env?: Env): WorkerSettings 
 }
 
 /** Loads the worker configuration from `env` (default: the process environment) and derives its settings. */
-export function loadWorkerSettings(env?: Env): WorkerSettings {
-  return workerSettings(loadConfig(WORKER_ENV, env), env);
+export function loadWorkerSettings(env?: Env, uid?: number): WorkerSettings {
+  return workerSettings(loadConfig(WORKER_ENV, env), env, uid);
 }

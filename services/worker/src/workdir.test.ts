@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,35 @@ describe('attemptDir', () => {
     }
     await expect(dir.resolve('missing')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
     await dir.remove();
+  });
+
+  it.runIf(process.getuid?.() === 0)('gives the job directory, and what the worker makes in it, to the job user only', async () => {
+    const owner = { uid: 65_534, gid: 65_534 };
+    const dir = attemptDir(root, 'owned', 1, owner);
+    expect(dir.owner).toBe(owner);
+    await dir.ensure();
+    const base = await stat(join(root, 'owned.1'));
+    expect([base.uid, base.mode & 0o777]).toEqual([0, 0o711]);
+    const work = await stat(dir.path);
+    expect([work.uid, work.gid, work.mode & 0o777]).toEqual([65_534, 65_534, 0o700]);
+    const meta = await stat(dir.metaPath);
+    expect([meta.uid, meta.mode & 0o777]).toEqual([0, 0o711]);
+
+    await mkdir(join(dir.path, 'existing'));
+    const made = await dir.makeDir('existing/a/b');
+    expect(made).toBe(join(await dir.resolve('existing'), 'a', 'b'));
+    expect((await stat(join(dir.path, 'existing'))).uid).toBe(0);
+    expect((await stat(join(dir.path, 'existing/a'))).uid).toBe(65_534);
+    expect((await stat(made)).uid).toBe(65_534);
+    await expect(dir.makeDir('../escape')).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+
+    const script = join(dir.metaPath, 's');
+    await writeFile(script, 'echo', { mode: 0o700 });
+    await dir.handOver(script, 0o500);
+    const s = await lstat(script);
+    expect([s.uid, s.mode & 0o777]).toEqual([65_534, 0o500]);
+    await dir.remove();
+    await expect(stat(join(root, 'owned.1'))).rejects.toThrow();
   });
 
   it('isInside compares whole path segments', () => {

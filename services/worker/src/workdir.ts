@@ -7,12 +7,17 @@
  * steps' working directory), `<jobId>.<attempt>/meta` holds the worker's own files for the
  * attempt (scripts of COMMAND steps), so they never show up in a directory artifact.
  *
+ * When job processes run as another user (`owner`), the job directory and what the worker
+ * creates in it for them belong to that user; the attempt's directory and `meta` stay the
+ * worker's, searchable but not listable by others.
+ *
  * Invariant: {@link WorkDir.resolve} never returns a path outside the job directory, neither
  * by `..` nor through a symbolic link.
  */
-import { mkdir, realpath, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { chmod, lchown, mkdir, realpath, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError } from './engine/job-control.js';
+import type { StepUser } from './steps/process/step-user.js';
 
 /** The job directory of one attempt. */
 export interface WorkDir {
@@ -20,6 +25,8 @@ export interface WorkDir {
   readonly path: string;
   /** Absolute path of the worker's private directory of the attempt (scripts). */
   readonly metaPath: string;
+  /** The user job processes run as, who owns the job directory; undefined: the worker's own. */
+  readonly owner: StepUser | undefined;
   /** Creates the job directory (and the private one) if needed; resolves with its path. */
   ensure(): Promise<string>;
   /**
@@ -28,6 +35,10 @@ export interface WorkDir {
    * `mustExist: false` allows a path that does not exist yet (its existing parent is checked).
    */
   resolve(relativePath: string, opts?: { mustExist?: boolean }): Promise<string>;
+  /** Creates directory `relativePath` inside the job directory (and its parents), owned by {@link owner}; resolves like {@link resolve}. */
+  makeDir(relativePath: string): Promise<string>;
+  /** Hands a file the worker wrote to {@link owner} with `mode`. */
+  handOver(path: string, mode: number): Promise<void>;
 }
 
 /** A job directory and its removal. */
@@ -57,8 +68,22 @@ async function realpathOrParent(path: string): Promise<string> {
   }
 }
 
-/** The directory of attempt `attempt` of job `jobId` under `root` (nothing is created yet). */
-export function attemptDir(root: string, jobId: string, attempt: number): AttemptDir {
+/**
+ * Gives `path` and its ancestors up to `first` to `owner`, never anything outside `jobDir`
+ * nor `jobDir` itself.
+ */
+async function giveTree(jobDir: string, first: string, path: string, owner: StepUser): Promise<void> {
+  for (let p = path; p !== jobDir && isInside(jobDir, p); p = dirname(p)) {
+    await lchown(p, owner.uid, owner.gid);
+    if (p === first) return;
+  }
+}
+
+/**
+ * The directory of attempt `attempt` of job `jobId` under `root` (nothing is created yet);
+ * `owner` is the user job processes run as, when it is not the worker's.
+ */
+export function attemptDir(root: string, jobId: string, attempt: number, owner?: StepUser): AttemptDir {
   const base = resolve(root, `${jobId}.${attempt}`);
   const path = join(base, 'work');
   const metaPath = join(base, 'meta');
@@ -67,18 +92,37 @@ export function attemptDir(root: string, jobId: string, attempt: number): Attemp
 
   const ensure = () => {
     created ??= (async () => {
+      const shared = owner === undefined ? 0o700 : 0o711;
+      await mkdir(base, { recursive: true, mode: shared });
       await mkdir(path, { recursive: true, mode: 0o700 });
-      await mkdir(metaPath, { recursive: true, mode: 0o700 });
+      await mkdir(metaPath, { recursive: true, mode: shared });
+      if (owner !== undefined) {
+        await chmod(base, shared);
+        await chmod(metaPath, shared);
+        await lchown(path, owner.uid, owner.gid);
+      }
       realRoot = await realpath(path);
       return path;
     })();
     return created;
   };
 
-  return {
+  const dir: AttemptDir = {
     path,
     metaPath,
+    owner,
     ensure,
+    async makeDir(relativePath) {
+      const target = await dir.resolve(relativePath, { mustExist: false });
+      const first = await mkdir(target, { recursive: true });
+      if (first !== undefined && owner !== undefined) await giveTree(realRoot!, first, target, owner);
+      return dir.resolve(relativePath);
+    },
+    async handOver(file, mode) {
+      // In this order, a worker that owns the file needs no CAP_FOWNER.
+      await chmod(file, mode);
+      if (owner !== undefined) await lchown(file, owner.uid, owner.gid);
+    },
     async resolve(relativePath, opts = {}) {
       await ensure();
       const lexical = resolve(path, relativePath);
@@ -101,4 +145,5 @@ export function attemptDir(root: string, jobId: string, attempt: number): Attemp
       await rm(base, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
     },
   };
+  return dir;
 }

@@ -33,6 +33,7 @@ import { openAiCompatibleProvider } from './steps/ai/openai-compatible.js';
 import type { AiProviderFactory } from './steps/ai/provider.js';
 import { builtinStepTypes } from './steps/builtin.js';
 import { ProcessGroups } from './steps/process/process-group.js';
+import { prepareWorkRoot } from './steps/process/step-user.js';
 import { StepRegistry } from './steps/registry.js';
 import type { StepHandler } from './steps/types.js';
 
@@ -112,6 +113,7 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   const launch = async (): Promise<void> => {
     await mkdir(settings.workDir, { recursive: true });
+    await prepareWorkRoot(settings.workDir, settings.stepUser);
     draining = false;
     const publisher = createPublisher(nc, { registry: deps.metrics.registry });
     const writer = new JobWriter({

@@ -38,7 +38,7 @@ import * as W from './writes.js';
 export interface AttemptDeps {
   readonly writer: Pick<JobWriter, 'write'>;
   readonly registry: StepRegistry;
-  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
+  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'stepUser' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   /** The reason of the job's latest cancel request (see `cancel-reason.ts`); none when absent. */
@@ -115,7 +115,7 @@ export class AttemptRun {
     const hold = new JobHold({
       writer: this.#deps.writer, jobId: job.id, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
     });
-    const dir = attemptDir(settings.workDir, job.id, job.attempt);
+    const dir = attemptDir(settings.workDir, job.id, job.attempt, settings.stepUser);
     const info: JobInfo = { id: job.id, workspaceId: job.workspaceId, type: job.type, attempt: job.attempt, payload: job.payload };
     const startedAt = performance.now();
     const toRun = runOrder(job.steps).filter(needsRun);

@@ -1,6 +1,7 @@
 /**
  * The COMMAND sandbox as a job sees it, in a real worker process: the worker's environment
- * (database URL, NATS credentials, API keys) does not reach a step's process; ARTIFACT paths
+ * (database URL, NATS credentials, API keys) does not reach a step's process, not even through
+ * `/proc/<worker pid>/environ` when the step runs as another user; ARTIFACT paths
  * cannot leave the job directory by a symbolic link to a file or by an absolute path. Output
  * caps are checked in `command.int.test.ts` ("caps the output").
  */
@@ -50,6 +51,56 @@ describe('the COMMAND sandbox', () => {
     } finally {
       expect(await worker.stop('SIGTERM')).toBe(0);
     }
+  });
+
+  /** Runs a real worker process with `secrets` and `extra` in its environment, and one script step; its exit code and output. */
+  async function stepInWorkerProcess(secrets: Record<string, string>, extra: Record<string, string>, script: string) {
+    const worker = startService('worker', {
+      DATABASE_URL: h.dbUrl,
+      GANTRY_NAMESPACE: h.ns.namespace,
+      METRICS_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      WORKER_WORK_DIR: h.workRoot,
+      ...secrets,
+      ...extra,
+    });
+    try {
+      await worker.waitForLog((l) => l.msg === 'health server listening');
+      const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'peek', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script } }] });
+      await h.dispatch(job.id, 1);
+      await waitForEnd(job.id);
+      const [step] = await h.steps(job.id);
+      const { rows } = await h.pool.query(
+        `SELECT coalesce(string_agg(payload->>'chunk', '' ORDER BY sequence), '') AS out FROM job_events WHERE job_id = $1 AND type = 'step.output'`,
+        [job.id],
+      );
+      return { exitCode: step!.exit_code, output: rows[0].out as string };
+    } finally {
+      expect(await worker.stop('SIGTERM')).toBe(0);
+    }
+  }
+
+  // The parent of the script's shell is the worker process itself.
+  const PEEK = 'id -u; id -g; tr "\\0" "\\n" < /proc/$PPID/environ && echo READ-ENVIRON; cat /proc/$PPID/cmdline > /dev/null && echo READ-CMDLINE';
+
+  it.runIf(process.getuid?.() === 0)('runs a step of a root worker as nobody: the worker’s /proc/<pid>/environ is closed to it', async () => {
+    const secrets = { AI_API_KEY: 'sk-proc-secret-1', NATS_TOKEN: 'nats-proc-secret-2' };
+    const { exitCode, output } = await stepInWorkerProcess(secrets, {}, PEEK);
+    expect(output).toMatch(/^65534\n65534\n/);
+    expect(output).toContain('Permission denied');
+    expect(output).not.toContain('READ-ENVIRON');
+    for (const value of [h.dbUrl, ...Object.values(secrets)]) expect(output).not.toContain(value);
+    // Not a dead process: what other users may read of it, the step reads.
+    expect(output).toContain('READ-CMDLINE');
+    expect(exitCode).toBe(0);
+  });
+
+  it.runIf(process.getuid?.() === 0)('the same step under WORKER_STEP_USER=worker reads the worker’s secrets: why the default is another user', async () => {
+    const secrets = { AI_API_KEY: 'sk-proc-secret-3' };
+    const { output } = await stepInWorkerProcess(secrets, { WORKER_STEP_USER: 'worker' }, PEEK);
+    expect(output).toMatch(/^0\n0\n/);
+    expect(output).toContain('READ-ENVIRON');
+    expect(output).toContain(secrets.AI_API_KEY);
   });
 
   it('refuses an ARTIFACT path that is a symbolic link to a file outside the job directory', async () => {

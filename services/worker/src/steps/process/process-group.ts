@@ -13,6 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import type { StepUser } from './step-user.js';
 
 /** How a process ended. */
 export interface ProcessExit {
@@ -74,6 +75,8 @@ export function exitCodeOf(exit: Pick<ProcessExit, 'code' | 'signal'>): number |
 export interface SpawnGroupOptions {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
+  /** The user and group the process runs as; default the worker's. */
+  readonly user?: StepUser | undefined;
   readonly onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Grace between SIGTERM and SIGKILL for leftovers after the main process exits. */
   readonly killGraceMs: number;
@@ -85,7 +88,13 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
   const [file, ...args] = argv;
   let child: ChildProcess;
   try {
-    child = spawn(file!, args, { cwd: opts.cwd, env: { ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(file!, args, {
+      cwd: opts.cwd,
+      env: { ...opts.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
+    });
   } catch (err) {
     const spawnError = err instanceof Error ? err : new Error(String(err));
     return { pid: undefined, done: Promise.resolve({ pid: undefined, code: null, signal: null, spawnError }), terminate: () => {} };

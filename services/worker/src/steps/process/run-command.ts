@@ -1,11 +1,11 @@
 /**
  * Runs a command for a COMMAND or GATE step: in the job directory (or a directory inside it),
- * with an environment made only of the allowlisted variables of the worker, a few GANTRY_*
- * variables and the spec's own, its output streamed as `step.output` events, its process group
+ * as the job directory's owner (`WORKER_STEP_USER`), with an environment made only of the
+ * allowlisted variables of the worker, a few GANTRY_* variables and the spec's own, its output streamed as `step.output` events, its process group
  * terminated when the step's signal aborts. Records the exit code and the output tail on the
  * step and counts the exit by class.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Limits } from '@gantry/contracts';
 import { StepFailedError } from '../../engine/job-control.js';
@@ -63,7 +63,8 @@ export function commandEnv(
 export async function scriptArgv(ctx: StepContext<unknown>, shell: string, script: string): Promise<string[]> {
   await ctx.workDir.ensure();
   const path = join(ctx.workDir.metaPath, `${ctx.step.id}.script`);
-  await writeFile(path, script, { mode: 0o700 });
+  await writeFile(path, script, { mode: 0o500 });
+  await ctx.workDir.handOver(path, 0o500);
   return [...shell.trim().split(/\s+/), path];
 }
 
@@ -81,8 +82,7 @@ export async function runCommand(ctx: StepContext<unknown>, cmd: CommandInvocati
   const jobDir = await ctx.workDir.ensure();
   let cwd = jobDir;
   if (cmd.cwd !== undefined) {
-    await mkdir(await ctx.workDir.resolve(cmd.cwd, { mustExist: false }), { recursive: true });
-    cwd = await ctx.workDir.resolve(cmd.cwd);
+    cwd = await ctx.workDir.makeDir(cmd.cwd);
   }
   const killGraceMs = cmd.killGraceMs ?? deps.settings.killGraceMs;
   const collector = new OutputCollector({
@@ -95,6 +95,7 @@ export async function runCommand(ctx: StepContext<unknown>, cmd: CommandInvocati
   });
   const proc = spawnGroup(cmd.argv, {
     cwd,
+    user: ctx.workDir.owner,
     env: commandEnv(deps.settings.commandEnv, ctx, jobDir, cmd.env),
     onOutput: (stream, chunk) => collector.write(stream, chunk),
     killGraceMs,

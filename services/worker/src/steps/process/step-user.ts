@@ -1,0 +1,63 @@
+/**
+ * The user job processes run as. A COMMAND or GATE process that runs as the worker's own user
+ * can read what that user can: `/proc/<worker pid>/environ` (the database URL, NATS
+ * credentials, API keys the worker started with), the worker's memory where ptrace is allowed,
+ * its files. Run under another user, it can read none of them; the worker must then run as
+ * root (or with CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_KILL, CAP_DAC_OVERRIDE) to start, signal
+ * and clean up after it.
+ *
+ * `WORKER_STEP_USER` is `uid[:gid]` (gid defaults to the uid) or `worker` for the worker's own
+ * user. Unset, a worker running as root runs job processes as `nobody` (65534:65534), never as
+ * root; any other worker runs them as itself.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, stat } from 'node:fs/promises';
+import { ConfigError } from '@gantry/runtime';
+
+/** A numeric user and group. */
+export interface StepUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** `nobody:nogroup` on Debian, `nobody:nobody` on most other systems and in distroless images. */
+export const NOBODY: StepUser = Object.freeze({ uid: 65_534, gid: 65_534 });
+
+/** The largest valid user or group id ((uid_t)-1 means "unchanged"). */
+const MAX_ID = 4_294_967_294;
+
+/**
+ * The user of job processes for `raw` (the value of `WORKER_STEP_USER`) in a worker running
+ * as `workerUid`; undefined means the worker's own user. Refuses another user for a worker that
+ * is not root, which could not switch to it.
+ */
+export function resolveStepUser(raw: string | undefined, workerUid: number | undefined): StepUser | undefined {
+  if (raw === undefined) return workerUid === 0 ? NOBODY : undefined;
+  if (raw === 'worker') return undefined;
+  const [uid, gid = uid] = raw.split(':').map(Number) as [number, number?];
+  if (uid > MAX_ID || gid! > MAX_ID) throw new ConfigError([{ variable: 'WORKER_STEP_USER', message: `ids must be at most ${MAX_ID}` }]);
+  if (workerUid !== undefined && workerUid !== 0 && uid !== workerUid) {
+    throw new ConfigError([{ variable: 'WORKER_STEP_USER', message: `needs a worker running as root to switch job processes to uid ${uid} (this worker runs as uid ${workerUid})` }]);
+  }
+  return Object.freeze({ uid, gid: gid! });
+}
+
+/**
+ * Makes the work root reachable by `user` (adds search permission for group and others) and
+ * proves that a process of that user can start in it. Throws with the reason when it cannot,
+ * so a worker that would fail every COMMAND step does not start.
+ */
+export async function prepareWorkRoot(root: string, user: StepUser | undefined): Promise<void> {
+  if (user === undefined) return;
+  const { mode } = await stat(root);
+  if ((mode & 0o011) !== 0o011) await chmod(root, (mode & 0o7777) | 0o011);
+  const error = await new Promise<string | undefined>((resolve) => {
+    // The child changes directory after it changed user, so every directory on the way is checked.
+    const probe = spawn(process.execPath, ['-e', 'process.chdir(process.argv[1])', root], { cwd: '/', uid: user.uid, gid: user.gid, env: {}, stdio: 'ignore' });
+    probe.once('error', (err) => resolve(err.message));
+    probe.once('exit', (code, signal) => resolve(code === 0 ? undefined : `a process of that user cannot enter it (${signal ?? `exit code ${code}`})`));
+  });
+  if (error !== undefined) {
+    throw new Error(`job processes cannot run as ${user.uid}:${user.gid} in WORKER_WORK_DIR ${root}: ${error} (see WORKER_STEP_USER)`);
+  }
+}
