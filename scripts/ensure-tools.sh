@@ -4,7 +4,12 @@
 #   kubectl   renders the kustomize overlays (`kubectl kustomize`, needs Kustomize v5)
 #   promtool  checks and unit-tests the Prometheus rules (Debian package `prometheus`)
 #   chromium  the headless browser the web console's end-to-end test drives (Debian package `chromium`)
+# and that the fault suite has a nats-server that accepts `sync_interval: always` (2.10 or later):
+# when the one on the PATH is older (Debian 12 ships 2.9), scripts/nats-server-2.10.sh extracts
+# Debian 13's into .gantry/tools without installing anything on the machine.
 set -euo pipefail
+
+bash "$(dirname "$0")/nats-server-2.10.sh"
 
 kustomize_ok() {
   command -v kubectl >/dev/null &&

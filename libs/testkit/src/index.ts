@@ -7,4 +7,4 @@ export * from './process.js';
 export * from './service-smoke.js';
 export { sweepStaleTestResources, STALE_AFTER_MS } from './janitor.js';
 export { freePort } from './ports.js';
-export { NATS_SERVER_BIN, natsSupportsSyncAlways, startPrivateNats, type PrivateNats, type PrivateNatsOptions } from './private-nats.js';
+export { NATS_SERVER_BIN, natsServerVersion, natsSupportsSyncAlways, startPrivateNats, syncAlwaysNatsServer, TOOLS_NATS_SERVER_BIN, type PrivateNats, type PrivateNatsOptions } from './private-nats.js';

@@ -7,11 +7,13 @@
  * The configuration is a JSON object (JSON is valid nats-server configuration) merged over the
  * base `{ host, port, jetstream: { store_dir } }`. With `syncAlways` the JetStream block carries
  * `sync_interval: always` (every write fsynced before the publish is acknowledged); nats-server
- * 2.9 does not know that setting and refuses the file: {@link natsSupportsSyncAlways} probes.
+ * 2.9 does not know that setting and refuses the file: {@link syncAlwaysNatsServer} finds a
+ * binary that accepts it (`scripts/nats-server-2.10.sh` provides one where the PATH's is 2.9).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 
@@ -19,10 +21,15 @@ import { freePort } from './ports.js';
 // eslint-disable-next-line no-restricted-properties -- tests choose their server binary here
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
+/** Where `scripts/nats-server-2.10.sh` puts a nats-server that accepts `sync_interval`. */
+export const TOOLS_NATS_SERVER_BIN = fileURLToPath(new URL('../../../.gantry/tools/bin/nats-server', import.meta.url));
+
 /** Options of {@link startPrivateNats}. */
 export interface PrivateNatsOptions {
   /** Write `sync_interval: always` into the server's JetStream configuration. */
   readonly syncAlways?: boolean;
+  /** The nats-server binary; default {@link NATS_SERVER_BIN}. */
+  readonly bin?: string;
   /** More configuration, merged over the base (e.g. `authorization` with users and permissions). */
   readonly config?: Readonly<Record<string, unknown>>;
 }
@@ -52,19 +59,31 @@ function configText(port: number, storeDir: string, opts: PrivateNatsOptions): s
 }
 
 /**
- * Whether this nats-server accepts `jetstream { sync_interval: always }` (2.10 and later do,
+ * Whether nats-server `bin` accepts `jetstream { sync_interval: always }` (2.10 and later do,
  * 2.9 refuses the field). Runs the server's configuration test (`-t`), nothing else.
  */
-export async function natsSupportsSyncAlways(): Promise<boolean> {
+export async function natsSupportsSyncAlways(bin: string = NATS_SERVER_BIN): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'gantry-natsprobe-'));
   try {
     const file = join(dir, 'probe.conf');
     await writeFile(file, configText(await freePort(), join(dir, 'js'), { syncAlways: true }));
-    const probe = spawnSync(NATS_SERVER_BIN, ['-t', '-c', file], { encoding: 'utf8', timeout: 10_000 });
+    const probe = spawnSync(bin, ['-t', '-c', file], { encoding: 'utf8', timeout: 10_000 });
     return probe.status === 0;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A nats-server binary that accepts `sync_interval: always`: {@link NATS_SERVER_BIN} or {@link TOOLS_NATS_SERVER_BIN}; undefined when neither does. */
+export async function syncAlwaysNatsServer(): Promise<string | undefined> {
+  for (const bin of [NATS_SERVER_BIN, TOOLS_NATS_SERVER_BIN]) if (await natsSupportsSyncAlways(bin)) return bin;
+  return undefined;
+}
+
+/** The version a nats-server binary reports (`2.9.10`). */
+export function natsServerVersion(bin: string = NATS_SERVER_BIN): string {
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
+  return /v?(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? 'unknown';
 }
 
 interface Launched {
@@ -73,8 +92,8 @@ interface Launched {
   readonly ready: Promise<void>;
 }
 
-function launch(configFile: string, onLog: (text: string) => void): Launched {
-  const child = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+function launch(bin: string, configFile: string, onLog: (text: string) => void): Launched {
+  const child = spawn(bin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
     let recent = '';
@@ -99,7 +118,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
   const onLog = (text: string) => {
     log = (log + text).slice(-LOG_KEEP);
   };
-  let current = launch(configFile, onLog);
+  let current = launch(opts.bin ?? NATS_SERVER_BIN, configFile, onLog);
   try {
     await current.ready;
   } catch (err) {
@@ -121,7 +140,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
     kill,
     async restart() {
       await kill();
-      current = launch(configFile, onLog);
+      current = launch(opts.bin ?? NATS_SERVER_BIN, configFile, onLog);
       await current.ready;
     },
     cleanup: () =>
