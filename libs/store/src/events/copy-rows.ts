@@ -8,14 +8,17 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../db/pool.js';
 
 const SPECIAL = /[\\\t\n\r]/g;
+/** Whether a text needs escaping at all: most fields (ids, names, plain JSON) do not. */
+const HAS_SPECIAL = /[\\\t\n\r]/;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /** A value in COPY's text format: null is `\N`, objects are JSON, text is escaped. */
 export function copyField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.replace(SPECIAL, (c) => ESCAPES[c]!);
+  const kind = typeof value;
+  if (kind === 'number' || kind === 'boolean') return String(value);
+  const text = kind === 'string' ? (value as string) : JSON.stringify(value);
+  return HAS_SPECIAL.test(text) ? text.replace(SPECIAL, (c) => ESCAPES[c]!) : text;
 }
 
 /** Streams `rows` (values in `columns` order) into `table`. */
@@ -25,7 +28,12 @@ export async function copyRows(client: PoolClient, table: string, columns: reado
   function* chunks(): Generator<string> {
     for (let i = 0; i < rows.length; i += CHUNK) {
       let text = '';
-      for (const row of rows.slice(i, i + CHUNK)) text += row.map(copyField).join('\t') + '\n';
+      for (let r = i, end = Math.min(i + CHUNK, rows.length); r < end; r++) {
+        const row = rows[r]!;
+        text += copyField(row[0]);
+        for (let c = 1; c < row.length; c++) text += '\t' + copyField(row[c]);
+        text += '\n';
+      }
       yield text;
     }
   }
