@@ -19,6 +19,35 @@ async function waitForEnd(jobId: string): Promise<string> {
   }
 }
 
+/**
+ * Runs a real worker process with `env` added to its environment, and one job of one `/bin/sh`
+ * script step on it; the job's id, status, the step's exit code and its output.
+ */
+async function stepInWorkerProcess(env: Record<string, string>, script: string) {
+  const worker = startService('worker', {
+    DATABASE_URL: h.dbUrl,
+    GANTRY_NAMESPACE: h.ns.namespace,
+    METRICS_PORT: '0',
+    HTTP_HOST: '127.0.0.1',
+    WORKER_WORK_DIR: h.workRoot,
+    ...env,
+  });
+  try {
+    await worker.waitForLog((l) => l.msg === 'health server listening');
+    const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'peek', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script } }] });
+    await h.dispatch(job.id, 1);
+    const status = await waitForEnd(job.id);
+    const [step] = await h.steps(job.id);
+    const { rows } = await h.pool.query(
+      `SELECT coalesce(string_agg(payload->>'chunk', '' ORDER BY sequence), '') AS out FROM job_events WHERE job_id = $1 AND type = 'step.output'`,
+      [job.id],
+    );
+    return { jobId: job.id, status, exitCode: step!.exit_code, output: rows[0].out as string };
+  } finally {
+    expect(await worker.stop('SIGTERM')).toBe(0);
+  }
+}
+
 describe('the COMMAND sandbox', () => {
   it('gives a step none of the worker process’s secrets (real worker process, real `env`)', async () => {
     const secrets = {
@@ -27,65 +56,20 @@ describe('the COMMAND sandbox', () => {
       GANTRY_API_TOKEN: 'gantry_sandbox_secret_3',
       AWS_SECRET_ACCESS_KEY: 'aws-sandbox-secret-4',
     };
-    const worker = startService('worker', {
-      DATABASE_URL: h.dbUrl,
-      GANTRY_NAMESPACE: h.ns.namespace,
-      METRICS_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      WORKER_WORK_DIR: h.workRoot,
-      ...secrets,
-    });
-    try {
-      await worker.waitForLog((l) => l.msg === 'health server listening');
-      const job = await h.createJob({ steps: [{ name: 'env', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['env'] } }] });
-      await h.dispatch(job.id, 1);
-      expect(await waitForEnd(job.id)).toBe('COMPLETED');
-      const { rows } = await h.pool.query(
-        `SELECT string_agg(payload->>'chunk', '' ORDER BY sequence) AS out FROM job_events WHERE job_id = $1 AND type = 'step.output'`,
-        [job.id],
-      );
-      const env = Object.fromEntries((rows[0].out as string).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      expect(env.GANTRY_JOB_ID).toBe(job.id);
-      for (const name of ['DATABASE_URL', 'NATS_URL', 'GANTRY_NAMESPACE', ...Object.keys(secrets)]) expect(env[name], name).toBeUndefined();
-      for (const value of [h.dbUrl, ...Object.values(secrets)]) expect(rows[0].out).not.toContain(value);
-    } finally {
-      expect(await worker.stop('SIGTERM')).toBe(0);
-    }
+    const { jobId, status, output } = await stepInWorkerProcess(secrets, 'env');
+    expect(status).toBe('COMPLETED');
+    const env = Object.fromEntries(output.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(env.GANTRY_JOB_ID).toBe(jobId);
+    for (const name of ['DATABASE_URL', 'NATS_URL', 'GANTRY_NAMESPACE', ...Object.keys(secrets)]) expect(env[name], name).toBeUndefined();
+    for (const value of [h.dbUrl, ...Object.values(secrets)]) expect(output).not.toContain(value);
   });
-
-  /** Runs a real worker process with `secrets` and `extra` in its environment, and one script step; its exit code and output. */
-  async function stepInWorkerProcess(secrets: Record<string, string>, extra: Record<string, string>, script: string) {
-    const worker = startService('worker', {
-      DATABASE_URL: h.dbUrl,
-      GANTRY_NAMESPACE: h.ns.namespace,
-      METRICS_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      WORKER_WORK_DIR: h.workRoot,
-      ...secrets,
-      ...extra,
-    });
-    try {
-      await worker.waitForLog((l) => l.msg === 'health server listening');
-      const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'peek', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script } }] });
-      await h.dispatch(job.id, 1);
-      await waitForEnd(job.id);
-      const [step] = await h.steps(job.id);
-      const { rows } = await h.pool.query(
-        `SELECT coalesce(string_agg(payload->>'chunk', '' ORDER BY sequence), '') AS out FROM job_events WHERE job_id = $1 AND type = 'step.output'`,
-        [job.id],
-      );
-      return { exitCode: step!.exit_code, output: rows[0].out as string };
-    } finally {
-      expect(await worker.stop('SIGTERM')).toBe(0);
-    }
-  }
 
   // The parent of the script's shell is the worker process itself.
   const PEEK = 'id -u; id -g; tr "\\0" "\\n" < /proc/$PPID/environ && echo READ-ENVIRON; cat /proc/$PPID/cmdline > /dev/null && echo READ-CMDLINE';
 
   it.runIf(process.getuid?.() === 0)('runs a step of a root worker as nobody: the worker’s /proc/<pid>/environ is closed to it', async () => {
     const secrets = { AI_API_KEY: 'sk-proc-secret-1', NATS_TOKEN: 'nats-proc-secret-2' };
-    const { exitCode, output } = await stepInWorkerProcess(secrets, {}, PEEK);
+    const { exitCode, output } = await stepInWorkerProcess(secrets, PEEK);
     expect(output).toMatch(/^65534\n65534\n/);
     expect(output).toContain('Permission denied');
     expect(output).not.toContain('READ-ENVIRON');
@@ -97,7 +81,7 @@ describe('the COMMAND sandbox', () => {
 
   it.runIf(process.getuid?.() === 0)('the same step under WORKER_STEP_USER=worker reads the worker’s secrets: why the default is another user', async () => {
     const secrets = { AI_API_KEY: 'sk-proc-secret-3' };
-    const { output } = await stepInWorkerProcess(secrets, { WORKER_STEP_USER: 'worker' }, PEEK);
+    const { output } = await stepInWorkerProcess({ ...secrets, WORKER_STEP_USER: 'worker' }, PEEK);
     expect(output).toMatch(/^0\n0\n/);
     expect(output).toContain('READ-ENVIRON');
     expect(output).toContain(secrets.AI_API_KEY);
