@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHealthServer, type HealthServer, httpUrl } from './health-server.js';
+import { createHealthServer, type HealthServer } from './health-server.js';
+import { httpUrl } from './listening.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openResources } from './resources.js';
@@ -63,7 +64,7 @@ describe('createHealthServer', () => {
     expect(s.port).toBeGreaterThan(0);
     expect(s.url).toBe(`http://127.0.0.1:${s.port}`);
     expect(openResources()).toContainEqual(
-      expect.objectContaining({ kind: 'http-server', name: `health 127.0.0.1:${s.port}` }),
+      expect.objectContaining({ kind: 'http-server', name: `health server 127.0.0.1:${s.port}` }),
     );
   });
 

@@ -1,17 +1,16 @@
 /**
  * The health and metrics HTTP server of the scheduler and the workers (the API mounts the same
- * handlers on its Fastify app instead). A lifecycle component: `start()` listens, `stop()`
- * closes the listener and every open connection. Port 0 takes any free port; {@link
- * HealthServer.port} tells which after start. The listener is registered with `trackResource`.
+ * handlers on its Fastify app instead). A lifecycle component (`listening.ts`): `start()`
+ * listens, `stop()` closes the listener and every open connection. Port 0 takes any free port;
+ * {@link HealthServer.port} tells which after start.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHealthHandlers, HealthPaths, type HealthHandlers, type HealthResponse } from './health.js';
 import type { ReadinessCheck } from './health.js';
-import { aborted, startStop, type Component } from './lifecycle.js';
+import { listeningComponent, type ListeningComponent } from './listening.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { trackResource } from './resources.js';
 
 /** Options of {@link createHealthServer}. */
 export interface HealthServerOptions {
@@ -24,13 +23,8 @@ export interface HealthServerOptions {
   readonly logger: Logger;
 }
 
-/** A running health server. */
-export interface HealthServer extends Component {
-  /** The bound port; throws before `start()` has resolved. */
-  readonly port: number;
-  /** `http://host:port`; throws before `start()` has resolved. */
-  readonly url: string;
-}
+/** A running health server: its bound port and URL once started. */
+export type HealthServer = ListeningComponent;
 
 function send(res: ServerResponse, answer: HealthResponse, head: boolean): void {
   res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
@@ -73,21 +67,10 @@ function close(server: Server): Promise<void> {
 }
 
 /** Builds the health server; call `start()` to listen. */
-/**
- * The URL a client on this host reaches a server bound to `host`:`port` at: a wildcard bind
- * (`0.0.0.0`, `::`) is reached on loopback; an IPv6 host is bracketed.
- */
-export function httpUrl(host: string, port: number): string {
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
-}
-
 export function createHealthServer(opts: HealthServerOptions): HealthServer {
   const handlers = createHealthHandlers({ checks: opts.checks, metrics: opts.metrics });
   const logger = opts.logger.child({ component: 'health-server' });
   let server: Server | undefined;
-  let address: AddressInfo | undefined;
-  let release = () => {};
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     answer(handlers, req).then(
@@ -99,44 +82,20 @@ export function createHealthServer(opts: HealthServerOptions): HealthServer {
     );
   };
 
-  const component = startStop({
+  return listeningComponent({
     name: 'health-server',
-    setup: async () => {
+    what: 'health server',
+    host: opts.host,
+    logger,
+    listen: async () => {
       const s = createServer(onRequest);
-      address = await listen(s, opts.host, opts.port);
+      const address = await listen(s, opts.host, opts.port);
       server = s;
-      release = trackResource('http-server', `health ${opts.host}:${address.port}`);
-      logger.info({ host: opts.host, port: address.port }, 'health server listening');
+      return address;
     },
-    run: async (signal) => {
-      await aborted(signal);
-      try {
-        if (server) await close(server);
-      } finally {
-        release();
-        server = undefined;
-        address = undefined;
-      }
+    close: async () => {
+      if (server) await close(server);
+      server = undefined;
     },
   });
-
-  const bound = (): AddressInfo => {
-    if (!address) throw new Error('health server is not listening');
-    return address;
-  };
-
-  return {
-    name: component.name,
-    start: component.start,
-    stop: component.stop,
-    get failed() {
-      return component.failed;
-    },
-    get port() {
-      return bound().port;
-    },
-    get url() {
-      return httpUrl(opts.host, bound().port);
-    },
-  };
 }

@@ -129,9 +129,19 @@ export type {
 export {
   /** The scheduler's and workers' health/metrics HTTP server, a lifecycle component. */
   createHealthServer,
+} from './health-server.js';
+export {
+  /** A lifecycle component around a listening HTTP server, with its bound port and URL. */
+  listeningComponent,
   /** The URL a local client reaches a server bound to a host and port at. */
   httpUrl,
-} from './health-server.js';
+} from './listening.js';
+export type {
+  /** A listening server's component. */
+  ListeningComponent,
+  /** Options of {@link listeningComponent}. */
+  ListeningOptions,
+} from './listening.js';
 export {
   /** Whether a TCP server accepts connections on a host and port. */
   answers,

@@ -10,13 +10,10 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { names as namesOf } from '@gantry/contracts';
 import {
-  aborted,
   createEventFanout,
   createPublisher,
-  httpUrl,
-  startStop,
-  trackResource,
-  type Component,
+  listeningComponent,
+  type ListeningComponent,
   type Logger,
   type Metrics,
   type Publisher,
@@ -53,11 +50,8 @@ export interface ApiServerOptions {
   readonly version: string;
 }
 
-/** A running API server. */
-export interface ApiServer extends Component {
-  /** `http://host:port`; throws before `start()` has resolved. */
-  readonly url: string;
-  readonly port: number;
+/** A running API server: its bound port and URL once started, and its parts. */
+export interface ApiServer extends ListeningComponent {
   /** The live parts, for tests: the heartbeat view's signals, the stream count. */
   readonly deps: ApiDeps;
 }
@@ -77,8 +71,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const names = namesOf(config.gantryNamespace);
   let deps: ApiDeps | undefined;
   let app: FastifyInstance | undefined;
-  let address: AddressInfo | undefined;
-  let release = () => {};
 
   const open = () => {
     const pool: Pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: 'gantry-api' });
@@ -122,50 +114,40 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     await d.pool.end();
   };
 
-  const component = startStop({
+  const server = listeningComponent({
     name: 'api',
-    setup: async () => {
+    what: 'api',
+    host: config.httpHost,
+    logger,
+    listen: async () => {
       const d = open();
       deps = d;
       try {
         await d.heartbeats.start();
         app = buildApp(d, { version: opts.version });
         await app.listen({ host: config.httpHost, port: config.port });
-        address = app.server.address() as AddressInfo;
+        return app.server.address() as AddressInfo;
       } catch (err) {
         await close(d);
         throw err;
       }
-      release = trackResource('http-server', `api ${config.httpHost}:${address.port}`);
-      logger.info({ host: config.httpHost, port: address.port }, 'api listening');
     },
-    run: async (signal) => {
-      await aborted(signal);
-      try {
-        if (deps) await close(deps);
-      } finally {
-        release();
-        address = undefined;
-      }
+    close: async () => {
+      if (deps) await close(deps);
     },
   });
-
-  const bound = (): AddressInfo => {
-    if (!address) throw new Error('the api server is not listening');
-    return address;
-  };
   return {
-    name: component.name,
-    start: component.start,
-    stop: component.stop,
+    name: server.name,
+    start: server.start,
+    stop: server.stop,
     get failed() {
-      return component.failed;
+      return server.failed;
     },
     get port() {
-      return bound().port;
+      return server.port;
     },
     get url() {
-      return httpUrl(config.httpHost, bound().port);
+      return server.url;
     },
     get deps() {
       if (!deps) throw new Error('the api server has not started');
