@@ -1,43 +1,32 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Objm } from '@nats-io/obj';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactList, BatchResult } from '../schemas.js';
-import { createTestWriter, queue, start, type TestWriter } from '../testing/fixtures.js';
-import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import { queue, start } from '../testing/fixtures.js';
+import type { TestWorkspace } from '../testing/harness.js';
+import { useTestApi } from '../testing/use-test-api.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let api: TestApi;
-let writer: TestWriter;
+const t = useTestApi();
 let ws: TestWorkspace;
 let other: TestWorkspace;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
-  writer = createTestWriter(api.pool, ns.nc, ns.names);
-  [ws, other] = await Promise.all([api.workspace(), api.workspace()]);
-});
-afterAll(async () => {
-  await writer?.close();
-  await api?.stop();
-  await ns?.cleanup();
+  [ws, other] = await Promise.all([t.api.workspace(), t.api.workspace()]);
 });
 
 /** A job with one stored artifact, as a worker's ARTIFACT step leaves it. */
 async function jobWithArtifact(name: string, data: Uint8Array, contentType = 'application/octet-stream') {
-  const res = await api.call('POST', '/runner-jobs/batch', {
+  const res = await t.api.call('POST', '/runner-jobs/batch', {
     token: ws.writer,
     body: { jobs: [{ type: 'artifacts', steps: [{ name: 'store', phase: 'EXECUTION', type: 'ARTIFACT', spec: { path: name } }] }] },
   });
   const jobId = BatchResult.parse(res.body).jobs[0]!.id;
   const key = `${ws.id}/${jobId}/${name}`;
-  const bucket = await new Objm(ns.nc).open(ns.names.buckets.artifacts);
+  const bucket = await new Objm(t.ns.nc).open(t.ns.names.buckets.artifacts);
   await bucket.putBlob({ name: key }, data);
-  await writer.write(queue(jobId));
-  await writer.write(start(jobId));
-  await writer.write({
+  await t.writer.write(queue(jobId));
+  await t.writer.write(start(jobId));
+  await t.writer.write({
     jobId,
     attempt: 1,
     expect: ['RUNNING'],
@@ -45,7 +34,7 @@ async function jobWithArtifact(name: string, data: Uint8Array, contentType = 'ap
       {
         type: 'artifact.created',
         actor: 'worker:test',
-        payload: { name, bucket: ns.names.buckets.artifacts, key, size: data.byteLength, sha256: createHash('sha256').update(data).digest('hex'), contentType },
+        payload: { name, bucket: t.ns.names.buckets.artifacts, key, size: data.byteLength, sha256: createHash('sha256').update(data).digest('hex'), contentType },
       },
     ],
   });
@@ -57,13 +46,13 @@ describe('artifacts', () => {
     // ASCII, so that the harness's text answer compares byte for byte; 300 KB is several 128 KiB chunks.
     const data = Buffer.from(randomBytes(225_000).toString('base64'));
     const jobId = await jobWithArtifact('report.bin', data);
-    const list = await api.call('GET', `/runner-jobs/${jobId}/artifacts`, { token: ws.reader });
+    const list = await t.api.call('GET', `/runner-jobs/${jobId}/artifacts`, { token: ws.reader });
     expect(list.status).toBe(200);
     expect(ArtifactList.parse(list.body).items).toMatchObject([
       { name: 'report.bin', size: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') },
     ]);
 
-    const res = await api.call('GET', `/runner-jobs/${jobId}/artifacts/report.bin`, { token: ws.reader });
+    const res = await t.api.call('GET', `/runner-jobs/${jobId}/artifacts/report.bin`, { token: ws.reader });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
     expect(res.headers.get('content-length')).toBe(String(data.byteLength));
@@ -72,10 +61,10 @@ describe('artifacts', () => {
 
   it('answers 404 for an unknown name and for another workspace’s job, without leaving consumers', async () => {
     const jobId = await jobWithArtifact('notes.txt', Buffer.from('hello'), 'text/plain');
-    expect((await api.call('GET', `/runner-jobs/${jobId}/artifacts/missing.txt`, { token: ws.reader })).status).toBe(404);
-    expect((await api.call('GET', `/runner-jobs/${jobId}/artifacts`, { token: other.reader })).status).toBe(404);
-    expect((await api.call('GET', `/runner-jobs/${jobId}/artifacts/notes.txt`, { token: other.reader })).status).toBe(404);
-    const res = await api.call('GET', `/runner-jobs/${jobId}/artifacts/notes.txt`, { token: ws.reader });
+    expect((await t.api.call('GET', `/runner-jobs/${jobId}/artifacts/missing.txt`, { token: ws.reader })).status).toBe(404);
+    expect((await t.api.call('GET', `/runner-jobs/${jobId}/artifacts`, { token: other.reader })).status).toBe(404);
+    expect((await t.api.call('GET', `/runner-jobs/${jobId}/artifacts/notes.txt`, { token: other.reader })).status).toBe(404);
+    const res = await t.api.call('GET', `/runner-jobs/${jobId}/artifacts/notes.txt`, { token: ws.reader });
     expect(res.status).toBe(200);
     expect(res.text).toBe('hello');
   });

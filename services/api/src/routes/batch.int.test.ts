@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Headers, Limits, SubmitCommand, type JobSpecInput } from '@gantry/contracts';
-import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { BatchResult } from '../schemas.js';
-import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import type { TestWorkspace } from '../testing/harness.js';
+import { useTestApi } from '../testing/use-test-api.js';
 import { streamMessages } from '../testing/stream-read.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let api: TestApi;
+const t = useTestApi();
 let ws: TestWorkspace;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
-  ws = await api.workspace();
-});
-afterAll(async () => {
-  await api?.stop();
-  await ns?.cleanup();
+  ws = await t.api.workspace();
 });
 
 const job = (i: number, overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
@@ -32,15 +24,15 @@ const job = (i: number, overrides: Partial<JobSpecInput> = {}): JobSpecInput => 
 });
 
 const batch = (jobs: unknown[], headers: Record<string, string> = {}) =>
-  api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs }, headers });
+  t.api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs }, headers });
 
 async function footprint(): Promise<[number, number, number, number]> {
-  await api.server.deps.announcer.idle(10_000);
-  const { rows } = await api.pool.query<{ jobs: number; steps: number; events: number }>(
+  await t.api.server.deps.announcer.idle(10_000);
+  const { rows } = await t.api.pool.query<{ jobs: number; steps: number; events: number }>(
     `SELECT (SELECT count(*)::int FROM runner_jobs) AS jobs, (SELECT count(*)::int FROM job_steps) AS steps,
             (SELECT count(*)::int FROM job_events) AS events`,
   );
-  const commands = await ns.jsm.streams.info(ns.names.streams.commands);
+  const commands = await t.ns.jsm.streams.info(t.ns.names.streams.commands);
   return [rows[0]!.jobs, rows[0]!.steps, rows[0]!.events, commands.state.messages];
 }
 
@@ -55,7 +47,7 @@ describe('POST /runner-jobs/batch', () => {
     expect(await footprint()).toEqual([jobs0 + 1000, steps0 + 2000, events0 + 1000, commands0 + 1]);
 
     // In request order, each job as submitted; all created by one transaction.
-    const { rows } = await api.pool.query<{ id: string; i: number; created_at: Date }>(
+    const { rows } = await t.api.pool.query<{ id: string; i: number; created_at: Date }>(
       `SELECT id, (payload->>'i')::int AS i, created_at FROM runner_jobs WHERE id = ANY($1::uuid[])`,
       [jobs.map((j) => j.id)],
     );
@@ -64,7 +56,7 @@ describe('POST /runner-jobs/batch', () => {
     expect(new Set(rows.map((r) => r.created_at.getTime())).size).toBe(1);
 
     // One submit command announces the whole batch, by id.
-    const published = await streamMessages(ns.jsm, ns.names.streams.commands);
+    const published = await streamMessages(t.ns.jsm, t.ns.names.streams.commands);
     const mine = published.filter((m) => m.header(Headers.requestId) === 'req-batch');
     expect(mine).toHaveLength(1);
     const command = SubmitCommand.parse(mine[0]!.body);
@@ -126,7 +118,7 @@ describe('POST /runner-jobs/batch', () => {
     const forward = keys.map((k, i) => job(i, { idempotencyKey: k }));
     const answers = await Promise.all([batch(forward), batch([...forward].reverse()), batch(forward)]);
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
-    const { rows } = await api.pool.query<{ n: number }>(
+    const { rows } = await t.api.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM runner_jobs WHERE workspace_id = $1 AND idempotency_key LIKE 'race-%'`,
       [ws.id],
     );

@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { CancelSignal, EventBatch, Headers, type JobSpecInput } from '@gantry/contracts';
-import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { BatchResult, BulkCancelResult, JobView } from '../schemas.js';
-import { complete, createTestWriter, gatedSpec, park, queue, start, TEST_WORKER_ID, type TestWriter } from '../testing/fixtures.js';
-import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import { complete, gatedSpec, park, queue, start, TEST_WORKER_ID } from '../testing/fixtures.js';
+import type { TestWorkspace } from '../testing/harness.js';
+import { useTestApi } from '../testing/use-test-api.js';
 import { streamMessages } from '../testing/stream-read.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let api: TestApi;
-let writer: TestWriter;
+const t = useTestApi();
 let ws: TestWorkspace;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
-  writer = createTestWriter(api.pool, ns.nc, ns.names);
-  ws = await api.workspace();
-});
-afterAll(async () => {
-  await writer?.close();
-  await api?.stop();
-  await ns?.cleanup();
+  ws = await t.api.workspace();
 });
 
 const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
@@ -32,18 +21,18 @@ const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
 });
 
 async function submit(jobs: JobSpecInput[], token = ws.writer): Promise<string[]> {
-  const res = await api.call('POST', '/runner-jobs/batch', { token, body: { jobs } });
+  const res = await t.api.call('POST', '/runner-jobs/batch', { token, body: { jobs } });
   return BatchResult.parse(res.body).jobs.map((j) => j.id);
 }
 
 async function eventsOf(jobId: string): Promise<{ type: string; actor: string; payload: Record<string, unknown> }[]> {
-  const { rows } = await api.pool.query('SELECT type, actor, payload FROM job_events WHERE job_id = $1 ORDER BY sequence', [jobId]);
+  const { rows } = await t.api.pool.query('SELECT type, actor, payload FROM job_events WHERE job_id = $1 ORDER BY sequence', [jobId]);
   return rows;
 }
 
 /** Collects the messages on the cancel subject of the fixtures' worker. */
 function listenForCancels(): { sub: Subscription; next(): Promise<Msg> } {
-  const sub = ns.nc.subscribe(ns.names.subjects.cancel(TEST_WORKER_ID));
+  const sub = t.ns.nc.subscribe(t.ns.names.subjects.cancel(TEST_WORKER_ID));
   const iterator = sub[Symbol.asyncIterator]();
   return { sub, next: async () => (await iterator.next()).value as Msg };
 }
@@ -51,11 +40,11 @@ function listenForCancels(): { sub: Subscription; next(): Promise<Msg> } {
 describe('POST /runner-jobs/:id/cancel', () => {
   it.each([
     ['PENDING', async (_id: string) => {}],
-    ['QUEUED', async (id: string) => void (await writer.write(queue(id)))],
+    ['QUEUED', async (id: string) => void (await t.writer.write(queue(id)))],
   ])('ends a %s job CANCELLED at once (200) with job.cancelled, published on the events stream', async (from, setup) => {
     const [id] = await submit([spec()]);
     await setup(id!);
-    const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'not needed' } });
+    const res = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'not needed' } });
     expect(res.status).toBe(200);
     const job = JobView.parse(res.body);
     expect(job.status).toBe('CANCELLED');
@@ -63,31 +52,31 @@ describe('POST /runner-jobs/:id/cancel', () => {
     const last = (await eventsOf(id!)).at(-1)!;
     expect(last).toMatchObject({ type: 'job.cancelled', payload: { reason: 'not needed', from } });
     expect(last.actor).toMatch(/^api:/);
-    await api.server.deps.announcer.idle(5_000);
-    const published = await streamMessages(ns.jsm, ns.names.streams.events, ns.names.subjects.events(ws.id, id!));
+    await t.api.server.deps.announcer.idle(5_000);
+    const published = await streamMessages(t.ns.jsm, t.ns.names.streams.events, t.ns.names.subjects.events(ws.id, id!));
     const types = published.flatMap((m) => (EventBatch.parse(m.body) as EventBatch).events.map((e) => e.type));
     expect(types.at(-1)).toBe('job.cancelled');
   });
 
   it('ends a job WAITING on an approval gate CANCELLED at once', async () => {
     const [id] = await submit([gatedSpec()]);
-    const gate = (await api.pool.query('SELECT id FROM job_steps WHERE job_id = $1 AND ordinal = 1', [id])).rows[0].id;
-    await writer.write(queue(id!));
-    await writer.write(start(id!));
-    await writer.write(park(id!, gate));
-    const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+    const gate = (await t.api.pool.query('SELECT id FROM job_steps WHERE job_id = $1 AND ordinal = 1', [id])).rows[0].id;
+    await t.writer.write(queue(id!));
+    await t.writer.write(start(id!));
+    await t.writer.write(park(id!, gate));
+    const res = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
     expect([res.status, (res.body as { status: string }).status]).toEqual([200, 'CANCELLED']);
     expect((await eventsOf(id!)).at(-1)).toMatchObject({ type: 'job.cancelled', payload: { reason: null, from: 'WAITING' } });
   });
 
   it('asks the worker holding a RUNNING job to stop (202): cancel_requested_at, job.cancel_requested, a CancelSignal', async () => {
     const [id] = await submit([spec()]);
-    await writer.write(queue(id!));
-    await writer.write(start(id!));
+    await t.writer.write(queue(id!));
+    await t.writer.write(start(id!));
     const cancels = listenForCancels();
     try {
-      await ns.nc.flush();
-      const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'stop' }, headers: { 'x-request-id': 'req-cancel' } });
+      await t.ns.nc.flush();
+      const res = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'stop' }, headers: { 'x-request-id': 'req-cancel' } });
       expect(res.status).toBe(202);
       const job = JobView.parse(res.body);
       expect(job.status).toBe('RUNNING');
@@ -98,7 +87,7 @@ describe('POST /runner-jobs/:id/cancel', () => {
       expect((await eventsOf(id!)).at(-1)).toMatchObject({ type: 'job.cancel_requested', payload: { reason: 'stop' } });
 
       // Asking again re-sends the signal and records nothing new.
-      const again = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+      const again = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
       expect(again.status).toBe(202);
       expect(CancelSignal.parse((await cancels.next()).json()).jobId).toBe(id);
       expect((await eventsOf(id!)).filter((e) => e.type === 'job.cancel_requested')).toHaveLength(1);
@@ -109,13 +98,13 @@ describe('POST /runner-jobs/:id/cancel', () => {
 
   it('refuses a finished job (409) and changes nothing', async () => {
     const [done, cancelled] = await submit([spec(), spec()]);
-    await writer.write(queue(done!));
-    await writer.write(start(done!));
-    await writer.write(complete(done!));
-    await api.call('POST', `/runner-jobs/${cancelled}/cancel`, { token: ws.writer });
+    await t.writer.write(queue(done!));
+    await t.writer.write(start(done!));
+    await t.writer.write(complete(done!));
+    await t.api.call('POST', `/runner-jobs/${cancelled}/cancel`, { token: ws.writer });
     for (const id of [done!, cancelled!]) {
       const before = await eventsOf(id);
-      const res = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+      const res = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
       expect(res.status).toBe(409);
       expect(res.body).toMatchObject({ code: 'INVALID_TRANSITION', detail: expect.stringMatching(/COMPLETED|CANCELLED/) });
       expect(await eventsOf(id)).toEqual(before);
@@ -124,35 +113,35 @@ describe('POST /runner-jobs/:id/cancel', () => {
 
   it('refuses an unknown field in the body and a reader token', async () => {
     const [id] = await submit([spec()]);
-    const bad = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'x', force: true } });
+    const bad = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'x', force: true } });
     expect(bad.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'force' }] });
-    const reader = await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.reader });
+    const reader = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.reader });
     expect(reader.body).toMatchObject({ status: 403, code: 'FORBIDDEN' });
-    expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0].status).toBe('PENDING');
+    expect((await t.api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0].status).toBe('PENDING');
   });
 });
 
 describe('POST /runner-jobs/cancel', () => {
   it('cancels the active jobs a filter selects, a page at a time, and answers how many', async () => {
-    const other = await api.workspace();
+    const other = await t.api.workspace();
     const many = await submit(Array.from({ length: 700 }, () => spec({ type: 'bulk' })));
     many.push(...(await submit(Array.from({ length: 700 }, () => spec({ type: 'bulk' })))));
     const [running, finished] = many.slice(-2);
     for (const id of [running!, finished!]) {
-      await writer.write(queue(id));
-      await writer.write(start(id));
+      await t.writer.write(queue(id));
+      await t.writer.write(start(id));
     }
-    await writer.write(complete(finished!));
+    await t.writer.write(complete(finished!));
     const keep = await submit([spec({ type: 'keep' })]);
     const foreign = await submit([spec({ type: 'bulk' })], other.writer);
 
-    const cancels = ns.nc.subscribe(ns.names.subjects.cancel(TEST_WORKER_ID), { max: 1 });
-    const res = await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'bulk', reason: 'cleanup' } });
+    const cancels = t.ns.nc.subscribe(t.ns.names.subjects.cancel(TEST_WORKER_ID), { max: 1 });
+    const res = await t.api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'bulk', reason: 'cleanup' } });
     expect(res.status, res.text).toBe(200);
     expect(BulkCancelResult.parse(res.body)).toEqual({ matched: 1399, cancelled: 1398, cancelRequested: 1 });
     for await (const m of cancels) expect(CancelSignal.parse(m.json()).jobId).toBe(running);
 
-    const { rows } = await api.pool.query<{ status: string; n: number }>(
+    const { rows } = await t.api.pool.query<{ status: string; n: number }>(
       `SELECT status, count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[]) GROUP BY status ORDER BY status`,
       [[...many, ...keep, ...foreign]],
     );
@@ -162,36 +151,36 @@ describe('POST /runner-jobs/cancel', () => {
       { status: 'PENDING', n: 2 },
       { status: 'RUNNING', n: 1 },
     ]);
-    const events = await api.pool.query(`SELECT count(*)::int AS n FROM job_events WHERE type = 'job.cancelled' AND payload->>'reason' = 'cleanup'`);
+    const events = await t.api.pool.query(`SELECT count(*)::int AS n FROM job_events WHERE type = 'job.cancelled' AND payload->>'reason' = 'cleanup'`);
     expect(events.rows[0].n).toBe(1398);
   });
 
   it('narrows by status, needs jobs:admin and at least one criterion', async () => {
     const [pending, queued] = await submit([spec({ type: 'narrow' }), spec({ type: 'narrow' })]);
-    await writer.write(queue(queued!));
-    const res = await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'narrow', status: ['QUEUED'] } });
+    await t.writer.write(queue(queued!));
+    const res = await t.api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'narrow', status: ['QUEUED'] } });
     expect(res.body).toEqual({ matched: 1, cancelled: 1, cancelRequested: 0 });
-    expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
+    expect((await t.api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
 
-    expect((await api.call('POST', '/runner-jobs/cancel', { token: ws.writer, body: { type: 'narrow' } })).body).toMatchObject({ status: 403 });
-    expect((await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { reason: 'all' } })).body).toMatchObject({
+    expect((await t.api.call('POST', '/runner-jobs/cancel', { token: ws.writer, body: { type: 'narrow' } })).body).toMatchObject({ status: 403 });
+    expect((await t.api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { reason: 'all' } })).body).toMatchObject({
       status: 400,
       code: 'VALIDATION_FAILED',
     });
-    expect((await api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { status: ['COMPLETED'] } })).body).toMatchObject({
+    expect((await t.api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { status: ['COMPLETED'] } })).body).toMatchObject({
       errors: [{ path: 'status.0' }],
     });
-    expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
+    expect((await t.api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
   });
 });
 
 describe('the API’s JobWriter', () => {
   it('records its group commits in the write metrics, as every service does', async () => {
-    const scrape = async () => (await api.call('GET', '/metrics')).text;
+    const scrape = async () => (await t.api.call('GET', '/metrics')).text;
     const eventsWritten = (text: string) => Number(/^gantry_events_written_total (\d+)$/m.exec(text)?.[1] ?? NaN);
     const before = eventsWritten(await scrape());
     const [id] = await submit([spec({ type: 'write-metrics' })]);
-    expect((await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer })).status).toBe(200);
+    expect((await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer })).status).toBe(200);
     const text = await scrape();
     // The cancel's one event was committed, and answered, before the response.
     expect(eventsWritten(text)).toBeGreaterThanOrEqual(before + 1);

@@ -1,53 +1,42 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApproveCommand, Headers, RetryCommand, type JobSpecInput } from '@gantry/contracts';
-import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { BatchResult, CommandAccepted } from '../schemas.js';
-import { complete, createTestWriter, fail, gatedSpec, park, queue, start, type TestWriter } from '../testing/fixtures.js';
-import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import { complete, fail, gatedSpec, park, queue, start } from '../testing/fixtures.js';
+import type { TestWorkspace } from '../testing/harness.js';
+import { useTestApi } from '../testing/use-test-api.js';
 import { streamMessages } from '../testing/stream-read.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let api: TestApi;
-let writer: TestWriter;
+const t = useTestApi();
 let ws: TestWorkspace;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
-  writer = createTestWriter(api.pool, ns.nc, ns.names);
-  ws = await api.workspace();
-});
-afterAll(async () => {
-  await writer?.close();
-  await api?.stop();
-  await ns?.cleanup();
+  ws = await t.api.workspace();
 });
 
 async function submit(spec: JobSpecInput): Promise<{ id: string; steps: string[] }> {
-  const res = await api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs: [spec] } });
+  const res = await t.api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs: [spec] } });
   const id = BatchResult.parse(res.body).jobs[0]!.id;
-  const { rows } = await api.pool.query<{ id: string }>('SELECT id FROM job_steps WHERE job_id = $1 ORDER BY ordinal', [id]);
+  const { rows } = await t.api.pool.query<{ id: string }>('SELECT id FROM job_steps WHERE job_id = $1 ORDER BY ordinal', [id]);
   return { id, steps: rows.map((r) => r.id) };
 }
 
 const simple: JobSpecInput = { type: 'decide', steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }] };
 
 async function commands(kind: 'retry' | 'approve') {
-  return streamMessages(ns.jsm, ns.names.streams.commands, ns.names.subjects.command(kind));
+  return streamMessages(t.ns.jsm, t.ns.names.streams.commands, t.ns.names.subjects.command(kind));
 }
 
 async function statusOf(id: string): Promise<string> {
-  return (await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0].status;
+  return (await t.api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0].status;
 }
 
 describe('POST /runner-jobs/:id/retry', () => {
   it('publishes a retry command for a FAILED job (202) and leaves the move to the scheduler', async () => {
     const { id } = await submit(simple);
-    await writer.write(queue(id));
-    await writer.write(start(id));
-    await writer.write(fail(id));
-    const res = await api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer, headers: { 'x-request-id': 'req-retry' } });
+    await t.writer.write(queue(id));
+    await t.writer.write(start(id));
+    await t.writer.write(fail(id));
+    const res = await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer, headers: { 'x-request-id': 'req-retry' } });
     expect(res.status).toBe(202);
     const accepted = CommandAccepted.parse(res.body);
     expect(accepted).toMatchObject({ jobId: id, kind: 'retry' });
@@ -58,50 +47,50 @@ describe('POST /runner-jobs/:id/retry', () => {
     expect(await statusOf(id)).toBe('FAILED');
 
     // The same request again is the same command: JetStream keeps one.
-    const again = CommandAccepted.parse((await api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer })).body);
+    const again = CommandAccepted.parse((await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer })).body);
     expect(again.commandId).toBe(accepted.commandId);
     expect((await commands('retry')).filter((m) => m.header(Headers.msgId) === accepted.commandId)).toHaveLength(1);
   });
 
   it('publishes a retry command for a CANCELLED job', async () => {
     const { id } = await submit(simple);
-    await api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
-    const res = await api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer });
+    await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+    const res = await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer });
     expect(res.status).toBe(202);
   });
 
   it('refuses a job that is not FAILED or CANCELLED (409) and publishes nothing', async () => {
     const pending = await submit(simple);
     const running = await submit(simple);
-    await writer.write(queue(running.id));
-    await writer.write(start(running.id));
+    await t.writer.write(queue(running.id));
+    await t.writer.write(start(running.id));
     const done = await submit(simple);
-    await writer.write(queue(done.id));
-    await writer.write(start(done.id));
-    await writer.write(complete(done.id));
+    await t.writer.write(queue(done.id));
+    await t.writer.write(start(done.id));
+    await t.writer.write(complete(done.id));
     const before = (await commands('retry')).length;
     for (const { id } of [pending, running, done]) {
-      const res = await api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer });
+      const res = await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer });
       expect(res.status).toBe(409);
       expect(res.body).toMatchObject({ code: 'INVALID_TRANSITION' });
     }
     expect(await commands('retry')).toHaveLength(before);
-    expect((await api.call('POST', `/runner-jobs/${pending.id}/retry`, { token: ws.reader })).status).toBe(403);
+    expect((await t.api.call('POST', `/runner-jobs/${pending.id}/retry`, { token: ws.reader })).status).toBe(403);
   });
 });
 
 describe('POST /runner-jobs/:id/steps/:stepId/approve|reject', () => {
   async function parked(): Promise<{ id: string; steps: string[] }> {
     const job = await submit(gatedSpec());
-    await writer.write(queue(job.id));
-    await writer.write(start(job.id));
-    await writer.write(park(job.id, job.steps[1]!));
+    await t.writer.write(queue(job.id));
+    await t.writer.write(start(job.id));
+    await t.writer.write(park(job.id, job.steps[1]!));
     return job;
   }
 
   it.each(['approve', 'reject'] as const)('publishes the %s decision for a waiting approval gate (202)', async (decision) => {
     const { id, steps } = await parked();
-    const res = await api.call('POST', `/runner-jobs/${id}/steps/${steps[1]}/${decision}`, {
+    const res = await t.api.call('POST', `/runner-jobs/${id}/steps/${steps[1]}/${decision}`, {
       token: ws.admin,
       body: { comment: 'looks good' },
     });
@@ -116,21 +105,21 @@ describe('POST /runner-jobs/:id/steps/:stepId/approve|reject', () => {
 
   it('refuses a step that is not a waiting approval gate (409)', async () => {
     const { id, steps } = await parked();
-    const notGate = await api.call('POST', `/runner-jobs/${id}/steps/${steps[0]}/approve`, { token: ws.admin });
+    const notGate = await t.api.call('POST', `/runner-jobs/${id}/steps/${steps[0]}/approve`, { token: ws.admin });
     expect(notGate.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', detail: expect.stringContaining('not an approval gate') });
     const fresh = await submit(gatedSpec());
-    const notWaiting = await api.call('POST', `/runner-jobs/${fresh.id}/steps/${fresh.steps[1]}/approve`, { token: ws.admin });
+    const notWaiting = await t.api.call('POST', `/runner-jobs/${fresh.id}/steps/${fresh.steps[1]}/approve`, { token: ws.admin });
     expect(notWaiting.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION' });
   });
 
   it('answers 404 for a step of another job, and 403 without jobs:admin', async () => {
     const { id } = await parked();
     const other = await submit(gatedSpec());
-    expect((await api.call('POST', `/runner-jobs/${id}/steps/${other.steps[1]}/approve`, { token: ws.admin })).status).toBe(404);
+    expect((await t.api.call('POST', `/runner-jobs/${id}/steps/${other.steps[1]}/approve`, { token: ws.admin })).status).toBe(404);
     const waiting = await parked();
-    const res = await api.call('POST', `/runner-jobs/${waiting.id}/steps/${waiting.steps[1]}/approve`, { token: ws.writer });
+    const res = await t.api.call('POST', `/runner-jobs/${waiting.id}/steps/${waiting.steps[1]}/approve`, { token: ws.writer });
     expect(res.body).toMatchObject({ status: 403, code: 'FORBIDDEN', detail: expect.stringContaining('jobs:admin') });
-    const bad = await api.call('POST', `/runner-jobs/${waiting.id}/steps/${waiting.steps[1]}/reject`, { token: ws.admin, body: { why: 'no' } });
+    const bad = await t.api.call('POST', `/runner-jobs/${waiting.id}/steps/${waiting.steps[1]}/reject`, { token: ws.admin, body: { why: 'no' } });
     expect(bad.body).toMatchObject({ status: 400, errors: [{ path: 'why' }] });
   });
 });

@@ -1,28 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobSpecInput } from '@gantry/contracts';
-import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { BatchResult, EventPage, JobDetail, JobPage, StepList, type JobSummary } from '../schemas.js';
-import { createTestWriter, gatedSpec, progress, queue, start, type TestWriter } from '../testing/fixtures.js';
-import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import { gatedSpec, progress, queue, start } from '../testing/fixtures.js';
+import type { TestWorkspace } from '../testing/harness.js';
+import { useTestApi } from '../testing/use-test-api.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let api: TestApi;
-let writer: TestWriter;
+const t = useTestApi();
 let ws: TestWorkspace;
 let other: TestWorkspace;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
-  writer = createTestWriter(api.pool, ns.nc, ns.names);
-  [ws, other] = await Promise.all([api.workspace(), api.workspace()]);
-});
-afterAll(async () => {
-  await writer?.close();
-  await api?.stop();
-  await ns?.cleanup();
+  [ws, other] = await Promise.all([t.api.workspace(), t.api.workspace()]);
 });
 
 const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
@@ -32,13 +21,13 @@ const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
 });
 
 async function submitBatch(token: string, jobs: JobSpecInput[]): Promise<string[]> {
-  const res = await api.call('POST', '/runner-jobs/batch', { token, body: { jobs } });
+  const res = await t.api.call('POST', '/runner-jobs/batch', { token, body: { jobs } });
   expect(res.status).toBe(202);
   return BatchResult.parse(res.body).jobs.map((j) => j.id);
 }
 
 async function list(query: string, token = ws.reader): Promise<{ items: JobSummary[]; nextCursor: string | null }> {
-  const res = await api.call('GET', `/runner-jobs${query}`, { token });
+  const res = await t.api.call('GET', `/runner-jobs${query}`, { token });
   expect(res.status, res.text).toBe(200);
   return JobPage.parse(res.body);
 }
@@ -68,9 +57,9 @@ describe('GET /runner-jobs', () => {
     ]);
     late = await submitBatch(ws.writer, [spec({ type: 'build', priority: 50 }), spec({ type: 'test', priority: 90 })]);
     await submitBatch(other.writer, [spec({ type: 'build' })]);
-    await writer.write(queue(early[1]!));
-    await writer.write(queue(early[3]!));
-    await writer.write(start(early[3]!));
+    await t.writer.write(queue(early[1]!));
+    await t.writer.write(queue(early[3]!));
+    await t.writer.write(start(early[3]!));
     lateCreatedAt = (await list('?limit=1')).items[0]!.createdAt;
   });
 
@@ -116,7 +105,7 @@ describe('GET /runner-jobs', () => {
   });
 
   it('refuses bad queries with the offending parameter', async () => {
-    const problem = async (q: string) => (await api.call('GET', `/runner-jobs${q}`, { token: ws.reader })).body;
+    const problem = async (q: string) => (await t.api.call('GET', `/runner-jobs${q}`, { token: ws.reader })).body;
     expect(await problem('?limit=501')).toMatchObject({ status: 400, code: 'LIMIT_EXCEEDED', errors: [{ path: 'limit' }] });
     expect(await problem('?limit=0')).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'limit' }] });
     expect(await problem('?limit=ten')).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'limit' }] });
@@ -134,14 +123,14 @@ describe('one job', () => {
 
   beforeAll(async () => {
     jobId = (await submitBatch(ws.writer, [gatedSpec()]))[0]!;
-    await writer.write(queue(jobId!));
-    await writer.write(start(jobId!));
+    await t.writer.write(queue(jobId!));
+    await t.writer.write(start(jobId!));
     // 510 progress events in one commit: more than a page.
-    await writer.write({ ...progress(jobId!, 1), events: Array.from({ length: 510 }, (_, i) => progress(jobId!, i % 100).events[0]!) });
+    await t.writer.write({ ...progress(jobId!, 1), events: Array.from({ length: 510 }, (_, i) => progress(jobId!, i % 100).events[0]!) });
   });
 
   it('GET /runner-jobs/:id answers the job with its steps and its first page of events', async () => {
-    const res = await api.call('GET', `/runner-jobs/${jobId}`, { token: ws.reader });
+    const res = await t.api.call('GET', `/runner-jobs/${jobId}`, { token: ws.reader });
     const job = JobDetail.parse(res.body);
     expect(job).toMatchObject({ id: jobId, status: 'RUNNING', attempt: 1, workerId: 'worker-test-1' });
     expect(job.steps.map((s) => s.name)).toEqual(['build', 'approve', 'cleanup']);
@@ -151,7 +140,7 @@ describe('one job', () => {
   });
 
   it('GET …/steps answers the steps in run order', async () => {
-    const res = await api.call('GET', `/runner-jobs/${jobId}/steps`, { token: ws.reader });
+    const res = await t.api.call('GET', `/runner-jobs/${jobId}/steps`, { token: ws.reader });
     const { items } = StepList.parse(res.body);
     expect(items.map((s) => [s.ordinal, s.name, s.type, s.spec])).toEqual([
       [0, 'build', 'NOOP', {}],
@@ -161,7 +150,7 @@ describe('one job', () => {
   });
 
   it('GET …/events pages after a sequence', async () => {
-    const page = async (q: string) => EventPage.parse((await api.call('GET', `/runner-jobs/${jobId}/events${q}`, { token: ws.reader })).body);
+    const page = async (q: string) => EventPage.parse((await t.api.call('GET', `/runner-jobs/${jobId}/events${q}`, { token: ws.reader })).body);
     const first = await page('?limit=2');
     expect([first.items.map((e) => e.sequence), first.nextAfter]).toEqual([[1, 2], 2]);
     const next = await page(`?after=${first.nextAfter}&limit=2`);
@@ -169,7 +158,7 @@ describe('one job', () => {
     const tail = await page('?after=500&limit=500');
     expect([tail.items.map((e) => e.sequence), tail.nextAfter]).toEqual([Array.from({ length: 13 }, (_, i) => 501 + i), null]);
     expect((await page('?after=513')).items).toEqual([]);
-    const bad = await api.call('GET', `/runner-jobs/${jobId}/events?after=-1`, { token: ws.reader });
+    const bad = await t.api.call('GET', `/runner-jobs/${jobId}/events?after=-1`, { token: ws.reader });
     expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'after' }] });
   });
 });
@@ -177,9 +166,9 @@ describe('one job', () => {
 describe('a job of another workspace', () => {
   it('is not found through any route that takes an id, exactly like one that does not exist', async () => {
     const [foreign] = await submitBatch(other.writer, [gatedSpec()]);
-    const { rows } = await api.pool.query<{ id: string }>('SELECT id FROM job_steps WHERE job_id = $1 AND ordinal = 1', [foreign]);
+    const { rows } = await t.api.pool.query<{ id: string }>('SELECT id FROM job_steps WHERE job_id = $1 AND ordinal = 1', [foreign]);
     const step = rows[0]!.id;
-    const before = await api.pool.query('SELECT status, version FROM runner_jobs WHERE id = $1', [foreign]);
+    const before = await t.api.pool.query('SELECT status, version FROM runner_jobs WHERE id = $1', [foreign]);
     const routes: [string, string][] = [
       ['GET', `/runner-jobs/${foreign}`],
       ['GET', `/runner-jobs/${foreign}/steps`],
@@ -192,12 +181,12 @@ describe('a job of another workspace', () => {
     ];
     for (const [method, path] of routes) {
       for (const target of [path, path.replace(foreign!, randomUUID()), path.replace(foreign!, 'not-a-uuid')]) {
-        const res = await api.call(method, target, { token: ws.admin });
+        const res = await t.api.call(method, target, { token: ws.admin });
         expect([method, target, res.status], res.text).toEqual([method, target, 404]);
         expect(res.body).toMatchObject({ code: 'NOT_FOUND' });
         expect(res.text).not.toContain(other.id);
       }
     }
-    expect((await api.pool.query('SELECT status, version FROM runner_jobs WHERE id = $1', [foreign])).rows).toEqual(before.rows);
+    expect((await t.api.pool.query('SELECT status, version FROM runner_jobs WHERE id = $1', [foreign])).rows).toEqual(before.rows);
   });
 });

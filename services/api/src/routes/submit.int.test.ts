@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EventBatch, Headers, Limits, MetricNames, SubmitCommand, type JobSpecInput } from '@gantry/contracts';
-import { createTestNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { JobDetail, JobView } from '../schemas.js';
-import { startTestApi, type TestApi, type TestWorkspace } from '../testing/harness.js';
+import type { TestWorkspace } from '../testing/harness.js';
+import { useTestApi } from '../testing/use-test-api.js';
 import { streamMessages } from '../testing/stream-read.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let api: TestApi;
+const t = useTestApi();
 let ws: TestWorkspace;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
-  ws = await api.workspace();
-});
-afterAll(async () => {
-  await api?.stop();
-  await ns?.cleanup();
+  ws = await t.api.workspace();
 });
 
 const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
@@ -31,17 +23,17 @@ const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
 });
 
 const submit = (body: unknown, headers: Record<string, string> = {}) =>
-  api.call('POST', '/runner-jobs', { token: ws.writer, body, headers });
+  t.api.call('POST', '/runner-jobs', { token: ws.writer, body, headers });
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await api.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params);
+  const { rows } = await t.api.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params);
   return rows[0]!.n;
 }
 
 /** Everything a failed request could have written. */
 async function footprint(): Promise<number[]> {
-  await api.server.deps.announcer.idle(5_000);
-  const commands = await ns.jsm.streams.info(ns.names.streams.commands);
+  await t.api.server.deps.announcer.idle(5_000);
+  const commands = await t.ns.jsm.streams.info(t.ns.names.streams.commands);
   return [await count('runner_jobs'), await count('job_steps'), await count('job_events'), commands.state.messages];
 }
 
@@ -60,29 +52,29 @@ describe('POST /runner-jobs', () => {
     ]);
 
     // The answer is exactly what a read of the stored job gives.
-    const read = await api.call('GET', `/runner-jobs/${job.id}`, { token: ws.reader });
+    const read = await t.api.call('GET', `/runner-jobs/${job.id}`, { token: ws.reader });
     const { events, ...stored } = JobDetail.parse(read.body);
     expect(stored).toEqual(job);
     expect(events.items.map((e) => [e.sequence, e.type, e.attempt])).toEqual([[1, 'job.created', 0]]);
     expect(events.items[0]!.actor).toMatch(/^api:[0-9a-f-]{36}$/);
 
-    const { rows } = await api.pool.query('SELECT status, attempt, workspace_id FROM runner_jobs WHERE id = $1', [job.id]);
+    const { rows } = await t.api.pool.query('SELECT status, attempt, workspace_id FROM runner_jobs WHERE id = $1', [job.id]);
     expect(rows).toEqual([{ status: 'PENDING', attempt: 0, workspace_id: ws.id }]);
   });
 
   it('publishes the submit command (the job’s id, no spec) after the commit, with the job id as Nats-Msg-Id and the request id, and fans out job.created', async () => {
     const res = await submit(spec({ type: 'announced' }), { 'x-request-id': 'req-announce' });
     const job = JobView.parse(res.body);
-    await api.server.deps.announcer.idle(5_000);
+    await t.api.server.deps.announcer.idle(5_000);
 
-    const commands = await streamMessages(ns.jsm, ns.names.streams.commands, ns.names.subjects.command('submit'));
+    const commands = await streamMessages(t.ns.jsm, t.ns.names.streams.commands, t.ns.names.subjects.command('submit'));
     const mine = commands.filter((m) => m.header(Headers.msgId) === job.id);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.header(Headers.requestId)).toBe('req-announce');
     const command = SubmitCommand.parse(mine[0]!.body);
     expect(command).toEqual(expect.objectContaining({ v: 1, kind: 'submit', id: job.id, workspaceId: ws.id, jobs: [{ jobId: job.id }] }));
 
-    const events = await streamMessages(ns.jsm, ns.names.streams.events, ns.names.subjects.events(ws.id, job.id));
+    const events = await streamMessages(t.ns.jsm, t.ns.names.streams.events, t.ns.names.subjects.events(ws.id, job.id));
     expect(events.map((m) => (EventBatch.parse(m.body) as EventBatch).events.map((e) => e.type))).toEqual([['job.created']]);
   });
 
@@ -90,7 +82,7 @@ describe('POST /runner-jobs', () => {
     await submit(spec({ type: 'metered', priority: 12 }));
     await submit(spec({ type: 'metered', priority: 12, idempotencyKey: 'metered-1' }));
     await submit(spec({ type: 'metered', priority: 12, idempotencyKey: 'metered-1' }));
-    const metric = await api.server.deps.metrics.registry.getSingleMetric(MetricNames.jobsSubmitted)!.get();
+    const metric = await t.api.server.deps.metrics.registry.getSingleMetric(MetricNames.jobsSubmitted)!.get();
     const value = metric.values.find((v) => v.labels.type === 'metered' && v.labels.priority === '12')?.value;
     expect(value).toBe(2);
   });
@@ -140,9 +132,9 @@ describe('idempotency', () => {
   });
 
   it('keeps keys per workspace', async () => {
-    const other = await api.workspace();
+    const other = await t.api.workspace();
     const a = await submit(spec({ idempotencyKey: 'shared-key' }));
-    const b = await api.call('POST', '/runner-jobs', { token: other.writer, body: spec({ idempotencyKey: 'shared-key' }) });
+    const b = await t.api.call('POST', '/runner-jobs', { token: other.writer, body: spec({ idempotencyKey: 'shared-key' }) });
     expect(b.status).toBe(202);
     expect((b.body as { id: string }).id).not.toBe((a.body as { id: string }).id);
   });
