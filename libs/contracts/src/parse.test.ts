@@ -4,7 +4,7 @@ import { type GantryError, isGantryError } from './errors.js';
 import { JobSpec } from './jobs.js';
 import { Limits } from './limits.js';
 import { COMMAND_KINDS, type CommandKind } from './names.js';
-import { formatPath, parseCommand, parseWith } from './parse.js';
+import { formatPath, parseCommand, parseWith, readCommand, validateCommand } from './parse.js';
 
 const WS = '8f14e45f-ceea-467f-a0e6-0d6f5d5c0a11';
 const JOB = '0193b8f2-7c1e-7a4d-9b3a-6e5f4d3c2b1a';
@@ -190,5 +190,30 @@ describe('parseWith and formatPath', () => {
   it('join a path with dots', () => {
     expect(formatPath(['steps', 2, 'spec', 'argv'])).toBe('steps.2.spec.argv');
     expect(formatPath([])).toBe('');
+  });
+});
+
+describe('readCommand and validateCommand, the two halves of parseCommand', () => {
+  it('reads a command whose schema is wrong (its workspace is readable), and validateCommand refuses it', () => {
+    const raw = readCommand('submit', body({ ...VALID.submit, job: { type: 'build', steps: 'not a list' } }));
+    expect(raw).toMatchObject({ kind: 'submit', value: { workspaceId: WS } });
+    expect(() => validateCommand(raw)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(validateCommand(readCommand('cancel', body(VALID.cancel)))).toMatchObject({ jobId: JOB });
+  });
+
+  it('refuses in readCommand what is cheap to see: size, JSON, version, kind', () => {
+    const codeOf = (kind: CommandKind, bytes: Uint8Array) => {
+      try {
+        readCommand(kind, bytes);
+        return 'accepted';
+      } catch (err) {
+        return isGantryError(err) ? err.code : 'thrown';
+      }
+    };
+    expect(codeOf('cancel', new Uint8Array(Limits.maxCommandBytes + 1))).toBe('PAYLOAD_TOO_LARGE');
+    expect(codeOf('cancel', encode('{"v":1,'))).toBe('MALFORMED_JSON');
+    expect(codeOf('cancel', body([1]))).toBe('VALIDATION_FAILED');
+    expect(codeOf('cancel', body({ ...VALID.cancel, v: 99 }))).toBe('UNSUPPORTED_VERSION');
+    expect(codeOf('retry', body(VALID.cancel))).toBe('VALIDATION_FAILED');
   });
 });

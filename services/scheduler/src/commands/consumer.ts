@@ -1,16 +1,28 @@
 /**
  * The leader's command consumer: a durable pull consumer on the commands stream. Each message
- * is parsed at the edge as it arrives (size, JSON, version, schema). Messages are handled in
- * passes of at most `batchSize` messages and `batchBytes` bytes (one message always fits),
- * taken round-robin across workspaces — each workspace's commands in their order — so that a
- * workspace that published ten thousand jobs does not hold another's behind all of them. Refused ones are
+ * is read at the edge as it arrives (size, JSON, version, kind: enough to know its workspace)
+ * and checked against its schema when its pass comes. Messages are handled in passes of at
+ * most `batchSize` messages and `batchBytes` bytes (one message always fits), taken round-robin
+ * across workspaces — each workspace's commands in their order — so that a workspace that
+ * published ten thousand jobs does not hold another's behind all of them, neither in the passes
+ * nor in the schema checks of its commands that arrived first. Refused ones are
  * dead-lettered and acked, valid ones are handled by kind in one set-based pass per kind, and
  * every message is acked only after the commit that consumed it. A batch that fails for a
  * transient reason (PostgreSQL unreachable) is nak'ed with a delay; after the consumer's
  * `max_deliver` the server's advisory dead-letters it (see `advisories.ts`).
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { COMMAND_KINDS, type CommandKind, GantryError, Headers, isGantryError, type Names, parseCommand } from '@gantry/contracts';
+import {
+  COMMAND_KINDS,
+  type CommandKind,
+  GantryError,
+  Headers,
+  isGantryError,
+  type Names,
+  type RawCommand,
+  readCommand,
+  validateCommand,
+} from '@gantry/contracts';
 import { aborted, type Logger } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { CommandContext, Incoming, Outcome } from './context.js';
@@ -31,11 +43,15 @@ export interface CommandConsumerOptions {
   batchBytes?: number;
 }
 
+/** A message as it arrived: read (not yet checked against its schema), or refused. */
+type Read = { msg: JsMsg; raw: RawCommand<CommandKind>; token: string | undefined } | { msg: JsMsg; refusal: GantryError };
+
+/** A message when its pass comes: a valid command, or refused. */
 type Parsed = { msg: JsMsg; kind: CommandKind; incoming: Incoming<CommandKind> } | { msg: JsMsg; refusal: GantryError };
 
 /** A message waiting for its pass. */
 interface Queued {
-  readonly parsed: Parsed;
+  readonly read: Read;
   readonly bytes: number;
   readonly workspace: string;
 }
@@ -52,9 +68,22 @@ const NAK_DELAY_MS = 1_000;
 /** Default byte budget of one pass: about 400 standard jobs in batched submits. */
 export const DEFAULT_BATCH_BYTES = 128 * 1024;
 
-/** The workspace a parsed message speaks for ('' for a refused one). */
-function workspaceOf(p: Parsed): string {
-  return 'incoming' in p ? p.incoming.command.workspaceId : '';
+/** The workspace a read message claims to speak for ('' for a refused one or none); the schema check and authorisation come later. */
+function workspaceOf(r: Read): string {
+  if (!('raw' in r)) return '';
+  const claimed = r.raw.value.workspaceId;
+  return typeof claimed === 'string' ? claimed : '';
+}
+
+/** Checks a read message against its command's schema. */
+function validate(r: Read): Parsed {
+  if (!('raw' in r)) return r;
+  try {
+    return { msg: r.msg, kind: r.raw.kind, incoming: { command: validateCommand(r.raw), token: r.token } };
+  } catch (err) {
+    if (isGantryError(err)) return { msg: r.msg, refusal: err };
+    throw err;
+  }
 }
 
 /**
@@ -132,8 +161,8 @@ export class CommandConsumer {
     let notify: (() => void) | undefined;
     const pump = (async () => {
       for await (const msg of messages) {
-        const parsed = this.#parse(msg);
-        queue.push({ parsed, bytes: msg.data.byteLength, workspace: workspaceOf(parsed) });
+        const read = this.#read(msg);
+        queue.push({ read, bytes: msg.data.byteLength, workspace: workspaceOf(read) });
         notify?.();
       }
     })();
@@ -146,13 +175,13 @@ export class CommandConsumer {
           continue;
         }
         const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++);
-        await this.process(pass.map((q) => q.parsed));
+        await this.process(pass.map((q) => validate(q.read)));
       }
     } finally {
       await messages.close();
       await pump.catch(() => undefined);
       // Messages fetched but not handled are redelivered after the ack wait.
-      for (const q of queue.splice(0)) q.parsed.msg.nak();
+      for (const q of queue.splice(0)) q.read.msg.nak();
     }
   }
 
@@ -167,14 +196,13 @@ export class CommandConsumer {
     }
   }
 
-  #parse(msg: JsMsg): Parsed {
+  #read(msg: JsMsg): Read {
     const kind = commandKindOf(this.#opts.names, msg.subject);
     if (!(COMMAND_KINDS as readonly string[]).includes(kind)) {
       return { msg, refusal: new GantryError('UNKNOWN_SUBJECT', `no command is published on ${msg.subject}`) };
     }
     try {
-      const command = parseCommand(kind as CommandKind, msg.data);
-      return { msg, kind: kind as CommandKind, incoming: { command, token: msg.headers?.get(Headers.token) || undefined } };
+      return { msg, raw: readCommand(kind as CommandKind, msg.data), token: msg.headers?.get(Headers.token) || undefined };
     } catch (err) {
       if (isGantryError(err)) return { msg, refusal: err };
       throw err;
