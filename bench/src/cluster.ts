@@ -67,10 +67,13 @@ export interface JobTimes {
  * Where a job's time went, in ms: `ingest` submit command → job stored and queued (measured
  * from the `job.queued` event, so it starts at the command's issue time), `dispatch` queued →
  * claimed for a worker (`job.started` minus `job.queued`, the scheduler's and the dispatch
- * stream's share), `run` started → terminal event.
+ * stream's share; `dispatchedAt` splits it at the scheduler's claim), `run` started → terminal
+ * event.
  */
 export interface JobStages {
   readonly queuedAt: number;
+  /** When the scheduler's claim marked the job dispatched (its last dispatch). */
+  readonly dispatchedAt: number;
   readonly startedAt: number;
   readonly endedAt: number;
 }
@@ -190,17 +193,20 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         );
       },
       async stages() {
-        const { rows } = await p.query<{ job_id: string; queued: Date; started: Date; ended: Date }>(
-          `SELECT job_id,
-             max(created_at) FILTER (WHERE type = 'job.queued') AS queued,
-             max(created_at) FILTER (WHERE type = 'job.started') AS started,
-             max(created_at) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled')) AS ended
-           FROM job_events GROUP BY job_id`,
+        const { rows } = await p.query<{ job_id: string; queued: Date; dispatched: Date; started: Date; ended: Date }>(
+          `SELECT e.job_id, j.dispatched_at AS dispatched,
+             max(e.created_at) FILTER (WHERE e.type = 'job.queued') AS queued,
+             max(e.created_at) FILTER (WHERE e.type = 'job.started') AS started,
+             max(e.created_at) FILTER (WHERE e.type IN ('job.completed', 'job.failed', 'job.cancelled')) AS ended
+           FROM job_events e JOIN runner_jobs j ON j.id = e.job_id GROUP BY e.job_id, j.dispatched_at`,
         );
         return new Map(
           rows
-            .filter((r) => r.queued && r.started && r.ended)
-            .map((r) => [r.job_id, { queuedAt: r.queued.getTime(), startedAt: r.started.getTime(), endedAt: r.ended.getTime() }]),
+            .filter((r) => r.queued && r.dispatched && r.started && r.ended)
+            .map((r) => [
+              r.job_id,
+              { queuedAt: r.queued.getTime(), dispatchedAt: r.dispatched.getTime(), startedAt: r.started.getTime(), endedAt: r.ended.getTime() },
+            ]),
         );
       },
       stop: teardown,

@@ -26,13 +26,16 @@ export const fairness: Scenario = {
       const stages = await cluster.stages();
       const bIngest = late.map((j) => stages.get(j.id)!.queuedAt - j.submittedAt);
       const bDispatch = late.map((j) => stages.get(j.id)!.startedAt - stages.get(j.id)!.queuedAt);
+      // The dispatch stage split at the claim: the scheduler's share, then the dispatch stream's and the worker's.
+      const bClaim = late.map((j) => stages.get(j.id)!.dispatchedAt - stages.get(j.id)!.queuedAt);
+      const bPickup = late.map((j) => stages.get(j.id)!.startedAt - stages.get(j.id)!.dispatchedAt);
       const aWaits = waits(flooded);
       return {
         flood,
         late: lateCount,
         bP50WaitMs: percentile(bWaits, 50),
         bP99WaitMs: percentile(bWaits, 99),
-        bStagesP99Ms: { ingest: percentile(bIngest, 99), dispatch: percentile(bDispatch, 99) },
+        bStagesP99Ms: { ingest: percentile(bIngest, 99), dispatch: percentile(bDispatch, 99), claim: percentile(bClaim, 99), pickup: percentile(bPickup, 99) },
         aP50WaitMs: percentile(aWaits, 50),
         aP99WaitMs: percentile(aWaits, 99),
         workers,
