@@ -15,7 +15,8 @@ describe('resolveStepUser', () => {
     expect(resolveStepUser('worker', 0)).toBeUndefined();
     expect(resolveStepUser('2000', 0)).toEqual({ uid: 2000, gid: 2000 });
     expect(resolveStepUser('2000:3000', 0)).toEqual({ uid: 2000, gid: 3000 });
-    expect(resolveStepUser('1000', 1000)).toEqual({ uid: 1000, gid: 1000 });
+    // A worker that is not root naming its own uid runs job processes as itself, as unset.
+    expect(resolveStepUser('1000', 1000)).toBeUndefined();
   });
 
   it('refuses another user for a worker that is not root, and ids out of range', () => {

@@ -3,12 +3,12 @@
  * can read what that user can: `/proc/<worker pid>/environ` (the database URL, NATS
  * credentials, API keys the worker started with), the worker's memory where ptrace is allowed,
  * its files. Run under another user, it can read none of them; the worker must then run as
- * root (or with CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_KILL, CAP_DAC_OVERRIDE) to start, signal
- * and clean up after it.
+ * root to start, signal and clean up after it (root holding only CAP_SETUID, CAP_SETGID,
+ * CAP_CHOWN, CAP_KILL and CAP_DAC_OVERRIDE is enough: `deploy/k8s/components/isolated-steps`).
  *
  * `WORKER_STEP_USER` is `uid[:gid]` (gid defaults to the uid) or `worker` for the worker's own
  * user. Unset, a worker running as root runs job processes as `nobody` (65534:65534), never as
- * root; any other worker runs them as itself.
+ * root; any other worker runs them as itself (naming its own uid means the same).
  */
 import { spawn } from 'node:child_process';
 import { chmod, stat } from 'node:fs/promises';
@@ -36,7 +36,8 @@ export function resolveStepUser(raw: string | undefined, workerUid: number | und
   if (raw === 'worker') return undefined;
   const [uid, gid = uid] = raw.split(':').map(Number) as [number, number?];
   if (uid > MAX_ID || gid! > MAX_ID) throw new ConfigError([{ variable: 'WORKER_STEP_USER', message: `ids must be at most ${MAX_ID}` }]);
-  if (workerUid !== undefined && workerUid !== 0 && uid !== workerUid) {
+  if (workerUid !== undefined && workerUid !== 0) {
+    if (uid === workerUid) return undefined;
     throw new ConfigError([{ variable: 'WORKER_STEP_USER', message: `needs a worker running as root to switch job processes to uid ${uid} (this worker runs as uid ${workerUid})` }]);
   }
   return Object.freeze({ uid, gid: gid! });
