@@ -32,6 +32,7 @@ export const MetricNames = {
   slotsTotal: 'gantry_slots_total',
   aiTokens: 'gantry_ai_tokens_total',
   commandExits: 'gantry_command_exits_total',
+  dispatchesDropped: 'gantry_dispatches_dropped_total',
   // store (every service)
   eventsWritten: 'gantry_events_written_total',
   writeBatchSize: 'gantry_write_batch_size',

@@ -94,6 +94,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const signals = new WorkerSignals();
   const groups = new ProcessGroups();
   const metrics = createWorkerMetrics(deps.metrics, settings.pool, () => ({ total: slots.total, busy: slots.busy }));
+  signals.on('dispatchDropped', (d) => metrics.dispatchDropped(d.reason));
   let bucket: Promise<ObjectStore> | undefined;
   const openBucket = () => {
     bucket ??= new Objm(jetstream(nc)).open(names.buckets.artifacts).catch((err: unknown) => {

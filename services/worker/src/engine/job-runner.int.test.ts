@@ -135,8 +135,8 @@ describe('the step engine', () => {
     expect(payloadOf((await h.events(job.id)).reverse(), 'job.failed')).toMatchObject({ attempts: 2 });
   });
 
-  it('acks and drops a duplicate dispatch after completion and a stale attempt, changing nothing', async () => {
-    const { worker } = await h.startWorker();
+  it('acks and drops a duplicate dispatch after completion and a stale attempt, changing nothing, and counts them', async () => {
+    const { worker, metrics } = await h.startWorker();
     const job = await h.createJob({ maxAttempts: 3, backoff: { kind: 'fixed', initialMs: 60_000, jitter: 0 }, steps: [{ name: 'x', phase: 'EXECUTION', type: 'NOOP' }] });
     expect(await h.run(worker, job.id)).toBe('COMPLETED');
     const before = { row: await h.job(job.id), events: await h.events(job.id) };
@@ -158,6 +158,7 @@ describe('the step engine', () => {
     expect((await h.events(failing.id)).length).toBe(count);
     expect(await h.job(failing.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
     expect(await h.settledDispatch()).toMatchObject({ pending: 0, ackPending: 0 });
+    expect(await metrics.render()).toMatch(/^gantry_dispatches_dropped_total\{reason="stale"\} 2$/m);
   });
 
   it('stops writing when a newer attempt fenced the running one, and acks its dispatch', async () => {
