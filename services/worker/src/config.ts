@@ -8,7 +8,7 @@ import { envInt, envOptional, envString, envUrl } from '@gantry/runtime';
 
 const ENV_NAME_LIST = /^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$/;
 const WORKER_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const STEP_USER = /^(worker|\d{1,10}(:\d{1,10})?)$/;
+const STEP_USER = /^(worker|\d{1,10}(:\d{1,10})?|\d{1,10}-\d{1,10})$/;
 
 /** `AI_API_KEY_BY_SECRET`: a JSON object of secret reference → API key; the value is never echoed. */
 const apiKeysBySecret = z
@@ -64,10 +64,10 @@ export const WORKER_ENV = {
   }),
   WORKER_STEP_USER: z
     .string()
-    .regex(STEP_USER, 'must be `uid`, `uid:gid` (numbers) or `worker`')
+    .regex(STEP_USER, 'must be `uid`, `uid:gid`, `first-last` (numbers) or `worker`')
     .optional()
     .describe(
-      'User (`uid[:gid]`) that COMMAND and GATE processes run as, so that they cannot read the worker’s environment, memory or files; `worker` runs them as the worker’s own user. Another user needs a worker running as root. Default: `65534:65534` (nobody) for a worker running as root, else the worker’s own user.',
+      'User (`uid[:gid]`) that COMMAND and GATE processes run as, so that they cannot read the worker’s environment, memory or files; a range `first-last` of at least WORKER_CONCURRENCY uids gives each running attempt a user of its own, so that jobs cannot read each other’s either; `worker` runs them as the worker’s own user. Another user needs a worker running as root. Default: `65534:65534` (nobody) for a worker running as root, else the worker’s own user.',
     ),
   WORKER_KILL_GRACE_MS: envInt({ default: 5_000, min: 0, max: 60_000, description: 'Milliseconds between SIGTERM and SIGKILL of a step’s process group on cancel or timeout.' }),
   WORKER_DRAIN_GRACE_MS: envInt({ default: 15_000, min: 0, max: 3_600_000, description: 'Milliseconds a SIGTERM lets running jobs finish before handing the rest back to the queue (capped by SHUTDOWN_TIMEOUT_MS).' }),

@@ -29,7 +29,7 @@ export interface WorkerServiceOptions {
 export async function runWorkerService(opts: WorkerServiceOptions = {}): Promise<number> {
   const { config, logger, metrics, nc, natsComponent } = await serviceBase('worker', pkg.version, WORKER_ENV);
   const settings = workerSettings(config);
-  if (settings.stepUser === undefined) {
+  if (settings.stepUsers === undefined) {
     logger.warn(
       { uid: process.getuid?.() },
       'job processes run as the worker’s own user and can read its environment through /proc; run the worker as root with WORKER_STEP_USER to isolate them',

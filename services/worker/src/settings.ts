@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { BASE_ENV, type Config, ConfigError, type Env, envOptional, loadConfig } from '@gantry/runtime';
 import { WORKER_ENV } from './config.js';
-import { resolveStepUser, type StepUser } from './steps/process/step-user.js';
+import { resolveStepUser, type StepUsers } from './steps/process/step-user.js';
 
 /** The parsed worker configuration. */
 export type WorkerConfig = Config<Omit<typeof BASE_ENV, keyof typeof WORKER_ENV> & typeof WORKER_ENV>;
@@ -36,8 +36,8 @@ export interface WorkerSettings {
   readonly pool: string;
   readonly concurrency: number;
   readonly workDir: string;
-  /** The user COMMAND and GATE processes run as; undefined: the worker's own user. */
-  readonly stepUser: StepUser | undefined;
+  /** The users COMMAND and GATE processes run as; undefined: the worker's own user. */
+  readonly stepUsers: StepUsers | undefined;
   /** Allowlisted variables of the worker's environment, with their values. */
   readonly commandEnv: Readonly<Record<string, string>>;
   readonly killGraceMs: number;
@@ -88,12 +88,19 @@ export function inheritedEnv(names: readonly string[], env?: Env): Record<string
  */
 export function workerSettings(config: WorkerConfig, env?: Env, uid = process.getuid?.()): WorkerSettings {
   const names = [...new Set(config.workerCommandEnv.split(','))];
+  const stepUsers = resolveStepUser(config.workerStepUser, uid);
+  if (stepUsers !== undefined && stepUsers.count > 1 && stepUsers.count < config.workerConcurrency) {
+    throw new ConfigError([{
+      variable: 'WORKER_STEP_USER',
+      message: `the range has ${stepUsers.count} users and WORKER_CONCURRENCY is ${config.workerConcurrency}: each running job needs a user of its own`,
+    }]);
+  }
   return Object.freeze({
     workerId: config.workerId ?? defaultWorkerId(),
     pool: config.workerPool,
     concurrency: config.workerConcurrency,
     workDir: config.workerWorkDir,
-    stepUser: resolveStepUser(config.workerStepUser, uid),
+    stepUsers,
     commandEnv: Object.freeze(inheritedEnv(names, env)),
     killGraceMs: config.workerKillGraceMs,
     drainGraceMs: config.workerDrainGraceMs,

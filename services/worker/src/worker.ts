@@ -33,7 +33,7 @@ import { openAiCompatibleProvider } from './steps/ai/openai-compatible.js';
 import type { AiProviderFactory } from './steps/ai/provider.js';
 import { builtinStepTypes } from './steps/builtin.js';
 import { ProcessGroups } from './steps/process/process-group.js';
-import { prepareWorkRoot } from './steps/process/step-user.js';
+import { prepareWorkRoot, StepUserPool } from './steps/process/step-user.js';
 import { StepRegistry } from './steps/registry.js';
 import type { StepHandler } from './steps/types.js';
 
@@ -95,6 +95,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const groups = new ProcessGroups();
   const metrics = createWorkerMetrics(deps.metrics, settings.pool, () => ({ total: slots.total, busy: slots.busy }));
   signals.on('dispatchDropped', (d) => metrics.dispatchDropped(d.reason));
+  const users = settings.stepUsers ? new StepUserPool(settings.stepUsers) : undefined;
   let bucket: Promise<ObjectStore> | undefined;
   const openBucket = () => {
     bucket ??= new Objm(jetstream(nc)).open(names.buckets.artifacts).catch((err: unknown) => {
@@ -114,7 +115,7 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   const launch = async (): Promise<void> => {
     await mkdir(settings.workDir, { recursive: true });
-    await prepareWorkRoot(settings.workDir, settings.stepUser);
+    await prepareWorkRoot(settings.workDir, settings.stepUsers?.first);
     draining = false;
     const publisher = createPublisher(nc, { registry: deps.metrics.registry });
     const writer = new JobWriter({
@@ -130,7 +131,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       signals,
       logger,
       startAttempt: (job) =>
-        new AttemptRun(job, { writer, registry, settings, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
+        new AttemptRun(job, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
     });
     const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, logger, onMessage: handle });
     const heartbeat = createHeartbeat({

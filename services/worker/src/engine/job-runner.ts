@@ -25,6 +25,7 @@ import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerSettings } from '../settings.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Json, JobInfo } from '../steps/types.js';
+import type { StepUserPool } from '../steps/process/step-user.js';
 import { attemptDir } from '../workdir.js';
 import { Interrupt, Interruption } from './abort.js';
 import { boundedMessage, type StepFailure } from './job-control.js';
@@ -38,7 +39,9 @@ import * as W from './writes.js';
 export interface AttemptDeps {
   readonly writer: Pick<JobWriter, 'write'>;
   readonly registry: StepRegistry;
-  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'stepUser' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
+  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
+  /** The users of job processes (WORKER_STEP_USER); none: the worker's own user. */
+  readonly users?: StepUserPool;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   /** The reason of the job's latest cancel request (see `cancel-reason.ts`); none when absent. */
@@ -115,7 +118,8 @@ export class AttemptRun {
     const hold = new JobHold({
       writer: this.#deps.writer, jobId: job.id, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
     });
-    const dir = attemptDir(settings.workDir, job.id, job.attempt, settings.stepUser);
+    const user = this.#deps.users?.acquire();
+    const dir = attemptDir(settings.workDir, job.id, job.attempt, user);
     const info: JobInfo = { id: job.id, workspaceId: job.workspaceId, type: job.type, attempt: job.attempt, payload: job.payload };
     const startedAt = performance.now();
     const toRun = runOrder(job.steps).filter(needsRun);
@@ -210,6 +214,7 @@ export class AttemptRun {
       clearTimeout(this.#deadline);
       hold.close();
       await dir.remove();
+      if (user) this.#deps.users!.release(user);
     }
   }
 

@@ -1,12 +1,15 @@
 /**
  * The COMMAND sandbox as a job sees it, in a real worker process: the worker's environment
  * (database URL, NATS credentials, API keys) does not reach a step's process, not even through
- * `/proc/<worker pid>/environ` when the step runs as another user; ARTIFACT paths
+ * `/proc/<worker pid>/environ` when the step runs as another user; with a range of users, a job
+ * running beside another reads neither its files nor its environment; ARTIFACT paths
  * cannot leave the job directory by a symbolic link to a file or by an absolute path. Output
  * caps are checked in `command.int.test.ts` ("caps the output").
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startService } from '@gantry/testkit';
+import type { WorkerSettings } from '../settings.js';
 import { useWorkerHarness } from '../testing/harness.js';
 
 const h = useWorkerHarness();
@@ -85,6 +88,45 @@ describe('the COMMAND sandbox', () => {
     expect(output).toMatch(/^0\n0\n/);
     expect(output).toContain('READ-ENVIRON');
     expect(output).toContain(secrets.AI_API_KEY);
+  });
+
+  /**
+   * Job A holds a secret in its directory and its environment while job B, running at the same
+   * time on the same worker, looks for both; B's output.
+   */
+  async function neighbourLooks(settings: Partial<WorkerSettings>): Promise<string> {
+    const { worker } = await h.startWorker({ settings: { concurrency: 2, ...settings } });
+    const a = await h.createJob({
+      maxAttempts: 1,
+      steps: [{ name: 'hold', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script: 'echo secret-of-a > mine.txt; echo ready; sleep 3', env: { MARK: 'marker-of-a' } } }],
+    });
+    const aDir = join(h.workRoot, `${a.id}.1`, 'work');
+    const b = await h.createJob({
+      maxAttempts: 1,
+      steps: [{
+        name: 'look', phase: 'EXECUTION', type: 'COMMAND',
+        spec: { shell: '/bin/sh', script: 'cat "$ADIR/mine.txt" 2>/dev/null || echo CANNOT-READ-FILE; grep -l marker-of-a /proc/[0-9]*/environ 2>/dev/null || echo CANNOT-FIND-ENV', env: { ADIR: aDir } },
+      }],
+    });
+    const aEnded = worker.signals.next('attemptEnded', (e) => e.jobId === a.id);
+    await h.dispatch(a.id, 1);
+    await h.stdout(a.id, (t) => t.includes('ready'));
+    expect(await h.run(worker, b.id)).toBe('COMPLETED');
+    await aEnded;
+    return h.stdout(b.id, (t) => t.length > 0);
+  }
+
+  it.runIf(process.getuid?.() === 0)('gives each running job a user of its own from a WORKER_STEP_USER range: a neighbour reads neither its files nor its environment', async () => {
+    const output = await neighbourLooks({ stepUsers: { first: { uid: 100_000, gid: 100_000 }, count: 2 } });
+    expect(output).toContain('CANNOT-READ-FILE');
+    expect(output).toContain('CANNOT-FIND-ENV');
+    expect(output).not.toContain('secret-of-a');
+  });
+
+  it.runIf(process.getuid?.() === 0)('with one shared user (the default) the neighbour reads both: why a range is offered', async () => {
+    const output = await neighbourLooks({});
+    expect(output).toContain('secret-of-a');
+    expect(output).toMatch(/\/proc\/\d+\/environ/);
   });
 
   it('refuses an ARTIFACT path that is a symbolic link to a file outside the job directory', async () => {

@@ -4,31 +4,53 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@gantry/runtime';
 import { loadWorkerSettings } from '../../settings.js';
-import { NOBODY, prepareWorkRoot, resolveStepUser } from './step-user.js';
+import { NOBODY, prepareWorkRoot, resolveStepUser, StepUserPool } from './step-user.js';
 
 const isRoot = process.getuid?.() === 0;
 
 describe('resolveStepUser', () => {
   it('runs job processes as nobody under a root worker by default, and as the worker itself otherwise', () => {
-    expect(resolveStepUser(undefined, 0)).toEqual(NOBODY);
+    expect(resolveStepUser(undefined, 0)).toEqual({ first: NOBODY, count: 1 });
     expect(resolveStepUser(undefined, 1000)).toBeUndefined();
     expect(resolveStepUser('worker', 0)).toBeUndefined();
-    expect(resolveStepUser('2000', 0)).toEqual({ uid: 2000, gid: 2000 });
-    expect(resolveStepUser('2000:3000', 0)).toEqual({ uid: 2000, gid: 3000 });
+    expect(resolveStepUser('2000', 0)).toEqual({ first: { uid: 2000, gid: 2000 }, count: 1 });
+    expect(resolveStepUser('2000:3000', 0)).toEqual({ first: { uid: 2000, gid: 3000 }, count: 1 });
+    expect(resolveStepUser('100000-100063', 0)).toEqual({ first: { uid: 100_000, gid: 100_000 }, count: 64 });
     // A worker that is not root naming its own uid runs job processes as itself, as unset.
     expect(resolveStepUser('1000', 1000)).toBeUndefined();
   });
 
-  it('refuses another user for a worker that is not root, and ids out of range', () => {
+  it('refuses another user for a worker that is not root, root itself, empty ranges and ids out of range', () => {
     expect(() => resolveStepUser('2000', 1000)).toThrow(/needs a worker running as root.*uid 2000.*uid 1000/);
+    expect(() => resolveStepUser('1000-1001', 1000)).toThrow(/needs a worker running as root/);
     expect(() => resolveStepUser('4294967295', 0)).toThrow(ConfigError);
+    expect(() => resolveStepUser('4294967290-4294967295', 0)).toThrow(/at most/);
+    expect(() => resolveStepUser('0', 0)).toThrow(/may not run as root/);
+    expect(() => resolveStepUser('2000:0', 0)).toThrow(/may not run as root/);
+    expect(() => resolveStepUser('0-7', 0)).toThrow(/may not run as root/);
+    expect(() => resolveStepUser('200-100', 0)).toThrow(/must not end before it starts/);
+  });
+
+  it('gives each running attempt a user of its own from a range, and everyone the one user otherwise', () => {
+    const range = new StepUserPool({ first: { uid: 500, gid: 500 }, count: 2 });
+    const a = range.acquire();
+    const b = range.acquire();
+    expect([a, b]).toEqual([{ uid: 500, gid: 500 }, { uid: 501, gid: 501 }]);
+    expect(() => range.acquire()).toThrow(/all 2 users/);
+    range.release(a);
+    expect(range.acquire()).toEqual(a);
+    const single = new StepUserPool({ first: NOBODY, count: 1 });
+    expect([single.acquire(), single.acquire()]).toEqual([NOBODY, NOBODY]);
   });
 
   it('is read from WORKER_STEP_USER, whose format is checked', () => {
-    expect(loadWorkerSettings({ WORKER_STEP_USER: '123:456' }, 0).stepUser).toEqual({ uid: 123, gid: 456 });
-    expect(loadWorkerSettings({}, 0).stepUser).toEqual(NOBODY);
-    expect(loadWorkerSettings({}, 1000).stepUser).toBeUndefined();
-    for (const bad of ['nobody', '12:', ':12', '-1', '1:2:3']) {
+    expect(loadWorkerSettings({ WORKER_STEP_USER: '123:456' }, 0).stepUsers).toEqual({ first: { uid: 123, gid: 456 }, count: 1 });
+    expect(loadWorkerSettings({}, 0).stepUsers).toEqual({ first: NOBODY, count: 1 });
+    expect(loadWorkerSettings({}, 1000).stepUsers).toBeUndefined();
+    expect(loadWorkerSettings({ WORKER_STEP_USER: '100000-100007' }, 0).stepUsers).toEqual({ first: { uid: 100_000, gid: 100_000 }, count: 8 });
+    // Each running attempt needs a user of its own: a range shorter than the slots is refused.
+    expect(() => loadWorkerSettings({ WORKER_STEP_USER: '100000-100003' }, 0)).toThrow(/4 users and WORKER_CONCURRENCY is 8/);
+    for (const bad of ['nobody', '12:', ':12', '-1', '1:2:3', '1-2:3', '1-']) {
       expect(() => loadWorkerSettings({ WORKER_STEP_USER: bad }, 0), bad).toThrow(/WORKER_STEP_USER/);
     }
   });

@@ -6,9 +6,13 @@
  * root to start, signal and clean up after it (root holding only CAP_SETUID, CAP_SETGID,
  * CAP_CHOWN, CAP_KILL and CAP_DAC_OVERRIDE is enough: `deploy/k8s/components/isolated-steps`).
  *
- * `WORKER_STEP_USER` is `uid[:gid]` (gid defaults to the uid) or `worker` for the worker's own
- * user. Unset, a worker running as root runs job processes as `nobody` (65534:65534), never as
- * root; any other worker runs them as itself (naming its own uid means the same).
+ * `WORKER_STEP_USER` is `uid[:gid]` (gid defaults to the uid), a range `first-last` of uids
+ * (each its own group), or `worker` for the worker's own user. With one user, every job process
+ * runs as that user: jobs running at once on the worker can read each other's directories and
+ * processes. With a range, each running attempt takes a user of its own from the range (a
+ * {@link StepUserPool}), and jobs are isolated from each other as well as from the worker.
+ * Unset, a worker running as root runs job processes as `nobody` (65534:65534), never as root;
+ * any other worker runs them as itself (naming its own uid means the same).
  */
 import { spawn } from 'node:child_process';
 import { chmod, stat } from 'node:fs/promises';
@@ -18,6 +22,12 @@ import { ConfigError } from '@gantry/runtime';
 export interface StepUser {
   readonly uid: number;
   readonly gid: number;
+}
+
+/** The users job processes may run as: `count` consecutive uids from `first` (each its own group), or `first` alone. */
+export interface StepUsers {
+  readonly first: StepUser;
+  readonly count: number;
 }
 
 /** `nobody:nogroup` on Debian, `nobody:nobody` on most other systems and in distroless images. */
@@ -31,16 +41,45 @@ const MAX_ID = 4_294_967_294;
  * as `workerUid`; undefined means the worker's own user. Refuses another user for a worker that
  * is not root, which could not switch to it.
  */
-export function resolveStepUser(raw: string | undefined, workerUid: number | undefined): StepUser | undefined {
-  if (raw === undefined) return workerUid === 0 ? NOBODY : undefined;
+export function resolveStepUser(raw: string | undefined, workerUid: number | undefined): StepUsers | undefined {
+  const refuse = (message: string) => new ConfigError([{ variable: 'WORKER_STEP_USER', message }]);
+  if (raw === undefined) return workerUid === 0 ? Object.freeze({ first: NOBODY, count: 1 }) : undefined;
   if (raw === 'worker') return undefined;
-  const [uid, gid = uid] = raw.split(':').map(Number) as [number, number?];
-  if (uid > MAX_ID || gid! > MAX_ID) throw new ConfigError([{ variable: 'WORKER_STEP_USER', message: `ids must be at most ${MAX_ID}` }]);
+  const range = /^(\d+)-(\d+)$/.exec(raw);
+  const [uid, gid = uid] = range ? [Number(range[1])] : (raw.split(':').map(Number) as [number, number?]);
+  const count = range ? Number(range[2]) - uid + 1 : 1;
+  if (count < 1) throw refuse('a range must not end before it starts');
+  if (uid + count - 1 > MAX_ID || gid! > MAX_ID) throw refuse(`ids must be at most ${MAX_ID}`);
+  if ((uid === 0 || gid === 0) && (range || workerUid === 0)) throw refuse('job processes may not run as root (uid or gid 0)');
   if (workerUid !== undefined && workerUid !== 0) {
-    if (uid === workerUid) return undefined;
-    throw new ConfigError([{ variable: 'WORKER_STEP_USER', message: `needs a worker running as root to switch job processes to uid ${uid} (this worker runs as uid ${workerUid})` }]);
+    if (uid === workerUid && count === 1) return undefined;
+    throw refuse(`needs a worker running as root to switch job processes to uid ${uid} (this worker runs as uid ${workerUid})`);
   }
-  return Object.freeze({ uid, gid: gid! });
+  return Object.freeze({ first: Object.freeze({ uid, gid: range ? uid : gid! }), count });
+}
+
+/** The users of a worker's running attempts: one user shared by all, or one of a range each. */
+export class StepUserPool {
+  readonly #users: StepUsers;
+  readonly #free: number[] = [];
+
+  constructor(users: StepUsers) {
+    this.#users = users;
+    for (let i = users.count - 1; i >= 0; i--) this.#free.push(users.first.uid + i);
+  }
+
+  /** The user for a new attempt; with a range, one no running attempt has. Throws when the range is used up. */
+  acquire(): StepUser {
+    if (this.#users.count === 1) return this.#users.first;
+    const uid = this.#free.pop();
+    if (uid === undefined) throw new Error(`all ${this.#users.count} users of WORKER_STEP_USER are taken by running attempts`);
+    return { uid, gid: uid };
+  }
+
+  /** Gives back the user of an attempt whose directory is gone. */
+  release(user: StepUser): void {
+    if (this.#users.count > 1) this.#free.push(user.uid);
+  }
 }
 
 /**
