@@ -20,8 +20,9 @@ const JOBS = 200;
 /** How long NATS stays down: shorter than WORKER_LOST_MS (3 s) so workers are not judged lost by it alone. */
 const DOWN_MS = 1_000;
 
-/** A nats-server that accepts `sync_interval: always`, if the machine has one. */
+/** A nats-server that accepts `sync_interval: always`, if the machine has one; each binary's version, asked once. */
 const syncCapable = await syncAlwaysNatsServer();
+const versionOf = new Map([NATS_SERVER_BIN, syncCapable].filter((b) => b !== undefined).map((b) => [b, natsServerVersion(b)]));
 
 async function natsRestart(name: string, bin: string, syncAlways: boolean): Promise<ScenarioResult> {
   return runScenario(name, { workers: 2, concurrency: 16, nats: { syncAlways, bin } }, async (c) => {
@@ -33,7 +34,7 @@ async function natsRestart(name: string, bin: string, syncAlways: boolean): Prom
     await c.nats.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, DOWN_MS));
     await c.nats.restart();
-    return { accepted, faults: 1, affected, faultAt, extra: { syncAlways, natsServer: natsServerVersion(bin), downMs: Date.now() - faultAt } };
+    return { accepted, faults: 1, affected, faultAt, extra: { syncAlways, natsServer: versionOf.get(bin), downMs: Date.now() - faultAt } };
   });
 }
 
@@ -43,12 +44,12 @@ function expectClean({ check, strike }: ScenarioResult): void {
   expect(strike.affected.length).toBeGreaterThan(0);
 }
 
-it(`NATS kill -9 and restart (default sync, nats-server ${natsServerVersion()}): every accepted job ends once`, async () => {
+it(`NATS kill -9 and restart (default sync, nats-server ${versionOf.get(NATS_SERVER_BIN)}): every accepted job ends once`, async () => {
   expectClean(await natsRestart('nats-restart-default-sync', NATS_SERVER_BIN, false));
 }, 300_000);
 
 it.runIf(syncCapable !== undefined && syncCapable !== NATS_SERVER_BIN)(
-  `NATS kill -9 and restart (default sync, nats-server ${syncCapable ? natsServerVersion(syncCapable) : '≥ 2.10: none'}): every accepted job ends once`,
+  `NATS kill -9 and restart (default sync, nats-server ${syncCapable ? versionOf.get(syncCapable) : '≥ 2.10: none'}): every accepted job ends once`,
   async () => {
     expectClean(await natsRestart('nats-restart-default-sync-2.10', syncCapable!, false));
   },
@@ -56,7 +57,7 @@ it.runIf(syncCapable !== undefined && syncCapable !== NATS_SERVER_BIN)(
 );
 
 it.skipIf(syncCapable === undefined)(
-  `NATS kill -9 and restart (sync_interval: always, nats-server ${syncCapable ? natsServerVersion(syncCapable) : '≥ 2.10: none on this machine'}): every accepted job ends once`,
+  `NATS kill -9 and restart (sync_interval: always, nats-server ${syncCapable ? versionOf.get(syncCapable) : '≥ 2.10: none on this machine'}): every accepted job ends once`,
   async () => {
     expectClean(await natsRestart('nats-restart-sync-always', syncCapable!, true));
   },

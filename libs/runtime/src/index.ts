@@ -211,6 +211,8 @@ export type {
 export {
   /** Builds a lifecycle component from a setup and an abortable run loop. */
   startStop,
+  /** Adds views (getters, methods) to a component without forwarding its lifecycle members. */
+  withViews,
   /** Waits some milliseconds unless a signal aborts; never rejects. */
   delay,
   /** Resolves when a signal aborts. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { aborted, delay, startStop, StopRequested, StopTimeoutError } from './lifecycle.js';
+import { aborted, delay, startStop, StopRequested, StopTimeoutError, withViews } from './lifecycle.js';
 
 function gate() {
   let open!: () => void;
@@ -171,6 +171,23 @@ describe('startStop', () => {
       },
     });
     await component.start();
+    await component.stop();
+    expect(component.state).toBe('idle');
+  });
+});
+
+describe('withViews', () => {
+  it('adds live getters and methods to a component and keeps its lifecycle', async () => {
+    let held = 0;
+    const component = withViews(startStop({ name: 'viewed', setup: async () => void (held = 1), run: (signal) => aborted(signal) }), {
+      get held() {
+        return held;
+      },
+      twice: () => held * 2,
+    });
+    expect([component.name, component.state, component.held]).toEqual(['viewed', 'idle', 0]);
+    await component.start();
+    expect([component.state, component.held, component.twice()]).toEqual(['running', 1, 2]);
     await component.stop();
     expect(component.state).toBe('idle');
   });

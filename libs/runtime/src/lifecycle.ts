@@ -189,6 +189,15 @@ export function startStop(opts: StartStopOptions): StartStopComponent {
 }
 
 /**
+ * `component` with the members of `views` added to it, getters kept as getters: how a component
+ * built by {@link startStop} also exposes what it holds (a port, a snapshot) without forwarding
+ * each lifecycle member by hand.
+ */
+export function withViews<C extends Component, V extends object>(component: C, views: V): C & V {
+  return Object.defineProperties(component, Object.getOwnPropertyDescriptors(views)) as C & V;
+}
+
+/**
  * Waits `ms` milliseconds unless `signal` aborts first. Resolves true when the time passed,
  * false when aborted; never rejects.
  */

@@ -6,7 +6,7 @@
  * server of the scheduler and workers and the API server are both one of these.
  */
 import type { AddressInfo } from 'node:net';
-import { aborted, startStop, type Component } from './lifecycle.js';
+import { aborted, startStop, type Component, withViews } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { trackResource } from './resources.js';
 
@@ -67,18 +67,12 @@ export function listeningComponent(opts: ListeningOptions): ListeningComponent {
     if (!address) throw new Error(`the ${opts.what} is not listening`);
     return address;
   };
-  return {
-    name: component.name,
-    start: component.start,
-    stop: component.stop,
-    get failed() {
-      return component.failed;
-    },
+  return withViews(component, {
     get port() {
       return bound().port;
     },
     get url() {
       return httpUrl(opts.host, bound().port);
     },
-  };
+  });
 }

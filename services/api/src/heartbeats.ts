@@ -9,7 +9,7 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Heartbeat, HeartbeatPolicy, type Names } from '@gantry/contracts';
-import { aborted, startStop, type Component, type Logger } from '@gantry/runtime';
+import { aborted, startStop, type Component, type Logger, withViews } from '@gantry/runtime';
 import type { z } from 'zod';
 import type { WorkersView } from './schemas.js';
 
@@ -76,13 +76,7 @@ export function createHeartbeatView(opts: HeartbeatViewOptions): HeartbeatView {
     },
   });
 
-  return {
-    name: component.name,
-    start: component.start,
-    stop: component.stop,
-    get failed() {
-      return component.failed;
-    },
+  return withViews(component, {
     snapshot() {
       const workers = live().map(({ beat, at }) => ({
         workerId: beat.workerId,
@@ -104,9 +98,9 @@ export function createHeartbeatView(opts: HeartbeatViewOptions): HeartbeatView {
       }
       return { workers, pools: [...pools.values()].sort((a, b) => a.pool.localeCompare(b.pool)) };
     },
-    seen(workerId) {
+    seen(workerId: string): Promise<void> {
       if (beats.has(workerId)) return Promise.resolve();
-      return new Promise((resolve) => waiters.set(workerId, [...(waiters.get(workerId) ?? []), resolve]));
+      return new Promise<void>((resolve) => waiters.set(workerId, [...(waiters.get(workerId) ?? []), resolve]));
     },
-  };
+  });
 }

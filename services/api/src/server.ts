@@ -14,6 +14,7 @@ import {
   createPublisher,
   listeningComponent,
   type ListeningComponent,
+  withViews,
   type Logger,
   type Metrics,
   type Publisher,
@@ -136,22 +137,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (deps) await close(deps);
     },
   });
-  return {
-    name: server.name,
-    start: server.start,
-    stop: server.stop,
-    get failed() {
-      return server.failed;
-    },
-    get port() {
-      return server.port;
-    },
-    get url() {
-      return server.url;
-    },
+  return withViews(server, {
     get deps() {
       if (!deps) throw new Error('the api server has not started');
       return deps;
     },
-  };
+  });
 }

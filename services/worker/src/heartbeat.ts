@@ -9,7 +9,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Heartbeat, HeartbeatPolicy, type Names } from '@gantry/contracts';
-import { delay, type Logger, startStop, type StartStopComponent } from '@gantry/runtime';
+import { delay, type Logger, startStop, type StartStopComponent, withViews } from '@gantry/runtime';
 import type { InFlight } from './in-flight.js';
 import type { Slots } from './slots.js';
 
@@ -99,17 +99,8 @@ export function createHeartbeat(opts: HeartbeatOptions): HeartbeatComponent {
     },
   });
 
-  return {
-    name: component.name,
-    start: component.start,
-    stop: component.stop,
-    get state() {
-      return component.state;
-    },
-    get failed() {
-      return component.failed;
-    },
+  return withViews(component, {
     beatSoon,
     beat,
-  };
+  });
 }

@@ -13,7 +13,7 @@
 import { type Consumer, jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { dispatchConsumer, type Names } from '@gantry/contracts';
-import { delay, type Logger, startStop, type StartStopComponent } from '@gantry/runtime';
+import { delay, type Logger, startStop, type StartStopComponent, withViews } from '@gantry/runtime';
 import type { Slots } from '../slots.js';
 
 /** How long one pull waits for messages before it is renewed. */
@@ -101,18 +101,9 @@ export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchC
     },
   });
 
-  return {
-    name: component.name,
-    start: component.start,
-    stop: component.stop,
-    get state() {
-      return component.state;
-    },
-    get failed() {
-      return component.failed;
-    },
+  return withViews(component, {
     get ackWaitMs() {
       return ackWaitMs;
     },
-  };
+  });
 }
