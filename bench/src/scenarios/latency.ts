@@ -1,12 +1,13 @@
 /**
  * latency (BENCHMARK.md): open-loop arrivals at 300 jobs/s for 30 s on a fixed schedule, not
  * closed-loop (a late job does not delay the next arrival). Figures: p50/p95/p99/max of submit →
- * terminal event committed, in ms, and the p50/p99 of each stage (ingest, dispatch, run: see
- * `JobStages`).
+ * terminal event committed, in ms, the p50/p99 of each stage (ingest, dispatch split at the
+ * claim, run: see `JobStages`), and the CPU each process used over the run.
  */
 import { writeHistory } from '../history.js';
 import type { Scenario } from '../run.js';
 import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
+import { cpuSince, cpuSnapshot } from '../cpu.js';
 
 export const latency: Scenario = {
   name: 'latency',
@@ -23,6 +24,7 @@ export const latency: Scenario = {
       if (history > 0) await writeHistory(cluster.pool, ws, history);
       const spec = standardJob();
       const total = rate * seconds;
+      const cpuBefore = cpuSnapshot();
       const start = Date.now() + 200;
       const submitted: Promise<{ id: string; submittedAt: number }[]>[] = [];
       let sent = 0;
@@ -36,6 +38,12 @@ export const latency: Scenario = {
       }
       const jobs = (await Promise.all(submitted)).flat();
       await cluster.waitForTerminal(total, 120_000);
+      // At a fixed rate the CPU per job is what decides the queueing: a saturated machine queues at every stage.
+      const cpuSeconds = cpuSince(cpuBefore, {
+        scheduler: cluster.scheduler.child.pid,
+        ...Object.fromEntries(cluster.workers.map((w, i) => [`w${i}`, w.child.pid])),
+        bench: process.pid,
+      });
       const times = await cluster.timings();
       const latencies = jobs.map((j) => times.get(j.id)!.endedAt! - j.submittedAt);
       const stages = await cluster.stages();
@@ -54,8 +62,12 @@ export const latency: Scenario = {
         stagesMs: {
           ingest: stage((s, at) => s.queuedAt - at),
           dispatch: stage((s) => s.startedAt - s.queuedAt),
+          // The dispatch stage split at the scheduler's claim: its share, then the dispatch stream's and the worker's.
+          claim: stage((s) => s.dispatchedAt - s.queuedAt),
+          pickup: stage((s) => s.startedAt - s.dispatchedAt),
           run: stage((s) => s.endedAt - s.startedAt),
         },
+        cpuSeconds,
         workers,
         concurrency,
         history,

@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { JobSpec, type JobSpecInput, parseWith } from '@gantry/contracts';
-import { type CreatedJob, hashToken, insertJobs, type NewJob, type Pool, withTransaction } from '@gantry/store';
+import { type CreatedJob, hashToken, insertJobs, type NewJob, type Pool } from '@gantry/store';
 
 /** Inserts a workspace and returns its id. */
 export async function createWorkspace(pool: Pool, name = `ws-${randomBytes(4).toString('hex')}`): Promise<string> {
@@ -40,7 +40,7 @@ export async function createJobs(
     status: options.status ?? 'QUEUED',
     actor: 'test',
   }));
-  const { created } = await withTransaction(pool, (client) => insertJobs(client, jobs));
+  const { created } = await insertJobs(pool, jobs);
   return created;
 }
 

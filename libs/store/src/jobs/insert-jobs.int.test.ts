@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool, withTransaction } from '../db/pool.js';
-import { insertJobs, type NewJob } from './insert-jobs.js';
+import { insertJobs, type NewJob, ONE_STATEMENT_MAX } from './insert-jobs.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -70,4 +70,39 @@ describe('insertJobs', () => {
       expect([...r.existing.values()]).toEqual(createdIds);
     }
   });
+
+  // Up to ONE_STATEMENT_MAX jobs take one statement, more take an INSERT and two COPYs: both
+  // must store the same rows and answer the same way.
+  for (const [path, count] of [['one statement', ONE_STATEMENT_MAX], ['INSERT and COPY', ONE_STATEMENT_MAX + 1]] as const) {
+    it(`stores the same rows through ${path} (${count} jobs), on a pool in a transaction of its own`, async () => {
+      const taken = newJob({ status: 'QUEUED', spec: jobSpec({ idempotencyKey: `taken-${randomUUID()}` }) });
+      await insertJobs(pool, [taken]);
+      const jobs = Array.from({ length: count - 2 }, () => newJob({ status: 'QUEUED' }));
+      const sameKey = newJob({ spec: jobSpec({ idempotencyKey: taken.spec.idempotencyKey }) });
+      const batch = [...jobs, sameKey, jobs[0]!];
+      const { created, existing } = await insertJobs(pool, batch);
+      expect(created.map((c) => c.id)).toEqual(jobs.map((j) => j.id));
+      expect(existing).toEqual(new Map([[sameKey.id, taken.id]]));
+      const ids = jobs.map((j) => j.id);
+      const steps = await pool.query('SELECT count(*)::int AS n, count(DISTINCT job_id)::int AS jobs FROM job_steps WHERE job_id = ANY($1)', [ids]);
+      expect(steps.rows[0]).toEqual({ n: 3 * jobs.length, jobs: jobs.length });
+      const events = await pool.query(
+        `SELECT e.id, e.job_id, e.sequence, e.type, e.created_at, j.created_at AS job_created_at
+         FROM job_events e JOIN runner_jobs j ON j.id = e.job_id WHERE e.job_id = ANY($1) ORDER BY e.job_id, e.sequence`,
+        [ids],
+      );
+      expect(events.rows).toHaveLength(2 * jobs.length);
+      // The events handed back are the stored ones, with the transaction's time.
+      const stored = new Map(events.rows.map((r) => [r.id, r]));
+      for (const event of created.flatMap((c) => c.events)) {
+        const row = stored.get(event.id);
+        expect(row).toMatchObject({ job_id: event.jobId, sequence: event.sequence, type: event.type });
+        expect(new Date(event.at).getTime()).toBe(row.created_at.getTime());
+      }
+      // Nothing of the job that was not created: no steps, no events of its own.
+      const orphans = await pool.query('SELECT (SELECT count(*) FROM job_steps WHERE job_id = $1)::int + (SELECT count(*) FROM job_events WHERE job_id = $1)::int AS n', [sameKey.id]);
+      expect(orphans.rows[0].n).toBe(0);
+    });
+  }
 });
+

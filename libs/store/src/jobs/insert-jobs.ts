@@ -1,12 +1,22 @@
 /**
- * Creates jobs with their steps and first events: one multi-row INSERT (for its conflict
- * handling) and two COPYs for any number of jobs, inside the caller's transaction. A job whose id or idempotency key already exists is
- * not created again; the caller learns which existing job answers for it.
+ * Creates jobs with their steps and first events. A job whose id or idempotency key already
+ * exists is not created again; the caller learns which existing job answers for it.
+ *
+ * - Up to {@link ONE_STATEMENT_MAX} jobs: one statement (a named one) inserts the jobs, then
+ *   the steps and events of the jobs it inserted — one round trip, and on a pool its own
+ *   transaction. Submissions a few at a time (a busy API's single POSTs, a scheduler pass at a
+ *   steady rate) are the common case, and there round trips, not rows, are the cost.
+ * - More: one multi-row INSERT (for its conflict handling) and two COPYs, in one transaction
+ *   (the caller's, or one of its own on a pool).
+ *
+ * Pass a pool to commit on its own, or a client inside the caller's transaction.
  */
 import { randomUUID } from 'node:crypto';
 import { uuidv7 } from '../ids.js';
 import { CURRENT_EVENT_VERSION, DEFAULT_POOL, type JobEvent, type JobSpec, JobStatus } from '@gantry/contracts';
-import type { PoolClient } from '../db/pool.js';
+import pg from 'pg';
+import { type Pool, type PoolClient, withTransaction } from '../db/pool.js';
+import { statement } from '../db/statement.js';
 import { copyEvents } from '../events/copy-events.js';
 import { copyRows } from '../events/copy-rows.js';
 
@@ -35,7 +45,7 @@ export interface InsertJobsResult {
   existing: Map<string, string>;
 }
 
-const INSERT_JOBS = `
+const INSERT_JOBS = statement('gantry_insert_jobs', `
 INSERT INTO runner_jobs (id, workspace_id, agent_task_id, type, pool, status, priority, payload,
   attempt, max_attempts, backoff, idempotency_key, run_at, timeout_ms, queued_at)
 SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priority, v.payload,
@@ -46,7 +56,39 @@ FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_i
   pool text, status text, priority int, payload jsonb, attempt int, max_attempts int, backoff jsonb,
   idempotency_key text, run_at timestamptz, timeout_ms int)
 ON CONFLICT DO NOTHING
-RETURNING id, now() AS tx_now`;
+RETURNING id, now() AS tx_now`);
+
+/** Jobs at most that {@link insertJobs} creates with one statement. */
+export const ONE_STATEMENT_MAX = 100;
+
+const INSERT_JOBS_WITH_PARTS = statement('gantry_insert_jobs_with_parts', `
+WITH j AS (
+  INSERT INTO runner_jobs (id, workspace_id, agent_task_id, type, pool, status, priority, payload,
+    attempt, max_attempts, backoff, idempotency_key, run_at, timeout_ms, queued_at)
+  SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priority, v.payload,
+    v.attempt, v.max_attempts, v.backoff, v.idempotency_key, v.run_at, v.timeout_ms,
+    CASE WHEN v.status = 'QUEUED' THEN clock_timestamp() END
+  FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_id text, type text,
+    pool text, status text, priority int, payload jsonb, attempt int, max_attempts int, backoff jsonb,
+    idempotency_key text, run_at timestamptz, timeout_ms int)
+  ON CONFLICT DO NOTHING
+  RETURNING id
+),
+s AS (
+  INSERT INTO job_steps (id, job_id, workspace_id, ordinal, name, phase, type, spec, timeout_ms)
+  SELECT x.id, x.job_id, x.workspace_id, x.ordinal, x.name, x.phase, x.type, x.spec, x.timeout_ms
+  FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, job_id uuid, workspace_id uuid, ordinal int,
+    name text, phase text, type text, spec jsonb, timeout_ms int)
+  WHERE x.job_id IN (SELECT id FROM j)
+),
+e AS (
+  INSERT INTO job_events (id, job_id, step_id, workspace_id, sequence, type, actor, attempt, payload)
+  SELECT x.id, x.job_id, x.step_id, x.workspace_id, x.sequence, x.type, x.actor, x.attempt, x.payload
+  FROM jsonb_to_recordset($3::jsonb) AS x(id uuid, job_id uuid, step_id uuid, workspace_id uuid,
+    sequence int, type text, actor text, attempt int, payload jsonb)
+  WHERE x.job_id IN (SELECT id FROM j)
+)
+SELECT id, now() AS tx_now FROM j`);
 
 const STEP_COLUMNS = ['id', 'job_id', 'workspace_id', 'ordinal', 'name', 'phase', 'type', 'spec', 'timeout_ms'] as const;
 
@@ -93,29 +135,78 @@ function firstEvents(job: NewJob, at: string): JobEvent[] {
   return events;
 }
 
-/** Inserts `jobs` within the caller's transaction. See the module doc. */
-export async function insertJobs(client: PoolClient, jobs: readonly NewJob[]): Promise<InsertJobsResult> {
+/** Inserts `jobs`; see the module doc. */
+export async function insertJobs(db: Pool | PoolClient, jobs: readonly NewJob[]): Promise<InsertJobsResult> {
   if (jobs.length === 0) return { created: [], existing: new Map() };
-  const inserted = await client.query<{ id: string; tx_now: Date }>(INSERT_JOBS, [
-    JSON.stringify(
-      jobs.map((j) => ({
-        id: j.id,
-        workspace_id: j.workspaceId,
-        agent_task_id: j.spec.agentTaskId ?? null,
-        type: j.spec.type,
-        pool: j.spec.pool ?? DEFAULT_POOL,
-        status: j.status,
-        priority: j.spec.priority,
-        payload: j.spec.payload,
-        attempt: j.status === JobStatus.QUEUED ? 1 : 0,
-        max_attempts: j.spec.maxAttempts,
-        backoff: j.spec.backoff,
-        idempotency_key: j.spec.idempotencyKey ?? null,
-        run_at: j.spec.runAt ?? null,
-        timeout_ms: j.spec.timeoutMs,
-      })),
-    ),
-  ]);
+  // A repeated id within the batch is created once, as its first occurrence.
+  const unique: NewJob[] = [];
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    if (seen.has(job.id)) continue;
+    seen.add(job.id);
+    unique.push(job);
+  }
+  let created: CreatedJob[];
+  if (unique.length <= ONE_STATEMENT_MAX) created = await insertInOneStatement(db, unique);
+  else if (db instanceof pg.Pool) created = await withTransaction(db, (client) => insertWithCopy(client, unique));
+  else created = await insertWithCopy(db, unique);
+  return { created, existing: await findExisting(db, jobs, new Set(created.map((c) => c.id))) };
+}
+
+function jobRows(jobs: readonly NewJob[]): string {
+  return JSON.stringify(
+    jobs.map((j) => ({
+      id: j.id,
+      workspace_id: j.workspaceId,
+      agent_task_id: j.spec.agentTaskId ?? null,
+      type: j.spec.type,
+      pool: j.spec.pool ?? DEFAULT_POOL,
+      status: j.status,
+      priority: j.spec.priority,
+      payload: j.spec.payload,
+      attempt: j.status === JobStatus.QUEUED ? 1 : 0,
+      max_attempts: j.spec.maxAttempts,
+      backoff: j.spec.backoff,
+      idempotency_key: j.spec.idempotencyKey ?? null,
+      run_at: j.spec.runAt ?? null,
+      timeout_ms: j.spec.timeoutMs,
+    })),
+  );
+}
+
+function createdJob(job: NewJob, stepIds: string[], events: JobEvent[]): CreatedJob {
+  return { id: job.id, workspaceId: job.workspaceId, status: job.status, attempt: job.status === JobStatus.QUEUED ? 1 : 0, stepIds, events };
+}
+
+/** Jobs, steps and events in one statement: the steps and events of jobs it did not insert are dropped by it. */
+async function insertInOneStatement(db: Pool | PoolClient, jobs: readonly NewJob[]): Promise<CreatedJob[]> {
+  const steps: object[] = [];
+  const stepIds = jobs.map((job) =>
+    job.spec.steps.map((step, ordinal) => {
+      const id = randomUUID();
+      steps.push({ id, job_id: job.id, workspace_id: job.workspaceId, ordinal, name: step.name, phase: step.phase, type: step.type, spec: step.spec, timeout_ms: step.timeoutMs ?? null });
+      return id;
+    }),
+  );
+  // Built before the insert for their rows; their time is the transaction's, known after it.
+  const events = jobs.map((job) => firstEvents(job, ''));
+  const eventRows = events.flat().map((e) => ({
+    id: e.id, job_id: e.jobId, step_id: e.stepId, workspace_id: e.workspaceId, sequence: e.sequence, type: e.type, actor: e.actor, attempt: e.attempt, payload: e.payload,
+  }));
+  const inserted = await db.query<{ id: string; tx_now: Date }>(INSERT_JOBS_WITH_PARTS([jobRows(jobs), JSON.stringify(steps), JSON.stringify(eventRows)]));
+  if (inserted.rows.length === 0) return [];
+  const createdIds = new Set(inserted.rows.map((r) => r.id));
+  const at = inserted.rows[0]!.tx_now.toISOString();
+  const created: CreatedJob[] = [];
+  jobs.forEach((job, i) => {
+    if (createdIds.has(job.id)) created.push(createdJob(job, stepIds[i]!, events[i]!.map((e) => ({ ...e, at }))));
+  });
+  return created;
+}
+
+/** A multi-row INSERT and two COPYs, inside the caller's transaction. */
+async function insertWithCopy(client: PoolClient, jobs: readonly NewJob[]): Promise<CreatedJob[]> {
+  const inserted = await client.query<{ id: string; tx_now: Date }>(INSERT_JOBS([jobRows(jobs)]));
   const createdIds = new Set(inserted.rows.map((r) => r.id));
   const at = (inserted.rows[0]?.tx_now ?? new Date()).toISOString();
   const created: CreatedJob[] = [];
@@ -123,7 +214,6 @@ export async function insertJobs(client: PoolClient, jobs: readonly NewJob[]): P
   const events: JobEvent[] = [];
   for (const job of jobs) {
     if (!createdIds.has(job.id)) continue;
-    createdIds.delete(job.id); // a repeated id within the batch is created once
     const stepIds = job.spec.steps.map((step, ordinal) => {
       const id = randomUUID();
       steps.push([id, job.id, job.workspaceId, ordinal, step.name, step.phase, step.type, step.spec, step.timeoutMs ?? null]);
@@ -131,18 +221,18 @@ export async function insertJobs(client: PoolClient, jobs: readonly NewJob[]): P
     });
     const first = firstEvents(job, at);
     events.push(...first);
-    created.push({ id: job.id, workspaceId: job.workspaceId, status: job.status, attempt: job.status === JobStatus.QUEUED ? 1 : 0, stepIds, events: first });
+    created.push(createdJob(job, stepIds, first));
   }
   await copyRows(client, 'job_steps', STEP_COLUMNS, steps);
   await copyEvents(client, events);
-  return { created, existing: await findExisting(client, jobs, new Set(created.map((c) => c.id))) };
+  return created;
 }
 
-async function findExisting(client: PoolClient, jobs: readonly NewJob[], created: Set<string>): Promise<Map<string, string>> {
+async function findExisting(db: Pool | PoolClient, jobs: readonly NewJob[], created: Set<string>): Promise<Map<string, string>> {
   const missing = jobs.filter((j) => !created.has(j.id));
   const existing = new Map<string, string>();
   if (missing.length === 0) return existing;
-  const found = await client.query<{ id: string; requested: string }>(FIND_EXISTING, [
+  const found = await db.query<{ id: string; requested: string }>(FIND_EXISTING, [
     JSON.stringify(missing.map((j) => ({ requested: j.id, workspace_id: j.workspaceId, idempotency_key: j.spec.idempotencyKey ?? null }))),
   ]);
   // Rows matching by id come last, so an existing id wins over a matching key.

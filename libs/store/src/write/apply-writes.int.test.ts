@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobs, createWorkspace, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool, withTransaction } from '../db/pool.js';
-import { applyWrites } from './apply-writes.js';
+import { uuidv7 } from '../ids.js';
+import { applyWrites, WAVE_SQL } from './apply-writes.js';
 import type { JobWrite } from './job-write.js';
 
 const db = useTestDatabase();
@@ -190,5 +191,38 @@ describe('applyWrites', () => {
     const attemptOf = new Map(rows.map((r) => [r.job_id, r.attempt]));
     expect(jobs.map((j) => attemptOf.get(j.id))).toEqual([2, 1, 2]);
     expect(results.map((r) => r.events[0]!.attempt)).toEqual([2, 1, 2]);
+  });
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+
+describe('the wave statement', () => {
+  it('locks its jobs by primary key, never by a scan of runner_jobs, on a table of thousands of never-analyzed jobs', async () => {
+    // Without statistics the planner takes the wave's rows (a set-returning function) for 100
+    // and, stated as `id IN (…)`, hashed them against a scan of the whole table.
+    const jobs = await createJobs(pool, workspaceId, 3_000);
+    const job = jobs[1_500]!;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${WAVE_SQL}`, [
+        JSON.stringify([{ i: 0, job_id: job.id, attempt: 1, expect: ['QUEUED'], p: { status: 'RUNNING' } }]),
+        '[]',
+        JSON.stringify([{ job_id: job.id, ord: 1, id: uuidv7(), step_id: null, type: 'job.started', actor: 'test', attempt: null, payload: {} }]),
+      ]);
+      const nodes = planNodes((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+      expect(nodes.filter((n) => n['Relation Name'] === 'runner_jobs' && n['Node Type'] === 'Seq Scan')).toEqual([]);
+      expect(nodes.some((n) => n['Index Name'] === 'runner_jobs_pkey')).toBe(true);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 });

@@ -1,10 +1,13 @@
 /**
- * Applies JobWrites with one SQL statement per wave, whatever the number of writes:
+ * Applies JobWrites with one SQL statement per wave, whatever the number of writes, and the
+ * same statement for every wave (a named statement: parsed and planned once per connection):
  *
  * 1. `locked`: the wave's jobs are locked in id order (`FOR NO KEY UPDATE`; the same order in
- *    every process, so two writers never deadlock); a locking read returns each row's newest
- *    version, so `ok` checks every guard (the attempt the writer holds, a status it expects)
- *    against the truth, and reads each job's last event sequence;
+ *    every process, so two writers never deadlock), each by its primary key — never a scan of
+ *    `runner_jobs`, which the planner chose for a wave of a few writes into a table of some
+ *    thousands of jobs (it takes any set-returning function for 100 rows); a locking read
+ *    returns each row's newest version, so `ok` checks every guard (the attempt the writer
+ *    holds, a status it expects) against the truth, and reads each job's last event sequence;
  * 2. `upd`: one UPDATE of the jobs whose write moves them or changes a column (a write that only
  *    appends events leaves the job row alone). Each job's resulting status and attempt are
  *    computed in `ok` from the row and the patch, as the UPDATE sets them, not joined back from
@@ -30,7 +33,9 @@ import {
   type JobEvent,
   type JobStatus,
 } from '@gantry/contracts';
+import type { QueryConfig } from 'pg';
 import type { PoolClient } from '../db/pool.js';
+import { statement } from '../db/statement.js';
 import { copyEvents } from '../events/copy-events.js';
 import { uuidv7 } from '../ids.js';
 import { assertWellFormed, type JobPatch, type JobWrite, type StepPatch, type WriteResult } from './job-write.js';
@@ -38,7 +43,7 @@ import { patchAssignments, type PatchColumn, type PatchRow, stampValue } from '.
 
 /** Anything that runs a query: a pool (autocommit, one transaction per wave) or a client in a transaction. */
 export interface Queryable {
-  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+  query<R extends object>(query: QueryConfig): Promise<{ rows: R[] }>;
 }
 
 const JOB_COLUMNS: Record<keyof JobPatch | 'status', PatchColumn> = {
@@ -96,37 +101,17 @@ interface StepRow extends PatchRow {
   job_id: string;
 }
 
-function waveSql(writes: readonly WaveRow[], steps: readonly StepRow[], bulkEvents: boolean): string {
-  const patched = writes.filter((w) => Object.keys(w.p).length > 0);
-  const jobSet = [...patchAssignments('r', Object.values(JOB_COLUMNS), patched), 'version = r.version + 1', 'updated_at = now()'].join(',\n    ');
-  const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS), steps).join(',\n    ');
-  const updateCte =
-    patched.length === 0
-      ? `upd AS (SELECT NULL::uuid AS id WHERE false)`
-      : `upd AS (
-  UPDATE runner_jobs r SET
-    ${jobSet}
-  FROM ok v
-  WHERE r.id = v.job_id AND v.p <> '{}'::jsonb
-  RETURNING r.id
-)`;
-  const stepsCte =
-    steps.length === 0
-      ? `steps AS (SELECT NULL::uuid AS id WHERE false)`
-      : `steps AS (
-  UPDATE job_steps x SET
-    ${stepSet}
-  FROM s v JOIN ok a ON a.job_id = v.job_id
-  WHERE x.id = v.id AND x.job_id = v.job_id
-  RETURNING x.id
-)`;
+function waveSql(bulkEvents: boolean): string {
+  const jobSet = [...patchAssignments('r', Object.values(JOB_COLUMNS)), 'version = r.version + 1', 'updated_at = now()'].join(',\n    ');
+  const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS)).join(',\n    ');
   return `
 WITH w AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb)
 ),
 locked AS (
-  SELECT id, workspace_id, status, attempt FROM runner_jobs
-  WHERE id IN (SELECT job_id FROM w) ORDER BY id FOR NO KEY UPDATE
+  SELECT l.id, l.workspace_id, l.status, l.attempt
+  FROM (SELECT job_id FROM w ORDER BY job_id) v
+  CROSS JOIN LATERAL (SELECT id, workspace_id, status, attempt FROM runner_jobs WHERE id = v.job_id FOR NO KEY UPDATE) l
 ),
 ok AS (
   SELECT v.i, v.job_id, v.p, l.workspace_id,
@@ -136,11 +121,23 @@ ok AS (
   FROM w v JOIN locked l ON l.id = v.job_id
   WHERE l.attempt = v.attempt AND l.status = ANY (v.expect)
 ),
-${updateCte},
+upd AS (
+  UPDATE runner_jobs r SET
+    ${jobSet}
+  FROM ok v
+  WHERE r.id = v.job_id AND v.p <> '{}'::jsonb
+  RETURNING r.id
+),
 s AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(id uuid, job_id uuid, p jsonb)
 ),
-${stepsCte},
+steps AS (
+  UPDATE job_steps x SET
+    ${stepSet}
+  FROM s v JOIN ok a ON a.job_id = v.job_id
+  WHERE x.id = v.id AND x.job_id = v.job_id
+  RETURNING x.id
+),
 ${bulkEvents ? 'ev AS (SELECT 1 WHERE false)' : `ev AS (
   INSERT INTO job_events (job_id, sequence, id, step_id, workspace_id, type, actor, attempt, payload)
   SELECT e.job_id, a.base + e.ord, e.id, e.step_id, a.workspace_id, e.type, e.actor,
@@ -161,6 +158,13 @@ SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false
 FROM w v LEFT JOIN locked l ON l.id = v.job_id
 WHERE v.i NOT IN (SELECT i FROM ok)`;
 }
+
+/** The wave's text, with its events inserted by the statement (exported for plan tests). */
+export const WAVE_SQL = waveSql(false);
+
+/** The wave, with its events inserted by the statement or (bulk) copied after it. */
+const WAVE = statement('gantry_wave', WAVE_SQL);
+const WAVE_BULK_EVENTS = statement('gantry_wave_bulk_events', waveSql(true));
 
 /** True when `err` is the collision described in the module doc: retry the statement. */
 export function isSequenceConflict(err: unknown): boolean {
@@ -217,11 +221,11 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     workspace_id: string | null;
     tx_ms: number | null;
     applied: boolean;
-  }>(waveSql(rows, steps, bulkEvents), [
+  }>((bulkEvents ? WAVE_BULK_EVENTS : WAVE)([
     JSON.stringify(rows.map(({ i, job_id, attempt, expect, p }) => ({ i, job_id, attempt, expect, p }))),
     JSON.stringify(steps),
     ...(bulkEvents ? [] : [JSON.stringify(events)]),
-  ]);
+  ]));
   const byIndex = new Map(result.rows.map((r) => [r.i, r]));
   const results = writes.map((w, i): WriteResult => {
     const r = byIndex.get(i);

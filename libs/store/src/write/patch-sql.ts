@@ -1,7 +1,9 @@
 /**
  * Set-based UPDATEs from patches: every row's changes travel in one JSON document and one
- * statement updates any number of rows. The statement names only the columns some row of the
- * batch changes; a column that only some rows change keeps its value in the others.
+ * statement updates any number of rows. The statement's text is the same whatever the rows
+ * change, so that it is parsed and planned once (a named statement): every column is assigned
+ * under `CASE WHEN v.p ? column`, and a row that does not change a column keeps its value
+ * (assigning a column its own value does not make an update non-HOT).
  */
 
 type ColumnType = 'text' | 'int' | 'timestamptz' | 'jsonb';
@@ -32,22 +34,9 @@ function valueExpr(c: PatchColumn): string {
   }
 }
 
-/**
- * The SET list for `rows`: a column every row changes is assigned directly; one that only
- * some rows change is assigned under `CASE WHEN v.p ? column`.
- */
-export function patchAssignments(alias: string, columns: readonly PatchColumn[], rows: readonly PatchRow[]): string[] {
-  const assignments: string[] = [];
-  for (const c of columns) {
-    const changing = rows.filter((r) => c.column in r.p).length;
-    if (changing === 0) continue;
-    assignments.push(
-      changing === rows.length
-        ? `${c.column} = ${valueExpr(c)}`
-        : `${c.column} = CASE WHEN v.p ? '${c.column}' THEN ${valueExpr(c)} ELSE ${alias}.${c.column} END`,
-    );
-  }
-  return assignments;
+/** The SET list of `columns`: each takes the row's patched value when its patch names it. */
+export function patchAssignments(alias: string, columns: readonly PatchColumn[]): string[] {
+  return columns.map((c) => `${c.column} = CASE WHEN v.p ? '${c.column}' THEN ${valueExpr(c)} ELSE ${alias}.${c.column} END`);
 }
 
 /** Serialises a timestamp for a patch: ISO text, PostgreSQL's `'now'`, or null. */

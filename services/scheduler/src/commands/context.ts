@@ -1,7 +1,7 @@
 /** What the command handlers work with, and what they decide for each message. */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandKind, CommandOf, ErrorCode, JobEvent, Names } from '@gantry/contracts';
-import type { JobWriter, Pool } from '@gantry/store';
+import { type JobWriter, type Pool, statement } from '@gantry/store';
 import type { CommandAuthorizer } from './authorize.js';
 
 export interface CommandContext {
@@ -45,13 +45,15 @@ export interface JobRow {
   worker_id: string | null;
 }
 
+const READ_JOBS = statement(
+  'gantry_read_command_jobs',
+  `SELECT id, workspace_id, status, attempt, failures, max_attempts, run_at, worker_id
+   FROM runner_jobs WHERE id = ANY($1::uuid[])`,
+);
+
 /** Reads the jobs named by a batch of commands, in one query. */
 export async function readJobs(ctx: CommandContext, ids: readonly string[]): Promise<Map<string, JobRow>> {
-  const { rows } = await ctx.pool.query<JobRow>(
-    `SELECT id, workspace_id, status, attempt, failures, max_attempts, run_at, worker_id
-     FROM runner_jobs WHERE id = ANY($1::uuid[])`,
-    [ids],
-  );
+  const { rows } = await ctx.pool.query<JobRow>(READ_JOBS([ids]));
   return new Map(rows.map((r) => [r.id, r]));
 }
 

@@ -7,7 +7,7 @@
  * token is, and a no-op otherwise.
  */
 import { isGantryError, submittedJobs } from '@gantry/contracts';
-import { insertJobs, type NewJob, withTransaction } from '@gantry/store';
+import { insertJobs, type NewJob } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -96,7 +96,7 @@ async function create(ctx: CommandContext, creations: readonly Creation[], outco
   const live = roundRobin(creations.filter((c) => outcomes[c.index]!.kind === 'done'));
   for (let start = 0; start < live.length; start += CREATE_CHUNK) {
     const chunk = live.slice(start, start + CREATE_CHUNK);
-    const { created } = await withTransaction(ctx.pool, (client) => insertJobs(client, chunk.map((c) => c.job)));
+    const { created } = await insertJobs(ctx.pool, chunk.map((c) => c.job));
     ctx.fanOut(created);
     const createdIds = new Set(created.map((c) => c.id));
     for (const c of chunk) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;

@@ -5,17 +5,17 @@
  * is the sum of its workers' free slots minus the jobs already dispatched but not yet claimed.
  * Jobs wait in PostgreSQL, where priority can still reorder them, not in the dispatch stream.
  */
-import type { Pool } from '@gantry/store';
+import { type Pool, statement } from '@gantry/store';
 import type { WorkerView } from '../workers/registry.js';
 
-const HELD_SQL = `
+const HELD = statement('gantry_held', `
 SELECT pool, worker_id, status, count(*)::int AS n FROM runner_jobs
 WHERE status = 'RUNNING' OR (status = 'QUEUED' AND dispatched_at IS NOT NULL)
-GROUP BY pool, worker_id, status`;
+GROUP BY pool, worker_id, status`);
 
 /** Credit per pool, for pools with at least one live worker. */
 export async function poolCredits(pool: Pool, workers: readonly WorkerView[]): Promise<Map<string, number>> {
-  const { rows } = await pool.query<{ pool: string; worker_id: string | null; status: string; n: number }>(HELD_SQL);
+  const { rows } = await pool.query<{ pool: string; worker_id: string | null; status: string; n: number }>(HELD([]));
   const runningByWorker = new Map<string, number>();
   const unclaimedByPool = new Map<string, number>();
   for (const r of rows) {
