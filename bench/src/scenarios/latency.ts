@@ -34,7 +34,10 @@ export const latency: Scenario = {
           submitted.push(cluster.submit(Array.from({ length: due - sent }, () => ({ workspaceId: ws, spec }))));
           sent = due;
         }
-        await new Promise((r) => setTimeout(r, 1));
+        // Sleep until the next job is due (job k is due k / rate seconds after the start), not
+        // a fixed millisecond: the load generator shares the cores with the cluster it measures.
+        const nextDueAt = start + (sent * 1000) / rate;
+        await new Promise((r) => setTimeout(r, Math.max(0, nextDueAt - Date.now())));
       }
       const jobs = (await Promise.all(submitted)).flat();
       await cluster.waitForTerminal(total, 120_000);

@@ -35,6 +35,21 @@ async function sequences(jobId: string): Promise<{ sequence: number; progress: n
 }
 
 describe('JobWriter', () => {
+  it('sends a lone write at once when idle, whatever its window (the window is for writes made while a flush runs)', async () => {
+    const [job] = await createJobs(pool, workspaceId, 1);
+    const flushes: FlushReport[] = [];
+    // A window longer than the test's timeout: waiting for it would fail the test.
+    const writer = new JobWriter({ pool, flushWindowMs: 60_000, onFlush: (r) => flushes.push(r) });
+    const first = await writer.write(progress(job!.id, 1));
+    expect(first.applied).toBe(true);
+    // Two writes of one turn still travel together.
+    const [jobA, jobB] = await createJobs(pool, workspaceId, 2);
+    const both = await Promise.all([writer.write(progress(jobA!.id, 2)), writer.write(progress(jobB!.id, 2))]);
+    expect(both.map((r) => r.applied)).toEqual([true, true]);
+    expect(flushes.map((f) => f.writes)).toEqual([1, 2]);
+    await writer.stop();
+  });
+
   it('group-commits many concurrent writes into few transactions, in order per job', async () => {
     const jobs = await createJobs(pool, workspaceId, 20);
     const flushes: FlushReport[] = [];

@@ -1,7 +1,10 @@
 /**
- * The group-committing job writer. Many callers hand it JobWrites; it gathers them for up to
- * `flushWindowMs` (or until `maxBatch` are waiting) and applies each batch in one transaction
- * with a fixed number of statements (see `applyWrites`). Each caller's promise settles after
+ * The group-committing job writer. Many callers hand it JobWrites; it applies them in batches,
+ * each in one transaction with a fixed number of statements (see `applyWrites`). An idle writer
+ * sends a write at the end of the event-loop turn that made it, with whatever else that turn
+ * wrote; while a flush is in flight, writes gather for up to `flushWindowMs` (or until
+ * `maxBatch` are waiting), so company costs a lone write nothing and a busy writer still
+ * batches. Each caller's promise settles after
  * the commit that carries its write, so "acked after commit" holds for every caller.
  *
  * Writes of one job are applied in the order they were handed in, one per flush: a job with a
@@ -26,7 +29,7 @@ export interface FlushReport {
 
 export interface JobWriterOptions {
   pool: Pool;
-  /** How long the first write of a batch waits for company. Default 2 ms. */
+  /** How long the first write of a batch waits for company while a flush is in flight. Default 2 ms. */
   flushWindowMs?: number;
   /** Writes in one transaction at most. Default 500. */
   maxBatch?: number;
@@ -66,7 +69,7 @@ export class JobWriter {
   #pending: Pending[] = [];
   readonly #busyJobs = new Set<string>();
   readonly #flushes = new Set<Promise<void>>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #stopped = false;
 
   constructor(options: JobWriterOptions) {
@@ -137,10 +140,11 @@ export class JobWriter {
       return;
     }
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
+    const fire = () => {
       this.#timer = undefined;
       this.#flushReady();
-    }, this.#flushWindowMs);
+    };
+    this.#timer = this.#flushes.size === 0 ? setImmediate(fire) : setTimeout(fire, this.#flushWindowMs);
   }
 
   /** Starts as many flushes as slots allow. */
