@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobs, createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from '@gantry/store';
 import { acquireLease, type Lease } from '../leadership/lease.js';
-import { CLAIM_SQL, claimJobs, type ClaimOptions } from './claim-sql.js';
+import { claim, CLAIM_SQL, claimJobs, type ClaimOptions } from './claim-sql.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -47,7 +47,7 @@ async function explainClaim(limit: number): Promise<PlanNode> {
   try {
     await client.query('BEGIN');
     const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [
-      lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0,
+      lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0, null,
     ]);
     return (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
   } finally {
@@ -168,4 +168,28 @@ describe('claimJobs', () => {
     expect(probes.map((n) => n['Index Name'])).toEqual(['runner_jobs_pkey']);
     expect(locks[0]!['Actual Loops']).toBe(20);
   });
+
+  it('counts the credit of the workers it is given: free slots (beat or database, the larger) less the dispatched jobs not claimed yet', async () => {
+    const ws = await createWorkspace(pool);
+    const [runA, runB, dispatched] = await queue(ws, 3, 50);
+    await pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'credit-a', dispatched_at = now() WHERE id = ANY($1)`, [[runA, runB]]);
+    await pool.query(`UPDATE runner_jobs SET dispatched_at = now() WHERE id = $1`, [dispatched]);
+    const waiting = await queue(ws, 10, 50);
+    const workers = [
+      { workerId: 'credit-a', slots: 4, busy: 1 }, // the database knows of 2 running: 2 free
+      { workerId: 'credit-b', slots: 3, busy: 2 }, // its beat says 2: 1 free
+    ];
+    // 3 free slots, one of them promised to the dispatched job.
+    const first = await claim(pool, lease, { ...options(100), workers });
+    expect(first.credit).toBe(2);
+    expect(first.jobs.map((j) => j.id)).toEqual(waiting.slice(0, 2));
+    // What it claimed is dispatched and unclaimed now: no credit is left, and nothing is claimed.
+    expect(await claim(pool, lease, { ...options(100), workers })).toEqual({ credit: 0, jobs: [] });
+    // The batch bounds what a round claims, not the credit it reports.
+    const wide = await claim(pool, lease, { ...options(1), workers: [{ workerId: 'credit-c', slots: 10, busy: 0 }] });
+    expect(wide.credit).toBe(7);
+    expect(wide.jobs.map((j) => j.id)).toEqual([waiting[2]]);
+    await pool.query(`UPDATE runner_jobs SET status = 'COMPLETED' WHERE id = ANY($1)`, [[runA, runB]]);
+  });
 });
+

@@ -1,10 +1,19 @@
 /**
- * The set-based claim: one statement picks the next jobs of one pool and marks them dispatched.
+ * The set-based claim: one statement counts a pool's credit, picks the pool's next jobs within
+ * it and marks them dispatched — one round trip per pool and round.
  *
+ * 0. `held`, `credit`: the pool's jobs running (by worker and workspace) and dispatched but not
+ *    yet claimed, counted once. The credit is what the pool can start now: each live worker
+ *    that is not draining (`$8`, from the heartbeats) offers its slots minus the jobs it holds —
+ *    the larger of what its last beat said and what the database records, so a claim made
+ *    after the beat still counts — and the dispatched, unclaimed jobs are taken off the sum. A
+ *    round claims the credit's worth of jobs, never more than its batch (`$5`): jobs wait in
+ *    PostgreSQL, where priority can still reorder them, not in the dispatch stream. Without
+ *    `$8` the batch alone is the credit.
  * 1. `ws`: the workspaces with a dispatchable backlog in the pool (a skip scan: one index probe
  *    per workspace, whatever the backlog size);
  * 2. `room`: how many more each may run now — its limit (`workspaces.max_running_jobs`, else the
- *    default) minus its jobs running or dispatched, and never more than the round's credit;
+ *    default) minus its jobs running or dispatched, and never more than the credit;
  * 3. `heads`: each workspace's head, twice — by priority then age, and by age alone (so aging
  *    can lift a long-waiting job whatever its priority) — at most `room` of each;
  * 4. `ordered`: effective priority = priority + waited seconds / AGING_SECONDS_PER_POINT (capped
@@ -41,13 +50,24 @@ WITH RECURSIVE ws(workspace_id) AS (
           ORDER BY j.workspace_id LIMIT 1)
   FROM ws WHERE ws.workspace_id IS NOT NULL
 ),
-busy AS (
-  SELECT workspace_id, count(*)::int AS n FROM runner_jobs
+held AS (
+  SELECT workspace_id, worker_id, status, count(*)::int AS n FROM runner_jobs
   WHERE pool = $4 AND (status = 'RUNNING' OR (status = 'QUEUED' AND dispatched_at IS NOT NULL))
-  GROUP BY workspace_id
+  GROUP BY workspace_id, worker_id, status
+),
+busy AS (
+  SELECT workspace_id, sum(n)::int AS n FROM held GROUP BY workspace_id
+),
+credit AS (
+  SELECT CASE WHEN $8::jsonb IS NULL THEN $5::int ELSE GREATEST(0,
+    COALESCE((SELECT sum(GREATEST(0, w.slots - GREATEST(w.busy, COALESCE(r.n, 0))))::int
+      FROM jsonb_to_recordset($8::jsonb) AS w(worker_id text, slots int, busy int)
+      LEFT JOIN (SELECT worker_id, sum(n)::int AS n FROM held WHERE status = 'RUNNING' GROUP BY worker_id) r
+        USING (worker_id)), 0)
+    - COALESCE((SELECT sum(n)::int FROM held WHERE status = 'QUEUED'), 0)) END AS n
 ),
 room AS (
-  SELECT ws.workspace_id, LEAST($5::int, COALESCE(w.max_running_jobs, $6::int) - COALESCE(b.n, 0)) AS n
+  SELECT ws.workspace_id, LEAST($5::int, (SELECT n FROM credit), COALESCE(w.max_running_jobs, $6::int) - COALESCE(b.n, 0)) AS n
   FROM ws
   JOIN workspaces w ON w.id = ws.workspace_id
   LEFT JOIN busy b ON b.workspace_id = ws.workspace_id
@@ -80,7 +100,7 @@ eligible AS (
   FROM ordered o JOIN room r ON r.workspace_id = o.workspace_id LEFT JOIN busy b ON b.workspace_id = o.workspace_id
   WHERE o.turn <= r.n
   ORDER BY o.effective DESC, o.turn + COALESCE(b.n, 0), o.queued_at, o.id
-  LIMIT $5
+  LIMIT LEAST($5::int, (SELECT n FROM credit))
 ),
 locked AS (
   SELECT l.id, l.status, l.dispatched_at, e.effective, e.turn, e.queued_at
@@ -90,10 +110,14 @@ locked AS (
 claim AS (
   SELECT c.id, c.effective, c.turn, c.queued_at FROM locked c
   WHERE c.status = 'QUEUED' AND c.dispatched_at IS NULL AND ${LEASE_HELD_SQL}
+),
+claimed AS (
+  UPDATE runner_jobs j SET dispatched_at = now(), version = j.version + 1, updated_at = now()
+  FROM claim c WHERE j.id = c.id
+  RETURNING j.id, j.workspace_id, j.attempt, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at, c.effective, c.turn
 )
-UPDATE runner_jobs j SET dispatched_at = now(), version = j.version + 1, updated_at = now()
-FROM claim c WHERE j.id = c.id
-RETURNING j.id, j.workspace_id, j.attempt, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at, c.effective, c.turn`;
+-- One row at least, so that the credit comes back when nothing was claimed.
+SELECT (SELECT n FROM credit) AS credit, c.* FROM (SELECT 1) AS one LEFT JOIN claimed c ON true`;
 
 /** The claim as a named statement: parsed and planned once per connection (≈ 2.5 ms a round saved). */
 const CLAIM = statement('gantry_claim', CLAIM_SQL);
@@ -109,21 +133,37 @@ export interface ClaimedJob {
   runnableAt: Date;
 }
 
+/** A live worker of the pool that is not draining, as its last heartbeat described it. */
+export interface FreeWorker {
+  readonly workerId: string;
+  readonly slots: number;
+  readonly busy: number;
+}
+
 export interface ClaimOptions {
   pool: string;
-  /** Jobs to claim at most (the pool's free slots, bounded by the batch size). */
+  /** Jobs to claim at most (the round's batch). */
   limit: number;
   /** Per-workspace running limit when the workspace sets none. */
   defaultWorkspaceLimit: number;
   /** Seconds of waiting per point of aging; 0 turns aging off. */
   agingSecondsPerPoint: number;
+  /** The pool's workers whose free slots are the credit; absent, `limit` alone bounds the claim. */
+  workers?: readonly FreeWorker[];
 }
 
-/** Claims up to `limit` jobs of a pool in dispatch order; empty for a deposed leader. */
-export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): Promise<ClaimedJob[]> {
-  if (opts.limit <= 0) return [];
+/** What a claim did: the credit it counted (before its own jobs; `limit` without workers) and the jobs it claimed. */
+export interface Claim {
+  credit: number;
+  jobs: ClaimedJob[];
+}
+
+/** Counts the pool's credit and claims up to that many jobs in dispatch order; no jobs for a deposed leader. */
+export async function claim(pool: Pool, lease: Lease, opts: ClaimOptions): Promise<Claim> {
+  if (opts.limit <= 0) return { credit: 0, jobs: [] };
   const { rows } = await pool.query<{
-    id: string;
+    credit: number;
+    id: string | null;
     workspace_id: string;
     attempt: number;
     priority: number;
@@ -139,9 +179,19 @@ export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): P
     opts.limit,
     opts.defaultWorkspaceLimit,
     opts.agingSecondsPerPoint,
+    opts.workers === undefined ? null : JSON.stringify(opts.workers.map((w) => ({ worker_id: w.workerId, slots: w.slots, busy: w.busy }))),
   ]));
-  rows.sort(
+  const claimed = rows.filter((r) => r.id !== null);
+  claimed.sort(
     (a, b) => b.effective - a.effective || Number(a.turn) - Number(b.turn) || a.queued_at.getTime() - b.queued_at.getTime(),
   );
-  return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at, runnableAt: r.runnable_at }));
+  return {
+    credit: rows[0]?.credit ?? 0,
+    jobs: claimed.map((r) => ({ id: r.id!, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at, runnableAt: r.runnable_at })),
+  };
+}
+
+/** Claims up to `limit` jobs of a pool in dispatch order (the credit counted from `workers`, if given); empty for a deposed leader. */
+export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): Promise<ClaimedJob[]> {
+  return (await claim(pool, lease, opts)).jobs;
 }

@@ -1,6 +1,7 @@
 /**
- * The leader's dispatch loop. A round computes each pool's credit, claims that many jobs with
- * one set-based statement per pool, and publishes their dispatches asynchronously in one batch
+ * The leader's dispatch loop. A round claims, for each pool with live workers, as many jobs as
+ * the pool has credit with one set-based statement (which counts the credit too: see
+ * `claim-sql.ts`), and publishes their dispatches asynchronously in one batch
  * (`Nats-Msg-Id` `<jobId>:<attempt>`) without waiting for their PubAcks before the next round.
  * Rounds run when something may have changed — a worker freed a slot, jobs were queued — and at
  * least every `intervalMs` (delays and aging need the clock). Wake-ups during a round coalesce
@@ -15,8 +16,7 @@ import type { Pool } from '@gantry/store';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { WorkerRegistry } from '../workers/registry.js';
-import { type ClaimedJob, claimJobs } from './claim-sql.js';
-import { poolCredits } from './credits.js';
+import { claim, type ClaimedJob, type FreeWorker } from './claim-sql.js';
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -70,17 +70,27 @@ export class Dispatcher {
   /** One round; returns how many jobs it dispatched. */
   async round(lease: Lease): Promise<number> {
     const { pool, workers, batch } = this.#opts;
-    const credits = await poolCredits(pool, workers.live());
+    // The pools with live workers, each with those of its workers that take jobs.
+    const pools = new Map<string, FreeWorker[]>();
+    for (const w of workers.live()) {
+      const list = pools.get(w.pool) ?? [];
+      pools.set(w.pool, list);
+      if (!w.draining) list.push({ workerId: w.workerId, slots: w.slots, busy: w.busy });
+    }
     let total = 0;
-    for (const [poolName, credit] of credits) {
-      this.#opts.metrics.freeSlots.set({ pool: poolName }, credit);
-      if (credit <= 0) continue;
-      const claimed = await claimJobs(pool, lease, {
+    for (const [poolName, free] of pools) {
+      if (free.length === 0) {
+        this.#opts.metrics.freeSlots.set({ pool: poolName }, 0);
+        continue;
+      }
+      const { credit, jobs: claimed } = await claim(pool, lease, {
         pool: poolName,
-        limit: Math.min(credit, batch),
+        limit: batch,
+        workers: free,
         defaultWorkspaceLimit: this.#opts.defaultWorkspaceLimit,
         agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
       });
+      this.#opts.metrics.freeSlots.set({ pool: poolName }, credit);
       if (claimed.length === 0) continue;
       // The next round does not wait for these PubAcks: claimed jobs count against the credit
       // (dispatched, not yet claimed) from the moment of the claim, and a failed publish is
