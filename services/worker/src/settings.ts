@@ -44,6 +44,7 @@ export interface WorkerSettings {
   readonly drainGraceMs: number;
   readonly progressIntervalMs: number;
   readonly stepWriteDelayMs: number;
+  readonly pullGatherMs: number;
   readonly outputFlushMs: number;
   readonly maxStepOutputBytes: number;
   readonly ai: AiSettings;
@@ -106,6 +107,7 @@ export function workerSettings(config: WorkerConfig, env?: Env, uid = process.ge
     drainGraceMs: config.workerDrainGraceMs,
     progressIntervalMs: config.workerProgressIntervalMs,
     stepWriteDelayMs: config.workerStepWriteDelayMs,
+    pullGatherMs: config.workerPullGatherMs,
     outputFlushMs: config.workerOutputFlushMs,
     maxStepOutputBytes: config.workerMaxStepOutputBytes,
     ai: Object.freeze({

@@ -10,6 +10,7 @@ export class Slots {
   #busy = 0;
   #reserved = 0;
   #waiters: (() => void)[] = [];
+  #unreserved: (() => void)[] = [];
   #idle: (() => void)[] = [];
   /** Called whenever the busy count changes. */
   onChange: (() => void) | undefined;
@@ -22,6 +23,11 @@ export class Slots {
   /** Jobs held now. */
   get busy(): number {
     return this.#busy;
+  }
+
+  /** Slots asked for and not received yet. */
+  get reserved(): number {
+    return this.#reserved;
   }
 
   /** Slots neither held nor reserved. */
@@ -47,6 +53,20 @@ export class Slots {
     });
   }
 
+  /** Resolves once no slot is reserved (every pull filled or ended), or after `ms`. */
+  unreservedWithin(ms: number): Promise<void> {
+    if (this.#reserved === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#unreserved = this.#unreserved.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#unreserved.push(done);
+    });
+  }
+
   /** Reserves `n` free slots for a pull. */
   reserve(n: number): void {
     if (n > this.free) throw new RangeError(`cannot reserve ${n} of ${this.free} free slots`);
@@ -57,6 +77,7 @@ export class Slots {
   unreserve(n: number): void {
     this.#reserved -= Math.min(n, this.#reserved);
     if (n > 0) this.#wake();
+    this.#wakeUnreserved();
   }
 
   /** A reserved slot is now held by a received dispatch. */
@@ -64,6 +85,7 @@ export class Slots {
     if (this.#reserved > 0) this.#reserved -= 1;
     this.#busy += 1;
     this.onChange?.();
+    this.#wakeUnreserved();
   }
 
   /** A held slot is free again. */
@@ -79,6 +101,10 @@ export class Slots {
   idle(): Promise<void> {
     if (this.#busy === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #wakeUnreserved(): void {
+    if (this.#reserved === 0) for (const done of [...this.#unreserved]) done();
   }
 
   #wake(): void {

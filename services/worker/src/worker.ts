@@ -133,7 +133,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       startAttempt: (job) =>
         new AttemptRun(job, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
     });
-    const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, logger, onMessage: handle });
+    const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, gatherMs: settings.pullGatherMs, logger, onMessage: handle });
     const heartbeat = createHeartbeat({
       nc, names, workerId: settings.workerId, pool: settings.pool, version: deps.version, slots, inFlight,
       draining: () => draining, ackWaitMs: () => consumer.ackWaitMs, logger,

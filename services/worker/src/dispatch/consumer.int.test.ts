@@ -1,5 +1,5 @@
 import { nanos } from '@nats-io/transport-node';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { dispatchConsumer, Heartbeat } from '@gantry/contracts';
 import { blockingStep } from '../testing/blocking-step.js';
 import { useWorkerHarness } from '../testing/harness.js';
@@ -33,7 +33,47 @@ function heartbeats(workerId: string) {
   return { beats, next, stop: () => sub.unsubscribe() };
 }
 
+/** The batch sizes of the dispatch consumer's pull requests, as the server receives them. */
+function pullRequests() {
+  const c = dispatchConsumer(h.ns.names, 'default');
+  const batches: number[] = [];
+  const sub = h.ns.nc.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${c.stream}.${c.durableName}`, {
+    callback: (_e, m) => batches.push(m.json<{ batch: number }>().batch),
+  });
+  return { batches, stop: () => sub.unsubscribe() };
+}
+
 describe('the dispatch consumer', () => {
+  it('asks once for slots that free one after another while an earlier pull still waits', async () => {
+    const pulls = pullRequests();
+    const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { concurrency: 4, pullGatherMs: 1_000, workerId: 'gather-worker' } });
+    const jobs = await Promise.all(['g1', 'g2', 'g3'].map((key) => h.createJob({ steps: [{ name: key, phase: 'EXECUTION', type: 'BLOCK', spec: { key } }] })));
+    for (const job of jobs) await h.dispatch(job.id, 1);
+    for (const key of ['g1', 'g2', 'g3']) await block.started(key);
+    // One pull for the four free slots at the start; three of them filled, one still waits.
+    await h.ns.nc.flush();
+    expect(pulls.batches).toEqual([4]);
+    // The three slots free one after another, each after its job's last write: one pull for three.
+    for (const [i, key] of ['g1', 'g2', 'g3'].entries()) {
+      const ended = worker.signals.next('attemptEnded', (e) => e.jobId === jobs[i]!.id);
+      block.release(key);
+      expect((await ended).outcome).toBe('COMPLETED');
+    }
+    await vi.waitFor(() => expect(pulls.batches).toEqual([4, 3]), { timeout: 5_000 });
+    await worker.stop();
+    pulls.stop();
+  });
+
+  it('pulls at once for a freed slot when no earlier pull waits, whatever the gathering window', async () => {
+    // With every pull filled, nothing would take a dispatch: a window of a minute must not apply.
+    const { worker } = await h.startWorker({ settings: { concurrency: 1, pullGatherMs: 60_000 } });
+    const first = await h.createJob();
+    const second = await h.createJob();
+    expect(await h.run(worker, first.id)).toBe('COMPLETED');
+    expect(await h.run(worker, second.id)).toBe('COMPLETED');
+    await worker.stop();
+  });
+
   it('pulls no more dispatches than free slots and heartbeats what it holds', async () => {
     const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { concurrency: 1, workerId: 'slots-worker' } });
     const hb = heartbeats(worker.id);

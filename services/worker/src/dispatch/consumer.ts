@@ -2,7 +2,10 @@
  * The dispatch consumer: pulls from the pool's durable consumer no more messages than the
  * worker has free slots, and hands each to the dispatch handler without waiting for it. A slot
  * that frees while a pull is still waiting gets a pull of its own at once (pulls run
- * concurrently), so a freed slot never idles until an earlier pull expires.
+ * concurrently), so a freed slot never idles until an earlier pull expires. While earlier pulls
+ * still wait for messages (they take the next dispatches meanwhile), a freed slot waits up to
+ * `gatherMs` for others to free, so that a worker finishing jobs one at a time asks the server
+ * once for several rather than once per job; with no pull waiting it asks at once.
  *
  * Invariants:
  * - requested + held ≤ concurrency, always: a pull reserves the free slots it asks for, each
@@ -25,6 +28,8 @@ export interface DispatchConsumerOptions {
   readonly names: Names;
   readonly pool: string;
   readonly slots: Slots;
+  /** How long freed slots gather while earlier pulls still wait; 0 pulls at once. */
+  readonly gatherMs?: number;
   readonly logger: Logger;
   /** Called for each message after a slot was occupied for it; must release the slot. */
   readonly onMessage: (msg: JsMsg) => Promise<void>;
@@ -39,6 +44,7 @@ export interface DispatchConsumer extends StartStopComponent {
 export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchConsumer {
   const logger = opts.logger.child({ component: 'dispatch-consumer' });
   const settings = dispatchConsumer(opts.names, opts.pool);
+  const gatherMs = opts.gatherMs ?? 0;
   let consumer: Consumer | undefined;
   let ackWaitMs = settings.backoffMs[0] ?? settings.ackWaitMs;
 
@@ -85,8 +91,11 @@ export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchC
         await failing;
         // Let the slots freed in this tick gather into one pull.
         await new Promise((resolve) => setImmediate(resolve));
-        const wanted = await opts.slots.waitForFree(signal);
-        if (wanted === 0 || signal.aborted) break;
+        if ((await opts.slots.waitForFree(signal)) === 0 || signal.aborted) break;
+        if (gatherMs > 0 && opts.slots.reserved > 0) await opts.slots.unreservedWithin(gatherMs);
+        const wanted = opts.slots.free;
+        if (signal.aborted) break;
+        if (wanted === 0) continue;
         opts.slots.reserve(wanted);
         const pull: Promise<void> = pullOnce(wanted, signal)
           .catch((err: unknown) => {
