@@ -9,7 +9,9 @@
  * dead-lettered and acked, valid ones are handled by kind in one set-based pass per kind, and
  * every message is acked only after the commit that consumed it. A batch that fails for a
  * transient reason (PostgreSQL unreachable) is nak'ed with a delay; after the consumer's
- * `max_deliver` the server's advisory dead-letters it (see `advisories.ts`).
+ * `max_deliver` the server's advisory dead-letters it (see `advisories.ts`). Commands held
+ * for their pass are reported in progress so that the server does not deliver them again
+ * meanwhile (see `held.ts`).
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import {
@@ -28,6 +30,7 @@ import type { SchedulerMetrics } from '../metrics.js';
 import type { CommandContext, Incoming, Outcome } from './context.js';
 import { commandKindOf, type DeadLetterer } from './dead-letter.js';
 import { handleApprovals, handleCancels, handleRetries } from './job-commands.js';
+import { HeldMessages } from './held.js';
 import { handleSubmits } from './submit.js';
 
 export interface CommandConsumerOptions {
@@ -154,6 +157,10 @@ export class CommandConsumer {
   async run(signal: AbortSignal): Promise<void> {
     const { js, names } = this.#opts;
     const consumer = await js.consumers.get(names.streams.commands, names.consumers.scheduler);
+    const { config } = await consumer.info(true);
+    // The server's wait before it redelivers a held command: the first backoff step, else the ack wait.
+    const redeliveryNanos = config.backoff?.[0] ?? config.ack_wait ?? 30e9;
+    const held = new HeldMessages(Math.round(redeliveryNanos / 1e6));
     const messages = await consumer.consume({ max_messages: this.#batchSize * 2 });
     const queue: Queued[] = [];
     const lastServed = new Map<string, number>();
@@ -161,6 +168,7 @@ export class CommandConsumer {
     let notify: (() => void) | undefined;
     const pump = (async () => {
       for await (const msg of messages) {
+        if (!held.hold(msg)) continue;
         const read = this.#read(msg);
         queue.push({ read, bytes: msg.data.byteLength, workspace: workspaceOf(read) });
         notify?.();
@@ -175,13 +183,18 @@ export class CommandConsumer {
           continue;
         }
         const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++);
-        await this.process(pass.map((q) => validate(q.read)));
+        try {
+          await this.process(pass.map((q) => validate(q.read)));
+        } finally {
+          held.release(pass.map((q) => q.read.msg));
+        }
       }
     } finally {
       await messages.close();
       await pump.catch(() => undefined);
       // Messages fetched but not handled are redelivered after the ack wait.
       for (const q of queue.splice(0)) q.read.msg.nak();
+      held.clear();
     }
   }
 

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Headers, type JobSpecInput, MetricNames } from '@gantry/contracts';
+import { createTestNamespace, createToken, createWorkspace, type TestNamespace, useTestDatabase } from '@gantry/testkit';
+import { type Harness, publishCommand, startScheduler, waitFor } from '../testing/harness.js';
+
+const db = useTestDatabase();
+let ns: TestNamespace;
+let h: Harness;
+
+beforeAll(async () => {
+  ns = await createTestNamespace({ provision: true });
+  h = await startScheduler(db.url, ns);
+});
+afterAll(async () => {
+  await h?.stop();
+  await ns?.cleanup();
+});
+
+const job: JobSpecInput = { type: 'flood', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] };
+
+/** The scheduler's count of submit commands by outcome. */
+async function submitOutcomes(): Promise<Record<string, number>> {
+  const metric = await h.metrics.registry.getSingleMetric(MetricNames.commandsProcessed)!.get();
+  return Object.fromEntries(metric.values.filter((v) => v.labels.command === 'submit').map((v) => [String(v.labels.outcome), v.value]));
+}
+
+describe('commands waiting for their pass', () => {
+  it('are handled once each, however long they are held past the first redelivery wait', async () => {
+    const workspaceId = await createWorkspace(h.pool);
+    const token = await createToken(h.pool, workspaceId);
+    // Another transaction locks the workspace row, so the pass that creates these jobs waits on
+    // the foreign key's lock for 2.5 s: past the consumer's first redelivery wait (1 s). A copy
+    // the server sent meanwhile would be handled again once the lock goes: a no-op.
+    const blocker = await h.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId]);
+      for (let i = 0; i < 3; i++) {
+        await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: randomUUID(), job }] }, { [Headers.token]: token });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await blocker.query('COMMIT');
+    } finally {
+      blocker.release();
+    }
+    await waitFor(async () => (await submitOutcomes()).applied === 3, 10_000, 'every command applied');
+    // A copy would be handled within moments of the first pass: give it that long to show.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await submitOutcomes()).toEqual({ applied: 3 });
+    const info = await ns.jsm.consumers.info(ns.names.streams.commands, ns.names.consumers.scheduler);
+    expect(info.num_ack_pending).toBe(0);
+  });
+});
