@@ -27,4 +27,15 @@ describe('takePass', () => {
     expect(names(takePass(queue, 10, 600, lastServed, 3))).toEqual(['c0']);
     expect(names(takePass(queue, 10, 600, lastServed, 4))).toEqual(['a1']);
   });
+
+  it('leaves the messages of a workspace with a pass running queued, and remembers when it was served', () => {
+    const queue = [item('a', 0), item('b', 0), item('a', 1), item('b', 1)];
+    const lastServed = new Map([['a', 0], ['b', 1]]);
+    expect(names(takePass(queue, 10, 10_000, lastServed, 2, new Set(['a'])))).toEqual(['b0', 'b1']);
+    expect(names(queue)).toEqual(['a0', 'a1']);
+    expect(lastServed.get('a')).toBe(0);
+    expect(takePass(queue, 10, 10_000, lastServed, 3, new Set(['a']))).toEqual([]);
+    expect(names(takePass(queue, 10, 10_000, lastServed, 4))).toEqual(['a0', 'a1']);
+  });
 });
+

@@ -5,7 +5,8 @@
  * most `batchSize` messages and `batchBytes` bytes (one message always fits), taken round-robin
  * across workspaces — each workspace's commands in their order — so that a workspace that
  * published ten thousand jobs does not hold another's behind all of them, neither in the passes
- * nor in the schema checks of its commands that arrived first. Refused ones are
+ * nor in the schema checks of its commands that arrived first, nor while a pass of its commands
+ * runs: passes of different workspaces run side by side. Refused ones are
  * dead-lettered and acked, valid ones are handled by kind in one set-based pass per kind, and
  * every message is acked only after the commit that consumed it. A batch that fails for a
  * transient reason (PostgreSQL unreachable) is nak'ed with a delay; after the consumer's
@@ -68,6 +69,9 @@ const HANDLERS: { [K in CommandKind]: (ctx: CommandContext, batch: readonly Inco
 
 const NAK_DELAY_MS = 1_000;
 
+/** Passes running at once at most (each of other workspaces than the rest). */
+export const MAX_PASSES = 2;
+
 /** Default byte budget of one pass: about 400 standard jobs in batched submits. */
 export const DEFAULT_BATCH_BYTES = 128 * 1024;
 
@@ -93,7 +97,7 @@ function validate(r: Read): Parsed {
  * Takes the next pass off `queue`: round-robin across workspaces, the workspace served least
  * recently first (`lastServed`: pass number per workspace, updated here), each workspace's
  * messages in arrival order, within `maxCount` messages and `maxBytes` bytes (the first always
- * fits).
+ * fits), leaving the messages of `busy` workspaces (a pass of theirs is running) queued.
  */
 export function takePass<T extends { readonly bytes: number; readonly workspace: string }>(
   queue: T[],
@@ -101,6 +105,7 @@ export function takePass<T extends { readonly bytes: number; readonly workspace:
   maxBytes: number,
   lastServed: Map<string, number>,
   pass: number,
+  busy: ReadonlySet<string> = new Set(),
 ): T[] {
   const byWorkspace = new Map<string, number[]>();
   queue.forEach((item, i) => {
@@ -110,7 +115,7 @@ export function takePass<T extends { readonly bytes: number; readonly workspace:
   });
   const chosen = new Set<number>();
   let bytes = 0;
-  const order = [...byWorkspace.keys()].sort((a, b) => (lastServed.get(a) ?? -1) - (lastServed.get(b) ?? -1));
+  const order = [...byWorkspace.keys()].filter((w) => !busy.has(w)).sort((a, b) => (lastServed.get(a) ?? -1) - (lastServed.get(b) ?? -1));
   const lists = order.map((w) => byWorkspace.get(w)!);
   const served = (taken: T[]) => {
     for (const t of taken) lastServed.set(t.workspace, pass);
@@ -175,21 +180,36 @@ export class CommandConsumer {
       }
     })();
     const stopped = aborted(signal).then(() => messages.close());
+    // Passes run side by side (up to MAX_PASSES) when they share no workspace: a workspace's
+    // commands stay in order, and a flood's pass does not hold another workspace's behind it.
+    const busy = new Set<string>();
+    const running = new Set<Promise<void>>();
+    let failure: { err: unknown } | undefined;
     try {
-      while (!signal.aborted) {
-        if (queue.length === 0) {
-          await Promise.race([new Promise<void>((resolve) => (notify = resolve)), stopped]);
+      while (!signal.aborted && failure === undefined) {
+        if (running.size >= MAX_PASSES || !queue.some((q) => !busy.has(q.workspace))) {
+          await Promise.race([new Promise<void>((resolve) => (notify = resolve)), stopped, ...running]);
           notify = undefined;
           continue;
         }
-        const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++);
-        try {
-          await this.process(pass.map((q) => validate(q.read)));
-        } finally {
-          held.release(pass.map((q) => q.read.msg));
-        }
+        const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++, busy);
+        const workspaces = new Set(pass.map((q) => q.workspace));
+        for (const w of workspaces) busy.add(w);
+        const run: Promise<void> = this.process(pass.map((q) => validate(q.read)))
+          .catch((err: unknown) => {
+            failure ??= { err };
+          })
+          .finally(() => {
+            held.release(pass.map((q) => q.read.msg));
+            for (const w of workspaces) busy.delete(w);
+            running.delete(run);
+            notify?.();
+          });
+        running.add(run);
       }
+      if (failure !== undefined) throw failure.err;
     } finally {
+      await Promise.allSettled([...running]);
       await messages.close();
       await pump.catch(() => undefined);
       // Messages fetched but not handled are redelivered after the ack wait.

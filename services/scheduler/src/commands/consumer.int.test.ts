@@ -25,8 +25,8 @@ async function submitOutcomes(): Promise<Record<string, number>> {
   return Object.fromEntries(metric.values.filter((v) => v.labels.command === 'submit').map((v) => [String(v.labels.outcome), v.value]));
 }
 
-describe('commands waiting for their pass', () => {
-  it('are handled once each, however long they are held past the first redelivery wait', async () => {
+describe('the command consumer', () => {
+  it('handles commands once each, however long they are held past the first redelivery wait', async () => {
     const workspaceId = await createWorkspace(h.pool);
     const token = await createToken(h.pool, workspaceId);
     // Another transaction locks the workspace row, so the pass that creates these jobs waits on
@@ -51,4 +51,27 @@ describe('commands waiting for their pass', () => {
     const info = await ns.jsm.consumers.info(ns.names.streams.commands, ns.names.consumers.scheduler);
     expect(info.num_ack_pending).toBe(0);
   });
+
+  it('handles a workspace’s commands while a pass of another workspace’s waits', async () => {
+    const flooding = await createWorkspace(h.pool);
+    const other = await createWorkspace(h.pool);
+    const [floodToken, otherToken] = [await createToken(h.pool, flooding), await createToken(h.pool, other)];
+    const exists = async (id: string) => (await h.pool.query('SELECT 1 FROM runner_jobs WHERE id = $1', [id])).rowCount === 1;
+    const [held, free] = [randomUUID(), randomUUID()];
+    // The first workspace's pass waits on a lock of its workspace row (its jobs' foreign key).
+    const blocker = await h.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [flooding]);
+      await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: flooding, jobs: [{ jobId: held, job }] }, { [Headers.token]: floodToken });
+      await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: other, jobs: [{ jobId: free, job }] }, { [Headers.token]: otherToken });
+      await waitFor(() => exists(free), 5_000, 'the other workspace’s job, while the first pass waits');
+      expect(await exists(held)).toBe(false);
+      await blocker.query('COMMIT');
+    } finally {
+      blocker.release();
+    }
+    await waitFor(() => exists(held), 5_000, 'the first workspace’s job, once its pass goes on');
+  });
 });
+
