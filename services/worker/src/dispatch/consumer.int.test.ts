@@ -38,7 +38,9 @@ function pullRequests() {
   const c = dispatchConsumer(h.ns.names, 'default');
   const batches: number[] = [];
   const sub = h.ns.nc.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${c.stream}.${c.durableName}`, {
-    callback: (_e, m) => batches.push(m.json<{ batch: number }>().batch),
+    callback: (_e, m) => {
+      batches.push(m.json<{ batch: number }>().batch);
+    },
   });
   return { batches, stop: () => sub.unsubscribe() };
 }
