@@ -45,7 +45,8 @@ export interface InsertJobsResult {
   existing: Map<string, string>;
 }
 
-const INSERT_JOBS = statement('gantry_insert_jobs', `
+/** Inserts the jobs of `$1`, leaving out any whose id or idempotency key exists. */
+const INSERT_JOB_ROWS = `
 INSERT INTO runner_jobs (id, workspace_id, agent_task_id, type, pool, status, priority, payload,
   attempt, max_attempts, backoff, idempotency_key, run_at, timeout_ms, queued_at)
 SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priority, v.payload,
@@ -55,23 +56,15 @@ SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priori
 FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_id text, type text,
   pool text, status text, priority int, payload jsonb, attempt int, max_attempts int, backoff jsonb,
   idempotency_key text, run_at timestamptz, timeout_ms int)
-ON CONFLICT DO NOTHING
-RETURNING id, now() AS tx_now`);
+ON CONFLICT DO NOTHING`;
+
+const INSERT_JOBS = statement('gantry_insert_jobs', `${INSERT_JOB_ROWS}\nRETURNING id, now() AS tx_now`);
 
 /** Jobs at most that {@link insertJobs} creates with one statement. */
 export const ONE_STATEMENT_MAX = 100;
 
 const INSERT_JOBS_WITH_PARTS = statement('gantry_insert_jobs_with_parts', `
-WITH j AS (
-  INSERT INTO runner_jobs (id, workspace_id, agent_task_id, type, pool, status, priority, payload,
-    attempt, max_attempts, backoff, idempotency_key, run_at, timeout_ms, queued_at)
-  SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priority, v.payload,
-    v.attempt, v.max_attempts, v.backoff, v.idempotency_key, v.run_at, v.timeout_ms,
-    CASE WHEN v.status = 'QUEUED' THEN clock_timestamp() END
-  FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_id text, type text,
-    pool text, status text, priority int, payload jsonb, attempt int, max_attempts int, backoff jsonb,
-    idempotency_key text, run_at timestamptz, timeout_ms int)
-  ON CONFLICT DO NOTHING
+WITH j AS (${INSERT_JOB_ROWS}
   RETURNING id
 ),
 s AS (

@@ -69,7 +69,11 @@ const HANDLERS: { [K in CommandKind]: (ctx: CommandContext, batch: readonly Inco
 
 const NAK_DELAY_MS = 1_000;
 
-/** Passes running at once at most (each of other workspaces than the rest). */
+/**
+ * Passes running at once at most; no two share a workspace. A command naming a job of another
+ * workspace is refused as before, except while that job's own creation is still in flight in
+ * the other pass: then it creates nothing (the job id exists when it inserts) and is a no-op.
+ */
 export const MAX_PASSES = 2;
 
 /** Default byte budget of one pass: about 400 standard jobs in batched submits. */

@@ -1,11 +1,11 @@
 /**
  * The dispatch consumer: pulls from the pool's durable consumer no more messages than the
  * worker has free slots, and hands each to the dispatch handler without waiting for it. A slot
- * that frees while a pull is still waiting gets a pull of its own at once (pulls run
- * concurrently), so a freed slot never idles until an earlier pull expires. While earlier pulls
- * still wait for messages (they take the next dispatches meanwhile), a freed slot waits up to
- * `gatherMs` for others to free, so that a worker finishing jobs one at a time asks the server
- * once for several rather than once per job; with no pull waiting it asks at once.
+ * that frees while a pull is still waiting gets a pull of its own (pulls run concurrently), so
+ * a freed slot never idles until an earlier pull expires. That pull goes at once when no pull
+ * waits; while earlier pulls still wait for messages (they take the next dispatches meanwhile)
+ * it waits up to `gatherMs` for other slots to free, so that a worker finishing jobs one at a
+ * time asks the server once for several rather than once per job.
  *
  * Invariants:
  * - requested + held ≤ concurrency, always: a pull reserves the free slots it asks for, each
