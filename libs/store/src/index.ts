@@ -9,7 +9,7 @@ export { MIGRATIONS } from './migrations/index.js';
 export { TENANT_ROLE, TENANT_SETTING } from './migrations/0006-tenant-rls.js';
 export { ensureDatabase } from './ensure-database.js';
 export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
-export { statement, type Statement } from './db/statement.js';
+export { statement } from './db/statement.js';
 export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export { uuidv7 } from './ids.js';

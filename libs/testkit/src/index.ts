@@ -1,6 +1,6 @@
 /** @gantry/testkit — helpers for Gantry's tests against the real PostgreSQL and NATS. */
 export { adminUrl, createTemplate, createTestDatabase, databaseUrl, dropTemplate, type TestDatabase } from './database.js';
-export { useTestDatabase } from './use-database.js';
+export { started, useTestDatabase } from './use-database.js';
 export * from './factories.js';
 export * from './nats.js';
 export * from './process.js';

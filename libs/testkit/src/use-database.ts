@@ -25,3 +25,12 @@ export function useTestDatabase(): { readonly url: string; readonly name: string
     },
   };
 }
+
+/**
+ * A part a `use…()` hook starts in `beforeAll`, or an error naming it when read earlier (at a
+ * file's top level rather than in a test or a later hook).
+ */
+export function started<T>(part: T | undefined, hook: string, name: string): T {
+  if (part === undefined) throw new Error(`${hook}: ${name} is not started yet (read it in a test or a later hook)`);
+  return part;
+}

@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MetricNames } from '@gantry/contracts';
-import { createJobs, createTestNamespace, createWorkspace, type TestNamespace, useTestDatabase } from '@gantry/testkit';
-import { FakeWorker, type Harness, publishCommand, startScheduler, waitFor } from './testing/harness.js';
+import { createJobs, createWorkspace } from '@gantry/testkit';
+import { useScheduler } from './testing/use-scheduler.js';
+import { FakeWorker, publishCommand, waitFor } from './testing/harness.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let h: Harness;
+const h = useScheduler();
 let ws: string;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  h = await startScheduler(db.url, ns);
   ws = await createWorkspace(h.pool);
-});
-afterAll(async () => {
-  await h?.stop();
-  await ns?.cleanup();
 });
 
 /** The samples of metric `name` (a histogram's `_sum`/`_count` too), as `{metricName, labels, value}`. */
@@ -40,7 +33,7 @@ describe('the scheduler’s metrics', () => {
     const wait = MetricNames.queueWait;
     const countBefore = (await sampleValue(wait, `${wait}_count`, { pool: 'default' })) ?? 0;
     const sumBefore = (await sampleValue(wait, `${wait}_sum`, { pool: 'default' })) ?? 0;
-    const worker = new FakeWorker(ns, h.pool, 1);
+    const worker = new FakeWorker(h.ns, h.pool, 1);
     worker.start();
     try {
       await waitFor(() => worker.dispatches.some((d) => d.jobId === delayed!.id), 10_000, 'the dispatch');
@@ -57,7 +50,7 @@ describe('the scheduler’s metrics', () => {
   it('count the jobs of each pool RUNNING past their deadline', async () => {
     const [overdue, onTime] = await createJobs(h.pool, ws, 2);
     // A live worker (no free slots) holds both, so the lost-worker duty leaves them alone.
-    const holder = new FakeWorker(ns, h.pool, 0);
+    const holder = new FakeWorker(h.ns, h.pool, 0);
     holder.start();
     const pastDeadline = () => sampleValue(MetricNames.jobsPastDeadline, MetricNames.jobsPastDeadline, { pool: 'deadline-pool' });
     try {
@@ -80,7 +73,7 @@ describe('the scheduler’s metrics', () => {
   it('record the group commits of the scheduler’s JobWriter', async () => {
     const before = (await sampleValue(MetricNames.eventsWritten)) ?? 0;
     const [pending] = await createJobs(h.pool, ws, 1, { status: 'PENDING' });
-    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: ws, jobId: pending!.id, job: { type: 'metrics', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] } });
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: ws, jobId: pending!.id, job: { type: 'metrics', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] } });
     await waitFor(async () => ((await sampleValue(MetricNames.eventsWritten)) ?? 0) > before, 10_000, 'events written');
     expect(await sampleValue(MetricNames.writeBatchSize, `${MetricNames.writeBatchSize}_count`)).toBeGreaterThan(0);
     expect(await sampleValue(MetricNames.writeFlushDuration, `${MetricNames.writeFlushDuration}_count`)).toBeGreaterThan(0);
@@ -90,7 +83,7 @@ describe('the scheduler’s metrics', () => {
   it('clear the gauges only the leader sets when this replica stops leading', async () => {
     await createJobs(h.pool, ws, 1);
     const leaderOnly = [MetricNames.queueDepth, MetricNames.queueOldestAge, MetricNames.workerSlots];
-    const worker = new FakeWorker(ns, h.pool, 0);
+    const worker = new FakeWorker(h.ns, h.pool, 0);
     worker.start();
     try {
       await waitFor(async () => {

@@ -39,7 +39,7 @@ import { statement } from '../db/statement.js';
 import { copyEvents } from '../events/copy-events.js';
 import { uuidv7 } from '../ids.js';
 import { assertWellFormed, type JobPatch, type JobWrite, type StepPatch, type WriteResult } from './job-write.js';
-import { patchAssignments, type PatchColumn, type PatchRow, stampValue } from './patch-sql.js';
+import { patchAssignments, type PatchColumn, stampValue } from './patch-sql.js';
 
 /** Anything that runs a query: a pool (autocommit, one transaction per wave) or a client in a transaction. */
 export interface Queryable {
@@ -90,15 +90,20 @@ function toColumns(patch: object, columns: Record<string, PatchColumn>): Record<
   return into;
 }
 
-interface WaveRow extends PatchRow {
+/** A write as the wave statement reads it (`$1`): its guard and its job's changed columns. */
+interface WaveRow {
   i: number;
   job_id: string;
   attempt: number;
   expect: readonly string[];
+  p: Record<string, unknown>;
 }
 
-interface StepRow extends PatchRow {
+/** A step's changed columns (`$2`). */
+interface StepRow {
+  id: string;
   job_id: string;
+  p: Record<string, unknown>;
 }
 
 function waveSql(bulkEvents: boolean): string {
@@ -189,7 +194,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
   const rows: WaveRow[] = writes.map((w, i) => {
     const p = toColumns(w.set ?? {}, JOB_COLUMNS);
     if (w.to !== undefined) p.status = w.to;
-    return { i, id: w.jobId, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p };
+    return { i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p };
   });
   // A write may change one step twice (started, then completed): the later change wins.
   const merged = new Map<string, StepRow>();
@@ -222,7 +227,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     tx_ms: number | null;
     applied: boolean;
   }>((bulkEvents ? WAVE_BULK_EVENTS : WAVE)([
-    JSON.stringify(rows.map(({ i, job_id, attempt, expect, p }) => ({ i, job_id, attempt, expect, p }))),
+    JSON.stringify(rows),
     JSON.stringify(steps),
     ...(bulkEvents ? [] : [JSON.stringify(events)]),
   ]));

@@ -14,12 +14,6 @@ export interface PatchColumn {
   readonly type: ColumnType;
 }
 
-/** A row to update: its key(s) and the changed columns by SQL name. */
-export interface PatchRow {
-  readonly id: string;
-  readonly p: Readonly<Record<string, unknown>>;
-}
-
 function valueExpr(c: PatchColumn): string {
   const raw = `v.p->>'${c.column}'`;
   switch (c.type) {

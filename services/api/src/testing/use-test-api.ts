@@ -5,7 +5,7 @@
  * file's tests, stopped after them; a file adds its own workspaces in its own `beforeAll`.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { createTestNamespace, type TestNamespace, useTestDatabase } from '@gantry/testkit';
+import { createTestNamespace, started as startedPart, type TestNamespace, useTestDatabase } from '@gantry/testkit';
 import { createTestWriter, type TestWriter } from './fixtures.js';
 import { startTestApi, type TestApi } from './harness.js';
 
@@ -33,10 +33,7 @@ export function useTestApi(): ApiTestContext {
     await api?.stop();
     await ns?.cleanup();
   });
-  const started = <T>(part: T | undefined, name: string): T => {
-    if (part === undefined) throw new Error(`useTestApi: ${name} is not started yet (read it in a test or a later hook)`);
-    return part;
-  };
+  const started = <T>(part: T | undefined, name: string): T => startedPart(part, 'useTestApi', name);
   return {
     db,
     get ns() {

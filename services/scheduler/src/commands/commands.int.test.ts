@@ -1,26 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelSignal, Headers, type JobSpecInput } from '@gantry/contracts';
-import { createJobs, createTestNamespace, createToken, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
-import { type Harness, publishCommand, startScheduler, waitFor } from '../testing/harness.js';
+import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
+import { useScheduler } from '../testing/use-scheduler.js';
+import { publishCommand, waitFor } from '../testing/harness.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let h: Harness;
+const h = useScheduler();
 let workspaceId: string;
 let token: string;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  h = await startScheduler(db.url, ns);
   workspaceId = await createWorkspace(h.pool);
   token = await createToken(h.pool, workspaceId);
-});
-afterAll(async () => {
-  await h?.stop();
-  await ns?.cleanup();
 });
 
 const job: JobSpecInput = { type: 'nats', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] };
@@ -37,10 +30,10 @@ async function eventTypes(id: string): Promise<string[]> {
 
 /** Dead letters so far, as [original subject, code]. */
 async function deadLetters(): Promise<[string, string][]> {
-  const info = await ns.jsm.streams.info(ns.names.streams.deadLetters);
+  const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
   const out: [string, string][] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await ns.jsm.streams.getMessage(ns.names.streams.deadLetters, { seq });
+    const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
     if (m) out.push([m.header.get(Headers.originalSubject), m.header.get(Headers.deadLetterCode)]);
   }
   return out;
@@ -49,7 +42,7 @@ async function deadLetters(): Promise<[string, string][]> {
 describe('submit commands', () => {
   it('queue a job the API stored as PENDING', async () => {
     const [pending] = await createJobs(h.pool, workspaceId, 1, { status: 'PENDING' });
-    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobId: pending!.id, job: { ...job } });
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobId: pending!.id, job: { ...job } });
     await waitFor(async () => (await status(pending!.id))?.status === 'QUEUED');
     expect(await status(pending!.id)).toEqual({ status: 'QUEUED', attempt: 1 });
     expect(await eventTypes(pending!.id)).toEqual(['job.created', 'job.queued']);
@@ -58,13 +51,13 @@ describe('submit commands', () => {
   it('create a job the database has never seen when the token allows it, and ignore repeats', async () => {
     const id = randomUUID();
     const command = { v: 1, kind: 'submit', id, workspaceId, job };
-    await publishCommand(ns, 'submit', command, { [Headers.token]: token });
+    await publishCommand(h.ns, 'submit', command, { [Headers.token]: token });
     await waitFor(async () => (await status(id)) !== undefined);
     // The same command again (a new NATS message id, so JetStream does not drop it).
-    const js = jetstream(ns.nc);
-    await js.publish(ns.names.subjects.command('submit'), JSON.stringify(command), { msgID: randomUUID() });
+    const js = jetstream(h.ns.nc);
+    await js.publish(h.ns.names.subjects.command('submit'), JSON.stringify(command), { msgID: randomUUID() });
     const marker = randomUUID();
-    await publishCommand(ns, 'submit', { ...command, id: marker }, { [Headers.token]: token });
+    await publishCommand(h.ns, 'submit', { ...command, id: marker }, { [Headers.token]: token });
     await waitFor(async () => (await status(marker)) !== undefined);
     expect(await status(id)).toEqual({ status: 'QUEUED', attempt: 1 });
     expect(await eventTypes(id)).toEqual(['job.created', 'job.queued']);
@@ -80,14 +73,14 @@ describe('submit commands', () => {
       workspaceId,
       jobs: [...ids.map((jobId, i) => ({ jobId, job: { ...job, priority: 10 + i } })), { jobId: pending!.id, job }],
     };
-    await publishCommand(ns, 'submit', command, { [Headers.token]: token });
+    await publishCommand(h.ns, 'submit', command, { [Headers.token]: token });
     await waitFor(async () => (await status(ids[2]!)) !== undefined && (await status(pending!.id))?.status === 'QUEUED');
-    const js = jetstream(ns.nc);
+    const js = jetstream(h.ns.nc);
     const again = natsHeaders();
     again.set(Headers.token, token);
-    await js.publish(ns.names.subjects.command('submit'), JSON.stringify(command), { msgID: randomUUID(), headers: again });
+    await js.publish(h.ns.names.subjects.command('submit'), JSON.stringify(command), { msgID: randomUUID(), headers: again });
     const marker = randomUUID();
-    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: marker, workspaceId, job }, { [Headers.token]: token });
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: marker, workspaceId, job }, { [Headers.token]: token });
     await waitFor(async () => (await status(marker)) !== undefined);
 
     const { rows } = await h.pool.query<{ id: string; priority: number; status: string }>(
@@ -106,7 +99,7 @@ describe('submit commands', () => {
     const mixed = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh, job }, { jobId: foreign!.id, job }] };
     const repeated = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh, job }, { jobId: fresh, job }] };
     const both = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, job, jobs: [{ jobId: randomUUID(), job }] };
-    for (const c of [mixed, repeated, both]) await publishCommand(ns, 'submit', c, { [Headers.token]: token });
+    for (const c of [mixed, repeated, both]) await publishCommand(h.ns, 'submit', c, { [Headers.token]: token });
     await waitFor(async () => (await deadLetters()).length === before + 3);
     expect((await deadLetters()).slice(before).map(([, code]) => code).sort()).toEqual(['FORBIDDEN', 'VALIDATION_FAILED', 'VALIDATION_FAILED']);
     expect(await status(fresh)).toBeUndefined();
@@ -114,8 +107,8 @@ describe('submit commands', () => {
   });
 
   it('dead-letter bad commands with their reason while the good ones behind them proceed', async () => {
-    const subject = ns.names.subjects.command('submit');
-    const js = jetstream(ns.nc);
+    const subject = h.ns.names.subjects.command('submit');
+    const js = jetstream(h.ns.nc);
     const good = randomUUID();
     const otherWs = await createWorkspace(h.pool);
     const otherToken = await createToken(h.pool, otherWs);
@@ -142,18 +135,18 @@ describe('submit commands', () => {
       msgIds.push(msgID);
       await js.publish(subject, data, { msgID, headers: hh });
     }
-    await js.publish(ns.names.subjects.command('approve').replace('approve', 'bogus'), '{}', { msgID: randomUUID() });
-    await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
+    await js.publish(h.ns.names.subjects.command('approve').replace('approve', 'bogus'), '{}', { msgID: randomUUID() });
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
     await waitFor(async () => (await status(good))?.status === 'QUEUED');
     await waitFor(async () => (await deadLetters()).length === before + bad.length + 1);
     const letters = (await deadLetters()).slice(before);
     expect(letters.map(([, code]) => code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
     // The token never reaches the dead-letter stream; the command's Nats-Msg-Id travels as
     // Gantry-Original-Msg-Id, and the dead letter has its own.
-    const info = await ns.jsm.streams.info(ns.names.streams.deadLetters);
+    const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
     const originalIds: string[] = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await ns.jsm.streams.getMessage(ns.names.streams.deadLetters, { seq });
+      const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
       expect(m?.header.get(Headers.token) ?? '').toBe('');
       if (m && seq > info.state.last_seq - letters.length) {
         originalIds.push(m.header.get(Headers.originalMsgId));
@@ -169,11 +162,11 @@ describe('cancel, retry and approve commands', () => {
     const [queued, running] = await createJobs(h.pool, workspaceId, 2);
     await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-cancel', started_at = now() WHERE id = $1`, [running!.id]);
     const signals: CancelSignal[] = [];
-    const sub = ns.nc.subscribe(ns.names.subjects.cancel('w-cancel'), { callback: (_e, m) => {
+    const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-cancel'), { callback: (_e, m) => {
       signals.push(CancelSignal.parse(m.json()));
     } });
     for (const target of [queued!, running!]) {
-      await publishCommand(ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: target.id, reason: 'test' }, { [Headers.token]: token });
+      await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: target.id, reason: 'test' }, { [Headers.token]: token });
     }
     await waitFor(async () => (await status(queued!.id))?.status === 'CANCELLED');
     await waitFor(() => signals.length > 0);
@@ -197,7 +190,7 @@ describe('cancel, retry and approve commands', () => {
     const [failed] = await createJobs(h.pool, workspaceId, 1);
     await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 3 WHERE id = $1`, [failed!.id]);
     await h.pool.query(`UPDATE job_steps SET status = 'FAILED' WHERE job_id = $1`, [failed!.id]);
-    await publishCommand(ns, 'retry', { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: failed!.id }, { [Headers.token]: token });
+    await publishCommand(h.ns, 'retry', { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: failed!.id }, { [Headers.token]: token });
     await waitFor(async () => (await status(failed!.id))?.status === 'QUEUED');
     const { rows } = await h.pool.query('SELECT attempt, failures FROM runner_jobs WHERE id = $1', [failed!.id]);
     expect(rows[0]).toEqual({ attempt: 2, failures: 0 });
@@ -213,7 +206,7 @@ describe('cancel, retry and approve commands', () => {
       await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [j.id]);
     }
     const decide = (j: typeof approved, decision: string) =>
-      publishCommand(ns, 'approve', { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: j!.id, stepId: j!.stepIds[0], decision }, { [Headers.token]: token });
+      publishCommand(h.ns, 'approve', { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: j!.id, stepId: j!.stepIds[0], decision }, { [Headers.token]: token });
     await decide(approved, 'approve');
     await decide(rejected, 'reject');
     await waitFor(async () => (await status(approved!.id))?.status === 'QUEUED' && (await status(rejected!.id))?.status === 'FAILED');
@@ -225,7 +218,7 @@ describe('cancel, retry and approve commands', () => {
   it('answer a job of another workspace as not found', async () => {
     const other = await createWorkspace(h.pool);
     const [foreign] = await createJobs(h.pool, other, 1);
-    await publishCommand(ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: foreign!.id }, { [Headers.token]: token });
+    await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: foreign!.id }, { [Headers.token]: token });
     await waitFor(async () => (await deadLetters()).some(([, code]) => code === 'NOT_FOUND'));
     expect((await status(foreign!.id))?.status).toBe('QUEUED');
   });

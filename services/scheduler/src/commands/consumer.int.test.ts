@@ -1,21 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Headers, type JobSpecInput, MetricNames } from '@gantry/contracts';
-import { createTestNamespace, createToken, createWorkspace, type TestNamespace, useTestDatabase } from '@gantry/testkit';
-import { type Harness, publishCommand, startScheduler, waitFor } from '../testing/harness.js';
+import { createToken, createWorkspace } from '@gantry/testkit';
+import { useScheduler } from '../testing/use-scheduler.js';
+import { publishCommand, waitFor } from '../testing/harness.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let h: Harness;
-
-beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  h = await startScheduler(db.url, ns);
-});
-afterAll(async () => {
-  await h?.stop();
-  await ns?.cleanup();
-});
+const h = useScheduler();
 
 const job: JobSpecInput = { type: 'flood', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] };
 
@@ -37,7 +27,7 @@ describe('the command consumer', () => {
       await blocker.query('BEGIN');
       await blocker.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId]);
       for (let i = 0; i < 3; i++) {
-        await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: randomUUID(), job }] }, { [Headers.token]: token });
+        await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: randomUUID(), job }] }, { [Headers.token]: token });
       }
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       await blocker.query('COMMIT');
@@ -48,7 +38,7 @@ describe('the command consumer', () => {
     // A copy would be handled within moments of the first pass: give it that long to show.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await submitOutcomes()).toEqual({ applied: 3 });
-    const info = await ns.jsm.consumers.info(ns.names.streams.commands, ns.names.consumers.scheduler);
+    const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
     expect(info.num_ack_pending).toBe(0);
   });
 
@@ -63,8 +53,8 @@ describe('the command consumer', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [flooding]);
-      await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: flooding, jobs: [{ jobId: held, job }] }, { [Headers.token]: floodToken });
-      await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: other, jobs: [{ jobId: free, job }] }, { [Headers.token]: otherToken });
+      await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: flooding, jobs: [{ jobId: held, job }] }, { [Headers.token]: floodToken });
+      await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: other, jobs: [{ jobId: free, job }] }, { [Headers.token]: otherToken });
       await waitFor(() => exists(free), 5_000, 'the other workspace’s job, while the first pass waits');
       expect(await exists(held)).toBe(false);
       await blocker.query('COMMIT');

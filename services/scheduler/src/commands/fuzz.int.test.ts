@@ -9,29 +9,22 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_KINDS, Headers } from '@gantry/contracts';
-import { createTestNamespace, createToken, createWorkspace, type TestNamespace, useTestDatabase } from '@gantry/testkit';
-import { type Harness, publishCommand, startScheduler, waitFor } from '../testing/harness.js';
+import { createToken, createWorkspace } from '@gantry/testkit';
+import { useScheduler } from '../testing/use-scheduler.js';
+import { publishCommand, waitFor } from '../testing/harness.js';
 
 /** Batches of junk; each holds up to 25 messages. */
 const RUNS = 20;
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let h: Harness;
+const h = useScheduler();
 let workspaceId: string;
 let token: string;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  h = await startScheduler(db.url, ns);
   workspaceId = await createWorkspace(h.pool);
   token = await createToken(h.pool, workspaceId);
-});
-afterAll(async () => {
-  await h?.stop();
-  await ns?.cleanup();
 });
 
 async function counts(): Promise<number[]> {
@@ -42,7 +35,7 @@ async function counts(): Promise<number[]> {
 }
 
 async function deadLetterCount(): Promise<number> {
-  return (await ns.jsm.streams.info(ns.names.streams.deadLetters)).state.messages;
+  return (await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters)).state.messages;
 }
 
 const nasty = fc.oneof(
@@ -70,7 +63,7 @@ const junk = fc.record({ subject, data: payload, headers: fc.dictionary(headerNa
 
 describe('fuzzed NATS commands', () => {
   it('dead-letter every junk message with its reason, and still process the valid command behind it', async () => {
-    const js = jetstream(ns.nc);
+    const js = jetstream(h.ns.nc);
     await fc.assert(
       fc.asyncProperty(fc.array(junk, { minLength: 1, maxLength: 25 }), async (batch) => {
         const before = await counts();
@@ -78,11 +71,11 @@ describe('fuzzed NATS commands', () => {
         for (const m of batch) {
           const hh = natsHeaders();
           for (const [k, v] of Object.entries(m.headers)) hh.set(k, v);
-          await js.publish(`${ns.names.namespace}.cmd.${m.subject}`, m.data, { msgID: randomUUID(), headers: hh });
+          await js.publish(`${h.ns.names.namespace}.cmd.${m.subject}`, m.data, { msgID: randomUUID(), headers: hh });
         }
         const good = randomUUID();
         const job = { type: 'fuzz', steps: [{ name: 'a', phase: 'EXECUTION', type: 'NOOP' }] };
-        await publishCommand(ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
+        await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
         await waitFor(async () => (await h.pool.query('SELECT 1 FROM runner_jobs WHERE id = $1', [good])).rowCount === 1, 20_000, 'the valid command');
         await waitFor(async () => (await deadLetterCount()) >= letters + batch.length, 20_000, 'the dead letters');
         expect(await deadLetterCount()).toBe(letters + batch.length);
@@ -92,9 +85,9 @@ describe('fuzzed NATS commands', () => {
       }),
       { numRuns: RUNS },
     );
-    const info = await ns.jsm.streams.info(ns.names.streams.deadLetters);
+    const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await ns.jsm.streams.getMessage(ns.names.streams.deadLetters, { seq });
+      const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
       expect(m!.header.get(Headers.deadLetterCode)).toMatch(/^[A-Z_]+$/);
       expect(m!.header.get(Headers.deadLetterReason).length).toBeGreaterThan(0);
       expect(m!.header.get(Headers.token)).toBe('');

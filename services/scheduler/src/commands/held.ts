@@ -43,11 +43,6 @@ export class HeldMessages {
     if (this.#held.size === 0) this.#stopTimer();
   }
 
-  /** Messages held now. */
-  get size(): number {
-    return this.#held.size;
-  }
-
   /** Forgets everything (the consumer stopped; what is unsettled is redelivered). */
   clear(): void {
     this.#held.clear();

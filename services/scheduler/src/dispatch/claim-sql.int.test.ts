@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobs, createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from '@gantry/store';
 import { acquireLease, type Lease } from '../leadership/lease.js';
-import { claim, CLAIM_SQL, claimJobs, type ClaimOptions } from './claim-sql.js';
+import { claim, CLAIM_SQL, type ClaimedJob, type ClaimOptions } from './claim-sql.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -21,6 +21,9 @@ beforeEach(async () => {
   const term = await acquireLease(pool, 'scheduler', 'test-holder', 60_000);
   lease = { name: 'scheduler', holder: 'test-holder', term: term! };
 });
+
+/** The jobs a claim took. */
+const claimJobs = async (db: Pool, l: Lease, opts: ClaimOptions): Promise<ClaimedJob[]> => (await claim(db, l, opts)).jobs;
 
 const options = (limit: number, over: Partial<ClaimOptions> = {}): ClaimOptions => ({
   pool: 'default',

@@ -190,8 +190,3 @@ export async function claim(pool: Pool, lease: Lease, opts: ClaimOptions): Promi
     jobs: claimed.map((r) => ({ id: r.id!, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at, runnableAt: r.runnable_at })),
   };
 }
-
-/** Claims up to `limit` jobs of a pool in dispatch order (the credit counted from `workers`, if given); empty for a deposed leader. */
-export async function claimJobs(pool: Pool, lease: Lease, opts: ClaimOptions): Promise<ClaimedJob[]> {
-  return (await claim(pool, lease, opts)).jobs;
-}

@@ -1,25 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobs, createTestNamespace, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
-import { FakeWorker, type Harness, startScheduler, waitFor } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
+import { useScheduler } from '../testing/use-scheduler.js';
+import { FakeWorker, waitFor } from '../testing/harness.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let h: Harness;
-
-beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  h = await startScheduler(db.url, ns);
-});
-afterAll(async () => {
-  await h?.stop();
-  await ns?.cleanup();
-});
+const h = useScheduler();
 
 describe('the dispatcher', () => {
   it('dispatches only as many jobs as workers have free slots, and serves higher priority first as slots free', async () => {
     const ws = await createWorkspace(h.pool);
     const low = await createJobs(h.pool, ws, 20, { spec: jobSpec({ priority: 10 }) });
-    const worker = new FakeWorker(ns, h.pool, 2);
+    const worker = new FakeWorker(h.ns, h.pool, 2);
     worker.start();
     try {
       const running = async () =>

@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelSignal, dispatchConsumer, retryDelayMs } from '@gantry/contracts';
 import { ensureConsumer } from '@gantry/runtime';
 import { JobWriter } from '@gantry/store';
-import { createJobs, createTestNamespace, createWorkspace, jobSpec, type TestNamespace, useTestDatabase } from '@gantry/testkit';
-import { FakeWorker, type Harness, startScheduler, waitFor } from '../testing/harness.js';
+import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
+import { useScheduler } from '../testing/use-scheduler.js';
+import { FakeWorker, waitFor } from '../testing/harness.js';
 
-const db = useTestDatabase();
-let ns: TestNamespace;
-let h: Harness;
+const h = useScheduler({ workerLostMs: 1_000, timeoutGraceMs: 400, pendingGraceMs: 300 });
 let ws: string;
 
 beforeAll(async () => {
-  ns = await createTestNamespace({ provision: true });
-  h = await startScheduler(db.url, ns, { workerLostMs: 1_000, timeoutGraceMs: 400, pendingGraceMs: 300 });
   ws = await createWorkspace(h.pool);
-});
-afterAll(async () => {
-  await h?.stop();
-  await ns?.cleanup();
 });
 
 async function job(id: string) {
@@ -36,7 +29,7 @@ async function events(id: string) {
 describe('lost workers', () => {
   it('queue a silent worker’s jobs again as the next attempt, and fence its late result', async () => {
     const jobs = await createJobs(h.pool, ws, 2);
-    const doomed = new FakeWorker(ns, h.pool, 2);
+    const doomed = new FakeWorker(h.ns, h.pool, 2);
     doomed.start();
     await waitFor(async () => (await job(jobs[1]!.id)).status === 'RUNNING' && (await job(jobs[0]!.id)).status === 'RUNNING');
     await doomed.stop();
@@ -65,7 +58,7 @@ describe('lost workers', () => {
     await late.stop();
     expect(result.applied).toBe(false);
 
-    const rescuer = new FakeWorker(ns, h.pool, 2, { finish: true });
+    const rescuer = new FakeWorker(h.ns, h.pool, 2, { finish: true });
     rescuer.start();
     await waitFor(async () => (await job(jobs[0]!.id)).status === 'COMPLETED' && (await job(jobs[1]!.id)).status === 'COMPLETED');
     await rescuer.stop();
@@ -77,11 +70,11 @@ describe('timeouts', () => {
   it('signal the worker, then end the attempt with a TIMEOUT error and queue it after its backoff', async () => {
     const backoff = { kind: 'fixed' as const, initialMs: 60_000, maxMs: 60_000, jitter: 0 };
     // A pool of its own, so that no other test's job takes the worker's only slot.
-    await ensureConsumer(ns.jsm, dispatchConsumer(ns.names, 'timeouts'));
+    await ensureConsumer(h.ns.jsm, dispatchConsumer(h.ns.names, 'timeouts'));
     const [slow] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ backoff, pool: 'timeouts' }) });
-    const worker = new FakeWorker(ns, h.pool, 1, { pool: 'timeouts' });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool: 'timeouts' });
     const signals: CancelSignal[] = [];
-    const sub = ns.nc.subscribe(ns.names.subjects.cancel(worker.workerId), {
+    const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel(worker.workerId), {
       callback: (_e, m) => {
         signals.push(CancelSignal.parse(m.json()));
       },
