@@ -32,7 +32,7 @@ function progress(workspaceId: string, jobId: string, sequence: number, chunk = 
 }
 
 describe('createEventFanout', () => {
-  it('publishes one message per job per commit, in sequence order, and splits one that would be too large', async () => {
+  it('publishes one message per job per commit, in sequence order, without headers, and splits one that would be too large', async () => {
     const workspaceId = randomUUID();
     const [a, b] = [randomUUID(), randomUUID()];
     const fanOut = createEventFanout({ nc: ns.nc, names: ns.names, logger: createLogger({ service: 'test', version: '0', level: 'silent' }) });
@@ -47,12 +47,16 @@ describe('createEventFanout', () => {
 
     const consumer = await jetstream(ns.nc).consumers.get(ns.names.streams.events); // ordered consumer
     const batches: EventBatch[] = [];
+    const withHeaders: string[] = [];
     const messages = await consumer.fetch({ max_messages: 10, expires: 2_000 });
     for await (const m of messages) {
       batches.push(EventBatch.parse(m.json()) as EventBatch);
+      // No Nats-Msg-Id, nor any other header: a commit's events are published once.
+      if (m.headers !== undefined) withHeaders.push(m.subject);
       if (batches.length === 4) break;
     }
     await consumer.delete();
+    expect(withHeaders).toEqual([]);
     const summary = batches.map((bt) => [bt.jobId, bt.events.map((e) => e.sequence)]);
     expect(summary[0]).toEqual([a, [1, 2, 3]]);
     expect(summary[1]).toEqual([b, [1]]);

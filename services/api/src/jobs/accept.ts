@@ -120,6 +120,8 @@ export function answerOf(job: PreparedJob, stored: Exclude<Stored, { kind: 'conf
 export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], stored: readonly Stored[]): void {
   const created: CreatedJob[] = [];
   const groups = new Map<string, { job: PreparedJob; ids: string[] }>();
+  // Counted per type and priority, not per job: a counter update costs a labels lookup.
+  const counts = new Map<string, { type: string; priority: number; n: number }>();
   for (let i = 0; i < jobs.length; i++) {
     const s = stored[i]!;
     if (s.kind !== 'created') continue;
@@ -129,9 +131,13 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
     const group = groups.get(key);
     if (group) group.ids.push(job.id);
     else groups.set(key, { job, ids: [job.id] });
-    deps.apiMetrics.countSubmitted(job.spec.type, job.spec.priority);
+    const countKey = `${job.spec.type}\u0000${job.spec.priority}`;
+    const count = counts.get(countKey);
+    if (count) count.n += 1;
+    else counts.set(countKey, { type: job.spec.type, priority: job.spec.priority, n: 1 });
   }
   if (created.length === 0) return;
+  for (const { type, priority, n } of counts.values()) deps.apiMetrics.countSubmitted(type, priority, n);
   const issuedAt = new Date().toISOString();
   const messages: OutgoingMessage[] = [];
   for (const { job, ids } of groups.values()) {
