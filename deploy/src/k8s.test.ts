@@ -13,6 +13,7 @@ import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/Netw
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { BASE_ENV, DEFAULT_CHECK_TIMEOUT_MS, type EnvShape, HealthPaths, loadConfig } from '@gantry/runtime';
+import { serviceNodeFlags } from '@gantry/testkit';
 import { API_ENV } from '../../services/api/src/config.js';
 import { SCHEDULER_ENV } from '../../services/scheduler/src/config.js';
 import { WORKER_ENV } from '../../services/worker/src/config.js';
@@ -134,6 +135,19 @@ describe.each(overlays())('overlay %s', (overlay) => {
       }
       // The readiness endpoint waits up to DEFAULT_CHECK_TIMEOUT_MS per dependency.
       expect.soft((c.readinessProbe?.timeoutSeconds ?? 1) * 1000, w.name).toBeGreaterThan(DEFAULT_CHECK_TIMEOUT_MS);
+    }
+  });
+
+  it("runs each service with its node flags, and a memory limit above the heap they allow", () => {
+    for (const w of loads().filter((x) => x.kind === 'Deployment')) {
+      const options = (w.container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(/\s+/);
+      for (const flag of serviceNodeFlags(w.command)) expect.soft(options, `${w.name} NODE_OPTIONS`).toContain(flag);
+      // V8's heap limit: the old space plus three semi-spaces (two, and as much for large new objects); 16 MB by default.
+      const mb = (name: string, fallback: number) => Number(options.find((o) => o.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+      const heapMiB = mb('max-old-space-size', Number.POSITIVE_INFINITY) + 3 * mb('max-semi-space-size', 16);
+      const limit = w.container.resources?.limits?.memory;
+      // Room beyond the heap for code, buffers and native memory.
+      if (limit !== undefined) expect.soft(quantity(limit) / 2 ** 20, `${w.name} memory limit (MiB) over its heap of ${heapMiB} MiB`).toBeGreaterThanOrEqual(heapMiB + 64);
     }
   });
 

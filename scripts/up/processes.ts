@@ -1,11 +1,12 @@
 /**
- * The services `up` runs, each a child process (`node --import tsx services/<name>/src/main.ts`)
+ * The services `up` runs, each a child process (`node <its node flags> --import tsx services/<name>/src/main.ts`)
  * with the shared environment plus its own. Their JSON log lines are relayed: warnings and errors
  * always, everything with `--verbose`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serviceNodeFlags } from '@gantry/testkit';
 import type { Started } from './dependencies.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,7 +26,7 @@ export function startServiceProcess(
   env: Record<string, string>,
   relay: (label: string, line: Record<string, unknown>) => void,
 ): ServiceChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/src/main.ts`], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(service), '--import', 'tsx', `services/${service}/src/main.ts`], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

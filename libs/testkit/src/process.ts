@@ -5,6 +5,7 @@
  * processes, and the deploy checks that run the built image, use these.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -115,9 +116,19 @@ export interface StartServiceOptions {
   readonly launcher?: readonly string[];
 }
 
+/**
+ * The `node` flags a service runs with (`gantry.nodeFlags` in its package.json): every launcher
+ * passes them — `startService`, `npm run up` — and the Kubernetes manifests set them in
+ * `NODE_OPTIONS` (deploy/src/k8s.test.ts checks that they do).
+ */
+export function serviceNodeFlags(service: string): string[] {
+  const manifest = JSON.parse(readFileSync(`${SERVICES_DIR}${service}/package.json`, 'utf8')) as { gantry?: { nodeFlags?: string[] } };
+  return manifest.gantry?.nodeFlags ?? [];
+}
+
 /** Spawns `services/<service>` from its sources with `env` added to the parent's environment. */
 export function startService(service: string, env: Record<string, string>, opts: StartServiceOptions = {}): ServiceProcess {
-  const node = [process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'];
+  const node = [process.execPath, ...serviceNodeFlags(service), ...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'];
   const [file, ...args] = [...(opts.launcher ?? []), ...node] as [string, ...string[]];
   return startProcess(service, file, args, {
     cwd: `${SERVICES_DIR}${service}`,
