@@ -54,6 +54,9 @@ export const priority: Scenario = {
         highStagesP99Ms: {
           ingest: highStage((st, at) => st.queuedAt - at),
           dispatch: highStage((st) => st.startedAt - st.queuedAt),
+          // The dispatch stage split at the scheduler's claim, as in `latency`.
+          claim: highStage((st) => st.dispatchedAt - st.queuedAt),
+          pickup: highStage((st) => st.startedAt - st.dispatchedAt),
           run: highStage((st) => st.endedAt - st.startedAt),
         },
         slots: workers * concurrency,
