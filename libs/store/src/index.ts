@@ -17,4 +17,4 @@ export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TO
 export type { EventInput, JobPatch, JobWrite, Stamp, StepPatch, WriteResult } from './write/job-write.js';
 export { applyWrites } from './write/apply-writes.js';
 export { JobWriter, type FlushReport, type JobWriterOptions } from './write/job-writer.js';
-export { insertJobs, type CreatedJob, type InsertJobsResult, type NewJob } from './jobs/insert-jobs.js';
+export { insertJobs, insertJobsUnlessForeign, ONE_STATEMENT_MAX, type CreatedJob, type InsertJobsResult, type NewJob } from './jobs/insert-jobs.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool, withTransaction } from '../db/pool.js';
-import { insertJobs, type NewJob, ONE_STATEMENT_MAX } from './insert-jobs.js';
+import { insertJobs, insertJobsUnlessForeign, type NewJob, ONE_STATEMENT_MAX } from './insert-jobs.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -106,3 +106,33 @@ describe('insertJobs', () => {
   }
 });
 
+describe('insertJobsUnlessForeign', () => {
+  it('creates what insertJobs would while no id names a job of another workspace', async () => {
+    const stored = newJob();
+    await insertJobs(pool, [stored]);
+    const fresh = newJob({ status: 'QUEUED' });
+    const result = await insertJobsUnlessForeign(pool, [fresh, newJob({ id: stored.id, status: 'QUEUED' })]);
+    expect(result?.created.map((c) => [c.id, c.status, c.events.map((e) => e.type)])).toEqual([[fresh.id, 'QUEUED', ['job.created', 'job.queued']]]);
+    expect(result?.existing).toEqual(new Map([[stored.id, stored.id]]));
+  });
+
+  it('inserts nothing, not even its other jobs, when one id belongs to another workspace', async () => {
+    const otherWorkspace = await createWorkspace(pool);
+    const theirs = newJob({ workspaceId: otherWorkspace });
+    await insertJobs(pool, [theirs]);
+    const mine = [newJob({ status: 'QUEUED' }), newJob({ id: theirs.id, status: 'QUEUED' }), newJob({ status: 'QUEUED' })];
+    expect(await insertJobsUnlessForeign(pool, mine)).toBeUndefined();
+    const { rows } = await pool.query(
+      `SELECT (SELECT count(*) FROM runner_jobs WHERE id = ANY($1))::int AS jobs,
+              (SELECT count(*) FROM job_steps WHERE job_id = ANY($1))::int AS steps,
+              (SELECT count(*) FROM job_events WHERE job_id = ANY($1))::int AS events,
+              (SELECT workspace_id FROM runner_jobs WHERE id = $2) AS owner`,
+      [[mine[0]!.id, mine[2]!.id], theirs.id],
+    );
+    expect(rows[0]).toEqual({ jobs: 0, steps: 0, events: 0, owner: otherWorkspace });
+  });
+
+  it(`takes at most ${ONE_STATEMENT_MAX} jobs`, async () => {
+    await expect(insertJobsUnlessForeign(pool, Array.from({ length: ONE_STATEMENT_MAX + 1 }, () => newJob()))).rejects.toThrow(RangeError);
+  });
+});

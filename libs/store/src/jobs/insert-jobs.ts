@@ -45,8 +45,9 @@ export interface InsertJobsResult {
   existing: Map<string, string>;
 }
 
-/** Inserts the jobs of `$1`, leaving out any whose id or idempotency key exists. */
-const INSERT_JOB_ROWS = `
+/** Inserts the jobs of `$1` that `where` keeps, leaving out any whose id or idempotency key exists. */
+function insertJobRows(where = ''): string {
+  return `
 INSERT INTO runner_jobs (id, workspace_id, agent_task_id, type, pool, status, priority, payload,
   attempt, max_attempts, backoff, idempotency_key, run_at, timeout_ms, queued_at)
 SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priority, v.payload,
@@ -55,33 +56,45 @@ SELECT v.id, v.workspace_id, v.agent_task_id, v.type, v.pool, v.status, v.priori
   CASE WHEN v.status = 'QUEUED' THEN clock_timestamp() END
 FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, workspace_id uuid, agent_task_id text, type text,
   pool text, status text, priority int, payload jsonb, attempt int, max_attempts int, backoff jsonb,
-  idempotency_key text, run_at timestamptz, timeout_ms int)
-ON CONFLICT DO NOTHING`;
+  idempotency_key text, run_at timestamptz, timeout_ms int)${where === '' ? '' : `\n${where}`}
+ON CONFLICT DO NOTHING
+RETURNING id`;
+}
 
 /**
  * What an insert answers: one row, not one per job — the transaction's time, and the ids it
  * inserted only when it left some out (`$n` is how many it was given). Reading a row per job
  * back cost the API ≈ 3 µs a job in `submit` (a result row and a parsed date each).
  */
-const INSERTED = `SELECT now() AS tx_now, CASE WHEN count(*) < $n::int THEN coalesce(json_agg(id), '[]') END AS ids FROM j`;
+function inserted(n: string, extra = ''): string {
+  return `SELECT now() AS tx_now, CASE WHEN count(*) < ${n}::int THEN coalesce(json_agg(id), '[]') END AS ids${extra} FROM j`;
+}
 
-/** The answer of {@link INSERTED}: `ids` null when every job was inserted. */
+/** The answer of {@link inserted}: `ids` null when every job was inserted. */
 interface Inserted {
   tx_now: Date;
   ids: string[] | null;
+  /** Only from the guarded statement: true when it inserted nothing because of a foreign id. */
+  foreign?: boolean;
 }
 
-const INSERT_JOBS = statement('gantry_insert_jobs', `WITH j AS (${INSERT_JOB_ROWS}
-  RETURNING id
-)
-${INSERTED.replace('$n', '$2')}`);
+const INSERT_JOBS = statement('gantry_insert_jobs', `WITH j AS (${insertJobRows()}\n)\n${inserted('$2')}`);
 
 /** Jobs at most that {@link insertJobs} creates with one statement. */
 export const ONE_STATEMENT_MAX = 100;
 
-const INSERT_JOBS_WITH_PARTS = statement('gantry_insert_jobs_with_parts', `
-WITH j AS (${INSERT_JOB_ROWS}
-  RETURNING id
+/** The first job of `$1` whose id names a job of another workspace, if any. */
+const FOREIGN_IDS = `foreign_ids AS (
+  SELECT r.id FROM jsonb_to_recordset($1::jsonb) AS f(id uuid, workspace_id uuid)
+  JOIN runner_jobs r ON r.id = f.id
+  WHERE r.workspace_id <> f.workspace_id
+  LIMIT 1
+)`;
+
+/** Jobs, then the steps and events of the jobs it inserted; guarded: nothing at all when an id is foreign. */
+function insertWithParts(guarded: boolean): string {
+  return `
+WITH ${guarded ? `${FOREIGN_IDS},\n` : ''}j AS (${insertJobRows(guarded ? 'WHERE NOT EXISTS (SELECT 1 FROM foreign_ids)' : '')}
 ),
 s AS (
   INSERT INTO job_steps (id, job_id, workspace_id, ordinal, name, phase, type, spec, timeout_ms)
@@ -97,7 +110,11 @@ e AS (
     sequence int, type text, actor text, attempt int, payload jsonb)
   WHERE x.job_id IN (SELECT id FROM j)
 )
-${INSERTED.replace('$n', '$4')}`);
+${inserted('$4', guarded ? ', EXISTS (SELECT 1 FROM foreign_ids) AS foreign' : '')}`;
+}
+
+const INSERT_JOBS_WITH_PARTS = statement('gantry_insert_jobs_with_parts', insertWithParts(false));
+const INSERT_JOBS_UNLESS_FOREIGN = statement('gantry_insert_jobs_unless_foreign', insertWithParts(true));
 
 const STEP_COLUMNS = ['id', 'job_id', 'workspace_id', 'ordinal', 'name', 'phase', 'type', 'spec', 'timeout_ms'] as const;
 
@@ -155,10 +172,8 @@ function firstEvents(job: NewJob, at: string): JobEvent[] {
   return [created, queued];
 }
 
-/** Inserts `jobs`; see the module doc. */
-export async function insertJobs(db: Pool | PoolClient, jobs: readonly NewJob[]): Promise<InsertJobsResult> {
-  if (jobs.length === 0) return { created: [], existing: new Map() };
-  // A repeated id within the batch is created once, as its first occurrence.
+/** `jobs` without repeats: a repeated id within a batch is created once, as its first occurrence. */
+function uniqueById(jobs: readonly NewJob[]): NewJob[] {
   const unique: NewJob[] = [];
   const seen = new Set<string>();
   for (const job of jobs) {
@@ -166,10 +181,32 @@ export async function insertJobs(db: Pool | PoolClient, jobs: readonly NewJob[])
     seen.add(job.id);
     unique.push(job);
   }
+  return unique;
+}
+
+/** Inserts `jobs`; see the module doc. */
+export async function insertJobs(db: Pool | PoolClient, jobs: readonly NewJob[]): Promise<InsertJobsResult> {
+  if (jobs.length === 0) return { created: [], existing: new Map() };
+  const unique = uniqueById(jobs);
   let created: CreatedJob[];
-  if (unique.length <= ONE_STATEMENT_MAX) created = await insertInOneStatement(db, unique);
+  if (unique.length <= ONE_STATEMENT_MAX) created = (await insertInOneStatement(db, unique, INSERT_JOBS_WITH_PARTS)).created;
   else if (db instanceof pg.Pool) created = await withTransaction(db, (client) => insertWithCopy(client, unique));
   else created = await insertWithCopy(db, unique);
+  return { created, existing: await findExisting(db, jobs, new Set(created.map((c) => c.id))) };
+}
+
+/**
+ * Like {@link insertJobs} for at most {@link ONE_STATEMENT_MAX} jobs, in one statement, unless
+ * one of their ids names a job of another workspace: then it inserts nothing and answers
+ * undefined. For a caller that must refuse such a batch whole (a submit command naming another
+ * workspace's job) without reading the ids first: the check and the insert are one round trip.
+ */
+export async function insertJobsUnlessForeign(db: Pool | PoolClient, jobs: readonly NewJob[]): Promise<InsertJobsResult | undefined> {
+  if (jobs.length === 0) return { created: [], existing: new Map() };
+  const unique = uniqueById(jobs);
+  if (unique.length > ONE_STATEMENT_MAX) throw new RangeError(`insertJobsUnlessForeign takes at most ${ONE_STATEMENT_MAX} jobs, not ${unique.length}`);
+  const { created, foreign } = await insertInOneStatement(db, unique, INSERT_JOBS_UNLESS_FOREIGN);
+  if (foreign) return undefined;
   return { created, existing: await findExisting(db, jobs, new Set(created.map((c) => c.id))) };
 }
 
@@ -198,8 +235,12 @@ function createdJob(job: NewJob, stepIds: string[], events: JobEvent[]): Created
   return { id: job.id, workspaceId: job.workspaceId, status: job.status, attempt: job.status === JobStatus.QUEUED ? 1 : 0, stepIds, events };
 }
 
-/** Jobs, steps and events in one statement: the steps and events of jobs it did not insert are dropped by it. */
-async function insertInOneStatement(db: Pool | PoolClient, jobs: readonly NewJob[]): Promise<CreatedJob[]> {
+/** Jobs, steps and events in one statement (`insert`, guarded or not): the steps and events of jobs it did not insert are dropped by it. */
+async function insertInOneStatement(
+  db: Pool | PoolClient,
+  jobs: readonly NewJob[],
+  insert: typeof INSERT_JOBS_WITH_PARTS,
+): Promise<{ created: CreatedJob[]; foreign: boolean }> {
   const steps: object[] = [];
   const stepIds = jobs.map((job) =>
     job.spec.steps.map((step, ordinal) => {
@@ -213,8 +254,9 @@ async function insertInOneStatement(db: Pool | PoolClient, jobs: readonly NewJob
   const eventRows = events.flat().map((e) => ({
     id: e.id, job_id: e.jobId, step_id: e.stepId, workspace_id: e.workspaceId, sequence: e.sequence, type: e.type, actor: e.actor, attempt: e.attempt, payload: e.payload,
   }));
-  const { rows } = await db.query<Inserted>(INSERT_JOBS_WITH_PARTS([jobRows(jobs), JSON.stringify(steps), JSON.stringify(eventRows), jobs.length]));
-  const { tx_now: txNow, ids } = rows[0]!;
+  const { rows } = await db.query<Inserted>(insert([jobRows(jobs), JSON.stringify(steps), JSON.stringify(eventRows), jobs.length]));
+  const { tx_now: txNow, ids, foreign = false } = rows[0]!;
+  if (foreign) return { created: [], foreign };
   const createdIds = ids === null ? undefined : new Set(ids);
   const at = txNow.toISOString();
   const created: CreatedJob[] = [];
@@ -224,7 +266,7 @@ async function insertInOneStatement(db: Pool | PoolClient, jobs: readonly NewJob
       created.push(createdJob(job, stepIds[i]!, events[i]!));
     }
   });
-  return created;
+  return { created, foreign };
 }
 
 /** A multi-row INSERT and two COPYs, inside the caller's transaction. */

@@ -5,9 +5,15 @@
  * token check (once per command: its jobs share a workspace); a repeat of either is a no-op.
  * A command is applied when any of its jobs was queued or created by it, refused when its
  * token is, and a no-op otherwise.
+ *
+ * A pass goes one of two ways. The usual submit over NATS carries every job with its spec, and
+ * its pass creates them with one statement that refuses the whole pass when an id names a job
+ * of another workspace ({@link createCarried}); any other pass — ids without specs (the API's),
+ * more jobs than one statement takes, or that refusal — reads the named jobs first and decides
+ * per command ({@link handleByReading}). Both decide the same; the first spares a round trip.
  */
 import { isGantryError, submittedJobs } from '@gantry/contracts';
-import { insertJobs, type NewJob } from '@gantry/store';
+import { insertJobs, insertJobsUnlessForeign, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -17,8 +23,65 @@ interface Creation {
   readonly job: NewJob;
 }
 
+type Submitted = ReturnType<typeof submittedJobs>;
+
 export async function handleSubmits(ctx: CommandContext, batch: readonly Incoming<'submit'>[]): Promise<Outcome[]> {
   const perCommand = batch.map((i) => submittedJobs(i.command));
+  return (await createCarried(ctx, batch, perCommand)) ?? (await handleByReading(ctx, batch, perCommand));
+}
+
+function newJob(command: Incoming<'submit'>['command'], { jobId, job: spec }: Submitted[number]): NewJob {
+  return { id: jobId, workspaceId: command.workspaceId, spec: spec!, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` };
+}
+
+/**
+ * A pass whose commands carry every job's spec, at most {@link ONE_STATEMENT_MAX} jobs, with
+ * valid tokens: their jobs are created by one statement that inserts nothing if one of their
+ * ids names another workspace's job — undefined then (as for a refused token), and the pass goes
+ * the reading way, which decides each command alone. A job that exists under its own id (the API
+ * stored it, or an earlier delivery created it) is then read and queued if PENDING, as the
+ * reading way would.
+ */
+async function createCarried(ctx: CommandContext, batch: readonly Incoming<'submit'>[], perCommand: readonly Submitted[]): Promise<Outcome[] | undefined> {
+  const total = perCommand.reduce((n, jobs) => n + jobs.length, 0);
+  if (total === 0 || total > ONE_STATEMENT_MAX || perCommand.some((jobs) => jobs.some((j) => j.job === undefined))) return undefined;
+  // A refused token decides nothing yet: the reading way queues a stored job without one.
+  const authorized = await Promise.all(
+    batch.map((incoming) => ctx.authorizer.authorize(incoming.token, incoming.command.workspaceId).then(
+      () => true,
+      (err: unknown) => {
+        if (!isGantryError(err)) throw err;
+        return false;
+      },
+    )),
+  );
+  if (authorized.includes(false)) return undefined;
+  const outcomes: Outcome[] = batch.map(() => noop);
+  const live = roundRobin(batch.flatMap((incoming, index) => perCommand[index]!.map((j) => ({ index, job: newJob(incoming.command, j) }))));
+  const result = await insertJobsUnlessForeign(ctx.pool, live.map((c) => c.job));
+  if (result === undefined) return undefined;
+  ctx.fanOut(result.created);
+  const createdIds = new Set(result.created.map((c) => c.id));
+  for (const c of live) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
+  const storedIds = [...result.existing].filter(([requested, existing]) => requested === existing).map(([id]) => id);
+  if (storedIds.length > 0) {
+    const stored = await readJobs(ctx, storedIds);
+    await Promise.all(
+      live.map(async (c) => {
+        const job = stored.get(c.job.id);
+        // Another workspace's job, created by a concurrent pass after this one's check: a no-op (see MAX_PASSES).
+        if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') return;
+        const r = await ctx.writer.write(queueSubmitted(stateOf(job), batch[c.index]!.command.actor ?? 'scheduler'));
+        if (r.applied && outcomes[c.index]!.kind === 'done') outcomes[c.index] = applied;
+      }),
+    );
+  }
+  if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
+  return outcomes;
+}
+
+/** Any pass: the named jobs are read first, then each command is decided on what they are. */
+async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'submit'>[], perCommand: readonly Submitted[]): Promise<Outcome[]> {
   const jobs = await readJobs(ctx, perCommand.flatMap((list) => list.map((j) => j.jobId)));
   const outcomes: Outcome[] = batch.map(() => noop);
   const writes: Promise<void>[] = [];
@@ -42,7 +105,7 @@ export async function handleSubmits(ctx: CommandContext, batch: readonly Incomin
       for (const { jobId, job: spec } of mine) {
         const job = jobs.get(jobId);
         if (!job) {
-          fresh.push({ id: jobId, workspaceId: command.workspaceId, spec: spec!, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` });
+          fresh.push(newJob(command, { jobId, job: spec }));
         } else if (job.status === 'PENDING') {
           writes.push(
             ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler')).then((r) => {
