@@ -10,6 +10,7 @@ export { TENANT_ROLE, TENANT_SETTING } from './migrations/0006-tenant-rls.js';
 export { ensureDatabase } from './ensure-database.js';
 export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
 export { statement } from './db/statement.js';
+export { byIds } from './db/ids-param.js';
 export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export { uuidv7 } from './ids.js';

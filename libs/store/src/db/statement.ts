@@ -3,7 +3,9 @@
  * then runs it from its plan cache (a generic plan, when the planner judges it no dearer than
  * the plans it makes per call). A hot statement that runs hundreds of times a second in small
  * batches — the claim, a writer's wave, a job load — otherwise spends more time being parsed
- * and planned than executed (docs/performance.md). The text of a name must never change:
+ * and planned than executed (docs/performance.md). A statement that takes a list of ids takes
+ * it as JSON through `byIds`: with a `uuid[]` parameter PostgreSQL plans it anew on every call.
+ * The text of a name must never change:
  * statements are named for their text, built once at module load.
  *
  * Behind PgBouncer in transaction mode this needs PgBouncer 1.21 or later with
