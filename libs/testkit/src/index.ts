@@ -7,4 +7,5 @@ export * from './process.js';
 export * from './service-smoke.js';
 export { sweepStaleTestResources, STALE_AFTER_MS } from './janitor.js';
 export { freePort } from './ports.js';
+export { type PlanNode, planNodes, planOf } from './plans.js';
 export { NATS_SERVER_BIN, natsServerVersion, natsSupportsSyncAlways, startPrivateNats, syncAlwaysNatsServer, TOOLS_NATS_SERVER_BIN, type PrivateNats, type PrivateNatsOptions } from './private-nats.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobs, createWorkspace, useTestDatabase } from '@gantry/testkit';
+import { createJobs, createWorkspace, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from './pool.js';
 import { byIds } from './ids-param.js';
 
@@ -22,14 +22,6 @@ async function plansOf(name: string): Promise<{ generic: number; custom: number 
   const { rows } = await pool.query('SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name = $1', [name]);
   return rows[0];
 }
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
 
 describe('byIds', () => {
   it('finds the rows of the listed ids, and none for an id that is not there', async () => {
@@ -58,7 +50,7 @@ describe('byIds', () => {
       await client.query('SET plan_cache_mode = force_generic_plan');
       await client.query(`PREPARE by_ids_plan(jsonb) AS SELECT j.id, j.status FROM ${byIds('runner_jobs', '$1', 'j')}`);
       const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE by_ids_plan('${JSON.stringify(ids.slice(0, 3))}')`);
-      const nodes = planNodes((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+      const nodes = planNodes(planOf(rows));
       expect(nodes.filter((n) => n['Relation Name'] === 'runner_jobs').map((n) => [n['Node Type'], n['Index Name']])).toEqual([['Index Scan', 'runner_jobs_pkey']]);
       expect(nodes.some((n) => n['Node Type'] === 'Nested Loop')).toBe(true);
     } finally {

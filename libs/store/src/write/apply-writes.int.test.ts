@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobs, createWorkspace, useTestDatabase } from '@gantry/testkit';
+import { createJobs, createWorkspace, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool, withTransaction } from '../db/pool.js';
 import { uuidv7 } from '../ids.js';
 import { applyWrites, WAVE_SQL } from './apply-writes.js';
@@ -194,15 +194,6 @@ describe('applyWrites', () => {
   });
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
-
 describe('the wave statement', () => {
   it('locks its jobs by primary key, never by a scan of runner_jobs, on a table of thousands of never-analyzed jobs', async () => {
     // Without statistics the planner takes the wave's rows (a set-returning function) for 100
@@ -217,7 +208,7 @@ describe('the wave statement', () => {
         '[]',
         JSON.stringify([{ job_id: job.id, ord: 1, id: uuidv7(), step_id: null, type: 'job.started', actor: 'test', attempt: null, payload: {} }]),
       ]);
-      const nodes = planNodes((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+      const nodes = planNodes(planOf(rows));
       expect(nodes.filter((n) => n['Relation Name'] === 'runner_jobs' && n['Node Type'] === 'Seq Scan')).toEqual([]);
       expect(nodes.some((n) => n['Index Name'] === 'runner_jobs_pkey')).toBe(true);
     } finally {

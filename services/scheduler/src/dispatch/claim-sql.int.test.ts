@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createJobs, createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
+import { createJobs, createWorkspace, jobSpec, type PlanNode, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from '@gantry/store';
 import { acquireLease, type Lease } from '../leadership/lease.js';
 import { claim, CLAIM_SQL, type ClaimedJob, type ClaimOptions } from './claim-sql.js';
@@ -33,17 +33,6 @@ const options = (limit: number, over: Partial<ClaimOptions> = {}): ClaimOptions 
   ...over,
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Actual Loops': number;
-  Plans?: PlanNode[];
-}
-
-function planNodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
-}
-
 /** The executed plan of a claim of `limit` jobs, rolled back. */
 async function explainClaim(limit: number): Promise<PlanNode> {
   const client = await pool.connect();
@@ -52,7 +41,7 @@ async function explainClaim(limit: number): Promise<PlanNode> {
     const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [
       lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0, null,
     ]);
-    return (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
+    return planOf(rows);
   } finally {
     await client.query('ROLLBACK');
     client.release();
