@@ -6,7 +6,9 @@
  * across workspaces — each workspace's commands in their order — so that a workspace that
  * published ten thousand jobs does not hold another's behind all of them, neither in the passes
  * nor in the schema checks of its commands that arrived first, nor while a pass of its commands
- * runs: passes of different workspaces run side by side. Refused ones are
+ * runs: passes of different workspaces run side by side. Within a workspace, a submit that
+ * carries its jobs' specs may overtake earlier such submits of lower priority that name none of
+ * its jobs (`overtaking.ts`); nothing overtakes any other command. Refused ones are
  * dead-lettered and acked, valid ones are handled by kind in one set-based pass per kind, and
  * every message is acked only after the commit that consumed it. A batch that fails for a
  * transient reason (PostgreSQL unreachable) is nak'ed with a delay; after the consumer's
@@ -32,6 +34,7 @@ import type { CommandContext, Incoming, Outcome } from './context.js';
 import { commandKindOf, type DeadLetterer } from './dead-letter.js';
 import { handleApprovals, handleCancels, handleRetries } from './job-commands.js';
 import { HeldMessages } from './held.js';
+import { inRankOrder, type Rank, rankOf } from './overtaking.js';
 import { handleSubmits } from './submit.js';
 
 export interface CommandConsumerOptions {
@@ -58,6 +61,8 @@ interface Queued {
   readonly read: Read;
   readonly bytes: number;
   readonly workspace: string;
+  /** For a submit that may overtake earlier ones of its workspace (`overtaking.ts`). */
+  readonly rank: Rank | undefined;
 }
 
 const HANDLERS: { [K in CommandKind]: (ctx: CommandContext, batch: readonly Incoming<K>[]) => Promise<Outcome[]> } = {
@@ -100,10 +105,11 @@ function validate(r: Read): Parsed {
 /**
  * Takes the next pass off `queue`: round-robin across workspaces, the workspace served least
  * recently first (`lastServed`: pass number per workspace, updated here), each workspace's
- * messages in arrival order, within `maxCount` messages and `maxBytes` bytes (the first always
- * fits), leaving the messages of `busy` workspaces (a pass of theirs is running) queued.
+ * messages in arrival order but for the submits `inRankOrder` lets overtake, within `maxCount`
+ * messages and `maxBytes` bytes (the first always fits), leaving the messages of `busy`
+ * workspaces (a pass of theirs is running) queued.
  */
-export function takePass<T extends { readonly bytes: number; readonly workspace: string }>(
+export function takePass<T extends { readonly bytes: number; readonly workspace: string; readonly rank?: Rank | undefined }>(
   queue: T[],
   maxCount: number,
   maxBytes: number,
@@ -120,7 +126,7 @@ export function takePass<T extends { readonly bytes: number; readonly workspace:
   const chosen = new Set<number>();
   let bytes = 0;
   const order = [...byWorkspace.keys()].filter((w) => !busy.has(w)).sort((a, b) => (lastServed.get(a) ?? -1) - (lastServed.get(b) ?? -1));
-  const lists = order.map((w) => byWorkspace.get(w)!);
+  const lists = order.map((w) => inRankOrder(byWorkspace.get(w)!.map((i) => ({ i, rank: queue[i]!.rank }))).map((x) => x.i));
   const served = (taken: T[]) => {
     for (const t of taken) lastServed.set(t.workspace, pass);
     // Forget workspaces with nothing queued, so the map stays as small as the queue's spread.
@@ -179,7 +185,7 @@ export class CommandConsumer {
       for await (const msg of messages) {
         if (!held.hold(msg)) continue;
         const read = this.#read(msg);
-        queue.push({ read, bytes: msg.data.byteLength, workspace: workspaceOf(read) });
+        queue.push({ read, bytes: msg.data.byteLength, workspace: workspaceOf(read), rank: 'raw' in read ? rankOf(read.raw) : undefined });
         notify?.();
       }
     })();
