@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { JobSpec } from './jobs.js';
-import { Limits } from './limits.js';
+import { Limits, Priority } from './limits.js';
 import type { CommandKind } from './names.js';
 
 /** Command schema versions this release reads. */
@@ -47,6 +47,14 @@ export const SubmitCommand = z
       .max(Limits.maxBatchJobs)
       .optional()
       .describe(`Up to ${Limits.maxBatchJobs} jobs of the workspace in one command, each with its own id; exactly one of \`job\` and \`jobs\`.`),
+    priority: z
+      .int()
+      .min(Priority.min)
+      .max(Priority.max)
+      .optional()
+      .describe(
+        'The highest priority among stored jobs named without their spec (the API sends it): lets the scheduler take this submit before earlier, lower ones of the workspace. A hint for ordering only; the stored jobs keep their own priority.',
+      ),
   })
   .superRefine((command, ctx) => {
     if ((command.job === undefined) === (command.jobs === undefined)) {

@@ -45,9 +45,9 @@ export function derivedCommandId(...parts: readonly (string | number)[]): string
  * id is the job's id for one job and derived from the ids otherwise, so announcing the same jobs
  * again is dropped by JetStream's duplicate window.
  */
-export function submitCommand(workspaceId: string, jobIds: readonly string[], actor: string, issuedAt: string): SubmitCommand {
+export function submitCommand(workspaceId: string, jobIds: readonly string[], actor: string, issuedAt: string, priority: number): SubmitCommand {
   const id = jobIds.length === 1 ? jobIds[0]! : derivedCommandId('submit', ...jobIds);
-  return { v: CURRENT_COMMAND_VERSION, id, kind: 'submit', workspaceId, jobs: jobIds.map((jobId) => ({ jobId })), actor, issuedAt };
+  return { v: CURRENT_COMMAND_VERSION, id, kind: 'submit', workspaceId, jobs: jobIds.map((jobId) => ({ jobId })), priority, actor, issuedAt };
 }
 
 /** The outgoing message of a submit command. */

@@ -10,7 +10,8 @@
  * the others find its row once it commits.
  *
  * The scheduler learns of created jobs from one submit command per request and workspace that
- * carries their ids (the rows hold the rest). A job is at most `Limits.maxCommandBytes`
+ * carries their ids (the rows hold the rest) and their highest priority, so that an urgent
+ * request can be queued before the workspace's earlier floods. A job is at most `Limits.maxCommandBytes`
  * serialised — the largest a submit command over NATS can carry, so that both interfaces accept
  * the same jobs; a larger one is refused with LIMIT_EXCEEDED before anything is written.
  */
@@ -119,7 +120,8 @@ export function answerOf(job: PreparedJob, stored: Exclude<Stored, { kind: 'conf
  */
 export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], stored: readonly Stored[]): void {
   const created: CreatedJob[] = [];
-  const groups = new Map<string, { job: PreparedJob; ids: string[] }>();
+  // Each with its jobs' highest priority: the scheduler may take an urgent submit first (overtaking.ts).
+  const groups = new Map<string, { job: PreparedJob; ids: string[]; priority: number }>();
   // Counted per type and priority, not per job: a counter update costs a labels lookup.
   const counts = new Map<string, { type: string; priority: number; n: number }>();
   for (let i = 0; i < jobs.length; i++) {
@@ -129,8 +131,10 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
     created.push(s.created);
     const key = `${job.requestId}\u0000${job.workspaceId}`;
     const group = groups.get(key);
-    if (group) group.ids.push(job.id);
-    else groups.set(key, { job, ids: [job.id] });
+    if (group) {
+      group.ids.push(job.id);
+      group.priority = Math.max(group.priority, job.spec.priority);
+    } else groups.set(key, { job, ids: [job.id], priority: job.spec.priority });
     const countKey = `${job.spec.type}\u0000${job.spec.priority}`;
     const count = counts.get(countKey);
     if (count) count.n += 1;
@@ -140,9 +144,9 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
   for (const { type, priority, n } of counts.values()) deps.apiMetrics.countSubmitted(type, priority, n);
   const issuedAt = new Date().toISOString();
   const messages: OutgoingMessage[] = [];
-  for (const { job, ids } of groups.values()) {
+  for (const { job, ids, priority } of groups.values()) {
     for (let start = 0; start < ids.length; start += Limits.maxBatchJobs) {
-      const command = submitCommand(job.workspaceId, ids.slice(start, start + Limits.maxBatchJobs), job.actor, issuedAt);
+      const command = submitCommand(job.workspaceId, ids.slice(start, start + Limits.maxBatchJobs), job.actor, issuedAt, priority);
       messages.push(submitMessage(deps, command, job.requestId));
     }
   }

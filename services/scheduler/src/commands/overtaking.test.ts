@@ -14,8 +14,14 @@ describe('rankOf', () => {
     expect(rankOf(submit({ job: job(90) }))).toEqual({ priority: 90, ids: ['c'], keys: [] });
   });
 
-  it('gives no rank to stored ids, other kinds, or shapes the schema check will refuse', () => {
+  it('ranks stored jobs named without their spec by the command’s priority hint (the API’s)', () => {
+    expect(rankOf(submit({ jobs: [{ jobId: 'a' }, { jobId: 'b' }], priority: 80 }))).toEqual({ priority: 80, ids: ['a', 'b'], keys: [] });
+    expect(rankOf(submit({ jobs: [{ jobId: 'a', job: job(90) }, { jobId: 'b' }], priority: 20 }))).toEqual({ priority: 90, ids: ['a', 'b'], keys: [] });
+  });
+
+  it('gives no rank to stored ids without a hint, other kinds, or shapes the schema check will refuse', () => {
     expect(rankOf(submit({ jobs: [{ jobId: 'a', job: job(90) }, { jobId: 'b' }] }))).toBeUndefined();
+    expect(rankOf(submit({ jobs: [{ jobId: 'a' }], priority: 'high' }))).toBeUndefined();
     expect(rankOf({ kind: 'cancel', value: { jobId: 'a' } })).toBeUndefined();
     expect(rankOf(submit({ jobs: [] }))).toBeUndefined();
     expect(rankOf(submit({ jobs: [{ jobId: 'a', job: { ...job(), priority: 'high' } }] }))).toBeUndefined();

@@ -8,12 +8,13 @@
  * the queue: with five 1,000-job low commands ahead of it (a pass of ≈ 100 ms each), a high job
  * was created half a second late (docs/performance.md, "The finding of the fourth session").
  *
- * So within each run of consecutive submits that carry every job's spec — the only commands
- * whose priority is known before the database is read — the submits are ordered by the highest
- * priority among their jobs, earlier first among equals, when no two of them name the same job
- * id or idempotency key; if two do, the run keeps its arrival order. Anything else (a cancel,
- * retry or approve, a submit of stored ids, a command the schema check will refuse) stays where
- * it is, and nothing moves past it.
+ * So within each run of consecutive submits whose priority is known before the database is
+ * read — each job carries its spec, or the command names stored jobs with a `priority` hint (the
+ * API sends one: its jobs' highest) — the submits are ordered by the highest priority among
+ * their jobs, earlier first among equals, when no two of them name the same job id or
+ * idempotency key; if two do, the run keeps its arrival order. Anything else (a cancel, retry or
+ * approve, stored ids without a hint, a command the schema check will refuse) stays where it
+ * is, and nothing moves past it. The hint orders a workspace's own commands, nothing more.
  */
 import { type CommandKind, Priority, type RawCommand } from '@gantry/contracts';
 
@@ -27,23 +28,29 @@ export interface Rank {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The rank of a submit whose jobs all carry their spec; undefined for any other command, and for
- * one whose shape the schema check will refuse (read only, not yet validated).
+ * The rank of a submit whose jobs' priorities are all known (their specs, or the command's hint
+ * for stored ones); undefined for any other command, and for one whose shape the schema check
+ * will refuse (read only, not yet validated).
  */
 export function rankOf(raw: RawCommand<CommandKind>): Rank | undefined {
   if (raw.kind !== 'submit') return undefined;
   const { value } = raw;
   const jobs = Array.isArray(value.jobs) ? value.jobs : [{ jobId: value.jobId ?? value.id, job: value.job }];
+  // Stored jobs named without their spec (the API's) rank by the command's priority hint.
+  const hint = typeof value.priority === 'number' ? value.priority : undefined;
   let priority: number = Priority.min;
   const ids: string[] = [];
   const keys: string[] = [];
   for (const entry of jobs as unknown[]) {
-    if (!isObject(entry) || !isObject(entry.job) || typeof entry.jobId !== 'string') return undefined;
-    const p = entry.job.priority ?? Priority.default;
+    if (!isObject(entry) || typeof entry.jobId !== 'string') return undefined;
+    let p: unknown;
+    if (isObject(entry.job)) {
+      p = entry.job.priority ?? Priority.default;
+      if (typeof entry.job.idempotencyKey === 'string') keys.push(entry.job.idempotencyKey);
+    } else if (entry.job === undefined) p = hint;
     if (typeof p !== 'number') return undefined;
     priority = Math.max(priority, p);
     ids.push(entry.jobId);
-    if (typeof entry.job.idempotencyKey === 'string') keys.push(entry.job.idempotencyKey);
   }
   return jobs.length === 0 ? undefined : { priority, ids, keys };
 }
