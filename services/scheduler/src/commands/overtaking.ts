@@ -15,6 +15,10 @@
  * idempotency key; if two do, the run keeps its arrival order. Anything else (a cancel, retry or
  * approve, stored ids without a hint, a command the schema check will refuse) stays where it
  * is, and nothing moves past it. The hint orders a workspace's own commands, nothing more.
+ *
+ * A workspace that sends higher submits faster than the consumer's passes take them holds its
+ * own lower ones back until it stops, as strict priority would in dispatch; aging lifts a job
+ * only once it is queued. Other workspaces are not affected: passes take turns across them.
  */
 import { type CommandKind, Priority, type RawCommand } from '@gantry/contracts';
 
