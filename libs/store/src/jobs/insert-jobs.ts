@@ -78,6 +78,12 @@ interface Inserted {
   foreign?: boolean;
 }
 
+/** The transaction's time as the events record it, and whether a job was inserted. */
+function readInserted(row: Inserted): { at: string; wasInserted: (id: string) => boolean } {
+  const ids = row.ids === null ? undefined : new Set(row.ids);
+  return { at: row.tx_now.toISOString(), wasInserted: (id) => ids === undefined || ids.has(id) };
+}
+
 const INSERT_JOBS = statement('gantry_insert_jobs', `WITH j AS (${insertJobRows()}\n)\n${inserted('$2')}`);
 
 /** Jobs at most that {@link insertJobs} creates with one statement. */
@@ -91,24 +97,36 @@ const FOREIGN_IDS = `foreign_ids AS (
   LIMIT 1
 )`;
 
+/** The columns of `job_steps` a new job's steps fill, with their types. */
+const STEP_PARTS = [
+  ['id', 'uuid'], ['job_id', 'uuid'], ['workspace_id', 'uuid'], ['ordinal', 'int'], ['name', 'text'],
+  ['phase', 'text'], ['type', 'text'], ['spec', 'jsonb'], ['timeout_ms', 'int'],
+] as const;
+
+/** The columns of `job_events` a new job's first events fill, with their types. */
+const EVENT_PARTS = [
+  ['id', 'uuid'], ['job_id', 'uuid'], ['step_id', 'uuid'], ['workspace_id', 'uuid'], ['sequence', 'int'],
+  ['type', 'text'], ['actor', 'text'], ['attempt', 'int'], ['payload', 'jsonb'],
+] as const;
+
+/** Inserts into `table` the rows of the JSON array `param` whose job the CTE `j` inserted. */
+function insertPartsOf(table: string, param: string, columns: readonly (readonly [string, string])[]): string {
+  return `INSERT INTO ${table} (${columns.map(([c]) => c).join(', ')})
+  SELECT ${columns.map(([c]) => `x.${c}`).join(', ')}
+  FROM jsonb_to_recordset(${param}::jsonb) AS x(${columns.map(([c, type]) => `${c} ${type}`).join(', ')})
+  WHERE x.job_id IN (SELECT id FROM j)`;
+}
+
 /** Jobs, then the steps and events of the jobs it inserted; guarded: nothing at all when an id is foreign. */
 function insertWithParts(guarded: boolean): string {
   return `
 WITH ${guarded ? `${FOREIGN_IDS},\n` : ''}j AS (${insertJobRows(guarded ? 'WHERE NOT EXISTS (SELECT 1 FROM foreign_ids)' : '')}
 ),
 s AS (
-  INSERT INTO job_steps (id, job_id, workspace_id, ordinal, name, phase, type, spec, timeout_ms)
-  SELECT x.id, x.job_id, x.workspace_id, x.ordinal, x.name, x.phase, x.type, x.spec, x.timeout_ms
-  FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, job_id uuid, workspace_id uuid, ordinal int,
-    name text, phase text, type text, spec jsonb, timeout_ms int)
-  WHERE x.job_id IN (SELECT id FROM j)
+  ${insertPartsOf('job_steps', '$2', STEP_PARTS)}
 ),
 e AS (
-  INSERT INTO job_events (id, job_id, step_id, workspace_id, sequence, type, actor, attempt, payload)
-  SELECT x.id, x.job_id, x.step_id, x.workspace_id, x.sequence, x.type, x.actor, x.attempt, x.payload
-  FROM jsonb_to_recordset($3::jsonb) AS x(id uuid, job_id uuid, step_id uuid, workspace_id uuid,
-    sequence int, type text, actor text, attempt int, payload jsonb)
-  WHERE x.job_id IN (SELECT id FROM j)
+  ${insertPartsOf('job_events', '$3', EVENT_PARTS)}
 )
 ${inserted('$4', guarded ? ', EXISTS (SELECT 1 FROM foreign_ids) AS foreign' : '')}`;
 }
@@ -116,7 +134,7 @@ ${inserted('$4', guarded ? ', EXISTS (SELECT 1 FROM foreign_ids) AS foreign' : '
 const INSERT_JOBS_WITH_PARTS = statement('gantry_insert_jobs_with_parts', insertWithParts(false));
 const INSERT_JOBS_UNLESS_FOREIGN = statement('gantry_insert_jobs_unless_foreign', insertWithParts(true));
 
-const STEP_COLUMNS = ['id', 'job_id', 'workspace_id', 'ordinal', 'name', 'phase', 'type', 'spec', 'timeout_ms'] as const;
+const STEP_COLUMNS = STEP_PARTS.map(([c]) => c);
 
 const FIND_EXISTING = `
 SELECT j.id, r.requested
@@ -255,13 +273,12 @@ async function insertInOneStatement(
     id: e.id, job_id: e.jobId, step_id: e.stepId, workspace_id: e.workspaceId, sequence: e.sequence, type: e.type, actor: e.actor, attempt: e.attempt, payload: e.payload,
   }));
   const { rows } = await db.query<Inserted>(insert([jobRows(jobs), JSON.stringify(steps), JSON.stringify(eventRows), jobs.length]));
-  const { tx_now: txNow, ids, foreign = false } = rows[0]!;
+  const foreign = rows[0]!.foreign ?? false;
   if (foreign) return { created: [], foreign };
-  const createdIds = ids === null ? undefined : new Set(ids);
-  const at = txNow.toISOString();
+  const { at, wasInserted } = readInserted(rows[0]!);
   const created: CreatedJob[] = [];
   jobs.forEach((job, i) => {
-    if (!createdIds || createdIds.has(job.id)) {
+    if (wasInserted(job.id)) {
       for (const e of events[i]!) e.at = at;
       created.push(createdJob(job, stepIds[i]!, events[i]!));
     }
@@ -272,14 +289,12 @@ async function insertInOneStatement(
 /** A multi-row INSERT and two COPYs, inside the caller's transaction. */
 async function insertWithCopy(client: PoolClient, jobs: readonly NewJob[]): Promise<CreatedJob[]> {
   const { rows } = await client.query<Inserted>(INSERT_JOBS([jobRows(jobs), jobs.length]));
-  const { tx_now: txNow, ids } = rows[0]!;
-  const createdIds = ids === null ? undefined : new Set(ids);
-  const at = txNow.toISOString();
+  const { at, wasInserted } = readInserted(rows[0]!);
   const created: CreatedJob[] = [];
   const steps: unknown[][] = [];
   const events: JobEvent[] = [];
   for (const job of jobs) {
-    if (createdIds && !createdIds.has(job.id)) continue;
+    if (!wasInserted(job.id)) continue;
     const stepIds = job.spec.steps.map((step, ordinal) => {
       const id = randomUUID();
       steps.push([id, job.id, job.workspaceId, ordinal, step.name, step.phase, step.type, step.spec, step.timeoutMs ?? null]);
