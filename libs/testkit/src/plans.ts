@@ -5,6 +5,7 @@ export interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  Filter?: string;
   /** With ANALYZE only. */
   'Actual Loops'?: number;
   Plans?: PlanNode[];

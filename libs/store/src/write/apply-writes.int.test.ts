@@ -194,8 +194,78 @@ describe('applyWrites', () => {
   });
 });
 
+describe('a replayed write (its first answer was lost)', () => {
+  /** Step 1 completes and step 2 starts: a write that leaves the job RUNNING, so its guard holds again. */
+  function stepDone(job: { id: string; stepIds: string[] }): JobWrite {
+    const [one, two] = job.stepIds;
+    return {
+      jobId: job.id,
+      attempt: 1,
+      expect: ['RUNNING'],
+      steps: [{ stepId: one!, status: 'COMPLETED', completedAt: 'now' }, { stepId: two!, status: 'RUNNING', startedAt: 'now' }],
+      events: [
+        { id: uuidv7(), type: 'step.completed', stepId: one!, actor: 'worker:w1', attempt: 1, payload: { durationMs: 3 } },
+        { id: uuidv7(), type: 'step.started', stepId: two!, actor: 'worker:w1', attempt: 1, payload: { name: 'b', phase: 'EXECUTION', type: 'NOOP' } },
+      ],
+    };
+  }
+
+  async function eventsOf(jobId: string) {
+    const { rows } = await pool.query<{ id: string; sequence: number }>('SELECT id, sequence FROM job_events WHERE job_id = $1 ORDER BY sequence', [jobId]);
+    return rows;
+  }
+
+  it.each([false, true])('is answered as it committed, and writes nothing again (bulk events: %s)', async (bulkEvents) => {
+    const jobs = await createJobs(pool, workspaceId, 2);
+    await apply(jobs.map((j) => start(j.id, 1)));
+    const write = stepDone(jobs[0]!);
+    const [first] = await apply([write]);
+    const before = { events: await eventsOf(jobs[0]!.id), row: await jobRow(jobs[0]!.id) };
+    // Replayed in a batch beside a write of another job sent the first time.
+    const [again, other] = await withTransaction(pool, (c) => applyWrites(c, [{ ...write, replay: true }, stepDone(jobs[1]!)], { bulkEvents }));
+    expect(again).toEqual(first);
+    expect(other).toMatchObject({ applied: true, status: 'RUNNING' });
+    expect(other!.events.map((e) => e.sequence)).toEqual([4, 5]);
+    expect({ events: await eventsOf(jobs[0]!.id), row: await jobRow(jobs[0]!.id) }).toEqual(before);
+  });
+
+  it('is answered as applied when it was the move that ended the job', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await apply([start(job!.id, 1)]);
+    const end: JobWrite = {
+      jobId: job!.id,
+      attempt: 1,
+      expect: ['RUNNING'],
+      to: 'COMPLETED',
+      set: { completedAt: 'now' },
+      events: [{ id: uuidv7(), type: 'job.completed', actor: 'worker:w1', payload: { durationMs: 1, result: null } }],
+    };
+    const [first] = await apply([end]);
+    const [again] = await apply([{ ...end, replay: true }]);
+    expect(again).toEqual(first);
+    expect((await eventsOf(job!.id)).length).toBe(4);
+  });
+
+  it('is applied when it never committed', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await apply([start(job!.id, 1)]);
+    const write = stepDone(job!);
+    const [result] = await apply([{ ...write, replay: true }]);
+    expect(result).toMatchObject({ applied: true, status: 'RUNNING', attempt: 1 });
+    expect((await eventsOf(job!.id)).slice(-2)).toEqual([
+      { id: write.events[0]!.id, sequence: 4 },
+      { id: write.events[1]!.id, sequence: 5 },
+    ]);
+  });
+
+  it('must name its first event', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await expect(apply([{ ...start(job!.id, 1), replay: true }])).rejects.toThrow(/must name its first event/);
+  });
+});
+
 describe('the wave statement', () => {
-  it('locks its jobs by primary key, never by a scan of runner_jobs, on a table of thousands of never-analyzed jobs', async () => {
+  it('locks its jobs by primary key, never by a scan of runner_jobs, on a table of thousands of never-analyzed jobs; probes events only for a replay', async () => {
     // Without statistics the planner takes the wave's rows (a set-returning function) for 100
     // and, stated as `id IN (…)`, hashed them against a scan of the whole table.
     const jobs = await createJobs(pool, workspaceId, 3_000);
@@ -204,13 +274,18 @@ describe('the wave statement', () => {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${WAVE_SQL}`, [
-        JSON.stringify([{ i: 0, job_id: job.id, attempt: 1, expect: ['QUEUED'], p: { status: 'RUNNING' } }]),
+        JSON.stringify([{ i: 0, job_id: job.id, attempt: 1, expect: ['QUEUED'], p: { status: 'RUNNING' }, replay: null }]),
         '[]',
         JSON.stringify([{ job_id: job.id, ord: 1, id: uuidv7(), step_id: null, type: 'job.started', actor: 'test', attempt: null, payload: {} }]),
       ]);
       const nodes = planNodes(planOf(rows));
       expect(nodes.filter((n) => n['Relation Name'] === 'runner_jobs' && n['Node Type'] === 'Seq Scan')).toEqual([]);
       expect(nodes.some((n) => n['Index Name'] === 'runner_jobs_pkey')).toBe(true);
+      // The replay probe: under the primary key, and never run for a write sent the first time.
+      const probe = nodes.filter((n) => n['Relation Name'] === 'job_events' && n.Filter?.includes('replay'));
+      expect(probe).toHaveLength(1);
+      expect(probe[0]!['Actual Loops']).toBe(0);
+      expect(planNodes(probe[0]!).some((n) => n['Index Name'] === 'job_events_pkey')).toBe(true);
     } finally {
       await client.query('ROLLBACK');
       client.release();

@@ -18,6 +18,13 @@
  * 4. `ev`: one INSERT appends the applied writes' events with the sequences that follow (or,
  *    for a large batch, one COPY right after the statement, in the same transaction).
  *
+ * A replayed write (`JobWrite.replay`: its first answer was lost) whose first event is already
+ * stored committed the first time: `done` finds that event among its job's (by the primary
+ * key's prefix, never a scan of `job_events`, whose size the planner cannot weigh against a
+ * set-returning function's), and the write is
+ * answered as applied with the sequences and time it got then, without passing its guard again
+ * or writing anything. Only replays probe the events; other writes never reach that join.
+ *
  * The last sequence is read from the statement's snapshot, which may predate the lock: if
  * another transaction appended to the same job in between, the INSERT collides with the primary
  * key `(job_id, sequence)` and the statement fails as a whole — never a gap, never a duplicate.
@@ -97,6 +104,8 @@ interface WaveRow {
   attempt: number;
   expect: readonly string[];
   p: Record<string, unknown>;
+  /** A replay's first event id; null for a write sent the first time. */
+  replay: string | null;
 }
 
 /** A step's changed columns (`$2`). */
@@ -111,12 +120,22 @@ function waveSql(bulkEvents: boolean): string {
   const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS)).join(',\n    ');
   return `
 WITH w AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid)
 ),
 locked AS (
   SELECT l.id, l.workspace_id, l.status, l.attempt
   FROM (SELECT job_id FROM w ORDER BY job_id) v
   CROSS JOIN LATERAL (SELECT id, workspace_id, status, attempt FROM runner_jobs WHERE id = v.job_id FOR NO KEY UPDATE) l
+),
+done AS (
+  SELECT v.i, d.base, d.tx_ms
+  FROM w v
+  CROSS JOIN LATERAL (
+    SELECT e.sequence - 1 AS base, (extract(epoch FROM e.created_at) * 1000)::float8 AS tx_ms
+    FROM job_events e WHERE e.job_id = v.job_id AND e.id = v.replay
+    LIMIT 1
+  ) d
+  WHERE v.replay IS NOT NULL
 ),
 ok AS (
   SELECT v.i, v.job_id, v.p, l.workspace_id,
@@ -124,7 +143,7 @@ ok AS (
     CASE WHEN v.p ? 'attempt' THEN (v.p->>'attempt')::int ELSE l.attempt END AS attempt,
     COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = v.job_id), 0) AS base
   FROM w v JOIN locked l ON l.id = v.job_id
-  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect)
+  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect) AND v.i NOT IN (SELECT i FROM done)
 ),
 upd AS (
   UPDATE runner_jobs r SET
@@ -153,15 +172,18 @@ ${bulkEvents ? 'ev AS (SELECT 1 WHERE false)' : `ev AS (
   RETURNING 1
 )`}
 SELECT a.i, a.status, a.attempt, a.base, a.workspace_id,
-  (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied
+  (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied, false AS replayed
 FROM ok a
 WHERE gantry_assert(
   (SELECT count(*) FROM steps) = (SELECT count(*) FROM s JOIN ok b ON b.job_id = s.job_id),
   'a step in the batch does not belong to its job')
 UNION ALL
-SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false
+SELECT d.i, l.status, l.attempt, d.base, l.workspace_id, d.tx_ms, true, true
+FROM done d JOIN w v ON v.i = d.i JOIN locked l ON l.id = v.job_id
+UNION ALL
+SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false, NULL
 FROM w v LEFT JOIN locked l ON l.id = v.job_id
-WHERE v.i NOT IN (SELECT i FROM ok)`;
+WHERE v.i NOT IN (SELECT i FROM ok) AND v.i NOT IN (SELECT i FROM done)`;
 }
 
 /** The wave's text, with its events inserted by the statement (exported for plan tests). */
@@ -194,7 +216,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
   const rows: WaveRow[] = writes.map((w, i) => {
     const p = toColumns(w.set ?? {}, JOB_COLUMNS);
     if (w.to !== undefined) p.status = w.to;
-    return { i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p };
+    return { i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null };
   });
   // A write may change one step twice (started, then completed): the later change wins.
   const merged = new Map<string, StepRow>();
@@ -205,7 +227,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     }
   }
   const steps = [...merged.values()].filter((s) => Object.keys(s.p).length > 0);
-  const eventIds = writes.map((w) => w.events.map(() => uuidv7()));
+  const eventIds = writes.map((w) => w.events.map((e) => e.id ?? uuidv7()));
   const events = bulkEvents ? [] : writes.flatMap((w, i) =>
     w.events.map((e, k) => ({
       job_id: w.jobId,
@@ -226,6 +248,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     workspace_id: string | null;
     tx_ms: number | null;
     applied: boolean;
+    replayed: boolean | null;
   }>((bulkEvents ? WAVE_BULK_EVENTS : WAVE)([
     JSON.stringify(rows),
     JSON.stringify(steps),
@@ -254,7 +277,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     );
     return { applied: true, status: r.status, attempt: r.attempt, events: stored };
   });
-  if (bulkEvents) await copyEvents(db as PoolClient, results.flatMap((r) => r.events));
+  if (bulkEvents) await copyEvents(db as PoolClient, results.flatMap((r, i) => (byIndex.get(i)?.replayed ? [] : r.events)));
   return results;
 }
 

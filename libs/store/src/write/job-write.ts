@@ -58,6 +58,8 @@ export type EventInput = {
     type: T;
     payload: EventPayload<T>;
     actor: string;
+    /** The event's id; the store makes one when absent. A write that may be replayed names them. */
+    id?: string;
     stepId?: string | null;
     /** Defaults to the job's attempt after the write. */
     attempt?: number;
@@ -75,6 +77,13 @@ export interface JobWrite {
   set?: JobPatch;
   steps?: readonly StepPatch[];
   events: readonly EventInput[];
+  /**
+   * This write was sent before and its answer was lost (the connection broke around the
+   * commit), so it may have committed. If its first event is stored, it did: it is answered as
+   * applied, with the events it stored then, and nothing is written again. Otherwise it is
+   * applied as usual. A replayed write carries the same event ids as when it was first sent.
+   */
+  replay?: boolean;
 }
 
 /** What became of a write. */
@@ -102,6 +111,9 @@ export function assertWellFormed(write: JobWrite): void {
         throw new TypeError(`job transition ${from} → ${write.to} is not in the state machine`);
       }
     }
+  }
+  if (write.replay === true && write.events[0]?.id === undefined) {
+    throw new TypeError(`a replayed write for job ${write.jobId} must name its first event's id`);
   }
   const next = write.set?.attempt;
   if (next !== undefined && next !== write.attempt + 1) {

@@ -84,6 +84,25 @@ describe('JobHold', () => {
     expect(writer.sent).toHaveLength(2);
   });
 
+  it('replays a write whose answer was lost with the same event ids, so the store can find it', async () => {
+    const writer = scriptedWriter([
+      async () => {
+        throw new GantryError('UNAVAILABLE');
+      },
+    ]);
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
+    hold.add(W.stepCompleted(holder, step, 1, {}, undefined));
+    hold.add(W.stepStarted(holder, { ...step, id: 's2' }));
+    expect(await hold.flush()).toBe(true);
+    const [first, replay] = writer.sent;
+    expect(first!.replay).toBeUndefined();
+    expect(replay!.replay).toBe(true);
+    const ids = first!.events.map((e) => e.id);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+    expect(new Set(ids).size).toBe(2);
+    expect(replay!.events.map((e) => e.id)).toEqual(ids);
+  });
+
   it('gives up on other errors and on a long outage', async () => {
     const writer = scriptedWriter([async () => {
       throw new GantryError('INTERNAL');

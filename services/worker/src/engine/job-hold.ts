@@ -13,12 +13,14 @@
  * - the first refused write fences the hold: `onFenced` runs once, nothing more is sent, and
  *   every later write resolves `false`;
  * - a write that fails because PostgreSQL is unreachable is retried with backoff for up to
- *   `retryForMs`; a refusal after such a retry that shows the job already in the intended state
- *   counts as applied (the lost answer of a commit).
+ *   `retryForMs`. It may have committed before its answer was lost, so the retry is a replay
+ *   (`JobWrite.replay`) with the same event ids: the store finds the first one and answers
+ *   applied without writing the events twice. A write without events has nothing to find; a
+ *   refusal of its retry that shows the job already in the intended state counts as applied.
  */
 import { isGantryError, type JobStatus } from '@gantry/contracts';
 import { delay, type Logger } from '@gantry/runtime';
-import type { EventInput, JobPatch, JobWrite, JobWriter, StepPatch, WriteResult } from '@gantry/store';
+import { type EventInput, type JobPatch, type JobWrite, type JobWriter, type StepPatch, uuidv7, type WriteResult } from '@gantry/store';
 import type { Holder, Move, Parts } from './writes.js';
 
 /** Options of a {@link JobHold}. */
@@ -132,7 +134,7 @@ export class JobHold {
       ...(to === undefined ? {} : { to }),
       ...(pendingSet === undefined && set === undefined ? {} : { set: { ...pendingSet, ...set } }),
       steps: [...pendingSteps, ...steps],
-      events: eventsFirst ? [...events, ...pendingEvents] : [...pendingEvents, ...events],
+      events: named(eventsFirst ? [...events, ...pendingEvents] : [...pendingEvents, ...events]),
     };
     const sent = this.#chain.then(() => this.#send(write));
     this.#chain = sent.catch(() => undefined);
@@ -148,7 +150,7 @@ export class JobHold {
       let result: WriteResult;
       try {
         this.writes += 1;
-        result = await this.#opts.writer.write(write);
+        result = await this.#opts.writer.write(tries > 0 && write.events.length > 0 ? { ...write, replay: true } : write);
       } catch (err) {
         if (!isGantryError(err, 'UNAVAILABLE') || Date.now() - started > retryForMs) {
           this.#broken = err;
@@ -170,6 +172,15 @@ export class JobHold {
     this.#opts.logger().info({ jobId: this.#opts.jobId, attempt: this.#opts.holder.attempt, found: { status: result.status, attempt: result.attempt } }, 'job write refused: the attempt is fenced');
     this.#opts.onFenced();
   }
+}
+
+/** Gives every event its id now, so that a replay of the write carries the same ones. */
+function named(events: EventInput[]): EventInput[] {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.id === undefined) events[i] = { ...e, id: uuidv7() };
+  }
+  return events;
 }
 
 /** True when a refused retry finds the job where the write meant to take it. */
