@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uuidv7 } from './ids.js';
+import { nameUuid, uuidv7 } from './ids.js';
 
 describe('uuidv7', () => {
   it('is a version 7, variant 10 UUID', () => {
@@ -18,5 +18,14 @@ describe('uuidv7', () => {
     const ms = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
     expect(ms).toBeGreaterThanOrEqual(before);
     expect(ms).toBeLessThanOrEqual(Date.now() + 1);
+  });
+});
+
+describe('nameUuid', () => {
+  it('is a version 5, variant 10 UUID, the same for the same name and another for another', () => {
+    const id = nameUuid('cancel:c1:j1:1');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(nameUuid('cancel:c1:j1:1')).toBe(id);
+    expect(nameUuid('cancel:c1:j1:2')).not.toBe(id);
   });
 });

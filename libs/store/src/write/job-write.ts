@@ -78,10 +78,11 @@ export interface JobWrite {
   steps?: readonly StepPatch[];
   events: readonly EventInput[];
   /**
-   * This write was sent before and its answer was lost (the connection broke around the
-   * commit), so it may have committed. If its first event is stored, it did: it is answered as
-   * applied, with the events it stored then, and nothing is written again. Otherwise it is
-   * applied as usual. A replayed write carries the same event ids as when it was first sent.
+   * This write may have committed before: it was sent and its answer was lost (the connection
+   * broke around the commit), or the command behind it is delivered again. If its first event
+   * is stored, it did: it is answered as applied, with the events it stored then, and nothing
+   * is written again. Otherwise it is applied as usual. A replayed write carries the same event
+   * ids each time it is sent (at least the first event's).
    */
   replay?: boolean;
 }

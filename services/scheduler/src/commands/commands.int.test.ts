@@ -186,6 +186,30 @@ describe('cancel, retry and approve commands', () => {
     expect((await status(running!.id))?.status).toBe('RUNNING');
   });
 
+  it('records a running job’s cancel once when the same command is delivered again', async () => {
+    const [running] = await createJobs(h.pool, workspaceId, 1);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-again', started_at = now() WHERE id = $1`, [running!.id]);
+    const signals: CancelSignal[] = [];
+    const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-again'), { callback: (_e, m) => {
+      signals.push(CancelSignal.parse(m.json()));
+    } });
+    const command = { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: running!.id, reason: 'twice' };
+    await publishCommand(h.ns, 'cancel', command, { [Headers.token]: token });
+    await waitFor(() => signals.length === 1);
+    // The command again, as a redelivery after a pass whose answer was lost brings it: another
+    // message id, so that the stream does not drop it as a duplicate publish.
+    const again = natsHeaders();
+    again.set(Headers.token, token);
+    await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('cancel'), JSON.stringify(command), { msgID: `${command.id}:again`, headers: again });
+    await waitFor(() => signals.length === 2);
+    sub.unsubscribe();
+    expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
+    // Another command is another request, and is recorded.
+    await publishCommand(h.ns, 'cancel', { ...command, id: randomUUID() }, { [Headers.token]: token });
+    await waitFor(async () => (await eventTypes(running!.id)).length === 4);
+    expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested', 'job.cancel_requested']);
+  });
+
   it('retry a failed job as a new attempt with its steps reset', async () => {
     const [failed] = await createJobs(h.pool, workspaceId, 1);
     await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 3 WHERE id = $1`, [failed!.id]);

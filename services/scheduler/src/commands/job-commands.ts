@@ -70,7 +70,7 @@ export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'can
         case 'WAITING':
           return cancelIdle(stateOf(job), job.status, reason, actorOf(incoming));
         case 'RUNNING':
-          return requestCancel(stateOf(job), reason, actorOf(incoming));
+          return requestCancel(stateOf(job), reason, actorOf(incoming), incoming.command.id);
         default:
           return null;
       }

@@ -4,7 +4,7 @@
  * the API wins cleanly and this one reports `applied: false`.
  */
 import type { JobError, QueueReason } from '@gantry/contracts';
-import type { JobWrite, StepPatch } from '@gantry/store';
+import { type JobWrite, nameUuid, type StepPatch } from '@gantry/store';
 
 /** What the scheduler read of a job before deciding a move. */
 export interface JobState {
@@ -112,13 +112,19 @@ export function cancelIdle(job: JobState, from: 'PENDING' | 'QUEUED' | 'WAITING'
   };
 }
 
-/** Row 11: a running job's cancel is recorded; the signal goes to its worker after commit. */
-export function requestCancel(job: JobState, reason: string | null, actor: string): JobWrite {
+/**
+ * Row 11: a running job's cancel is recorded; the signal goes to its worker after commit. The
+ * write leaves the job RUNNING, so the same command delivered again (its first pass's answer
+ * lost) would pass the guard again: its event is named after the command and the write is a
+ * replay, which the store answers from the stored event instead of recording it twice.
+ */
+export function requestCancel(job: JobState, reason: string | null, actor: string, commandId: string): JobWrite {
   return {
     jobId: job.id,
     attempt: job.attempt,
     expect: ['RUNNING'],
     set: { cancelRequestedAt: 'now' },
-    events: [{ type: 'job.cancel_requested', actor, payload: { reason } }],
+    events: [{ id: nameUuid(`job.cancel_requested:${commandId}:${job.id}:${job.attempt}`), type: 'job.cancel_requested', actor, payload: { reason } }],
+    replay: true,
   };
 }
