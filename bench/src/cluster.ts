@@ -36,8 +36,11 @@ export interface Cluster {
   readonly workspaceIds: readonly string[];
   readonly scheduler: ServiceProcess;
   readonly workers: ServiceProcess[];
-  /** Publishes batched submit commands for `jobs` (asynchronously, bounded in flight); resolves when all are acked by JetStream. */
-  submit(jobs: readonly { workspaceId: string; spec: JobSpecInput }[]): Promise<{ id: string; submittedAt: number }[]>;
+  /**
+   * Publishes batched submit commands for `jobs` (asynchronously, bounded in flight); resolves
+   * when all are acked by JetStream. A job's id is made here unless it names one.
+   */
+  submit(jobs: readonly { workspaceId: string; spec: JobSpecInput; id?: string }[]): Promise<{ id: string; submittedAt: number }[]>;
   /** Polls until `count` jobs are in a terminal status (less often while many remain); returns when it saw them. */
   waitForTerminal(count: number, timeoutMs: number): Promise<number>;
   /** Starts one more worker process (worker ids are w0, w1, … in start order). */
@@ -142,7 +145,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       workers,
       async submit(jobs) {
         // Batched submit commands: up to SUBMIT_BATCH jobs of one workspace per message.
-        const ids = jobs.map(() => randomUUID());
+        const ids = jobs.map((j) => j.id ?? randomUUID());
         const submittedAt = new Array<number>(jobs.length).fill(0);
         const sends: Promise<unknown>[] = [];
         for (let start = 0; start < jobs.length; ) {

@@ -4,8 +4,16 @@
  * high jobs (submit → terminal), and inversions: low jobs that started after the first high job
  * was submitted and before the last high job started, of which `inversionsBeyondDispatched`
  * were dispatched while a high job was already queued and waiting (the others had been handed to
- * a free slot before any high job was queued: the target counts only these).
+ * a free slot before any high job was queued: the target counts only these). A high job's
+ * `queued_at` is its creating statement's time, and a claim sees it only after the commit, some
+ * milliseconds later on a busy machine: `inversionsAfterVisible` counts only the low jobs
+ * dispatched after every high job could be read (polled from before the submit; `highVisibleMs`
+ * is that delay after the first `queued_at`), i.e. those a claim chose over a high job it saw.
+ * It also prints how
+ * fast the slots turn over (`lowJobsPerSecond`, `slotCycleMs`): a high job waits for slots to
+ * free, so its latency follows the cycle.
  */
+import { randomUUID } from 'node:crypto';
 import type { Pool } from '@gantry/store';
 import type { Scenario } from '../run.js';
 import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
@@ -23,7 +31,10 @@ export const priority: Scenario = {
       const ws = cluster.workspaceIds[0]!;
       const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
       await cluster.waitForTerminal(Math.min(500, lowCount), 300_000);
-      const high = await cluster.submit(Array.from({ length: highCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
+      const highIds = Array.from({ length: highCount }, () => randomUUID());
+      const visible = whenVisible(cluster.pool, highIds);
+      const high = await cluster.submit(highIds.map((id) => ({ id, workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
+      const visibleAt = await visible;
       await cluster.waitForTerminal(lowCount + highCount, 600_000);
       const times = await cluster.timings();
       const firstHighSubmitted = Math.min(...high.map((h) => h.submittedAt));
@@ -33,6 +44,11 @@ export const priority: Scenario = {
         return started > firstHighSubmitted && started < lastHighStarted;
       }).length;
       const highLatencies = high.map((h) => times.get(h.id)!.endedAt! - h.submittedAt);
+      // How fast the slots turn over: low jobs from the first start to the last end, and the
+      // time one slot takes to run a low job and get the next (slots ÷ that rate).
+      const lowStarts = low.map((l) => times.get(l.id)!.startedAt!);
+      const lowEnds = low.map((l) => times.get(l.id)!.endedAt!);
+      const lowPerSecond = lowCount / ((Math.max(...lowEnds) - Math.min(...lowStarts)) / 1000);
       const stages = await cluster.stages();
       const highStage = (f: (s: JobStages, submittedAt: number) => number) => percentile(high.map((h) => f(stages.get(h.id)!, h.submittedAt)), 99);
       const waitingHigh = await highWaits(cluster.pool, high.map((h) => h.id));
@@ -44,6 +60,10 @@ export const priority: Scenario = {
       const dispatchedOverHigh = lowDispatches.filter(({ dispatched }) =>
         waitingHigh.some((w) => w.queued <= dispatched.getTime() && dispatched.getTime() < w.dispatched),
       ).length;
+      // The same, counting only dispatches after every high job was visible to a claim.
+      const dispatchedOverVisibleHigh = lowDispatches.filter(({ dispatched }) =>
+        waitingHigh.some((w) => visibleAt <= dispatched.getTime() && dispatched.getTime() < w.dispatched),
+      ).length;
       return {
         low: lowCount,
         high: highCount,
@@ -51,6 +71,8 @@ export const priority: Scenario = {
         highP99Ms: percentile(highLatencies, 99),
         inversions,
         inversionsBeyondDispatched: dispatchedOverHigh,
+        inversionsAfterVisible: dispatchedOverVisibleHigh,
+        highVisibleMs: visibleAt - Math.min(...waitingHigh.map((w) => w.queued)),
         highStagesP99Ms: {
           ingest: highStage((st, at) => st.queuedAt - at),
           dispatch: highStage((st) => st.startedAt - st.queuedAt),
@@ -59,6 +81,8 @@ export const priority: Scenario = {
           pickup: highStage((st) => st.startedAt - st.dispatchedAt),
           run: highStage((st) => st.endedAt - st.startedAt),
         },
+        lowJobsPerSecond: Math.round(lowPerSecond),
+        slotCycleMs: Math.round((workers * concurrency * 1000) / lowPerSecond),
         slots: workers * concurrency,
         workers,
         concurrency,
@@ -68,6 +92,19 @@ export const priority: Scenario = {
     }
   },
 };
+
+/**
+ * When all of `ids` could first be read (epoch ms): polled every millisecond by primary key from
+ * before their submit, so this is their creation's commit, late by about one poll's round trip
+ * (1–3 ms on a busy machine).
+ */
+async function whenVisible(pool: Pool, ids: readonly string[]): Promise<number> {
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[])', [ids]);
+    if (rows[0]!.n === ids.length) return Date.now();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
 
 /**
  * When each high job was queued and when it was dispatched (epoch ms). `queued_at` is taken by
