@@ -1,0 +1,107 @@
+/**
+ * A commit whose answer never arrives: a TCP proxy between the worker's pool and PostgreSQL
+ * forwards a write, lets PostgreSQL commit it, and cuts both connections instead of passing the
+ * answer on — what a PostgreSQL crash does between a commit and its answer. The hold retries the
+ * write on a new connection; the job must record it once.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createLogger } from '@gantry/runtime';
+import { createPool, JobWriter, type Pool } from '@gantry/store';
+import { createJobs, createWorkspace, useTestDatabase } from '@gantry/testkit';
+import { JobHold } from './job-hold.js';
+import * as W from './writes.js';
+
+const db = useTestDatabase();
+const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
+
+/**
+ * Forwards connections to PostgreSQL. Once armed, the next answer that ends with ReadyForQuery
+ * (sent after the statement's implicit transaction committed) is dropped, and both sides of
+ * that connection are closed.
+ */
+class AnswerCutter {
+  readonly server: Server;
+  armed = false;
+  cut = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.server = createServer((client: Socket) => {
+      const upstream = createConnection(target);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => {
+        const tail = chunk.subarray(-6);
+        const readyForQuery = tail[0] === 0x5a && tail.readInt32BE(1) === 5;
+        if (this.armed && readyForQuery) {
+          this.armed = false;
+          this.cut += 1;
+          close();
+          return;
+        }
+        client.write(chunk);
+      });
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve((this.server.address() as { port: number }).port)));
+  }
+}
+
+let cutter: AnswerCutter;
+let direct: Pool;
+let proxied: Pool;
+let workspaceId: string;
+
+beforeAll(async () => {
+  const url = new URL(db.url);
+  cutter = new AnswerCutter({ host: url.hostname, port: Number(url.port || 5432) });
+  url.port = String(await cutter.listen());
+  direct = createPool(db.url, { max: 2, applicationName: 'lost-answer-test' });
+  proxied = createPool(url.toString(), { max: 2, applicationName: 'lost-answer-test-proxied' });
+  workspaceId = await createWorkspace(direct);
+});
+afterAll(async () => {
+  await proxied.end();
+  await direct.end();
+  await new Promise((r) => cutter.server.close(r));
+});
+
+it('records a step write once when PostgreSQL committed it and the answer was lost', async () => {
+  const [job] = await createJobs(direct, workspaceId);
+  const [one, two] = job!.stepIds;
+  const writer = new JobWriter({ pool: proxied });
+  const holder: W.Holder = { actor: 'worker:w1', attempt: 1 };
+  const hold = new JobHold({ writer, jobId: job!.id, holder, onFenced: () => {}, logger: () => logger });
+  const step = (id: string, name: string) => ({ id, name, phase: 'EXECUTION' as const, type: 'NOOP' });
+  hold.add(W.stepStarted(holder, step(one!, 'a')));
+  expect(await hold.claim(W.claim(holder, 'w1', 60_000, Date.now()))).toBe(true);
+
+  // The first step completes and the second starts: a write that leaves the job RUNNING.
+  hold.add(W.stepCompleted(holder, step(one!, 'a'), 1, {}, undefined));
+  hold.add(W.stepStarted(holder, step(two!, 'b')));
+  cutter.armed = true;
+  expect(await hold.flush()).toBe(true);
+  expect(cutter.cut).toBe(1);
+  expect(hold.writes).toBe(3); // the claim, the cut write, its replay
+
+  const { rows } = await direct.query<{ type: string; step_id: string | null; sequence: number }>(
+    'SELECT type, step_id, sequence FROM job_events WHERE job_id = $1 ORDER BY sequence',
+    [job!.id],
+  );
+  expect(rows.map((r) => [r.type, r.step_id])).toEqual([
+    ['job.created', null],
+    ['job.queued', null],
+    ['job.started', null],
+    ['step.started', one],
+    ['step.completed', one],
+    ['step.started', two],
+  ]);
+  await writer.stop();
+});
