@@ -9,9 +9,8 @@
  * milliseconds later on a busy machine: `inversionsAfterVisible` counts only the low jobs
  * dispatched after every high job could be read (polled from before the submit; `highVisibleMs`
  * is that delay after the first `queued_at`), i.e. those a claim chose over a high job it saw.
- * It also prints how
- * fast the slots turn over (`lowJobsPerSecond`, `slotCycleMs`): a high job waits for slots to
- * free, so its latency follows the cycle.
+ * It also prints how fast the slots turn over (`lowJobsPerSecond`, `slotCycleMs`): a high job
+ * waits for slots to free, so its latency follows the cycle.
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@gantry/store';
@@ -98,10 +97,12 @@ export const priority: Scenario = {
  * before their submit, so this is their creation's commit, late by about one poll's round trip
  * (1–3 ms on a busy machine).
  */
-async function whenVisible(pool: Pool, ids: readonly string[]): Promise<number> {
+async function whenVisible(pool: Pool, ids: readonly string[], timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[])', [ids]);
     if (rows[0]!.n === ids.length) return Date.now();
+    if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${ids.length} high jobs were created within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 1));
   }
 }
