@@ -12,9 +12,10 @@
  * retried or thrown.
  *
  * The messages carry no `Nats-Msg-Id`: a commit's events are fanned out once, by the writer
- * that saw the commit succeed, and consumers order and dedupe by the events' own sequences. A header costs every message about 2.5 µs of the publisher's CPU
- * (a headers object, its encoding) and the server a dedup-table entry; in `submit`, where the
- * API sends one message per created job, that was ≈ 4 % of the API's CPU.
+ * that saw the commit succeed (a replayed write's again: see `JobWrite.replay`), and consumers
+ * order and dedupe by the events' own sequences. A header costs every message about 2.5 µs of
+ * the publisher's CPU (a headers object, its encoding) and the server a dedup-table entry; in
+ * `submit`, where the API sends one message per created job, that was ≈ 4 % of the API's CPU.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameUuid, uuidv7 } from './ids.js';
+import { derivedUuid, uuidv7 } from './ids.js';
 
 describe('uuidv7', () => {
   it('is a version 7, variant 10 UUID', () => {
@@ -21,11 +21,12 @@ describe('uuidv7', () => {
   });
 });
 
-describe('nameUuid', () => {
-  it('is a version 5, variant 10 UUID, the same for the same name and another for another', () => {
-    const id = nameUuid('cancel:c1:j1:1');
-    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(nameUuid('cancel:c1:j1:1')).toBe(id);
-    expect(nameUuid('cancel:c1:j1:2')).not.toBe(id);
+describe('derivedUuid', () => {
+  it('derive ids that are valid UUIDs, stable for the same parts and different otherwise', () => {
+    const a = derivedUuid('retry', 'job', 3);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(derivedUuid('retry', 'job', 3)).toBe(a);
+    expect(derivedUuid('retry', 'job', 4)).not.toBe(a);
+    expect(derivedUuid('retry', 'jo', 'b3')).not.toBe(derivedUuid('retry', 'job', 3));
   });
 });

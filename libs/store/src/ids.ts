@@ -1,7 +1,7 @@
 /**
  * Time-ordered UUIDs (version 7, RFC 9562) for rows inserted at a high rate: new keys land at
- * the right edge of their B-tree instead of on random pages; and name-based UUIDs (version 5)
- * for ids that must come out the same when the same thing is done twice.
+ * the right edge of their B-tree instead of on random pages; and UUIDs derived from their parts
+ * (version 8) for ids that must come out the same when the same thing is done twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -29,18 +29,14 @@ export function uuidv7(): string {
   return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${random}`;
 }
 
-/** Gantry's namespace for {@link nameUuid} (a fixed random UUID). */
-const NAMESPACE = Buffer.from('5b0c3d2e8f1a4c6e9d7b2a4f6e8c0d1b', 'hex');
-
 /**
- * The UUIDv5 (RFC 9562) of `name` in Gantry's namespace: the same name always gives the same
- * id, so an event named after the command that caused it is recognised when that command is
- * delivered again (see `JobWrite.replay`).
+ * A UUID (version 8, RFC 9562) derived from `parts`: the same parts always give the same id. A
+ * command repeated for the same decision is then dropped by JetStream's duplicate window, and
+ * an event named after the command that caused it is found when that command is delivered again
+ * (see `JobWrite.replay`).
  */
-export function nameUuid(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE).update(name).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+export function derivedUuid(...parts: readonly (string | number)[]): string {
+  const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

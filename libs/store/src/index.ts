@@ -13,7 +13,7 @@ export { statement } from './db/statement.js';
 export { byIds } from './db/ids-param.js';
 export { isConnectionError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { schemaSnapshot } from './schema-snapshot.js';
-export { nameUuid, uuidv7 } from './ids.js';
+export { derivedUuid, uuidv7 } from './ids.js';
 export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TOKEN_PREFIX_LENGTH, type MintedToken } from './tokens.js';
 export type { EventInput, JobPatch, JobWrite, Stamp, StepPatch, WriteResult } from './write/job-write.js';
 export { applyWrites } from './write/apply-writes.js';

@@ -9,7 +9,6 @@
  * nothing. Retry and approve commands have no such outbox: the request waits for the PubAck and answers
  * 503 when NATS does not give one.
  */
-import { createHash } from 'node:crypto';
 import { headers as makeHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import {
   CURRENT_COMMAND_VERSION,
@@ -22,21 +21,12 @@ import {
   type SubmitCommand,
 } from '@gantry/contracts';
 import type { OutgoingMessage } from '@gantry/runtime';
+import { derivedUuid } from '@gantry/store';
 import type { ApiDeps } from './deps.js';
 
 /** Headers every command published for an HTTP request carries. */
 export function commandHeaders(requestId: string): Record<string, string> {
   return { [Headers.requestId]: requestId };
-}
-
-/**
- * A UUID (version 8, RFC 9562) derived from `parts`: the same parts always give the same id, so
- * a command repeated for the same decision is dropped by JetStream's duplicate window.
- */
-export function derivedCommandId(...parts: readonly (string | number)[]): string {
-  const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**
@@ -46,7 +36,7 @@ export function derivedCommandId(...parts: readonly (string | number)[]): string
  * again is dropped by JetStream's duplicate window.
  */
 export function submitCommand(workspaceId: string, jobIds: readonly string[], actor: string, issuedAt: string, priority: number): SubmitCommand {
-  const id = jobIds.length === 1 ? jobIds[0]! : derivedCommandId('submit', ...jobIds);
+  const id = jobIds.length === 1 ? jobIds[0]! : derivedUuid('submit', ...jobIds);
   return { v: CURRENT_COMMAND_VERSION, id, kind: 'submit', workspaceId, jobs: jobIds.map((jobId) => ({ jobId })), priority, actor, issuedAt };
 }
 

@@ -10,8 +10,9 @@
  * carries the caller's token in `Gantry-Token` for the scheduler's own check.
  */
 import { CURRENT_COMMAND_VERSION, GantryError, JobStatus, StepStatus, type ApproveCommand, type RetryCommand } from '@gantry/contracts';
+import { derivedUuid } from '@gantry/store';
 import { bearerToken } from '../auth/authenticator.js';
-import { derivedCommandId, publishCommand } from '../commands.js';
+import { publishCommand } from '../commands.js';
 import { defineRoute } from '../http/route.js';
 import { getJobRow, type Queryable } from '../jobs/read.js';
 import { CommandAccepted, DecisionRequest, JobParams, StepParams } from '../schemas.js';
@@ -35,7 +36,7 @@ export const retryJobRoute = defineRoute({
     }
     const command: RetryCommand = {
       v: CURRENT_COMMAND_VERSION,
-      id: derivedCommandId('retry', job.id, job.attempt),
+      id: derivedUuid('retry', job.id, job.attempt),
       kind: 'retry',
       workspaceId,
       jobId: job.id,
@@ -86,7 +87,7 @@ function decisionRoute(decision: ApproveCommand['decision']) {
       }
       const command: ApproveCommand = {
         v: CURRENT_COMMAND_VERSION,
-        id: derivedCommandId('approve', job.id, ctx.params.stepId, job.attempt, decision),
+        id: derivedUuid('approve', job.id, ctx.params.stepId, job.attempt, decision),
         kind: 'approve',
         workspaceId,
         jobId: job.id,

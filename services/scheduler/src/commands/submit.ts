@@ -15,7 +15,7 @@
 import { isGantryError, submittedJobs } from '@gantry/contracts';
 import { insertJobs, insertJobsUnlessForeign, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
-import { applied, type CommandContext, type Incoming, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
+import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
 /** A creation that belongs to command `index`. */
 interface Creation {
@@ -61,8 +61,7 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
   const result = await insertJobsUnlessForeign(ctx.pool, live.map((c) => c.job));
   if (result === undefined) return undefined;
   ctx.fanOut(result.created);
-  const createdIds = new Set(result.created.map((c) => c.id));
-  for (const c of live) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
+  markCreated(live, result.created, outcomes);
   const storedIds = [...result.existing].filter(([requested, existing]) => requested === existing).map(([id]) => id);
   if (storedIds.length > 0) {
     const stored = await readJobs(ctx, storedIds);
@@ -71,13 +70,24 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
         const job = stored.get(c.job.id);
         // Another workspace's job, created by a concurrent pass after this one's check: a no-op (see MAX_PASSES).
         if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') return;
-        const r = await ctx.writer.write(queueSubmitted(stateOf(job), batch[c.index]!.command.actor ?? 'scheduler'));
-        if (r.applied && outcomes[c.index]!.kind === 'done') outcomes[c.index] = applied;
+        await queueStored(ctx, job, batch[c.index]!.command, c.index, outcomes);
       }),
     );
   }
   if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
   return outcomes;
+}
+
+/** Queues a stored PENDING job of the command at `index`, which is applied if that took. */
+async function queueStored(ctx: CommandContext, job: JobRow, command: Incoming<'submit'>['command'], index: number, outcomes: Outcome[]): Promise<void> {
+  const r = await ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler'));
+  if (r.applied && outcomes[index]!.kind === 'done') outcomes[index] = applied;
+}
+
+/** Marks applied the command of each creation whose job is among `created`. */
+function markCreated(creations: readonly Creation[], created: readonly { readonly id: string }[], outcomes: Outcome[]): void {
+  const createdIds = new Set(created.map((c) => c.id));
+  for (const c of creations) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
 }
 
 /** Any pass: the named jobs are read first, then each command is decided on what they are. */
@@ -107,11 +117,7 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
         if (!job) {
           fresh.push(newJob(command, { jobId, job: spec }));
         } else if (job.status === 'PENDING') {
-          writes.push(
-            ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler')).then((r) => {
-              if (r.applied && outcomes[index]!.kind === 'done') outcomes[index] = applied;
-            }),
-          );
+          writes.push(queueStored(ctx, job, command, index, outcomes));
         }
       }
       if (fresh.length === 0) return;
@@ -161,8 +167,7 @@ async function create(ctx: CommandContext, creations: readonly Creation[], outco
     const chunk = live.slice(start, start + CREATE_CHUNK);
     const { created } = await insertJobs(ctx.pool, chunk.map((c) => c.job));
     ctx.fanOut(created);
-    const createdIds = new Set(created.map((c) => c.id));
-    for (const c of chunk) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
+    markCreated(chunk, created, outcomes);
     if (created.length > 0 && start + CREATE_CHUNK < live.length) ctx.wakeDispatcher();
   }
 }

@@ -4,7 +4,7 @@
  * the API wins cleanly and this one reports `applied: false`.
  */
 import type { JobError, QueueReason } from '@gantry/contracts';
-import { type JobWrite, nameUuid, type StepPatch } from '@gantry/store';
+import { derivedUuid, type JobWrite, type StepPatch } from '@gantry/store';
 
 /** What the scheduler read of a job before deciding a move. */
 export interface JobState {
@@ -124,7 +124,7 @@ export function requestCancel(job: JobState, reason: string | null, actor: strin
     attempt: job.attempt,
     expect: ['RUNNING'],
     set: { cancelRequestedAt: 'now' },
-    events: [{ id: nameUuid(`job.cancel_requested:${commandId}:${job.id}:${job.attempt}`), type: 'job.cancel_requested', actor, payload: { reason } }],
+    events: [{ id: derivedUuid('job.cancel_requested', commandId, job.id, job.attempt), type: 'job.cancel_requested', actor, payload: { reason } }],
     replay: true,
   };
 }
