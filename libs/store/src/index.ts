@@ -15,7 +15,7 @@ export { isConnectionError, isUniqueViolation, translateDbError } from './db/err
 export { schemaSnapshot } from './schema-snapshot.js';
 export { derivedUuid, uuidv7 } from './ids.js';
 export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TOKEN_PREFIX_LENGTH, type MintedToken } from './tokens.js';
-export type { EventInput, JobPatch, JobWrite, Stamp, StepPatch, WriteResult } from './write/job-write.js';
+export type { EventInput, JobPatch, JobWrite, LoadedJob, LoadedStep, Stamp, StepPatch, WriteResult } from './write/job-write.js';
 export { applyWrites } from './write/apply-writes.js';
 export { JobWriter, type FlushReport, type JobWriterOptions } from './write/job-writer.js';
 export { insertJobs, insertJobsUnlessForeign, ONE_STATEMENT_MAX, type CreatedJob, type InsertJobsResult, type NewJob } from './jobs/insert-jobs.js';

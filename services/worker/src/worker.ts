@@ -20,7 +20,6 @@ import { JobWriter, type Pool } from '@gantry/store';
 import { createCancelListener } from './cancel-listener.js';
 import { createDispatchConsumer, type DispatchConsumer } from './dispatch/consumer.js';
 import { createDispatchHandler } from './dispatch/handle-dispatch.js';
-import { JobLoader } from './dispatch/job-loader.js';
 import { readCancelReason } from './engine/cancel-reason.js';
 import { AttemptRun } from './engine/job-runner.js';
 import { createHeartbeat, type HeartbeatComponent } from './heartbeat.js';
@@ -125,13 +124,12 @@ export function createWorker(deps: WorkerDeps): Worker {
       onFlush: (report) => metrics.flushed(report),
     });
     const handle = createDispatchHandler({
-      loader: new JobLoader(deps.pool),
       inFlight,
       slots,
       signals,
       logger,
-      startAttempt: (job) =>
-        new AttemptRun(job, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
+      startAttempt: (dispatch) =>
+        new AttemptRun(dispatch, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
     });
     const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, gatherMs: settings.pullGatherMs, logger, onMessage: handle });
     const heartbeat = createHeartbeat({

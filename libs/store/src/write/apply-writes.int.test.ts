@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobs, createWorkspace, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
+import { createJobs, createWorkspace, jobSpec, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool, withTransaction } from '../db/pool.js';
 import { uuidv7 } from '../ids.js';
 import { applyWrites, WAVE_SQL } from './apply-writes.js';
@@ -194,6 +194,67 @@ describe('applyWrites', () => {
   });
 });
 
+describe('a claim that loads its job (JobWrite.load)', () => {
+  const claim = (jobId: string, attempt = 1): JobWrite => ({
+    ...start(jobId, attempt),
+    set: { workerId: 'w1', startedAt: 'now', deadlineAt: 'timeout' },
+    load: true,
+  });
+
+  it('is answered with the job as the claim left it, its steps in order, and sets the deadline from the job’s timeout', async () => {
+    const spec = jobSpec({
+      type: 'report',
+      payload: { n: 7 },
+      timeoutMs: 45_000,
+      maxAttempts: 4,
+      steps: [
+        { name: 'tidy', phase: 'CLEANUP', type: 'NOOP' },
+        { name: 'run', phase: 'EXECUTION', type: 'NOOP', timeoutMs: 9_000 },
+      ],
+    });
+    const [job] = await createJobs(pool, workspaceId, 1, { spec });
+    const [result] = await apply([claim(job!.id)]);
+    expect(result).toMatchObject({ applied: true, status: 'RUNNING', attempt: 1 });
+    expect(result!.events.map((e) => e.type)).toEqual(['job.started']);
+    expect(result!.job).toEqual({
+      id: job!.id, workspaceId, type: 'report', status: 'RUNNING', attempt: 1, failures: 0, maxAttempts: 4,
+      backoff: spec.backoff, timeoutMs: 45_000, payload: { n: 7 },
+      steps: [
+        { id: job!.stepIds[0], ordinal: 0, name: 'tidy', phase: 'CLEANUP', type: 'NOOP', status: 'PENDING', spec: {}, timeoutMs: null, output: null },
+        { id: job!.stepIds[1], ordinal: 1, name: 'run', phase: 'EXECUTION', type: 'NOOP', status: 'PENDING', spec: {}, timeoutMs: 9_000, output: null },
+      ],
+    });
+    const { rows } = await pool.query(
+      `SELECT (extract(epoch FROM deadline_at - started_at) * 1000)::int AS ms FROM runner_jobs WHERE id = $1`,
+      [job!.id],
+    );
+    expect(rows[0].ms).toBe(45_000);
+  });
+
+  it('answers a refused claim, and a write that does not ask, without a job', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const [first] = await apply([start(job!.id, 1)]);
+    expect(first).not.toHaveProperty('job');
+    const [again] = await apply([claim(job!.id)]);
+    expect(again).toEqual({ applied: false, status: 'RUNNING', attempt: 1, events: [] });
+  });
+
+  it('is answered with the job again when it is replayed after it committed', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const write: JobWrite = { ...claim(job!.id), events: [{ ...claim(job!.id).events[0]!, id: uuidv7() }] };
+    const [first] = await apply([write]);
+    const [again] = await apply([{ ...write, replay: true }]);
+    expect(first!.job?.status).toBe('RUNNING');
+    expect(again).toEqual(first);
+  });
+
+  it('may not change steps or failures, which it reads from before the write', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await expect(apply([{ ...claim(job!.id), steps: [{ stepId: job!.stepIds[0]!, status: 'RUNNING' }] }])).rejects.toThrow(/cannot change its steps/);
+    await expect(apply([{ ...claim(job!.id), set: { failures: 1 } }])).rejects.toThrow(/cannot change its steps or failures/);
+  });
+});
+
 describe('a replayed write (its first answer was lost)', () => {
   /** Step 1 completes and step 2 starts: a write that leaves the job RUNNING, so its guard holds again. */
   function stepDone(job: { id: string; stepIds: string[] }): JobWrite {
@@ -286,6 +347,10 @@ describe('the wave statement', () => {
       expect(probe).toHaveLength(1);
       expect(probe[0]!['Actual Loops']).toBe(0);
       expect(planNodes(probe[0]!).some((n) => n['Index Name'] === 'job_events_pkey')).toBe(true);
+      // The loaded job: read only for a write that asks for it.
+      const loads = nodes.filter((n) => n['Relation Name'] === 'job_steps' && n['Node Type'] !== 'ModifyTable');
+      expect(loads.length).toBeGreaterThan(0);
+      expect(loads.map((n) => n['Actual Loops'])).toEqual(loads.map(() => 0));
     } finally {
       await client.query('ROLLBACK');
       client.release();

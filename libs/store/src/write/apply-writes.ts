@@ -25,6 +25,9 @@
  * answered as applied with the sequences and time it got then, without passing its guard again
  * or writing anything. Only replays probe the events; other writes never reach that join.
  *
+ * A write with `load` (a worker's claim) is answered with its job and steps, read by primary key
+ * for that write alone, so that a worker's claim is also its load: one round trip, not two.
+ *
  * The last sequence is read from the statement's snapshot, which may predate the lock: if
  * another transaction appended to the same job in between, the INSERT collides with the primary
  * key `(job_id, sequence)` and the statement fails as a whole — never a gap, never a duplicate.
@@ -45,7 +48,7 @@ import type { PoolClient } from '../db/pool.js';
 import { statement } from '../db/statement.js';
 import { copyEvents } from '../events/copy-events.js';
 import { uuidv7 } from '../ids.js';
-import { assertWellFormed, type JobPatch, type JobWrite, type StepPatch, type WriteResult } from './job-write.js';
+import { assertWellFormed, type JobPatch, type JobWrite, type LoadedJob, type StepPatch, type WriteResult } from './job-write.js';
 import { patchAssignments, type PatchColumn, stampValue } from './patch-sql.js';
 
 /** Anything that runs a query: a pool (autocommit, one transaction per wave) or a client in a transaction. */
@@ -63,7 +66,7 @@ const JOB_COLUMNS: Record<keyof JobPatch | 'status', PatchColumn> = {
   workerId: { column: 'worker_id', type: 'text' },
   runAt: { column: 'run_at', type: 'timestamptz' },
   dispatchedAt: { column: 'dispatched_at', type: 'timestamptz' },
-  deadlineAt: { column: 'deadline_at', type: 'timestamptz' },
+  deadlineAt: { column: 'deadline_at', type: 'timestamptz', named: { timeout: (r) => `now() + ${r}.timeout_ms * interval '1 millisecond'` } },
   cancelRequestedAt: { column: 'cancel_requested_at', type: 'timestamptz' },
   queuedAt: { column: 'queued_at', type: 'timestamptz' },
   startedAt: { column: 'started_at', type: 'timestamptz' },
@@ -92,7 +95,7 @@ function toColumns(patch: object, columns: Record<string, PatchColumn>): Record<
   for (const [key, value] of Object.entries(patch)) {
     const column = columns[key];
     if (column === undefined || value === undefined) continue;
-    into[column.column] = TIMESTAMP_KEYS.has(key) ? stampValue(value as Date | 'now' | null) : value;
+    into[column.column] = TIMESTAMP_KEYS.has(key) ? stampValue(value as Date | string | null) : value;
   }
   return into;
 }
@@ -106,6 +109,8 @@ interface WaveRow {
   p: Record<string, unknown>;
   /** A replay's first event id; null for a write sent the first time. */
   replay: string | null;
+  /** Answer with the job (`JobWrite.load`). */
+  load: boolean;
 }
 
 /** A step's changed columns (`$2`). */
@@ -115,12 +120,30 @@ interface StepRow {
   p: Record<string, unknown>;
 }
 
+/**
+ * The job of a write with `load`, as JSON (a {@link LoadedJob}), given SQL for its id and for
+ * its status and attempt after the write. The rest is read from the statement's snapshot, which
+ * predates the write and may predate the lock; a write that loads changes no column read here,
+ * and none of them changes while the job keeps the attempt it was claimed at.
+ */
+function loadedJob(id: string, status: string, attempt: string): string {
+  return `(SELECT json_build_object(
+      'id', j.id, 'workspaceId', j.workspace_id, 'type', j.type, 'status', ${status}, 'attempt', ${attempt},
+      'failures', j.failures, 'maxAttempts', j.max_attempts, 'backoff', j.backoff, 'timeoutMs', j.timeout_ms,
+      'payload', j.payload,
+      'steps', COALESCE((SELECT json_agg(json_build_object(
+          'id', s.id, 'ordinal', s.ordinal, 'name', s.name, 'phase', s.phase, 'type', s.type, 'status', s.status,
+          'spec', s.spec, 'timeoutMs', s.timeout_ms, 'output', s.output) ORDER BY s.ordinal)
+        FROM job_steps s WHERE s.job_id = j.id), '[]'::json))
+    FROM runner_jobs j WHERE j.id = ${id})`;
+}
+
 function waveSql(bulkEvents: boolean): string {
   const jobSet = [...patchAssignments('r', Object.values(JOB_COLUMNS)), 'version = r.version + 1', 'updated_at = now()'].join(',\n    ');
   const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS)).join(',\n    ');
   return `
 WITH w AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid, load boolean)
 ),
 locked AS (
   SELECT l.id, l.workspace_id, l.status, l.attempt
@@ -138,7 +161,7 @@ done AS (
   WHERE v.replay IS NOT NULL
 ),
 ok AS (
-  SELECT v.i, v.job_id, v.p, l.workspace_id,
+  SELECT v.i, v.job_id, v.p, v.load, l.workspace_id,
     CASE WHEN v.p ? 'status' THEN v.p->>'status' ELSE l.status END AS status,
     CASE WHEN v.p ? 'attempt' THEN (v.p->>'attempt')::int ELSE l.attempt END AS attempt,
     COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = v.job_id), 0) AS base
@@ -172,16 +195,18 @@ ${bulkEvents ? 'ev AS (SELECT 1 WHERE false)' : `ev AS (
   RETURNING 1
 )`}
 SELECT a.i, a.status, a.attempt, a.base, a.workspace_id,
-  (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied, false AS replayed
+  (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied, false AS replayed,
+  CASE WHEN a.load THEN ${loadedJob('a.job_id', 'a.status', 'a.attempt')} END AS job
 FROM ok a
 WHERE gantry_assert(
   (SELECT count(*) FROM steps) = (SELECT count(*) FROM s JOIN ok b ON b.job_id = s.job_id),
   'a step in the batch does not belong to its job')
 UNION ALL
-SELECT d.i, l.status, l.attempt, d.base, l.workspace_id, d.tx_ms, true, true
+SELECT d.i, l.status, l.attempt, d.base, l.workspace_id, d.tx_ms, true, true,
+  CASE WHEN v.load THEN ${loadedJob('v.job_id', 'l.status', 'l.attempt')} END
 FROM done d JOIN w v ON v.i = d.i JOIN locked l ON l.id = v.job_id
 UNION ALL
-SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false, NULL
+SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false, NULL, NULL
 FROM w v LEFT JOIN locked l ON l.id = v.job_id
 WHERE v.i NOT IN (SELECT i FROM ok) AND v.i NOT IN (SELECT i FROM done)`;
 }
@@ -216,7 +241,9 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
   const rows: WaveRow[] = writes.map((w, i) => {
     const p = toColumns(w.set ?? {}, JOB_COLUMNS);
     if (w.to !== undefined) p.status = w.to;
-    return { i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null };
+    return {
+      i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null, load: w.load === true,
+    };
   });
   // A write may change one step twice (started, then completed): the later change wins.
   const merged = new Map<string, StepRow>();
@@ -249,6 +276,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     tx_ms: number | null;
     applied: boolean;
     replayed: boolean | null;
+    job: LoadedJob | null;
   }>((bulkEvents ? WAVE_BULK_EVENTS : WAVE)([
     JSON.stringify(rows),
     JSON.stringify(steps),
@@ -275,7 +303,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
           payload: e.payload,
         }) as JobEvent,
     );
-    return { applied: true, status: r.status, attempt: r.attempt, events: stored };
+    return { applied: true, status: r.status, attempt: r.attempt, events: stored, ...(r.job === null ? {} : { job: r.job }) };
   });
   if (bulkEvents) await copyEvents(db as PoolClient, results.flatMap((r, i) => (byIndex.get(i)?.replayed ? [] : r.events)));
   return results;

@@ -5,12 +5,14 @@
  * not at all, in one transaction with its events (ARCHITECTURE.md, invariants 2 and 4).
  */
 import {
+  type BackoffPolicy,
   canTransitionJob,
   type EventPayload,
   type EventType,
   type JobError,
   type JobEvent,
   type JobStatus,
+  type StepPhase,
   type StepStatus,
 } from '@gantry/contracts';
 
@@ -29,7 +31,8 @@ export interface JobPatch {
   workerId?: string | null;
   runAt?: Stamp;
   dispatchedAt?: Stamp;
-  deadlineAt?: Stamp;
+  /** `'timeout'`: the transaction's time plus the job's own `timeout_ms`. */
+  deadlineAt?: Stamp | 'timeout';
   cancelRequestedAt?: Stamp;
   queuedAt?: Stamp;
   startedAt?: Stamp;
@@ -85,6 +88,40 @@ export interface JobWrite {
    * ids each time it is sent (at least the first event's).
    */
   replay?: boolean;
+  /**
+   * Answer with the job as the write leaves it (`WriteResult.job`): what a worker needs to run
+   * it, so that its claim is also its load. Such a write may not change steps or `failures`:
+   * those come from the statement's snapshot, which predates the write.
+   */
+  load?: boolean;
+}
+
+/** One step of a {@link LoadedJob}. */
+export interface LoadedStep {
+  readonly id: string;
+  readonly ordinal: number;
+  readonly name: string;
+  readonly phase: StepPhase;
+  readonly type: string;
+  readonly status: StepStatus;
+  readonly spec: unknown;
+  readonly timeoutMs: number | null;
+  readonly output: unknown;
+}
+
+/** A job as a write with `load` answers it: its status and attempt after the write, its steps in ordinal order. */
+export interface LoadedJob {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly type: string;
+  readonly status: JobStatus;
+  readonly attempt: number;
+  readonly failures: number;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffPolicy;
+  readonly timeoutMs: number;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly steps: readonly LoadedStep[];
 }
 
 /** What became of a write. */
@@ -97,6 +134,8 @@ export interface WriteResult {
   attempt: number | null;
   /** The stored events, in sequence order; empty when refused. */
   events: JobEvent[];
+  /** The job, for an applied write that asked for it (`JobWrite.load`). */
+  job?: LoadedJob;
 }
 
 /**
@@ -115,6 +154,9 @@ export function assertWellFormed(write: JobWrite): void {
   }
   if (write.replay === true && write.events[0]?.id === undefined) {
     throw new TypeError(`a replayed write for job ${write.jobId} must name its first event's id`);
+  }
+  if (write.load === true && ((write.steps?.length ?? 0) > 0 || write.set?.failures !== undefined)) {
+    throw new TypeError(`a write for job ${write.jobId} that loads it cannot change its steps or failures`);
   }
   const next = write.set?.attempt;
   if (next !== undefined && next !== write.attempt + 1) {

@@ -12,10 +12,20 @@ type ColumnType = 'text' | 'int' | 'timestamptz' | 'jsonb';
 export interface PatchColumn {
   readonly column: string;
   readonly type: ColumnType;
+  /**
+   * Values a patch may name instead of giving them, each with the SQL that computes it from the
+   * row being updated, given the row's alias (a job's deadline from its own `timeout_ms`, say).
+   */
+  readonly named?: Readonly<Record<string, (alias: string) => string>>;
 }
 
-function valueExpr(c: PatchColumn): string {
+function valueExpr(c: PatchColumn, alias: string): string {
   const raw = `v.p->>'${c.column}'`;
+  const named = Object.entries(c.named ?? {});
+  if (named.length > 0) {
+    const cases = named.map(([name, sql]) => `WHEN '${name}' THEN ${sql(alias)}`).join(' ');
+    return `CASE ${raw} ${cases} ELSE ${valueExpr({ column: c.column, type: c.type }, alias)} END`;
+  }
   switch (c.type) {
     case 'text':
       return raw;
@@ -30,10 +40,10 @@ function valueExpr(c: PatchColumn): string {
 
 /** The SET list of `columns`: each takes the row's patched value when its patch names it. */
 export function patchAssignments(alias: string, columns: readonly PatchColumn[]): string[] {
-  return columns.map((c) => `${c.column} = CASE WHEN v.p ? '${c.column}' THEN ${valueExpr(c)} ELSE ${alias}.${c.column} END`);
+  return columns.map((c) => `${c.column} = CASE WHEN v.p ? '${c.column}' THEN ${valueExpr(c, alias)} ELSE ${alias}.${c.column} END`);
 }
 
-/** Serialises a timestamp for a patch: ISO text, PostgreSQL's `'now'`, or null. */
-export function stampValue(stamp: Date | 'now' | null): string | null {
+/** Serialises a timestamp for a patch: ISO text, PostgreSQL's `'now'`, a named value, or null. */
+export function stampValue(stamp: Date | string | null): string | null {
   return stamp instanceof Date ? stamp.toISOString() : stamp;
 }

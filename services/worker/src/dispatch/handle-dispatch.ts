@@ -1,38 +1,37 @@
 /**
- * What happens to one received dispatch: parse it, load its job, claim and run the attempt,
- * and settle the message — acked only after the write that ends the worker's hold committed
- * (protocol rows 6–9, 14, 15), or at once when the claim is refused (a stale or duplicate
- * dispatch: nothing is written). The slot the consumer took for the message is released when
- * the message is settled and the job directory is gone.
+ * What happens to one received dispatch: parse it, claim the attempt (the claim loads the job)
+ * and run it, and settle the message — acked only after the write that ends the worker's hold
+ * committed (protocol rows 6–9, 14, 15), or at once when the claim is refused (a stale or
+ * duplicate dispatch: nothing is written). The slot the consumer took for the message is
+ * released when the message is settled and the job directory is gone.
  *
  * | attempt outcome | message |
  * |---|---|
- * | COMPLETED, FAILED, CANCELLED, WAITING, RETRY, HANDED_BACK, REFUSED, FENCED | ack |
+ * | COMPLETED, FAILED, CANCELLED, WAITING, RETRY, HANDED_BACK, FENCED | ack |
+ * | REFUSED (claim refused: counted as a stale dispatch) | ack |
  * | UNCLAIMED (drained before the claim) | nak: another worker takes it now |
- * | ABANDONED (PostgreSQL unreachable), load failed | nak after a delay |
+ * | ABANDONED (PostgreSQL unreachable) | nak after a delay |
  * | invalid message | term |
  */
 import type { JsMsg } from '@nats-io/jetstream';
-import { Dispatch, JobStatus } from '@gantry/contracts';
+import { Dispatch } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
 import type { AttemptRun } from '../engine/job-runner.js';
-import type { AttemptOutcome, LoadedJob } from '../engine/types.js';
+import type { AttemptOutcome } from '../engine/types.js';
 import { type InFlight, InFlightAttempt } from '../in-flight.js';
 import type { WorkerSignals } from '../signals.js';
 import type { Slots } from '../slots.js';
-import type { JobLoader } from './job-loader.js';
 
-/** Delay before a dispatch whose job could not be loaded or written is delivered again. */
+/** Delay before a dispatch whose job could not be written is delivered again. */
 export const RETRY_DISPATCH_DELAY_MS = 5_000;
 
 /** What {@link createDispatchHandler} needs. */
 export interface DispatchHandlerDeps {
-  readonly loader: Pick<JobLoader, 'load'>;
   readonly inFlight: InFlight;
   readonly slots: Slots;
   readonly signals: WorkerSignals;
   readonly logger: Logger;
-  readonly startAttempt: (job: LoadedJob) => AttemptRun;
+  readonly startAttempt: (dispatch: Dispatch) => AttemptRun;
 }
 
 function settle(msg: JsMsg, outcome: AttemptOutcome): void {
@@ -62,24 +61,12 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: JsMsg) =
       const entry = new InFlightAttempt(d.jobId, d.attempt, msg);
       inFlight.add(entry);
       try {
-        let job: LoadedJob | undefined;
-        try {
-          job = await deps.loader.load(d.jobId);
-        } catch (err) {
-          logger.warn({ err, jobId: d.jobId }, 'cannot load the dispatched job; will retry');
-          msg.nak(RETRY_DISPATCH_DELAY_MS);
-          return;
-        }
-        if (!job || job.status !== JobStatus.QUEUED || job.attempt !== d.attempt) {
-          msg.ack();
-          signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'stale' });
-          return;
-        }
-        const run = deps.startAttempt(job);
+        const run = deps.startAttempt(d);
         entry.attach((kind) => run.signal(kind));
         const outcome = await run.run();
         settle(msg, outcome);
-        signals.emit('attemptEnded', { jobId: d.jobId, attempt: d.attempt, outcome });
+        if (outcome === 'REFUSED') signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'stale' });
+        else signals.emit('attemptEnded', { jobId: d.jobId, attempt: d.attempt, outcome });
       } finally {
         inFlight.delete(entry);
       }

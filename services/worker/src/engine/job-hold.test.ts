@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GantryError } from '@gantry/contracts';
 import { createLogger } from '@gantry/runtime';
-import type { JobWrite, WriteResult } from '@gantry/store';
+import type { JobWrite, LoadedJob, WriteResult } from '@gantry/store';
 import { JobHold } from './job-hold.js';
 import * as W from './writes.js';
 
@@ -9,34 +9,44 @@ const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
 const holder: W.Holder = { actor: 'worker:w', attempt: 1 };
 const step = { id: 's1', name: 'a', phase: 'EXECUTION' as const, type: 'NOOP' };
 
-/** A writer whose answers the test controls, recording what it was sent and when. */
+/** The job a claim loads, as far as the hold cares. */
+const loaded = { id: 'j', attempt: 1, status: 'RUNNING', steps: [] } as unknown as LoadedJob;
+
+/** A writer whose answers the test controls, recording what it was sent and when; by default it applies, with the job when asked. */
 function scriptedWriter(answers: ((w: JobWrite) => Promise<WriteResult>)[]) {
   const sent: JobWrite[] = [];
   return {
     sent,
     write(w: JobWrite) {
       sent.push(w);
-      const next = answers.shift() ?? (async () => ({ applied: true, status: w.to ?? 'RUNNING', attempt: w.set?.attempt ?? w.attempt, events: [] }));
-      return next(w);
+      const applied = async (): Promise<WriteResult> => ({
+        applied: true, status: w.to ?? 'RUNNING', attempt: w.set?.attempt ?? w.attempt, events: [], ...(w.load ? { job: loaded } : {}),
+      });
+      return (answers.shift() ?? applied)(w);
     },
   };
 }
 
+const unavailable = async (): Promise<WriteResult> => {
+  throw new GantryError('UNAVAILABLE');
+};
+
 describe('JobHold', () => {
-  it('carries pending pieces with the next write, after the claim events', async () => {
+  it('claims with a load, then carries pending pieces with the next write', async () => {
     const writer = scriptedWriter([]);
     const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
+    expect(await hold.claim(W.claim(holder, 'w'))).toBe(loaded);
     hold.add(W.stepStarted(holder, step));
-    expect(await hold.claim(W.claim(holder, 'w', 1_000, 0))).toBe(true);
     hold.add(W.stepCompleted(holder, step, 1, {}, undefined));
     hold.patch({ progress: 50 });
     expect(await hold.end(W.complete(holder, 1, null))).toBe(true);
     expect(writer.sent.map((w) => w.events.map((e) => e.type))).toEqual([
-      ['job.started', 'step.started'],
-      ['step.completed', 'job.completed'],
+      ['job.started'],
+      ['step.started', 'step.completed', 'job.completed'],
     ]);
     expect(writer.sent[1]!.set).toMatchObject({ progress: 100 });
-    expect(writer.sent[0]).toMatchObject({ expect: ['QUEUED'], to: 'RUNNING', attempt: 1 });
+    expect(writer.sent[0]).toMatchObject({ expect: ['QUEUED'], to: 'RUNNING', attempt: 1, load: true });
+    expect(writer.sent[1]!.load).toBeUndefined();
     expect(await hold.flush()).toBe(true);
     expect(writer.sent).toHaveLength(2);
   });
@@ -72,24 +82,25 @@ describe('JobHold', () => {
     expect(writer.sent).toHaveLength(1);
   });
 
-  it('retries while PostgreSQL is unavailable and takes a refusal showing the intended state as applied', async () => {
-    const writer = scriptedWriter([
-      async () => {
-        throw new GantryError('UNAVAILABLE');
-      },
-      async () => ({ applied: false, status: 'COMPLETED', attempt: 1, events: [] }),
-    ]);
+  it('retries while PostgreSQL is unavailable and takes a refusal showing the intended state as applied, for a write without events', async () => {
+    const writer = scriptedWriter([unavailable, async () => ({ applied: false, status: 'RUNNING', attempt: 1, events: [] })]);
     const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
-    expect(await hold.end(W.complete(holder, 0, null))).toBe(true);
+    hold.patch({ progress: 50 });
+    expect(await hold.flush()).toBe(true);
     expect(writer.sent).toHaveLength(2);
   });
 
+  it('takes a refused replay of a claim as refused: its replay would have found its event, so another worker claimed the attempt', async () => {
+    const writer = scriptedWriter([unavailable, async () => ({ applied: false, status: 'RUNNING', attempt: 1, events: [] })]);
+    let fenced = 0;
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => (fenced += 1), logger: () => logger });
+    expect(await hold.claim(W.claim(holder, 'w'))).toBeUndefined();
+    expect(writer.sent.map((w) => w.replay)).toEqual([undefined, true]);
+    expect(fenced).toBe(1);
+  });
+
   it('replays a write whose answer was lost with the same event ids, so the store can find it', async () => {
-    const writer = scriptedWriter([
-      async () => {
-        throw new GantryError('UNAVAILABLE');
-      },
-    ]);
+    const writer = scriptedWriter([unavailable]);
     const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
     hold.add(W.stepCompleted(holder, step, 1, {}, undefined));
     hold.add(W.stepStarted(holder, { ...step, id: 's2' }));

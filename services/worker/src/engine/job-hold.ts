@@ -20,7 +20,7 @@
  */
 import { isGantryError, type JobStatus } from '@gantry/contracts';
 import { delay, type Logger } from '@gantry/runtime';
-import { type EventInput, type JobPatch, type JobWrite, type JobWriter, type StepPatch, uuidv7, type WriteResult } from '@gantry/store';
+import { type EventInput, type JobPatch, type JobWrite, type JobWriter, type LoadedJob, type StepPatch, uuidv7, type WriteResult } from '@gantry/store';
 import type { Holder, Move, Parts } from './writes.js';
 
 /** Options of a {@link JobHold}. */
@@ -78,15 +78,20 @@ export class JobHold {
     this.#set = { ...this.#set, ...set };
   }
 
-  /** Claims the job (row 4) with what is pending. Resolves true when the claim applied. */
-  claim(move: Move): Promise<boolean> {
-    return this.#enqueue(move.expect, move.to, move.set, move.events, move.steps ?? [], true);
+  /**
+   * Claims the job (row 4) with what is pending; the claim also loads it (`JobWrite.load`), so
+   * it costs one round trip. Resolves with the job as claimed, or undefined when refused.
+   */
+  async claim(move: Move): Promise<LoadedJob | undefined> {
+    const result = await this.#enqueue(move, true, true);
+    if (result !== undefined && result.job === undefined) throw new Error(`the claim of job ${this.#opts.jobId} was answered without the job`);
+    return result?.job;
   }
 
   /** Writes what is pending, guarded by RUNNING; resolves at once with true when nothing is. */
-  flush(): Promise<boolean> {
+  async flush(): Promise<boolean> {
     if (!this.hasPending) return this.#chain.then(() => !this.#fenced);
-    return this.#enqueue(RUNNING, undefined, undefined, [], [], false);
+    return (await this.#enqueue({ expect: RUNNING, events: [] }, false)) !== undefined;
   }
 
   /**
@@ -108,18 +113,13 @@ export class JobHold {
   }
 
   /** Ends the hold with `move` (rows 6–9, 14, 15) after what is pending. */
-  end(move: Move): Promise<boolean> {
-    return this.#enqueue(move.expect, move.to, move.set, move.events, move.steps ?? [], false);
+  async end(move: Move): Promise<boolean> {
+    return (await this.#enqueue(move, false)) !== undefined;
   }
 
-  #enqueue(
-    expect: readonly JobStatus[],
-    to: JobStatus | undefined,
-    set: JobPatch | undefined,
-    events: readonly EventInput[],
-    steps: readonly StepPatch[],
-    eventsFirst: boolean,
-  ): Promise<boolean> {
+  /** Sends `move` with what is pending, after the writes before it; resolves with its result, undefined when refused. */
+  #enqueue(move: Pick<Move, 'expect' | 'events'> & Partial<Move>, eventsFirst: boolean, load = false): Promise<WriteResult | undefined> {
+    const { expect, to, set, events, steps = [] } = move;
     this.close();
     const pendingEvents = this.#events;
     const pendingSteps = this.#steps;
@@ -135,15 +135,16 @@ export class JobHold {
       ...(pendingSet === undefined && set === undefined ? {} : { set: { ...pendingSet, ...set } }),
       steps: [...pendingSteps, ...steps],
       events: named(eventsFirst ? [...events, ...pendingEvents] : [...pendingEvents, ...events]),
+      ...(load ? { load } : {}),
     };
     const sent = this.#chain.then(() => this.#send(write));
     this.#chain = sent.catch(() => undefined);
     return sent;
   }
 
-  async #send(write: JobWrite): Promise<boolean> {
+  async #send(write: JobWrite): Promise<WriteResult | undefined> {
     if (this.#broken !== undefined) throw this.#broken;
-    if (this.#fenced) return false;
+    if (this.#fenced) return undefined;
     const started = Date.now();
     const retryForMs = this.#opts.retryForMs ?? 60_000;
     for (let tries = 0; ; tries++) {
@@ -160,9 +161,9 @@ export class JobHold {
         await delay(Math.min(5_000, 100 * 2 ** tries));
         continue;
       }
-      if (result.applied || (tries > 0 && landed(write, result))) return true;
+      if (result.applied || (tries > 0 && write.events.length === 0 && landed(write, result))) return result;
       this.#fence(result);
-      return false;
+      return undefined;
     }
   }
 

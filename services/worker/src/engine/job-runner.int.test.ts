@@ -61,7 +61,7 @@ describe('the step engine', () => {
     expect(events.every((e) => e.type === 'job.created' || e.type === 'job.queued' || e.actor === `worker:${worker.id}`)).toBe(true);
     expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
     await h.published(job.id, (e) => e.type === 'job.completed');
-    // The claim with the first step's start, then everything else with the terminal move.
+    // The claim (which also loaded the job), then every step's events with the terminal move.
     expect(h.batches(job.id)).toBe(2);
     expect(await h.settledDispatch()).toMatchObject({ pending: 0, ackPending: 0 });
     expect(worker.slots.busy).toBe(0);

@@ -3,11 +3,11 @@
  * hold on it (docs/protocol.md rows 4–9, 12, 14, 15).
  *
  * ```
- *  claim (+ first step started) ─► step ─► step … ─► CLEANUP steps ─► COMPLETED | QUEUED (retry) | FAILED | CANCELLED
- *            │                      │ failed / cancel / timeout: remaining non-CLEANUP steps SKIPPED, CLEANUP runs
- *            │                      │ approval gate: ─► WAITING (slot freed)
- *            │                      │ drain: ─► QUEUED (handed back, CLEANUP does not run)
- *            └ refused: stale dispatch            any refused write: fenced, stop writing
+ *  claim (loads the job) ─► step ─► step … ─► CLEANUP steps ─► COMPLETED | QUEUED (retry) | FAILED | CANCELLED
+ *            │               │ failed / cancel / timeout: remaining non-CLEANUP steps SKIPPED, CLEANUP runs
+ *            │               │ approval gate: ─► WAITING (slot freed)
+ *            │               │ drain: ─► QUEUED (handed back, CLEANUP does not run)
+ *            └ refused: stale dispatch     any refused write: fenced, stop writing
  * ```
  *
  * Invariants:
@@ -16,23 +16,24 @@
  * - a cancel that arrives before the terminal write ends the job CANCELLED;
  * - a step's completion and the next step's start travel in one write, written within
  *   `stepWriteDelayMs` unless a later write takes them along: a job of quick steps costs two
- *   writes, the claim (with the first step's start) and the terminal move (with the rest).
+ *   writes, the claim (which is also the job's load) and the terminal move (with every step's
+ *   events); the first step's start is written like the others, within `stepWriteDelayMs`.
  */
 import { hasAttemptsLeft, type JobError, retryDelayMs, StepPhase, StepStatus } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
-import type { JobWriter } from '@gantry/store';
+import type { JobWriter, LoadedJob, LoadedStep } from '@gantry/store';
 import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerSettings } from '../settings.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Json, JobInfo } from '../steps/types.js';
-import type { StepUserPool } from '../steps/process/step-user.js';
-import { attemptDir } from '../workdir.js';
+import type { StepUser, StepUserPool } from '../steps/process/step-user.js';
+import { type AttemptDir, attemptDir } from '../workdir.js';
 import { Interrupt, Interruption } from './abort.js';
 import { boundedMessage, type StepFailure } from './job-control.js';
 import { JobHold } from './job-hold.js';
 import { needsRun, progressOf, runOrder } from './step-order.js';
 import { runStep, type StepRun } from './step-runner.js';
-import type { AttemptOutcome, LoadedJob, LoadedStep } from './types.js';
+import type { AttemptOutcome } from './types.js';
 import * as W from './writes.js';
 
 /** What an attempt needs from its worker. */
@@ -56,11 +57,10 @@ function jobResult(outputs: Map<string, Json>): Json | null {
   return outputs.size === 0 ? null : Object.fromEntries(outputs);
 }
 
-/** One attempt of one job on this worker. Create it, then `run()` it once. */
+/** One attempt of one job on this worker, as dispatched. Create it, then `run()` it once. */
 export class AttemptRun {
   readonly jobId: string;
   readonly attempt: number;
-  readonly #job: LoadedJob;
   readonly #deps: AttemptDeps;
   #logger: Logger | undefined;
   readonly #main = new Interruption();
@@ -72,11 +72,10 @@ export class AttemptRun {
   #inCleanup = false;
   #deadline: NodeJS.Timeout | undefined;
 
-  constructor(job: LoadedJob, deps: AttemptDeps) {
-    this.#job = job;
+  constructor(dispatched: { readonly jobId: string; readonly attempt: number }, deps: AttemptDeps) {
     this.#deps = deps;
-    this.jobId = job.id;
-    this.attempt = job.attempt;
+    this.jobId = dispatched.jobId;
+    this.attempt = dispatched.attempt;
   }
 
   /** The attempt's logger, made when something is first logged (most attempts log nothing). */
@@ -110,16 +109,41 @@ export class AttemptRun {
     this.#hard.interrupt(new Interrupt('fenced'));
   }
 
-  /** Runs the attempt; resolves once the write that ends the hold committed (or was refused). */
+  /**
+   * Claims the attempt (the claim loads the job) and runs it; resolves once the write that ends
+   * the hold committed, or at once when the claim was refused.
+   */
   async run(): Promise<AttemptOutcome> {
-    const job = this.#job;
-    const { settings, metrics } = this.#deps;
-    const holder: W.Holder = { actor: `worker:${settings.workerId}`, attempt: job.attempt };
+    const { settings } = this.#deps;
+    const holder: W.Holder = { actor: `worker:${settings.workerId}`, attempt: this.attempt };
     const hold = new JobHold({
-      writer: this.#deps.writer, jobId: job.id, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
+      writer: this.#deps.writer, jobId: this.jobId, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
     });
-    const user = this.#deps.users?.acquire();
-    const dir = attemptDir(settings.workDir, job.id, job.attempt, user);
+    let user: StepUser | undefined;
+    let dir: AttemptDir | undefined;
+    try {
+      if (this.#handBack) return 'UNCLAIMED';
+      const job = await hold.claim(W.claim(holder, settings.workerId));
+      if (job === undefined) return 'REFUSED';
+      this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
+      user = this.#deps.users?.acquire();
+      dir = attemptDir(settings.workDir, job.id, job.attempt, user);
+      return await this.#runClaimed(job, hold, holder, dir);
+    } catch (err) {
+      this.#fence();
+      this.#log().error({ err }, 'job writes keep failing; leaving the attempt to recovery');
+      return 'ABANDONED';
+    } finally {
+      clearTimeout(this.#deadline);
+      hold.close();
+      await dir?.remove();
+      if (user) this.#deps.users!.release(user);
+    }
+  }
+
+  /** Runs the steps of a claimed attempt and ends the hold (see the module doc). */
+  async #runClaimed(job: LoadedJob, hold: JobHold, holder: W.Holder, dir: AttemptDir): Promise<AttemptOutcome> {
+    const { settings, metrics } = this.#deps;
     const info: JobInfo = { id: job.id, workspaceId: job.workspaceId, type: job.type, attempt: job.attempt, payload: job.payload };
     const startedAt = performance.now();
     const toRun = runOrder(job.steps).filter(needsRun);
@@ -128,94 +152,73 @@ export class AttemptRun {
     let completed = job.steps.length - toRun.length;
     let lastProgressEvent = Date.now();
     let failure: StepFailure | undefined;
-    let claimed = false;
 
-    const claim = async (): Promise<boolean> => {
-      const ok = await hold.claim(W.claim(holder, settings.workerId, job.timeoutMs, Date.now()));
-      if (ok) this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
-      claimed = ok;
-      return ok;
-    };
     const end = async (move: W.Move, outcome: AttemptOutcome): Promise<AttemptOutcome> => {
       if (!(await hold.end(move))) return 'FENCED';
       metrics.attemptEnded(job.type, outcome, (performance.now() - startedAt) / 1000);
       return outcome;
     };
 
-    try {
-      for (let i = 0; i < toRun.length; i++) {
-        const step = toRun[i]!;
-        const cleanup = step.phase === StepPhase.CLEANUP;
-        if (hold.fenced) return 'FENCED';
-        if (this.#handBack) return claimed ? await end(W.handBack(holder, undefined), 'HANDED_BACK') : 'UNCLAIMED';
-        if (!failure && this.#main.kind !== undefined) failure = this.#failureBetweenSteps();
-        this.#failing = failure !== undefined;
-        if (failure && !cleanup) {
-          hold.add(W.stepSkipped(holder, step, failure.control === 'cancel' ? 'the job was cancelled' : 'an earlier step failed'));
-          continue;
-        }
-        if (cleanup) this.#inCleanup = true;
-        hold.add(W.stepStarted(holder, step));
-        if (!claimed) {
-          if (!(await claim())) return 'REFUSED';
-        } else hold.flushSoon();
-        const run = await runStep({
-          handler: this.#deps.registry.get(step.type), step, job: info, hold, holder, workDir: dir,
-          interruption: cleanup ? this.#hard : this.#main, logger: this.#log,
-          abortGraceMs: settings.killGraceMs + 1_000,
-        });
-        metrics.stepEnded(step.phase, step.type, stepStatusOf(run), run.durationMs / 1000);
-        if (run.kind === 'interrupted') {
-          if (run.interrupt === 'fenced') return 'FENCED';
-          return await end(W.handBack(holder, step.id), 'HANDED_BACK');
-        }
-        if (run.kind === 'parked' && !failure) {
-          hold.add({ events: [], steps: [{ stepId: step.id, ...run.record }] });
-          return await end(W.park(holder, step.id, run.park.prompt, run.park.timeoutMs, Date.now()), 'WAITING');
-        }
-        if (run.kind === 'completed') {
-          completed += 1;
-          if (run.output !== undefined) outputs.set(step.name, run.output);
-          hold.add(W.stepCompleted(holder, step, run.durationMs, run.record, run.output));
-          if (!failure && i < toRun.length - 1) {
-            const due = settings.progressIntervalMs === 0 || Date.now() - lastProgressEvent >= settings.progressIntervalMs;
-            if (due) lastProgressEvent = Date.now();
-            const p = W.progressed(holder, progressOf(completed, job.steps.length), completed, job.steps.length, due);
-            hold.patch(p.set);
-            hold.add({ events: p.events, steps: [] });
-          }
-          continue;
-        }
-        const stepFailure: StepFailure = run.kind === 'failed' ? run.failure : parkedAfterFailure(step);
-        hold.add(W.stepFailed(holder, step, run.durationMs, run.record, stepFailure.error));
-        if (stepFailure.control === 'cancel' && !this.#cancelRequested) {
-          this.#cancelRequested = true;
-          this.#cancelReason = stepFailure.error.message;
-        }
-        failure ??= stepFailure;
-        this.#failing = true;
-      }
+    for (let i = 0; i < toRun.length; i++) {
+      const step = toRun[i]!;
+      const cleanup = step.phase === StepPhase.CLEANUP;
       if (hold.fenced) return 'FENCED';
-      if (this.#handBack && !this.#failing) return claimed ? await end(W.handBack(holder, undefined), 'HANDED_BACK') : 'UNCLAIMED';
-      if (!claimed && !(await claim())) return 'REFUSED';
-      if (this.#cancelRequested) return await end(W.cancel(holder, this.#cancelReason ?? (await this.#requestedReason())), 'CANCELLED');
-      if (!failure) return await end(W.complete(holder, Math.round(performance.now() - startedAt), jobResult(outputs)), 'COMPLETED');
-      const error = jobError(failure, job.steps);
-      if (error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)) {
-        const delay = failure.retryDelayMs ?? retryDelayMs(job.backoff, job.failures + 1);
-        return await end(W.retry(holder, job, error, delay, Date.now()), 'RETRY');
+      if (this.#handBack) return await end(W.handBack(holder, undefined), 'HANDED_BACK');
+      if (!failure && this.#main.kind !== undefined) failure = this.#failureBetweenSteps();
+      this.#failing = failure !== undefined;
+      if (failure && !cleanup) {
+        hold.add(W.stepSkipped(holder, step, failure.control === 'cancel' ? 'the job was cancelled' : 'an earlier step failed'));
+        continue;
       }
-      return await end(W.fail(holder, job, error), 'FAILED');
-    } catch (err) {
-      this.#fence();
-      this.#log().error({ err }, 'job writes keep failing; leaving the attempt to recovery');
-      return 'ABANDONED';
-    } finally {
-      clearTimeout(this.#deadline);
-      hold.close();
-      await dir.remove();
-      if (user) this.#deps.users!.release(user);
+      if (cleanup) this.#inCleanup = true;
+      hold.add(W.stepStarted(holder, step));
+      hold.flushSoon();
+      const run = await runStep({
+        handler: this.#deps.registry.get(step.type), step, job: info, hold, holder, workDir: dir,
+        interruption: cleanup ? this.#hard : this.#main, logger: this.#log,
+        abortGraceMs: settings.killGraceMs + 1_000,
+      });
+      metrics.stepEnded(step.phase, step.type, stepStatusOf(run), run.durationMs / 1000);
+      if (run.kind === 'interrupted') {
+        if (run.interrupt === 'fenced') return 'FENCED';
+        return await end(W.handBack(holder, step.id), 'HANDED_BACK');
+      }
+      if (run.kind === 'parked' && !failure) {
+        hold.add({ events: [], steps: [{ stepId: step.id, ...run.record }] });
+        return await end(W.park(holder, step.id, run.park.prompt, run.park.timeoutMs, Date.now()), 'WAITING');
+      }
+      if (run.kind === 'completed') {
+        completed += 1;
+        if (run.output !== undefined) outputs.set(step.name, run.output);
+        hold.add(W.stepCompleted(holder, step, run.durationMs, run.record, run.output));
+        if (!failure && i < toRun.length - 1) {
+          const due = settings.progressIntervalMs === 0 || Date.now() - lastProgressEvent >= settings.progressIntervalMs;
+          if (due) lastProgressEvent = Date.now();
+          const p = W.progressed(holder, progressOf(completed, job.steps.length), completed, job.steps.length, due);
+          hold.patch(p.set);
+          hold.add({ events: p.events, steps: [] });
+        }
+        continue;
+      }
+      const stepFailure: StepFailure = run.kind === 'failed' ? run.failure : parkedAfterFailure(step);
+      hold.add(W.stepFailed(holder, step, run.durationMs, run.record, stepFailure.error));
+      if (stepFailure.control === 'cancel' && !this.#cancelRequested) {
+        this.#cancelRequested = true;
+        this.#cancelReason = stepFailure.error.message;
+      }
+      failure ??= stepFailure;
+      this.#failing = true;
     }
+    if (hold.fenced) return 'FENCED';
+    if (this.#handBack && !this.#failing) return await end(W.handBack(holder, undefined), 'HANDED_BACK');
+    if (this.#cancelRequested) return await end(W.cancel(holder, this.#cancelReason ?? (await this.#requestedReason())), 'CANCELLED');
+    if (!failure) return await end(W.complete(holder, Math.round(performance.now() - startedAt), jobResult(outputs)), 'COMPLETED');
+    const error = jobError(failure, job.steps);
+    if (error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)) {
+      const delay = failure.retryDelayMs ?? retryDelayMs(job.backoff, job.failures + 1);
+      return await end(W.retry(holder, job, error, delay, Date.now()), 'RETRY');
+    }
+    return await end(W.fail(holder, job, error), 'FAILED');
   }
 
   #failureBetweenSteps(): StepFailure {

@@ -80,8 +80,8 @@ it('records a step write once when PostgreSQL committed it and the answer was lo
   const holder: W.Holder = { actor: 'worker:w1', attempt: 1 };
   const hold = new JobHold({ writer, jobId: job!.id, holder, onFenced: () => {}, logger: () => logger });
   const step = (id: string, name: string) => ({ id, name, phase: 'EXECUTION' as const, type: 'NOOP' });
+  expect(await hold.claim(W.claim(holder, 'w1'))).toMatchObject({ id: job!.id, status: 'RUNNING' });
   hold.add(W.stepStarted(holder, step(one!, 'a')));
-  expect(await hold.claim(W.claim(holder, 'w1', 60_000, Date.now()))).toBe(true);
 
   // The first step completes and the second starts: a write that leaves the job RUNNING.
   hold.add(W.stepCompleted(holder, step(one!, 'a'), 1, {}, undefined));

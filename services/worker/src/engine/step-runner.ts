@@ -18,7 +18,7 @@ import type { Json, JobInfo, ParkRequest, StepContext, StepHandler, StepRecord }
 import { Interrupt, Interruption } from './abort.js';
 import { classifyStepError, type StepFailure } from './job-control.js';
 import type { Holder } from './writes.js';
-import type { LoadedStep } from './types.js';
+import type { LoadedStep } from '@gantry/store';
 
 /** How a step run ended. */
 export type StepRun =

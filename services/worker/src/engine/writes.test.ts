@@ -8,11 +8,11 @@ const error = { code: 'STEP_FAILED', message: 'no', stepId: 's1', retryable: tru
 const NOW = Date.parse('2030-01-01T00:00:00.000Z');
 
 describe('write builders', () => {
-  it('claim: QUEUED → RUNNING with the worker, start and deadline, and job.started', () => {
-    const m = W.claim(h, 'w1', 60_000, NOW);
+  it('claim: QUEUED → RUNNING with the worker, start and the deadline from the job’s timeout, and job.started', () => {
+    const m = W.claim(h, 'w1');
     expect(m).toEqual({
       expect: ['QUEUED'], to: 'RUNNING',
-      set: { workerId: 'w1', startedAt: 'now', deadlineAt: new Date(NOW + 60_000) },
+      set: { workerId: 'w1', startedAt: 'now', deadlineAt: 'timeout' },
       events: [{ type: 'job.started', actor: 'worker:w1', attempt: 3, payload: { attempt: 3, workerId: 'w1' } }],
     });
   });
@@ -46,7 +46,7 @@ describe('write builders', () => {
   });
 
   it('every move is allowed by the job state machine from what it expects', () => {
-    const moves = [W.claim(h, 'w', 1, NOW), W.complete(h, 0, null), W.retry(h, { failures: 0, steps: [] }, error, 0, NOW), W.fail(h, { failures: 0 }, error), W.cancel(h, null), W.handBack(h, undefined), W.park(h, 's', undefined, undefined, NOW)];
+    const moves = [W.claim(h, 'w'), W.complete(h, 0, null), W.retry(h, { failures: 0, steps: [] }, error, 0, NOW), W.fail(h, { failures: 0 }, error), W.cancel(h, null), W.handBack(h, undefined), W.park(h, 's', undefined, undefined, NOW)];
     for (const m of moves) for (const from of m.expect) expect(JOB_TRANSITIONS[from]).toContain(m.to);
   });
 

@@ -1,17 +1,15 @@
 /**
  * The pieces of the JobWrites a worker makes, one builder per move of docs/protocol.md. Pure:
  * no I/O, no clock except the `nowMs` passed in. The job hold (`job-hold.ts`) assembles them
- * into writes, several pieces per write, so that a job of three NOOP steps costs four writes:
- * claim + first step started; step completed + next started (twice); last step completed + the
- * terminal move.
+ * into writes, several pieces per write, so that a job of quick steps costs two writes: the
+ * claim (which also loads the job), then every step's events with the terminal move.
  *
  * Every event names its attempt explicitly: a write that starts a new attempt (retry,
  * hand-back) still records the finishing step's events under the attempt that ran them.
  */
 import { type JobError, JobStatus, StepStatus } from '@gantry/contracts';
-import type { EventInput, JobPatch, StepPatch } from '@gantry/store';
+import type { EventInput, JobPatch, LoadedJob, LoadedStep, StepPatch } from '@gantry/store';
 import type { Json, StepRecord } from '../steps/types.js';
-import type { LoadedJob, LoadedStep } from './types.js';
 
 /** Who writes: the worker's actor name and the attempt it holds. */
 export interface Holder {
@@ -88,12 +86,12 @@ export function stepSkipped(h: Holder, step: StepRef, reason: string): Parts {
   };
 }
 
-/** Row 4: QUEUED → RUNNING, guarded by the dispatched attempt. */
-export function claim(h: Holder, workerId: string, timeoutMs: number, nowMs: number): Move {
+/** Row 4: QUEUED → RUNNING, guarded by the dispatched attempt; the deadline is the job's own timeout from now. */
+export function claim(h: Holder, workerId: string): Move {
   return {
     expect: [JobStatus.QUEUED],
     to: JobStatus.RUNNING,
-    set: { workerId, startedAt: 'now', deadlineAt: new Date(nowMs + timeoutMs) },
+    set: { workerId, startedAt: 'now', deadlineAt: 'timeout' },
     events: [{ type: 'job.started', actor: h.actor, attempt: h.attempt, payload: { attempt: h.attempt, workerId: workerId } }],
   };
 }
