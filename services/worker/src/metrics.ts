@@ -26,7 +26,7 @@ export interface WorkerMetrics {
   stepEnded(phase: string, stepType: string, status: string, seconds: number): void;
   aiTokens(model: string, input: number, output: number): void;
   commandExited(stepType: string, exitClass: ExitClass): void;
-  /** A dispatch dropped without a claim: its job had moved on (stale), a repeat of one held (duplicate), or unreadable (invalid). */
+  /** A dispatch dropped without running anything: its claim was refused (stale), a repeat of one held (duplicate), or unreadable (invalid). */
   dispatchDropped(reason: 'stale' | 'duplicate' | 'invalid'): void;
   /** The JobWriter's `onFlush`. */
   flushed(report: FlushReport): void;
@@ -42,7 +42,7 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const stepSeconds = histogramOn(r, { name: M.stepDuration, help: 'Seconds a step ran, by phase, step type and status.', labelNames: [L.phase, L.stepType, L.status], buckets: DURATION_BUCKETS });
   const tokens = counterOn(r, { name: M.aiTokens, help: 'Tokens of AI_ACTION calls, by direction (input, output) and model.', labelNames: [L.direction, L.model] });
   const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
-  const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without a claim, by reason: stale (the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
+  const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without running anything, by reason: stale (its claim was refused: the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
   const flushed = writeFlushRecorder(r);
   gaugeOn(r, { name: M.slotsTotal, help: 'Jobs this worker can run at once.', labelNames: [L.pool], collect() { this.set({ pool }, slots().total); } });
   gaugeOn(r, { name: M.slotsBusy, help: 'Jobs this worker holds now.', labelNames: [L.pool], collect() { this.set({ pool }, slots().busy); } });

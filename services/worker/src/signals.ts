@@ -6,7 +6,7 @@ import type { AttemptOutcome } from './engine/types.js';
 
 /** The worker's signals and their values. */
 export interface WorkerSignalMap {
-  /** A dispatch was dropped without a claim: stale (the job moved on), a duplicate delivery, or invalid. */
+  /** A dispatch was dropped without running anything: stale (its claim was refused: the job moved on), a duplicate delivery, or invalid. */
   dispatchDropped: { jobId?: string; attempt?: number; reason: 'stale' | 'duplicate' | 'invalid' };
   /** An attempt ended and its dispatch was settled (acked after the commit, or nak'd). */
   attemptEnded: { jobId: string; attempt: number; outcome: AttemptOutcome };

@@ -79,8 +79,9 @@ export class JobHold {
   }
 
   /**
-   * Claims the job (row 4) with what is pending; the claim also loads it (`JobWrite.load`), so
-   * it costs one round trip. Resolves with the job as claimed, or undefined when refused.
+   * Claims the job (row 4), the hold's first write; the claim also loads it (`JobWrite.load`),
+   * so it costs one round trip. Nothing may be pending: a write that loads changes no step.
+   * Resolves with the job as claimed, or undefined when refused.
    */
   async claim(move: Move): Promise<LoadedJob | undefined> {
     const result = await this.#enqueue(move, true, true);
