@@ -19,13 +19,17 @@ export interface PatchColumn {
   readonly named?: Readonly<Record<string, (alias: string) => string>>;
 }
 
+/** The patched value of `c` in the row aliased `alias`: a named value's SQL, else the given value cast. */
 function valueExpr(c: PatchColumn, alias: string): string {
-  const raw = `v.p->>'${c.column}'`;
   const named = Object.entries(c.named ?? {});
-  if (named.length > 0) {
-    const cases = named.map(([name, sql]) => `WHEN '${name}' THEN ${sql(alias)}`).join(' ');
-    return `CASE ${raw} ${cases} ELSE ${valueExpr({ column: c.column, type: c.type }, alias)} END`;
-  }
+  if (named.length === 0) return castValue(c);
+  const cases = named.map(([name, sql]) => `WHEN '${name}' THEN ${sql(alias)}`).join(' ');
+  return `CASE v.p->>'${c.column}' ${cases} ELSE ${castValue(c)} END`;
+}
+
+/** The value the patch gives `c`, cast to its type. */
+function castValue(c: PatchColumn): string {
+  const raw = `v.p->>'${c.column}'`;
   switch (c.type) {
     case 'text':
       return raw;

@@ -84,7 +84,7 @@ export class JobHold {
    * Resolves with the job as claimed, or undefined when refused.
    */
   async claim(move: Move): Promise<LoadedJob | undefined> {
-    const result = await this.#enqueue(move, true, true);
+    const result = await this.#enqueue(move, true);
     if (result !== undefined && result.job === undefined) throw new Error(`the claim of job ${this.#opts.jobId} was answered without the job`);
     return result?.job;
   }
@@ -92,7 +92,7 @@ export class JobHold {
   /** Writes what is pending, guarded by RUNNING; resolves at once with true when nothing is. */
   async flush(): Promise<boolean> {
     if (!this.hasPending) return this.#chain.then(() => !this.#fenced);
-    return (await this.#enqueue({ expect: RUNNING, events: [] }, false)) !== undefined;
+    return (await this.#enqueue({ expect: RUNNING, events: [] })) !== undefined;
   }
 
   /**
@@ -115,11 +115,11 @@ export class JobHold {
 
   /** Ends the hold with `move` (rows 6–9, 14, 15) after what is pending. */
   async end(move: Move): Promise<boolean> {
-    return (await this.#enqueue(move, false)) !== undefined;
+    return (await this.#enqueue(move)) !== undefined;
   }
 
-  /** Sends `move` with what is pending, after the writes before it; resolves with its result, undefined when refused. */
-  #enqueue(move: Pick<Move, 'expect' | 'events'> & Partial<Move>, eventsFirst: boolean, load = false): Promise<WriteResult | undefined> {
+  /** Sends what is pending, then `move`, after the writes before it; resolves with its result, undefined when refused. */
+  #enqueue(move: Pick<Move, 'expect' | 'events'> & Partial<Move>, load = false): Promise<WriteResult | undefined> {
     const { expect, to, set, events, steps = [] } = move;
     this.close();
     const pendingEvents = this.#events;
@@ -135,7 +135,7 @@ export class JobHold {
       ...(to === undefined ? {} : { to }),
       ...(pendingSet === undefined && set === undefined ? {} : { set: { ...pendingSet, ...set } }),
       steps: [...pendingSteps, ...steps],
-      events: named(eventsFirst ? [...events, ...pendingEvents] : [...pendingEvents, ...events]),
+      events: named([...pendingEvents, ...events]),
       ...(load ? { load } : {}),
     };
     const sent = this.#chain.then(() => this.#send(write));
