@@ -5,8 +5,9 @@
  * The flood meets a running cluster: `--warmup` jobs (1,000) of a third workspace run to the end
  * first, so that the figure is a flood's effect on a cluster in service, not the cluster's
  * first second (connections opened and statements planned on each, in every process), which
- * is what B's jobs otherwise met: their p99 was 673–878 ms cold against 244 ms warm on the same
- * host in the same hour. `--warmup 0` measures the cold start.
+ * is what B's jobs otherwise met: on one host in one hour their p99 was 476–1,084 ms cold and
+ * 91–639 ms warm (docs/performance.md, the seventh session). `--warmup 0` measures the cold
+ * start.
  */
 import type { Scenario } from '../run.js';
 import { percentile, standardJob, startCluster } from '../cluster.js';
