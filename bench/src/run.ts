@@ -6,6 +6,7 @@
  */
 import { profileServicesInto, renderSummaries, summariseProfiles } from './profile.js';
 import { eventWriter } from './scenarios/event-writer.js';
+import { floor } from './scenarios/floor.js';
 import { submit } from './scenarios/submit.js';
 import { fairness } from './scenarios/fairness.js';
 import { latency } from './scenarios/latency.js';
@@ -20,7 +21,7 @@ export interface Scenario {
   run(args: ReadonlyMap<string, string>): Promise<Record<string, unknown>>;
 }
 
-const SCENARIOS: readonly Scenario[] = [eventWriter, submit, throughput, latency, priority, fairness, recovery, scale];
+const SCENARIOS: readonly Scenario[] = [eventWriter, submit, floor, throughput, latency, priority, fairness, recovery, scale];
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();

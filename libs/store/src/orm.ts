@@ -6,6 +6,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { trackResource } from '@gantry/runtime/resources';
+import { withSessionOptions } from './db/session.js';
 import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -31,6 +32,8 @@ export async function createOrm(databaseUrl: string, options: OrmOptions = {}): 
     allowGlobalContext: false,
     debug: options.debug ?? false,
     pool: { min: 0, max: options.poolSize ?? 5 },
+    // The ORM builds its connection from the URL's host, port, user, password and database only.
+    driverOptions: { connection: { options: withSessionOptions(databaseUrl).options } },
     migrations: {
       migrationsList: MIGRATIONS,
       tableName: MIGRATIONS_TABLE,

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { trackResource } from '@gantry/runtime/resources';
+import { withSessionOptions } from './session.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -17,10 +18,10 @@ export interface PoolOptions {
   connectionTimeoutMs?: number;
 }
 
-/** Opens a pool on `databaseUrl`. End it with `pool.end()`. */
+/** Opens a pool on `databaseUrl`, its connections with Gantry's session settings (`session.ts`). End it with `pool.end()`. */
 export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    ...withSessionOptions(databaseUrl),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'gantry',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,

@@ -2,9 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelSignal, dispatchConsumer, retryDelayMs } from '@gantry/contracts';
 import { ensureConsumer } from '@gantry/runtime';
 import { JobWriter } from '@gantry/store';
-import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
+import { createJobs, createWorkspace, jobSpec, planNodes, planOf } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
 import { FakeWorker, waitFor } from '../testing/harness.js';
+import { GATES_OVERDUE_SQL } from './timeouts.js';
 
 const h = useScheduler({ workerLostMs: 1_000, timeoutGraceMs: 400, pendingGraceMs: 300 });
 let ws: string;
@@ -94,6 +95,44 @@ describe('timeouts', () => {
     } finally {
       sub.unsubscribe();
       await worker.stop();
+    }
+  });
+});
+
+describe('approval gates', () => {
+  it('fail a job whose gate waited past its deadline, with a TIMEOUT error on the gate step', async () => {
+    const spec = jobSpec({ steps: [{ name: 'sign-off', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }], pool: 'no-workers' });
+    const [waiting] = await createJobs(h.pool, ws, 1, { spec });
+    const stepId = waiting!.stepIds[0]!;
+    await h.pool.query(`UPDATE runner_jobs SET status = 'WAITING', deadline_at = now() - interval '1 second' WHERE id = $1`, [waiting!.id]);
+    await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE id = $1`, [stepId]);
+
+    await waitFor(async () => (await job(waiting!.id)).status === 'FAILED', 5_000, 'the gate timeout');
+    expect((await job(waiting!.id)).error).toMatchObject({ code: 'TIMEOUT', stepId });
+    const { rows } = await h.pool.query('SELECT status FROM job_steps WHERE id = $1', [stepId]);
+    expect(rows[0].status).toBe('FAILED');
+    expect((await events(waiting!.id)).slice(-2).map((e) => e.type)).toEqual(['gate.failed', 'job.failed']);
+  });
+
+  it('are found through their jobs, never by reading every step', async () => {
+    // Thousands of gates overdue at once, seen only inside a transaction that is rolled back (so
+    // the running scheduler never acts on them), and analyzed there: a join read every WAITING
+    // step of the table and hashed them.
+    const jobs = await createJobs(h.pool, ws, 3_000, { spec: jobSpec({ pool: 'no-workers' }) });
+    const ids = jobs.map((j) => j.id);
+    const client = await h.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`UPDATE runner_jobs SET status = 'WAITING', deadline_at = now() - interval '1 hour' WHERE id = ANY($1::uuid[])`, [ids]);
+      await client.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = ANY($1::uuid[])`, [ids]);
+      await client.query('ANALYZE runner_jobs, job_steps');
+      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${GATES_OVERDUE_SQL}`, [1_000]);
+      const scans = planNodes(planOf(rows)).filter((n) => n['Relation Name'] === 'job_steps').map((n) => n['Node Type']);
+      expect(scans.length).toBeGreaterThan(0);
+      expect(scans).not.toContain('Seq Scan');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
     }
   });
 });

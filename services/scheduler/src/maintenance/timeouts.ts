@@ -10,6 +10,17 @@ import { attemptFailed, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } fro
 
 const signalled = new WeakMap<DutyContext, Set<string>>();
 
+/**
+ * WAITING jobs past their gate's deadline, each with its waiting step. The step is looked up per
+ * job through `(job_id, ordinal)`: `job_steps` has no index on its status, and a join let the
+ * planner hash the whole table's WAITING steps in every pass, a scan of every step ever written.
+ */
+export const GATES_OVERDUE_SQL = `SELECT j.id, j.attempt, j.failures, s.id AS step_id FROM runner_jobs j
+  CROSS JOIN LATERAL (
+    SELECT s.id FROM job_steps s WHERE s.job_id = j.id AND s.status = 'WAITING' ORDER BY s.ordinal LIMIT 1
+  ) s
+  WHERE j.status = 'WAITING' AND j.deadline_at < now() ORDER BY j.deadline_at LIMIT $1`;
+
 export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, limit = 1_000): Promise<void> {
   const seen = signalled.get(ctx) ?? new Set<string>();
   signalled.set(ctx, seen);
@@ -38,12 +49,7 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
   }
   if (seen.size > 10 * limit) seen.clear();
 
-  const gates = await ctx.pool.query<{ id: string; attempt: number; failures: number; step_id: string }>(
-    `SELECT j.id, j.attempt, j.failures, s.id AS step_id FROM runner_jobs j
-     JOIN job_steps s ON s.job_id = j.id AND s.status = 'WAITING'
-     WHERE j.status = 'WAITING' AND j.deadline_at < now() LIMIT $1`,
-    [limit],
-  );
+  const gates = await ctx.pool.query<{ id: string; attempt: number; failures: number; step_id: string }>(GATES_OVERDUE_SQL, [limit]);
   if (gates.rows.length === 0) return;
   const gateError: JobError = { code: 'TIMEOUT', message: 'nobody decided the approval gate in time', retryable: false };
   await ctx.writer.writeMany(

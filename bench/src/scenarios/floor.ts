@@ -1,0 +1,177 @@
+/**
+ * floor: what PostgreSQL alone costs for the standard job, with no service in the way. Every row
+ * and row version the cluster writes for a job of three no-op steps is written through the
+ * store's own statements, for `--batch` jobs at a time on `--lanes` connections, each lane taking
+ * its batches through the job's four writes in turn:
+ *
+ * 1. creation, QUEUED (`insertJobs`): the job row, three step rows, `job.created` and `job.queued`;
+ * 2. the dispatch mark: the row change of the scheduler's claim (`dispatched_at`), without its
+ *    choice of jobs;
+ * 3. the worker's claim (`applyWrites`, with `load`): RUNNING, `job.started`;
+ * 4. the terminal write: three steps COMPLETED, their `step.started` and `step.completed`,
+ *    `job.completed`.
+ *
+ * Ten durable events per job, as in `throughput`, checked at the end. The figures are the jobs/s
+ * this machine's PostgreSQL reaches when batching is as good as it gets and the services, NATS
+ * and the bench cost nothing, and PostgreSQL's CPU per job: an upper bound for `throughput`, and
+ * the share of a job's cost that is PostgreSQL's own work rather than the pipeline's.
+ *
+ * `serial` is the same four writes for one job at a time, as `latency` offers them (`--rate`
+ * jobs/s on a fixed schedule, `--serial-jobs` of them): how long the four commits take end to
+ * end with nothing between them, a floor for `latency` with the cluster's four durable steps.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { applyWrites, createPool, insertJobs, type JobWrite, type LoadedJob, type Pool, type StepPatch } from '@gantry/store';
+import { createTemplate, createTestDatabase, dropTemplate, jobSpec } from '@gantry/testkit';
+import type { Scenario } from '../run.js';
+import { percentile, standardJob } from '../cluster.js';
+import { cpuSince, cpuSnapshot } from '../cpu.js';
+
+const ACTOR = 'bench-floor';
+const WORKER = 'bench-floor-worker';
+
+const MARK_SQL = `UPDATE runner_jobs SET dispatched_at = now(), version = version + 1, updated_at = now()
+  WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' AND dispatched_at IS NULL`;
+
+const round = (ms: number) => Number(ms.toFixed(2));
+
+/** The worker's claim of a dispatched job (docs/protocol.md, move 4), answered with the job. */
+function claimWrite(jobId: string): JobWrite {
+  return {
+    jobId,
+    attempt: 1,
+    expect: ['QUEUED'],
+    to: 'RUNNING',
+    set: { workerId: WORKER, startedAt: 'now', deadlineAt: 'timeout' },
+    events: [{ type: 'job.started', actor: ACTOR, attempt: 1, payload: { attempt: 1, workerId: WORKER } }],
+    load: true,
+  };
+}
+
+/** Every step started and completed, and the job COMPLETED (moves 5 and 6), as one write. */
+function terminalWrite(job: LoadedJob): JobWrite {
+  const steps: StepPatch[] = [];
+  const events: JobWrite['events'][number][] = [];
+  for (const step of job.steps) {
+    steps.push({
+      stepId: step.id, status: 'COMPLETED', attempt: 1, startedAt: 'now', completedAt: 'now', durationMs: 0,
+      error: null, exitCode: null, outputTail: null, output: null, inputTokens: 0, outputTokens: 0,
+    });
+    events.push(
+      { type: 'step.started', actor: ACTOR, attempt: 1, stepId: step.id, payload: { name: step.name, phase: step.phase, type: step.type } },
+      { type: 'step.completed', actor: ACTOR, attempt: 1, stepId: step.id, payload: { durationMs: 0 } },
+    );
+  }
+  events.push({ type: 'job.completed', actor: ACTOR, attempt: 1, payload: { durationMs: 0, result: null } });
+  return {
+    jobId: job.id,
+    attempt: 1,
+    expect: ['RUNNING'],
+    to: 'COMPLETED',
+    set: { progress: 100, result: null, completedAt: 'now', workerId: null },
+    steps,
+    events,
+  };
+}
+
+/** Takes one batch of new jobs through their four writes, each its own transaction. */
+async function runBatch(pool: Pool, workspaceId: string, count: number): Promise<void> {
+  const spec = jobSpec(standardJob());
+  const ids = Array.from({ length: count }, () => randomUUID());
+  await insertJobs(pool, ids.map((id) => ({ id, workspaceId, spec, status: 'QUEUED' as const, actor: ACTOR })));
+  await pool.query(MARK_SQL, [ids]);
+  const claimed = await applyWrites(pool, ids.map(claimWrite));
+  const jobs = claimed.map((r, i) => {
+    if (!r.applied || r.job === undefined) throw new Error(`the claim of job ${ids[i]} was refused`);
+    return r.job;
+  });
+  const ended = await applyWrites(pool, jobs.map(terminalWrite));
+  if (ended.some((r) => !r.applied)) throw new Error('a terminal write was refused');
+}
+
+/** Offers one job every `1 / rate` s on a fixed schedule, each through its four writes; answers each job's ms. */
+async function runSerial(pool: Pool, workspaceId: string, jobs: number, rate: number): Promise<number[]> {
+  const took: number[] = [];
+  const running = new Set<Promise<void>>();
+  const start = performance.now();
+  for (let sent = 0; sent < jobs; sent++) {
+    const dueAt = start + (sent * 1000) / rate;
+    await new Promise((r) => setTimeout(r, Math.max(0, dueAt - performance.now())));
+    const job = runBatch(pool, workspaceId, 1).then(() => void took.push(performance.now() - dueAt));
+    running.add(job);
+    void job.finally(() => running.delete(job));
+  }
+  await Promise.all(running);
+  return took;
+}
+
+export const floor: Scenario = {
+  name: 'floor',
+  description: "PostgreSQL's own cost of the standard job, no services: jobs/s and its CPU per job (--jobs 20000, --batch 500, --lanes 4)",
+  async run(args) {
+    const total = Number(args.get('jobs') ?? 20_000);
+    const batch = Number(args.get('batch') ?? 500);
+    const lanes = Number(args.get('lanes') ?? 4);
+    const serialJobs = Number(args.get('serial-jobs') ?? 3_000);
+    const rate = Number(args.get('rate') ?? 300);
+    const template = await createTemplate();
+    const db = await createTestDatabase(template);
+    // Enough connections that a serial job never waits for one.
+    const pool = createPool(db.url, { max: Math.max(lanes, 8), applicationName: 'bench-floor' });
+    try {
+      const { rows } = await pool.query<{ id: string }>(`INSERT INTO workspaces (name) VALUES ('floor') RETURNING id`);
+      const workspaceId = rows[0]!.id;
+      // One batch first, so that every connection is open and every statement planned.
+      await Promise.all(Array.from({ length: lanes }, () => runBatch(pool, workspaceId, Math.min(batch, 50))));
+      const { rows: before } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_events');
+
+      let next = 0;
+      const cpuBefore = cpuSnapshot();
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          while (next < total) {
+            const count = Math.min(batch, total - next);
+            next += count;
+            await runBatch(pool, workspaceId, count);
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const cpuSeconds = cpuSince(cpuBefore, { bench: process.pid });
+
+      const { rows: after } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_events');
+      const events = after[0]!.n - before[0]!.n;
+      if (events !== total * 10) throw new Error(`expected ${total * 10} events in PostgreSQL, found ${events}`);
+
+      const serialCpuBefore = cpuSnapshot();
+      const took = await runSerial(pool, workspaceId, serialJobs, rate);
+      const serialCpu = cpuSince(serialCpuBefore, { bench: process.pid });
+      return {
+        jobs: total,
+        events,
+        seconds: Number(seconds.toFixed(2)),
+        jobsPerSecond: Math.round(total / seconds),
+        postgresMsPerJob: cpuSeconds.postgres === undefined ? null : Number(((cpuSeconds.postgres * 1000) / total).toFixed(3)),
+        batch,
+        lanes,
+        cpuSeconds,
+        serial: {
+          rate,
+          jobs: serialJobs,
+          p50Ms: round(percentile(took, 50)),
+          p95Ms: round(percentile(took, 95)),
+          p99Ms: round(percentile(took, 99)),
+          maxMs: round(percentile(took, 100)),
+          postgresMsPerJob: serialCpu.postgres === undefined ? null : Number(((serialCpu.postgres * 1000) / serialJobs).toFixed(3)),
+        },
+        cores: cpus().length,
+      };
+    } finally {
+      await pool.end();
+      await db.drop();
+      await dropTemplate(template);
+    }
+  },
+};
