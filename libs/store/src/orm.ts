@@ -6,11 +6,16 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { trackResource } from '@gantry/runtime/resources';
-import { withSessionOptions } from './db/session.js';
+import { SESSION_SQL } from './db/session.js';
 import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 export type Orm = MikroORM;
+
+/** A raw connection of the ORM's pool (node-pg's client). */
+interface PgConnection {
+  query(sql: string, callback: (err: Error | null | undefined) => void): void;
+}
 
 export interface OrmOptions {
   /** Connections in the ORM's pool. */
@@ -31,9 +36,14 @@ export async function createOrm(databaseUrl: string, options: OrmOptions = {}): 
     discovery: { warnWhenNoEntities: false },
     allowGlobalContext: false,
     debug: options.debug ?? false,
-    pool: { min: 0, max: options.poolSize ?? 5 },
-    // The ORM builds its connection from the URL's host, port, user, password and database only.
-    driverOptions: { connection: { options: withSessionOptions(databaseUrl).options } },
+    pool: {
+      min: 0,
+      max: options.poolSize ?? 5,
+      // Gantry's session settings (`db/session.ts`) before the connection serves anything.
+      afterCreate: (conn: PgConnection, done: (err: Error | null, conn: PgConnection) => void) => {
+        conn.query(SESSION_SQL, (err) => done(err ?? null, conn));
+      },
+    },
     migrations: {
       migrationsList: MIGRATIONS,
       tableName: MIGRATIONS_TABLE,

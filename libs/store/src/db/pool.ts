@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { trackResource } from '@gantry/runtime/resources';
-import { withSessionOptions } from './session.js';
+import { SESSION_SQL } from './session.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -18,10 +18,10 @@ export interface PoolOptions {
   connectionTimeoutMs?: number;
 }
 
-/** Opens a pool on `databaseUrl`, its connections with Gantry's session settings (`session.ts`). End it with `pool.end()`. */
+/** Opens a pool on `databaseUrl`, each connection with Gantry's session settings (`session.ts`). End it with `pool.end()`. */
 export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
-    ...withSessionOptions(databaseUrl),
+    connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'gantry',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
@@ -36,6 +36,8 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
   }) as typeof pool.end;
   // An idle client that loses its connection emits here; the pool replaces it.
   pool.on('error', () => {});
+  // Queued ahead of the connection's first statement. A connection that failed already fails that statement too.
+  pool.on('connect', (client) => void client.query(SESSION_SQL).catch(() => {}));
   return pool;
 }
 

@@ -2,12 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { useTestDatabase } from '@gantry/testkit';
 import { createOrm } from '../orm.js';
 import { createPool } from './pool.js';
-import { withSessionOptions } from './session.js';
 
 const db = useTestDatabase();
 
 describe('session settings', () => {
-  it('turn JIT compilation off on every connection of a pool', async () => {
+  it('turn JIT compilation off on every connection of a pool, before its first statement', async () => {
     const pool = createPool(db.url, { max: 2 });
     try {
       const answers = await Promise.all([pool.query('SHOW jit'), pool.query('SHOW jit')]);
@@ -17,27 +16,20 @@ describe('session settings', () => {
     }
   });
 
-  it('keep the options the database URL names, which win over Gantry’s', async () => {
-    const url = new URL(db.url);
-    url.searchParams.set('options', '-c statement_timeout=4321 -c jit=on');
-    const pool = createPool(url.toString(), { max: 1 });
-    try {
-      const { rows } = await pool.query(`SELECT current_setting('statement_timeout') AS timeout, current_setting('jit') AS jit`);
-      expect(rows[0]).toEqual({ timeout: '4321ms', jit: 'on' });
-    } finally {
-      await pool.end();
-    }
-  });
-
-  it('pass PGOPTIONS on, as the driver does without options of its own', async () => {
+  it('leave the options of PGOPTIONS and of the database URL in force', async () => {
     vi.stubEnv('PGOPTIONS', '-c statement_timeout=1234');
-    const pool = createPool(db.url, { max: 1 });
+    const url = new URL(db.url);
+    url.searchParams.set('options', '-c lock_timeout=4321');
+    const fromEnv = createPool(db.url, { max: 1 });
+    const fromUrl = createPool(url.toString(), { max: 1 });
     try {
-      const { rows } = await pool.query(`SELECT current_setting('statement_timeout') AS timeout, current_setting('jit') AS jit`);
-      expect(rows[0]).toEqual({ timeout: '1234ms', jit: 'off' });
+      const settings = `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock, current_setting('jit') AS jit`;
+      expect((await fromEnv.query(settings)).rows[0]).toEqual({ statement: '1234ms', lock: '0', jit: 'off' });
+      expect((await fromUrl.query(settings)).rows[0]).toMatchObject({ lock: '4321ms', jit: 'off' });
     } finally {
       vi.unstubAllEnvs();
-      await pool.end();
+      await fromEnv.end();
+      await fromUrl.end();
     }
   });
 
@@ -49,20 +41,5 @@ describe('session settings', () => {
     } finally {
       await orm.close();
     }
-  });
-});
-
-describe('withSessionOptions', () => {
-  it('sends Gantry’s options with a URL that names none, and leaves the URL as it is', () => {
-    const url = 'postgres://gantry@db.internal:5432/gantry?sslmode=require';
-    expect(withSessionOptions(url, undefined)).toEqual({ connectionString: url, options: '-c jit=off' });
-  });
-
-  it('puts PGOPTIONS, then the URL’s own options, after Gantry’s', () => {
-    const url = 'postgres://gantry@db:5432/gantry?options=-c%20search_path%3Dops&sslmode=require';
-    const { connectionString, options } = withSessionOptions(url, '-c commit_delay=200');
-    expect(options).toBe('-c jit=off -c commit_delay=200 -c search_path=ops');
-    expect(new URL(connectionString).searchParams.has('options')).toBe(false);
-    expect(new URL(connectionString).searchParams.get('sslmode')).toBe('require');
   });
 });
