@@ -5,6 +5,7 @@
  * (see `profile.ts`).
  */
 import { profileServicesInto, renderSummaries, summariseProfiles } from './profile.js';
+import { bullmq } from './scenarios/bullmq.js';
 import { eventWriter } from './scenarios/event-writer.js';
 import { floor } from './scenarios/floor.js';
 import { submit } from './scenarios/submit.js';
@@ -21,7 +22,7 @@ export interface Scenario {
   run(args: ReadonlyMap<string, string>): Promise<Record<string, unknown>>;
 }
 
-const SCENARIOS: readonly Scenario[] = [eventWriter, submit, floor, throughput, latency, priority, fairness, recovery, scale];
+const SCENARIOS: readonly Scenario[] = [eventWriter, submit, floor, throughput, latency, priority, fairness, recovery, scale, bullmq];
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();
