@@ -26,6 +26,8 @@ import { cpuSnapshot, type CpuSnapshot } from '../cpu.js';
 
 const WORKER_FILE = fileURLToPath(new URL('../peers/bullmq-worker.ts', import.meta.url));
 const ADD_BULK = 1_000;
+/** How long each part may take before the run fails (a lost `completed` event would hang it). */
+const PART_TIMEOUT_MS = 300_000;
 const VERSION = (createRequire(import.meta.url)('bullmq/package.json') as { version: string }).version;
 
 /** Starts one worker process and waits until it is connected. */
@@ -36,6 +38,19 @@ async function startWorker(redisUrl: string, queue: string, concurrency: number)
     child.once('exit', (code) => reject(new Error(`a BullMQ worker exited with ${code} before it was ready`)));
   });
   return child;
+}
+
+/** `promise`, or a failure saying `what()` after {@link PART_TIMEOUT_MS}. */
+async function within<T>(promise: Promise<T>, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} did not finish within ${PART_TIMEOUT_MS} ms`)), PART_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function stopWorker(child: ChildProcess): Promise<void> {
@@ -100,7 +115,7 @@ export const bullmq: Scenario = {
         const count = Math.min(ADD_BULK, total - sent);
         await queue.addBulk(Array.from({ length: count }, () => ({ name: 'standard', data, opts: { removeOnComplete: true } })));
       }
-      await done;
+      await within(done, () => `throughput (${completed} of ${total} completed)`);
       const throughputCpu = cpuSince(cpuBefore, workers);
       events.off('completed', onCompleted);
       const jobsPerSecond = Math.round(total / ((lastCompletedAt - started) / 1000));
@@ -112,6 +127,7 @@ export const bullmq: Scenario = {
       const latencies: number[] = [];
       const warmLatencies: number[] = [];
       let finished = 0;
+      let addFailed: unknown;
       let latencyDone: () => void = () => undefined;
       const allFinished = new Promise<void>((resolve) => (latencyDone = resolve));
       events.on('completed', ({ jobId }) => {
@@ -122,15 +138,19 @@ export const bullmq: Scenario = {
         if (++finished === count) latencyDone();
       });
       const start = performance.now() + 200;
-      for (let k = 0; k < count; k++) {
+      for (let k = 0; k < count && addFailed === undefined; k++) {
         const due = start + (k * 1000) / rate;
         await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
         if (k === warm) cpuBefore = cpuSnapshot();
         const jobId = `j${k}`;
         dueAt.set(jobId, due);
-        void queue.add('standard', data, { jobId, removeOnComplete: true });
+        queue.add('standard', data, { jobId, removeOnComplete: true }).catch((err: unknown) => {
+          addFailed ??= err;
+          latencyDone();
+        });
       }
-      await allFinished;
+      await within(allFinished, () => `latency (${finished} of ${count} completed)`);
+      if (addFailed !== undefined) throw addFailed;
       const latencyCpu = cpuSince(cpuBefore, workers);
 
       return {

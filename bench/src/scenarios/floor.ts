@@ -93,16 +93,21 @@ async function runBatch(pool: Pool, workspaceId: string, count: number): Promise
 /** Offers one job every `1 / rate` s on a fixed schedule, each through its four writes; answers each job's ms. */
 async function runSerial(pool: Pool, workspaceId: string, jobs: number, rate: number): Promise<number[]> {
   const took: number[] = [];
-  const running = new Set<Promise<void>>();
+  const running: Promise<void>[] = [];
+  let failure: unknown;
   const start = performance.now();
-  for (let sent = 0; sent < jobs; sent++) {
+  for (let sent = 0; sent < jobs && failure === undefined; sent++) {
     const dueAt = start + (sent * 1000) / rate;
     await new Promise((r) => setTimeout(r, Math.max(0, dueAt - performance.now())));
-    const job = runBatch(pool, workspaceId, 1).then(() => void took.push(performance.now() - dueAt));
-    running.add(job);
-    void job.finally(() => running.delete(job));
+    running.push(
+      runBatch(pool, workspaceId, 1).then(
+        () => void took.push(performance.now() - dueAt),
+        (err: unknown) => void (failure ??= err),
+      ),
+    );
   }
   await Promise.all(running);
+  if (failure !== undefined) throw failure;
   return took;
 }
 
