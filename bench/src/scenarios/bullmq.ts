@@ -120,7 +120,7 @@ export const bullmq: Scenario = {
       events.off('completed', onCompleted);
       const jobsPerSecond = Math.round(total / ((lastCompletedAt - started) / 1000));
 
-      // Latency: job k is due k / rate seconds after the start, whenever the previous add returned.
+      // Latency: job k is added k / rate seconds after the start, without waiting for earlier adds (open loop).
       const warm = Math.round(rate * warmup);
       const count = warm + rate * seconds;
       const dueAt = new Map<string, number>();

@@ -11,7 +11,7 @@
  * 4. the terminal write: three steps COMPLETED, their `step.started` and `step.completed`,
  *    `job.completed`.
  *
- * Ten durable events per job, as in `throughput`, checked at the end. The figures are the jobs/s
+ * Ten durable events per job, as in `throughput`, checked after the batches. The figures are the jobs/s
  * this machine's PostgreSQL reaches when batching is as good as it gets and the services, NATS
  * and the bench cost nothing, and PostgreSQL's CPU per job: an upper bound for `throughput`, and
  * the share of a job's cost that is PostgreSQL's own work rather than the pipeline's.
@@ -113,7 +113,7 @@ async function runSerial(pool: Pool, workspaceId: string, jobs: number, rate: nu
 
 export const floor: Scenario = {
   name: 'floor',
-  description: "PostgreSQL's own cost of the standard job, no services: jobs/s and its CPU per job (--jobs 20000, --batch 500, --lanes 4)",
+  description: "PostgreSQL's own cost of the standard job, no services: jobs/s and its CPU per job (--jobs 20000, --batch 500, --lanes 4), then one job at a time (--serial-jobs 3000, --rate 300)",
   async run(args) {
     const total = Number(args.get('jobs') ?? 20_000);
     const batch = Number(args.get('batch') ?? 500);
