@@ -9,6 +9,9 @@ import { SESSION_SQL } from './session.js';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
+/** A pool's settings as pg-pool 3.14 reads them: it awaits `onConnect` before it hands the connection out (its types say `void`). */
+type PoolSettings = Omit<pg.PoolConfig, 'onConnect'> & { onConnect: (client: pg.ClientBase) => Promise<unknown> };
+
 export interface PoolOptions {
   /** Connections at most; size it to the machine (a few per core). */
   max?: number;
@@ -20,13 +23,16 @@ export interface PoolOptions {
 
 /** Opens a pool on `databaseUrl`, each connection with Gantry's session settings (`session.ts`). End it with `pool.end()`. */
 export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool {
-  const pool = new pg.Pool({
+  const settings: PoolSettings = {
     connectionString: databaseUrl,
+    // Awaited before the connection serves anything; a failure fails the request that opened it.
+    onConnect: (client) => client.query(SESSION_SQL),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'gantry',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
-  });
+  };
+  const pool = new pg.Pool(settings as pg.PoolConfig);
   const release = trackResource('pg-pool', options.applicationName ?? 'gantry');
   const end = pool.end.bind(pool);
   let ended: Promise<void> | undefined;
@@ -36,8 +42,6 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
   }) as typeof pool.end;
   // An idle client that loses its connection emits here; the pool replaces it.
   pool.on('error', () => {});
-  // Queued ahead of the connection's first statement. A connection that failed already fails that statement too.
-  pool.on('connect', (client) => void client.query(SESSION_SQL).catch(() => {}));
   return pool;
 }
 

@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { useTestDatabase } from '@gantry/testkit';
 import { createOrm } from '../orm.js';
 import { createPool } from './pool.js';
 
 const db = useTestDatabase();
+const run = promisify(execFile);
 
 describe('session settings', () => {
   it('turn JIT compilation off on every connection of a pool, before its first statement', async () => {
@@ -14,6 +18,22 @@ describe('session settings', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('are in force before a connection serves a request, not queued beside its statement', async () => {
+    // node-pg warns (once per process, hence a process of its own) when a statement is sent
+    // while the connection still runs another: the setting must be awaited, not queued.
+    const script = `
+      import { createPool } from './src/db/pool.ts';
+      const pool = createPool(${JSON.stringify(db.url)}, { max: 2 });
+      const answers = await Promise.all([pool.query('SHOW jit'), pool.query('SHOW jit')]);
+      console.log(JSON.stringify(answers.map((a) => a.rows[0].jit)));
+      await pool.end();`;
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
+    expect(stdout.trim()).toBe('["off","off"]');
+    expect(stderr).not.toContain('DeprecationWarning');
   });
 
   it('leave the options of PGOPTIONS and of the database URL in force', async () => {

@@ -11,7 +11,9 @@
  * plan (`npm run bench -- floor`), every wave was, one write or five hundred, at 100–130 ms of
  * CPU for a statement that runs in under a millisecond (docs/performance.md).
  *
- * It is a statement sent on connect rather than a startup option, so that the driver's own
- * `PGOPTIONS` and a URL's `?options=` keep working as they do; this setting comes after them.
+ * It is a statement run when a connection opens, and awaited before the connection serves
+ * anything (the pool's `onConnect`, the ORM pool's `afterCreate`), rather than a startup option,
+ * so that the driver's own `PGOPTIONS` and a URL's `?options=` keep working as they do; this
+ * setting comes after them.
  */
 export const SESSION_SQL = 'SET jit = off';
