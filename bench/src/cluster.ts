@@ -233,6 +233,11 @@ export function standardJob(overrides: Partial<JobSpecInput> = {}, executionSlee
   };
 }
 
+/** `ms` to hundredths, for figures of a few milliseconds. */
+export function roundMs(ms: number): number {
+  return Number(ms.toFixed(2));
+}
+
 /** p-th percentile (0–100) of `values`, nearest rank. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return 0;

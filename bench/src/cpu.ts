@@ -26,6 +26,8 @@ export interface CpuUse {
   readonly natsServer?: number;
   /** Busy share of all cores over the interval, 0–1. */
   readonly machineBusy?: number;
+  /** Other servers, by the keys given to {@link cpuSince} (their processes by name). */
+  readonly servers?: Record<string, number>;
 }
 
 /** The name and CPU ticks (own; exited children) of one `/proc/<pid>/stat` line. */
@@ -76,8 +78,12 @@ export function cpuSnapshot(): CpuSnapshot {
   return { byName, byPid, machineBusy, machineIdle };
 }
 
-/** CPU used since `before` by the named service pids, PostgreSQL and nats-server. */
-export function cpuSince(before: CpuSnapshot, services: Readonly<Record<string, number | undefined>>): CpuUse {
+/** CPU used since `before` by the named service pids, PostgreSQL, nats-server and `servers` (key → process name). */
+export function cpuSince(
+  before: CpuSnapshot,
+  services: Readonly<Record<string, number | undefined>>,
+  servers: Readonly<Record<string, string>> = {},
+): CpuUse {
   const after = cpuSnapshot();
   const seconds = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND) * 10) / 10;
   const named = (name: string) => {
@@ -91,10 +97,16 @@ export function cpuSince(before: CpuSnapshot, services: Readonly<Record<string, 
     const b = pid === undefined ? undefined : before.byPid.get(pid);
     if (a !== undefined && b !== undefined) out[service] = seconds(a - b);
   }
+  const others: Record<string, number> = {};
+  for (const [key, name] of Object.entries(servers)) {
+    const used = named(name);
+    if (used !== undefined) others[key] = used;
+  }
   const busy = after.machineBusy - before.machineBusy;
   const idle = after.machineIdle - before.machineIdle;
   return {
     services: out,
+    ...(Object.keys(servers).length === 0 ? {} : { servers: others }),
     ...(named('postgres') === undefined ? {} : { postgres: named('postgres') }),
     ...(named('nats-server') === undefined ? {} : { natsServer: named('nats-server') }),
     ...(busy + idle > 0 ? { machineBusy: Math.round((busy / (busy + idle)) * 100) / 100 } : {}),

@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Scenario } from '../run.js';
-import { percentile, standardJob } from '../cluster.js';
-import { cpuSnapshot, type CpuSnapshot } from '../cpu.js';
+import { percentile, roundMs, standardJob } from '../cluster.js';
+import { cpuSince, cpuSnapshot, type CpuSnapshot } from '../cpu.js';
 
 const WORKER_FILE = fileURLToPath(new URL('../peers/bullmq-worker.ts', import.meta.url));
 const ADD_BULK = 1_000;
@@ -62,18 +62,15 @@ async function stopWorker(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** CPU seconds since `before`: the workers, redis-server, this process, and the machine's busy share. */
-function cpuSince(before: CpuSnapshot, workers: readonly ChildProcess[]): Record<string, number> {
-  const after = cpuSnapshot();
-  const seconds = (ticks: number) => Math.round(ticks) / 100;
-  const ofPid = (pid: number | undefined) => (pid === undefined ? 0 : (after.byPid.get(pid) ?? 0) - (before.byPid.get(pid) ?? 0));
-  const busy = after.machineBusy - before.machineBusy;
-  const idle = after.machineIdle - before.machineIdle;
+/** CPU seconds since `before`: the workers together, redis-server, this process, and the machine's busy share. */
+function cpuOf(before: CpuSnapshot, workers: readonly ChildProcess[]): Record<string, number> {
+  const use = cpuSince(before, { bench: process.pid, ...Object.fromEntries(workers.map((w, i) => [`w${i}`, w.pid])) }, { redis: 'redis-server' });
+  const { bench = 0, ...perWorker } = use.services;
   return {
-    workers: seconds(workers.reduce((sum, w) => sum + ofPid(w.pid), 0)),
-    redis: seconds((after.byName.get('redis-server') ?? 0) - (before.byName.get('redis-server') ?? 0)),
-    bench: seconds(ofPid(process.pid)),
-    ...(busy + idle > 0 ? { machineBusy: Math.round((busy / (busy + idle)) * 100) / 100 } : {}),
+    workers: Math.round(Object.values(perWorker).reduce((sum, s) => sum + s, 0) * 10) / 10,
+    redis: use.servers?.redis ?? 0,
+    bench,
+    ...(use.machineBusy === undefined ? {} : { machineBusy: use.machineBusy }),
   };
 }
 
@@ -116,7 +113,7 @@ export const bullmq: Scenario = {
         await queue.addBulk(Array.from({ length: count }, () => ({ name: 'standard', data, opts: { removeOnComplete: true } })));
       }
       await within(done, () => `throughput (${completed} of ${total} completed)`);
-      const throughputCpu = cpuSince(cpuBefore, workers);
+      const throughputCpu = cpuOf(cpuBefore, workers);
       events.off('completed', onCompleted);
       const jobsPerSecond = Math.round(total / ((lastCompletedAt - started) / 1000));
 
@@ -151,7 +148,7 @@ export const bullmq: Scenario = {
       }
       await within(allFinished, () => `latency (${finished} of ${count} completed)`);
       if (addFailed !== undefined) throw addFailed;
-      const latencyCpu = cpuSince(cpuBefore, workers);
+      const latencyCpu = cpuOf(cpuBefore, workers);
 
       return {
         version: VERSION,
@@ -160,11 +157,11 @@ export const bullmq: Scenario = {
           rate,
           seconds,
           jobs: latencies.length,
-          warmupP99Ms: round(percentile(warmLatencies, 99)),
-          p50Ms: round(percentile(latencies, 50)),
-          p95Ms: round(percentile(latencies, 95)),
-          p99Ms: round(percentile(latencies, 99)),
-          maxMs: round(percentile(latencies, 100)),
+          warmupP99Ms: roundMs(percentile(warmLatencies, 99)),
+          p50Ms: roundMs(percentile(latencies, 50)),
+          p95Ms: roundMs(percentile(latencies, 95)),
+          p99Ms: roundMs(percentile(latencies, 99)),
+          maxMs: roundMs(percentile(latencies, 100)),
           cpuSeconds: latencyCpu,
         },
         workers: workerCount,
@@ -179,5 +176,3 @@ export const bullmq: Scenario = {
     }
   },
 };
-
-const round = (ms: number) => Number(ms.toFixed(2));

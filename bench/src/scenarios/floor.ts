@@ -22,10 +22,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
+import type { JobSpec } from '@gantry/contracts';
 import { applyWrites, createPool, insertJobs, type JobWrite, type LoadedJob, type Pool, type StepPatch } from '@gantry/store';
 import { createTemplate, createTestDatabase, dropTemplate, jobSpec } from '@gantry/testkit';
 import type { Scenario } from '../run.js';
-import { percentile, standardJob } from '../cluster.js';
+import { percentile, roundMs, standardJob } from '../cluster.js';
 import { cpuSince, cpuSnapshot } from '../cpu.js';
 
 const ACTOR = 'bench-floor';
@@ -33,8 +34,6 @@ const WORKER = 'bench-floor-worker';
 
 const MARK_SQL = `UPDATE runner_jobs SET dispatched_at = now(), version = version + 1, updated_at = now()
   WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' AND dispatched_at IS NULL`;
-
-const round = (ms: number) => Number(ms.toFixed(2));
 
 /** The worker's claim of a dispatched job (docs/protocol.md, move 4), answered with the job. */
 function claimWrite(jobId: string): JobWrite {
@@ -75,9 +74,8 @@ function terminalWrite(job: LoadedJob): JobWrite {
   };
 }
 
-/** Takes one batch of new jobs through their four writes, each its own transaction. */
-async function runBatch(pool: Pool, workspaceId: string, count: number): Promise<void> {
-  const spec = jobSpec(standardJob());
+/** Takes one batch of new jobs of `spec` through their four writes, each its own transaction. */
+async function runBatch(pool: Pool, workspaceId: string, spec: JobSpec, count: number): Promise<void> {
   const ids = Array.from({ length: count }, () => randomUUID());
   await insertJobs(pool, ids.map((id) => ({ id, workspaceId, spec, status: 'QUEUED' as const, actor: ACTOR })));
   await pool.query(MARK_SQL, [ids]);
@@ -91,7 +89,7 @@ async function runBatch(pool: Pool, workspaceId: string, count: number): Promise
 }
 
 /** Offers one job every `1 / rate` s on a fixed schedule, each through its four writes; answers each job's ms. */
-async function runSerial(pool: Pool, workspaceId: string, jobs: number, rate: number): Promise<number[]> {
+async function runSerial(pool: Pool, workspaceId: string, spec: JobSpec, jobs: number, rate: number): Promise<number[]> {
   const took: number[] = [];
   const running: Promise<void>[] = [];
   let failure: unknown;
@@ -100,7 +98,7 @@ async function runSerial(pool: Pool, workspaceId: string, jobs: number, rate: nu
     const dueAt = start + (sent * 1000) / rate;
     await new Promise((r) => setTimeout(r, Math.max(0, dueAt - performance.now())));
     running.push(
-      runBatch(pool, workspaceId, 1).then(
+      runBatch(pool, workspaceId, spec, 1).then(
         () => void took.push(performance.now() - dueAt),
         (err: unknown) => void (failure ??= err),
       ),
@@ -127,8 +125,9 @@ export const floor: Scenario = {
     try {
       const { rows } = await pool.query<{ id: string }>(`INSERT INTO workspaces (name) VALUES ('floor') RETURNING id`);
       const workspaceId = rows[0]!.id;
+      const spec = jobSpec(standardJob());
       // One batch first, so that every connection is open and every statement planned.
-      await Promise.all(Array.from({ length: lanes }, () => runBatch(pool, workspaceId, Math.min(batch, 50))));
+      await Promise.all(Array.from({ length: lanes }, () => runBatch(pool, workspaceId, spec, Math.min(batch, 50))));
       const { rows: before } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_events');
 
       let next = 0;
@@ -139,7 +138,7 @@ export const floor: Scenario = {
           while (next < total) {
             const count = Math.min(batch, total - next);
             next += count;
-            await runBatch(pool, workspaceId, count);
+            await runBatch(pool, workspaceId, spec, count);
           }
         }),
       );
@@ -151,7 +150,7 @@ export const floor: Scenario = {
       if (events !== total * 10) throw new Error(`expected ${total * 10} events in PostgreSQL, found ${events}`);
 
       const serialCpuBefore = cpuSnapshot();
-      const took = await runSerial(pool, workspaceId, serialJobs, rate);
+      const took = await runSerial(pool, workspaceId, spec, serialJobs, rate);
       const serialCpu = cpuSince(serialCpuBefore, { bench: process.pid });
       return {
         jobs: total,
@@ -165,10 +164,10 @@ export const floor: Scenario = {
         serial: {
           rate,
           jobs: serialJobs,
-          p50Ms: round(percentile(took, 50)),
-          p95Ms: round(percentile(took, 95)),
-          p99Ms: round(percentile(took, 99)),
-          maxMs: round(percentile(took, 100)),
+          p50Ms: roundMs(percentile(took, 50)),
+          p95Ms: roundMs(percentile(took, 95)),
+          p99Ms: roundMs(percentile(took, 99)),
+          maxMs: roundMs(percentile(took, 100)),
           postgresMsPerJob: serialCpu.postgres === undefined ? null : Number(((serialCpu.postgres * 1000) / serialJobs).toFixed(3)),
         },
         cores: cpus().length,
