@@ -9,23 +9,28 @@
  * milliseconds later on a busy machine: `inversionsAfterVisible` counts only the low jobs
  * dispatched after every high job could be read (polled from before the submit; `highVisibleMs`
  * is that delay after the first `queued_at`), i.e. those a claim chose over a high job it saw.
- * It also prints how fast the slots turn over (`lowJobsPerSecond`, `slotCycleMs`): a high job
- * waits for slots to free, so its latency follows the cycle.
+ * It also prints how fast the slots turn over (`lowJobsPerSecond`, `slotCycleMs`) and where a
+ * low job's time in a slot goes (`lowStagesP50Ms`): a high job waits for slots to free, so its
+ * latency follows the cycle. With `--express N`, each worker also has N express slots
+ * (WORKER_EXPRESS_SLOTS) that the high jobs (priority 90, above the default express priority
+ * of 80) can take while the ordinary slots are busy; `expressStarts` counts the jobs that did
+ * and `expressRefused` the express dispatches a worker refused.
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@gantry/store';
 import type { Scenario } from '../run.js';
-import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
+import { type JobStages, metricSum, percentile, standardJob, startCluster } from '../cluster.js';
 
 export const priority: Scenario = {
   name: 'priority',
-  description: 'high-priority latency and inversions under a low-priority backlog (--low 5000, --high 50, --workers 2, --concurrency 16)',
+  description: 'high-priority latency and inversions under a low-priority backlog (--low 5000, --high 50, --workers 2, --concurrency 16, --express 0 slots per worker)',
   async run(args) {
     const lowCount = Number(args.get('low') ?? 5_000);
     const highCount = Number(args.get('high') ?? 50);
     const workers = Number(args.get('workers') ?? 2);
     const concurrency = Number(args.get('concurrency') ?? 16);
-    const cluster = await startCluster({ workers, concurrency });
+    const express = Number(args.get('express') ?? 0);
+    const cluster = await startCluster({ workers, concurrency, workerEnv: { WORKER_EXPRESS_SLOTS: String(express) } });
     try {
       const ws = cluster.workspaceIds[0]!;
       const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
@@ -49,6 +54,9 @@ export const priority: Scenario = {
       const lowEnds = low.map((l) => times.get(l.id)!.endedAt!);
       const lowPerSecond = lowCount / ((Math.max(...lowEnds) - Math.min(...lowStarts)) / 1000);
       const stages = await cluster.stages();
+      const lowStages = low.map((l) => stages.get(l.id)!);
+      const lowStage = (f: (s: JobStages) => number) => percentile(lowStages.map(f), 50);
+      const dispatches = (outcome: string) => metricSum(cluster.scheduler, 'gantry_dispatches_total', { outcome });
       const highStage = (f: (s: JobStages, submittedAt: number) => number) => percentile(high.map((h) => f(stages.get(h.id)!, h.submittedAt)), 99);
       const waitingHigh = await highWaits(cluster.pool, high.map((h) => h.id));
       const { rows: lowDispatches } = await cluster.pool.query<{ dispatched: Date }>(
@@ -81,10 +89,15 @@ export const priority: Scenario = {
           run: highStage((st) => st.endedAt - st.startedAt),
         },
         lowJobsPerSecond: Math.round(lowPerSecond),
+        // A low job's slot time at the median: dispatched → claimed by its worker, claimed → ended.
+        lowStagesP50Ms: { pickup: lowStage((st) => st.startedAt - st.dispatchedAt), run: lowStage((st) => st.endedAt - st.startedAt) },
         slotCycleMs: Math.round((workers * concurrency * 1000) / lowPerSecond),
         slots: workers * concurrency,
         workers,
         concurrency,
+        express,
+        expressStarts: await dispatches('express'),
+        expressRefused: await dispatches('express_refused'),
       };
     } finally {
       await cluster.stop();

@@ -11,7 +11,7 @@
  */
 import type { z } from 'zod';
 import { COMMAND_SCHEMAS, CURRENT_COMMAND_VERSION } from '../src/commands.js';
-import { CancelSignal, Dispatch, Heartbeat, HeartbeatPolicy, dispatchMsgId } from '../src/control.js';
+import { CancelSignal, Dispatch, ExpressAnswer, Heartbeat, HeartbeatPolicy, dispatchMsgId } from '../src/control.js';
 import { ERROR_CODES, type ErrorCode } from '../src/errors.js';
 import { CURRENT_EVENT_VERSION, EventBatch } from '../src/events.js';
 import { Limits } from '../src/limits.js';
@@ -207,6 +207,24 @@ export function asyncApiDocument(version: string): Doc {
     'The scheduler signals the worker holding a job that was cancelled or ran past its timeout.');
   operations.receiveCancelSignal = operation('receive', 'cancelSignals', ['cancelSignal'], 'Abort an attempt',
     'A worker subscribes to its own subject, aborts the running step, runs CLEANUP and records the outcome.');
+
+  messages.expressDispatch = message(Dispatch, SchemaFiles.dispatch, { name: 'ExpressDispatch', title: 'ExpressDispatch' });
+  messages.expressAnswer = message(ExpressAnswer, SchemaFiles.expressAnswer);
+  channels.expressDispatches = {
+    address: address(n.subjects.express(Sentinel.workerId), ['workerId']),
+    title: 'Express dispatches',
+    description:
+      'Core NATS request/reply, not stored. While a pool has no ordinary credit, the leader hands a job at or above ' +
+      'its express priority to one worker with a free express slot (beyond its ordinary slots); the worker answers ' +
+      'whether it took the attempt. A refused or unanswered dispatch returns the job to the backlog.',
+    parameters: parameters(['workerId']),
+    messages: { ...messageRef('expressDispatch'), ...messageRef('expressAnswer') },
+  };
+  const expressReply = { reply: { channel: { $ref: '#/channels/expressDispatches' }, messages: [{ $ref: '#/channels/expressDispatches/messages/expressAnswer' }] } };
+  operations.sendExpressDispatch = operation('send', 'expressDispatches', ['expressDispatch'], 'Dispatch express',
+    'The scheduler leader sends an express dispatch to one worker and waits for its answer.', expressReply);
+  operations.receiveExpressDispatch = operation('receive', 'expressDispatches', ['expressDispatch'], 'Take an express dispatch',
+    'A worker with express slots subscribes to its own subject, answers at once, and claims and runs an accepted attempt in an express slot.', expressReply);
 
   const commands = stream(n.streams.commands);
   return {

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import pkg from '../package.json' with { type: 'json' };
 import { COMMAND_SCHEMAS } from '../src/commands.js';
-import { CancelSignal, Dispatch, Heartbeat } from '../src/control.js';
+import { CancelSignal, Dispatch, ExpressAnswer, Heartbeat } from '../src/control.js';
 import { STEP_TYPES } from '../src/enums.js';
 import { ERROR_CODES, ErrorCatalog, type ErrorCode, GantryError, PROBLEM_TYPE_BASE, toProblem } from '../src/errors.js';
 import { EVENT_TYPES, EventBatch, type EventType, JobEvent } from '../src/events.js';
@@ -59,6 +59,7 @@ function schemaEntries(): SchemaEntry[] {
     { path: SchemaFiles.dispatch, schema: Dispatch, io: 'output' },
     { path: SchemaFiles.heartbeat, schema: Heartbeat, io: 'output' },
     { path: SchemaFiles.cancelSignal, schema: CancelSignal, io: 'output' },
+    { path: SchemaFiles.expressAnswer, schema: ExpressAnswer, io: 'output' },
   ];
 }
 

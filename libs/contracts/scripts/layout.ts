@@ -23,6 +23,7 @@ export const SchemaFiles = {
   dispatch: 'schemas/control/dispatch.json',
   heartbeat: 'schemas/control/heartbeat.json',
   cancelSignal: 'schemas/control/cancel-signal.json',
+  expressAnswer: 'schemas/control/express-answer.json',
   jobSpec: 'schemas/jobs/job-spec.json',
   /** One built-in step type's spec, e.g. `schemas/steps/ai-action.json`. */
   stepSpec: (type: StepType) => `schemas/steps/${type.toLowerCase().replaceAll('_', '-')}.json`,

@@ -1,6 +1,6 @@
 /**
  * Messages between Gantry's own services: dispatches (JetStream, scheduler → worker pool),
- * worker heartbeats and cancel signals (core NATS).
+ * worker heartbeats, cancel signals and express dispatches with their answers (core NATS).
  */
 import { z } from 'zod';
 
@@ -32,6 +32,10 @@ export const Heartbeat = z
     busy: z.int().min(0),
     jobs: z.array(z.strictObject({ jobId: z.uuid(), attempt: z.int().min(1) })),
     draining: z.boolean(),
+    express: z
+      .strictObject({ slots: z.int().min(1), busy: z.int().min(0) })
+      .optional()
+      .describe('The express slots (jobs at or above the scheduler\'s express priority, beyond `slots`); absent when the worker has none.'),
     version: z.string(),
     startedAt: z.iso.datetime({ offset: true }),
     at: z.iso.datetime({ offset: true }),
@@ -49,6 +53,20 @@ export const CancelSignal = z
   })
   .meta({ id: 'CancelSignal', description: 'Abort a running attempt on its worker.' });
 export type CancelSignal = z.infer<typeof CancelSignal>;
+
+/**
+ * A worker's answer to an express dispatch (the request is a {@link Dispatch} on the worker's
+ * express subject): accepted, it holds the attempt in an express slot; refused, the scheduler
+ * returns the job to the backlog at once.
+ */
+export const ExpressAnswer = z
+  .strictObject({
+    v: z.literal(1),
+    accepted: z.boolean(),
+    reason: z.enum(['full', 'draining', 'invalid']).optional().describe('Why it was refused.'),
+  })
+  .meta({ id: 'ExpressAnswer', description: 'A worker takes or refuses an express dispatch.' });
+export type ExpressAnswer = z.infer<typeof ExpressAnswer>;
 
 /** How often a worker beats, and how many missed beats make it lost. */
 export const HeartbeatPolicy = {

@@ -96,6 +96,8 @@ export interface Names {
     readonly deadLettersAll: string;
     /** Core NATS: the cancel signal to the worker holding a job. */
     cancel(workerId: string): string;
+    /** Core NATS request/reply: an express dispatch to one worker (a `Dispatch`, answered with an `ExpressAnswer`). */
+    express(workerId: string): string;
     /** Core NATS: a worker's liveness beat. */
     heartbeat(workerId: string): string;
     readonly heartbeatsAll: string;
@@ -149,6 +151,7 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
       deadLetter: (source: string) => `${ns}.dlq.${source.replace(/[^A-Za-z0-9_-]/g, '_')}`,
       deadLettersAll: `${ns}.dlq.>`,
       cancel: (id: string) => `${ns}.ctl.cancel.${worker(id)}`,
+      express: (id: string) => `${ns}.ctl.express.${worker(id)}`,
       heartbeat: (id: string) => `${ns}.ctl.heartbeat.${worker(id)}`,
       heartbeatsAll: `${ns}.ctl.heartbeat.*`,
       maxDeliveriesAdvisory: (stream: string, consumer: string) =>

@@ -1,4 +1,5 @@
 /** The scheduler's own environment variables, on top of the shared ones. */
+import { Priority } from '@gantry/contracts';
 import { envInt, envString } from '@gantry/runtime';
 
 export const SCHEDULER_ENV = {
@@ -34,6 +35,12 @@ export const SCHEDULER_ENV = {
     min: 0,
     max: 86_400,
     description: 'Waiting this many seconds raises a queued job’s effective priority by one; 0 turns aging off.',
+  }),
+  DISPATCH_EXPRESS_PRIORITY: envInt({
+    default: 80,
+    min: Priority.min,
+    max: Priority.max,
+    description: 'Jobs of this priority or more may start in a worker’s express slots (WORKER_EXPRESS_SLOTS) while every ordinary slot of their pool is busy.',
   }),
   WORKSPACE_MAX_RUNNING: envInt({
     default: 1_000,

@@ -28,6 +28,7 @@ const scheduler = createScheduler({
     dispatchIntervalMs: config.dispatchIntervalMs,
     dispatchBatch: config.dispatchBatch,
     agingSecondsPerPoint: config.agingSecondsPerPoint,
+    expressPriority: config.dispatchExpressPriority,
     workspaceMaxRunning: config.workspaceMaxRunning,
     reconcileIntervalMs: config.reconcileIntervalMs,
     pendingGraceMs: config.pendingGraceMs,

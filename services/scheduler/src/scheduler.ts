@@ -36,6 +36,7 @@ export interface SchedulerSettings {
   dispatchIntervalMs: number;
   dispatchBatch: number;
   agingSecondsPerPoint: number;
+  expressPriority: number;
   workspaceMaxRunning: number;
   reconcileIntervalMs: number;
   pendingGraceMs: number;
@@ -84,15 +85,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     names,
     lostAfterMs: settings.workerLostMs,
     logger,
-    onBeat: (w) => {
-      if (!w.draining && w.busy < w.slots) dispatcher.wake();
-    },
+    onBeat: (w, previous) => dispatcher.onBeat(w, previous),
     onCount: (liveByPool) => {
       for (const [p, n] of liveByPool) metrics.liveWorkers.set({ pool: p }, n);
     },
   });
   const dispatcher: Dispatcher = new Dispatcher({
     pool,
+    nc,
     publisher,
     names,
     workers,
@@ -102,6 +102,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     batch: settings.dispatchBatch,
     defaultWorkspaceLimit: settings.workspaceMaxRunning,
     agingSecondsPerPoint: settings.agingSecondsPerPoint,
+    expressPriority: settings.expressPriority,
   });
   const wakeDispatcher = () => dispatcher.wake();
 

@@ -55,6 +55,12 @@ export const WORKER_ENV = {
     description: 'Worker pool whose dispatches this worker pulls.',
   }),
   WORKER_CONCURRENCY: envInt({ default: 8, min: 1, max: 1024, description: 'Jobs this worker runs at once (its slots).' }),
+  WORKER_EXPRESS_SLOTS: envInt({
+    default: 0,
+    min: 0,
+    max: 1024,
+    description: 'Slots beyond WORKER_CONCURRENCY for urgent jobs only (priority at or above the scheduler’s DISPATCH_EXPRESS_PRIORITY), so that they start while every ordinary slot is busy; 0 turns the express lane off. Set it only once every scheduler replica knows express slots.',
+  }),
   WORKER_WORK_DIR: envString({ default: '/tmp/gantry-jobs', description: 'Root of the per-attempt job directories; each is removed after its attempt.' }),
   WORKER_COMMAND_ENV: envString({
     default: 'PATH,LANG,LC_ALL,TZ',

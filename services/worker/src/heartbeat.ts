@@ -3,7 +3,8 @@
  * - the liveness beat on core NATS (`<ns>.ctl.heartbeat.<workerId>`) every
  *   `HeartbeatPolicy.intervalMs`, and soon after the busy count changes (at most one extra beat
  *   per {@link CHANGE_BEAT_GAP_MS}), so the scheduler's free-slot credit follows the worker
- *   closely; a last beat with `draining: true` when the worker stops;
+ *   closely (express slots too, when the worker has any); a last beat with `draining: true`
+ *   when the worker stops;
  * - in-progress acks (`msg.working()`) of every held dispatch, every third of the consumer's
  *   ack wait, so that a long attempt is not redelivered.
  */
@@ -24,6 +25,8 @@ export interface HeartbeatOptions {
   readonly pool: string;
   readonly version: string;
   readonly slots: Slots;
+  /** The express slots, when the worker has any. */
+  readonly express?: Slots;
   readonly inFlight: InFlight;
   readonly draining: () => boolean;
   /** The dispatch consumer's effective ack wait, read when the heartbeat starts. */
@@ -61,6 +64,7 @@ export function createHeartbeat(opts: HeartbeatOptions): HeartbeatComponent {
       busy: opts.slots.busy,
       jobs: opts.inFlight.jobs(),
       draining: opts.draining(),
+      ...(opts.express === undefined ? {} : { express: { slots: opts.express.total, busy: opts.express.busy } }),
       version: opts.version,
       startedAt,
       at: new Date(lastBeat).toISOString(),

@@ -4,7 +4,7 @@
  * the moment its dispatch is received, before its job is loaded; a signal that arrives before
  * the run exists is kept and delivered when it attaches.
  */
-import type { JsMsg } from '@nats-io/jetstream';
+import type { DispatchMessage } from './dispatch/message.js';
 import type { AttemptSignal } from './engine/job-runner.js';
 
 /** One held attempt. */
@@ -15,7 +15,7 @@ export class InFlightAttempt {
   constructor(
     readonly jobId: string,
     readonly attempt: number,
-    readonly msg: JsMsg,
+    readonly msg: DispatchMessage,
   ) {}
 
   /** Delivers `kind` to the run, or keeps it until one attaches. */

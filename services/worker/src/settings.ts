@@ -35,6 +35,8 @@ export interface WorkerSettings {
   readonly workerId: string;
   readonly pool: string;
   readonly concurrency: number;
+  /** Slots beyond `concurrency` for jobs the scheduler dispatches express; 0: none. */
+  readonly expressSlots: number;
   readonly workDir: string;
   /** The users COMMAND and GATE processes run as; undefined: the worker's own user. */
   readonly stepUsers: StepUsers | undefined;
@@ -90,16 +92,21 @@ export function inheritedEnv(names: readonly string[], env?: Env): Record<string
 export function workerSettings(config: WorkerConfig, env?: Env, uid = process.getuid?.()): WorkerSettings {
   const names = [...new Set(config.workerCommandEnv.split(','))];
   const stepUsers = resolveStepUser(config.workerStepUser, uid);
-  if (stepUsers !== undefined && stepUsers.count > 1 && stepUsers.count < config.workerConcurrency) {
+  const running = config.workerConcurrency + config.workerExpressSlots;
+  if (stepUsers !== undefined && stepUsers.count > 1 && stepUsers.count < running) {
+    const slots = config.workerExpressSlots === 0
+      ? `WORKER_CONCURRENCY is ${config.workerConcurrency}`
+      : `WORKER_CONCURRENCY and WORKER_EXPRESS_SLOTS are ${config.workerConcurrency} + ${config.workerExpressSlots}`;
     throw new ConfigError([{
       variable: 'WORKER_STEP_USER',
-      message: `the range has ${stepUsers.count} users and WORKER_CONCURRENCY is ${config.workerConcurrency}: each running job needs a user of its own`,
+      message: `the range has ${stepUsers.count} users and ${slots}: each running job needs a user of its own`,
     }]);
   }
   return Object.freeze({
     workerId: config.workerId ?? defaultWorkerId(),
     pool: config.workerPool,
     concurrency: config.workerConcurrency,
+    expressSlots: config.workerExpressSlots,
     workDir: config.workerWorkDir,
     stepUsers,
     commandEnv: Object.freeze(inheritedEnv(names, env)),

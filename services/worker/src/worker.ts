@@ -14,11 +14,12 @@ import { mkdir } from 'node:fs/promises';
 import { jetstream } from '@nats-io/jetstream';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Names } from '@gantry/contracts';
+import type { Dispatch, Names } from '@gantry/contracts';
 import { type Component, createEventFanout, createPublisher, DEFAULT_STOP_TIMEOUT_MS, type Logger, type Metrics, type Publisher, StopTimeoutError, type StopOptions } from '@gantry/runtime';
 import { JobWriter, type Pool } from '@gantry/store';
 import { createCancelListener } from './cancel-listener.js';
 import { createDispatchConsumer, type DispatchConsumer } from './dispatch/consumer.js';
+import { createExpressListener } from './dispatch/express.js';
 import { createDispatchHandler } from './dispatch/handle-dispatch.js';
 import { readCancelReason } from './engine/cancel-reason.js';
 import { AttemptRun } from './engine/job-runner.js';
@@ -68,6 +69,8 @@ interface Running {
   readonly writer: JobWriter;
   readonly publisher: Publisher;
   readonly consumer: DispatchConsumer;
+  /** Present when the worker has express slots. */
+  readonly express: Component | undefined;
   readonly heartbeat: HeartbeatComponent;
   readonly cancel: Component;
 }
@@ -89,6 +92,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { settings, nc, names } = deps;
   const logger = deps.logger.child({ workerId: settings.workerId });
   const slots = new Slots(settings.concurrency);
+  const expressSlots = settings.expressSlots > 0 ? new Slots(settings.expressSlots) : undefined;
   const inFlight = new InFlight();
   const signals = new WorkerSignals();
   const groups = new ProcessGroups();
@@ -123,33 +127,34 @@ export function createWorker(deps: WorkerDeps): Worker {
       onCommitError: (err) => logger.warn({ err }, 'event fan-out failed'),
       onFlush: (report) => metrics.flushed(report),
     });
-    const handle = createDispatchHandler({
-      inFlight,
-      slots,
-      signals,
-      logger,
-      startAttempt: (dispatch) =>
-        new AttemptRun(dispatch, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) }),
-    });
+    const startAttempt = (dispatch: Dispatch) =>
+      new AttemptRun(dispatch, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) });
+    const handle = createDispatchHandler({ inFlight, slots, signals, logger, startAttempt });
     const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, gatherMs: settings.pullGatherMs, logger, onMessage: handle });
+    const express = expressSlots && createExpressListener({
+      nc, names, workerId: settings.workerId, pool: settings.pool, slots: expressSlots, draining: () => draining, publisher, logger,
+      onDispatch: createDispatchHandler({ inFlight, slots: expressSlots, signals, logger, startAttempt }),
+    });
     const heartbeat = createHeartbeat({
-      nc, names, workerId: settings.workerId, pool: settings.pool, version: deps.version, slots, inFlight,
+      nc, names, workerId: settings.workerId, pool: settings.pool, version: deps.version, slots, express: expressSlots, inFlight,
       draining: () => draining, ackWaitMs: () => consumer.ackWaitMs, logger,
     });
     const cancel = createCancelListener({ nc, names, workerId: settings.workerId, inFlight, logger });
     slots.onChange = () => heartbeat.beatSoon();
+    if (expressSlots) expressSlots.onChange = () => heartbeat.beatSoon();
     try {
       await cancel.start();
       await consumer.start();
+      await express?.start();
       await heartbeat.start();
     } catch (err) {
-      await Promise.allSettled([heartbeat.stop(), consumer.stop(), cancel.stop()]);
+      await Promise.allSettled([heartbeat.stop(), express?.stop(), consumer.stop(), cancel.stop()]);
       await writer.stop();
       await publisher.close();
       throw err;
     }
-    running = { writer, publisher, consumer, heartbeat, cancel };
-    logger.info({ pool: settings.pool, concurrency: settings.concurrency, stepTypes: registry.types() }, 'worker started');
+    running = { writer, publisher, consumer, express, heartbeat, cancel };
+    logger.info({ pool: settings.pool, concurrency: settings.concurrency, expressSlots: settings.expressSlots, stepTypes: registry.types() }, 'worker started');
   };
 
   const drain = async (r: Running, timeoutMs: number): Promise<void> => {
@@ -157,13 +162,15 @@ export function createWorker(deps: WorkerDeps): Worker {
     const left = () => Math.max(0, deadline - Date.now());
     draining = true;
     r.heartbeat.beat();
+    await r.express?.stop({ timeoutMs: left() });
     await r.consumer.stop({ timeoutMs: left() });
     const grace = Math.min(settings.drainGraceMs, timeoutMs - settings.killGraceMs - STOP_RESERVE_MS);
-    if (!(await settlesWithin(slots.idle(), grace))) {
+    const allIdle = () => Promise.all([slots.idle(), expressSlots?.idle()]);
+    if (!(await settlesWithin(allIdle(), grace))) {
       logger.info({ jobs: inFlight.jobs() }, 'drain grace over: handing back the jobs still running');
       for (const entry of inFlight) entry.signal('handback');
     }
-    const idle = await settlesWithin(slots.idle(), left());
+    const idle = await settlesWithin(allIdle(), left());
     groups.killAll('SIGKILL');
     await r.heartbeat.stop({ timeoutMs: left() });
     await r.cancel.stop({ timeoutMs: left() });

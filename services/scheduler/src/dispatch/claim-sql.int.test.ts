@@ -67,6 +67,19 @@ describe('claimJobs', () => {
     expect((await claimJobs(pool, lease, options(10))).map((c) => c.id)).toEqual(low.slice(1));
   });
 
+  it('claims only jobs of at least minPriority for an express claim, highest first, and leaves the rest queued', async () => {
+    const ws = await createWorkspace(pool);
+    const low = await queue(ws, 4, 10);
+    const urgent = await queue(ws, 2, 80);
+    const top = await queue(ws, 1, 95);
+    const claimed = await claimJobs(pool, lease, options(10, { minPriority: 80 }));
+    expect(claimed.map((c) => c.id)).toEqual([...top, ...urgent]);
+    // Aging does not make a low job express: its priority, not its effective priority, counts.
+    await pool.query(`UPDATE runner_jobs SET queued_at = now() - interval '1 hour' WHERE id = ANY($1::uuid[])`, [low]);
+    expect(await claimJobs(pool, lease, options(10, { minPriority: 80, agingSecondsPerPoint: 1 }))).toEqual([]);
+    expect((await claimJobs(pool, lease, options(10))).map((c) => c.id).sort()).toEqual([...low].sort());
+  });
+
   it('serves workspaces round-robin within one priority, so a flood does not starve a latecomer', async () => {
     const flood = await createWorkspace(pool);
     const late = await createWorkspace(pool);

@@ -5,8 +5,9 @@
  * 0. `held`, `credit`: the pool's jobs running (by worker and workspace) and dispatched but not
  *    yet claimed, counted once. The credit is what the pool can start now: each live worker
  *    that is not draining (`$8`, from the heartbeats) offers its slots minus the jobs it holds —
- *    the larger of what its last beat said and what the database records, so a claim made
- *    after the beat still counts — and the dispatched, unclaimed jobs are taken off the sum. A
+ *    the larger of what its last beat said and what the database records (less the jobs it
+ *    holds in express slots, which are no ordinary slot's), so a claim made after the beat still
+ *    counts — and the dispatched, unclaimed jobs are taken off the sum. A
  *    round claims the credit's worth of jobs, never more than its batch (`$5`): jobs wait in
  *    PostgreSQL, where priority can still reorder them, not in the dispatch stream. Without
  *    `$8` the batch alone is the credit.
@@ -15,7 +16,9 @@
  * 2. `room`: how many more each may run now — its limit (`workspaces.max_running_jobs`, else the
  *    default) minus its jobs running or dispatched, and never more than the credit;
  * 3. `heads`: each workspace's head, twice — by priority then age, and by age alone (so aging
- *    can lift a long-waiting job whatever its priority) — at most `room` of each;
+ *    can lift a long-waiting job whatever its priority) — at most `room` of each. The express
+ *    claim (`EXPRESS_CLAIM_SQL`, see `dispatcher.ts`) takes only jobs of priority `$9` or more,
+ *    by priority alone (a range of the backlog index, so a backlog below `$9` costs nothing);
  * 4. `ordered`: effective priority = priority + waited seconds / AGING_SECONDS_PER_POINT (capped
  *    at the maximum priority), and each job's turn within its workspace, counted on from the
  *    jobs the workspace already has running or dispatched (its share of the slots);
@@ -41,7 +44,9 @@ import { LEASE_HELD_SQL } from '../leadership/lease.js';
 const DISPATCHABLE = `status = 'QUEUED' AND dispatched_at IS NULL`;
 const J_DISPATCHABLE = `j.status = 'QUEUED' AND j.dispatched_at IS NULL`;
 
-export const CLAIM_SQL = `
+/** The claim's text; `express` claims only jobs of at least priority `$9`, by priority alone (see the module doc). */
+function claimSql(express: boolean): string {
+  return `
 WITH RECURSIVE ws(workspace_id) AS (
   (SELECT workspace_id FROM runner_jobs WHERE pool = $4 AND ${DISPATCHABLE} ORDER BY workspace_id LIMIT 1)
   UNION ALL
@@ -60,8 +65,8 @@ busy AS (
 ),
 credit AS (
   SELECT CASE WHEN $8::jsonb IS NULL THEN $5::int ELSE GREATEST(0,
-    COALESCE((SELECT sum(GREATEST(0, w.slots - GREATEST(w.busy, COALESCE(r.n, 0))))::int
-      FROM jsonb_to_recordset($8::jsonb) AS w(worker_id text, slots int, busy int)
+    COALESCE((SELECT sum(GREATEST(0, w.slots - GREATEST(w.busy, COALESCE(r.n, 0) - COALESCE(w.express, 0))))::int
+      FROM jsonb_to_recordset($8::jsonb) AS w(worker_id text, slots int, busy int, express int)
       LEFT JOIN (SELECT worker_id, sum(n)::int AS n FROM held WHERE status = 'RUNNING' GROUP BY worker_id) r
         USING (worker_id)), 0)
     - COALESCE((SELECT sum(n)::int FROM held WHERE status = 'QUEUED'), 0)) END AS n
@@ -76,13 +81,13 @@ heads AS (
   SELECT h.* FROM room r, LATERAL (
     (SELECT j.id, j.workspace_id, j.priority, j.queued_at FROM runner_jobs j
       WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
-        AND (j.run_at IS NULL OR j.run_at <= now())
-      ORDER BY j.priority DESC, j.queued_at, j.id LIMIT r.n)
+        AND (j.run_at IS NULL OR j.run_at <= now())${express ? ' AND j.priority >= $9::int' : ''}
+      ORDER BY j.priority DESC, j.queued_at, j.id LIMIT r.n)${express ? '' : `
     UNION
     (SELECT j.id, j.workspace_id, j.priority, j.queued_at FROM runner_jobs j
       WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
         AND (j.run_at IS NULL OR j.run_at <= now())
-      ORDER BY j.queued_at, j.id LIMIT r.n)
+      ORDER BY j.queued_at, j.id LIMIT r.n)`}
   ) h
   WHERE r.n > 0
 ),
@@ -118,9 +123,14 @@ claimed AS (
 )
 -- One row at least, so that the credit comes back when nothing was claimed.
 SELECT (SELECT n FROM credit) AS credit, c.* FROM (SELECT 1) AS one LEFT JOIN claimed c ON true`;
+}
+
+export const CLAIM_SQL = claimSql(false);
+export const EXPRESS_CLAIM_SQL = claimSql(true);
 
 /** The claim as a named statement: parsed and planned once per connection (≈ 2.5 ms a round saved). */
 const CLAIM = statement('gantry_claim', CLAIM_SQL);
+const EXPRESS_CLAIM = statement('gantry_express_claim', EXPRESS_CLAIM_SQL);
 
 /** One job claimed for dispatch. */
 export interface ClaimedJob {
@@ -138,6 +148,8 @@ export interface FreeWorker {
   readonly workerId: string;
   readonly slots: number;
   readonly busy: number;
+  /** Jobs it holds (or was sent) in express slots, which its RUNNING rows include; default 0. */
+  readonly express?: number;
 }
 
 export interface ClaimOptions {
@@ -150,6 +162,8 @@ export interface ClaimOptions {
   agingSecondsPerPoint: number;
   /** The pool's workers whose free slots are the credit; absent, `limit` alone bounds the claim. */
   workers?: readonly FreeWorker[];
+  /** Claims only jobs of at least this priority (not effective priority: aging does not count). */
+  minPriority?: number;
 }
 
 /** What a claim did: the credit it counted (before its own jobs; `limit` without workers) and the jobs it claimed. */
@@ -171,7 +185,7 @@ export async function claim(pool: Pool, lease: Lease, opts: ClaimOptions): Promi
     runnable_at: Date;
     effective: number;
     turn: string;
-  }>(CLAIM([
+  }>((opts.minPriority === undefined ? CLAIM : EXPRESS_CLAIM)([
     lease.name,
     lease.holder,
     lease.term,
@@ -179,7 +193,8 @@ export async function claim(pool: Pool, lease: Lease, opts: ClaimOptions): Promi
     opts.limit,
     opts.defaultWorkspaceLimit,
     opts.agingSecondsPerPoint,
-    opts.workers === undefined ? null : JSON.stringify(opts.workers.map((w) => ({ worker_id: w.workerId, slots: w.slots, busy: w.busy }))),
+    opts.workers === undefined ? null : JSON.stringify(opts.workers.map((w) => ({ worker_id: w.workerId, slots: w.slots, busy: w.busy, express: w.express ?? 0 }))),
+    ...(opts.minPriority === undefined ? [] : [opts.minPriority]),
   ]));
   const claimed = rows.filter((r) => r.id !== null);
   claimed.sort(

@@ -35,4 +35,59 @@ describe('the dispatcher', () => {
       await worker.stop();
     }
   });
+
+  it('starts urgent jobs in express slots while every ordinary slot is busy, and nothing else there', async () => {
+    const ws = await createWorkspace(h.pool);
+    const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10 }) });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 2 });
+    worker.start();
+    try {
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
+      // Below the express priority (80 in the harness), a job waits for an ordinary slot.
+      const normal = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 79 }) });
+      const urgent = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 90 }) });
+      h.scheduler.dispatcher.wake();
+      await waitFor(() => worker.expressDispatches.length === 2, 10_000, 'two express dispatches');
+      expect(worker.expressDispatches.map((d) => d.jobId)).toEqual(urgent.slice(0, 2).map((j) => j.id));
+      // The express slots are full too: nothing more starts, and nothing was refused.
+      expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(0);
+      expect(worker.refused).toEqual([]);
+      expect(worker.dispatches.map((d) => d.jobId)).toEqual([low[0]!.id]);
+
+      // An express slot frees: the third urgent job takes it, not the priority-79 job.
+      await worker.finish(urgent[0]!.id);
+      await waitFor(() => worker.expressDispatches.length === 3, 10_000, 'the third express dispatch');
+      expect(worker.expressDispatches[2]!.jobId).toBe(urgent[2]!.id);
+      // The ordinary slot frees: the highest job left, then the low ones, in the ordinary lane.
+      await worker.finish(low[0]!.id);
+      await waitFor(() => worker.dispatches.length === 2, 10_000, 'the next ordinary dispatch');
+      expect(worker.dispatches[1]!.jobId).toBe(normal[0]!.id);
+      expect(worker.expressDispatches).toHaveLength(3);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('returns an express dispatch the worker refuses to the backlog', async () => {
+    const ws = await createWorkspace(h.pool);
+    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 1, refuseExpress: true });
+    worker.start();
+    try {
+      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10 }) });
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
+      const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90 }) });
+      h.scheduler.dispatcher.wake();
+      await waitFor(() => worker.refused.length >= 1, 10_000, 'a refused express dispatch');
+      await waitFor(async () => {
+        const { rows } = await h.pool.query(`SELECT status, dispatched_at FROM runner_jobs WHERE id = $1`, [urgent!.id]);
+        return rows[0].status === 'QUEUED' && rows[0].dispatched_at === null;
+      }, 10_000, 'the refused job back in the backlog');
+      // Refused for want of room, the worker is not asked again before its next beat (every 200 ms here).
+      const asked = worker.refused.length;
+      await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
+      expect(worker.refused.length).toBeLessThanOrEqual(asked + 1);
+    } finally {
+      await worker.stop();
+    }
+  });
 });

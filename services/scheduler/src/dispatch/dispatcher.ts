@@ -9,17 +9,29 @@
  *
  * A dispatch whose publish fails is un-marked as soon as its answer comes, so a later round
  * dispatches it again.
+ *
+ * The express lane (docs/protocol.md, "Express dispatches"). When a round leaves a pool without
+ * ordinary credit and some of its workers have free express slots (beyond their ordinary ones),
+ * a second claim takes jobs of priority `expressPriority` or more, up to that room, and hands
+ * each to one such worker by core-NATS request. An urgent job then starts without waiting for
+ * a slot to free. A worker that refuses (full, draining) or does not answer within
+ * `expressAnswerMs` gets the job un-marked, back in the backlog. A worker's express room is
+ * what its last beat said, less the requests it has not answered and the ones it accepted since
+ * that beat (a beat that arrives after an answer was made after it, so it counts that job).
  */
-import { type Dispatch, dispatchMsgId, type Names } from '@gantry/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
 import type { Pool } from '@gantry/store';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
-import type { WorkerRegistry } from '../workers/registry.js';
+import type { WorkerRegistry, WorkerView } from '../workers/registry.js';
 import { claim, type ClaimedJob, type FreeWorker } from './claim-sql.js';
 
 export interface DispatcherOptions {
   pool: Pool;
+  /** Express dispatches are core-NATS requests on it. */
+  nc: NatsConnection;
   publisher: Publisher;
   names: Names;
   workers: WorkerRegistry;
@@ -29,6 +41,20 @@ export interface DispatcherOptions {
   batch: number;
   defaultWorkspaceLimit: number;
   agingSecondsPerPoint: number;
+  /** Jobs of this priority or more may take express slots. */
+  expressPriority: number;
+  /** How long a worker has to answer an express dispatch. Default 1,000 ms. */
+  expressAnswerMs?: number;
+}
+
+/** Express dispatches to one worker its beats do not count yet. */
+interface ExpressPending {
+  /** Sent, not answered. */
+  requested: number;
+  /** Accepted since its last beat. */
+  accepted: number;
+  /** It refused for want of room since its last beat: none until the next. */
+  full: boolean;
 }
 
 const UNMARK_SQL = `UPDATE runner_jobs SET dispatched_at = NULL
@@ -39,6 +65,7 @@ export class Dispatcher {
   #wakeRequested = false;
   #wakeUp: (() => void) | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #express = new Map<string, ExpressPending>();
 
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
@@ -48,6 +75,22 @@ export class Dispatcher {
   wake(): void {
     this.#wakeRequested = true;
     this.#wakeUp?.();
+  }
+
+  /**
+   * Takes a worker's beat into the express accounting, and wakes a round when the beat offers
+   * ordinary slots or fewer of its express slots are busy than before.
+   */
+  onBeat(worker: WorkerView, previous: WorkerView | undefined): void {
+    const pending = this.#express.get(worker.workerId);
+    if (pending) {
+      pending.accepted = 0;
+      pending.full = false;
+      if (pending.requested === 0) this.#express.delete(worker.workerId);
+    }
+    if (worker.draining) return;
+    const expressFreed = worker.express !== undefined && worker.express.busy < (previous?.express?.busy ?? worker.express.slots);
+    if (worker.busy < worker.slots || expressFreed) this.wake();
   }
 
   /** Runs rounds while `lease` is held; returns when `signal` aborts. */
@@ -71,14 +114,15 @@ export class Dispatcher {
   async round(lease: Lease): Promise<number> {
     const { pool, workers, batch } = this.#opts;
     // The pools with live workers, each with those of its workers that take jobs.
-    const pools = new Map<string, FreeWorker[]>();
+    const pools = new Map<string, WorkerView[]>();
     for (const w of workers.live()) {
       const list = pools.get(w.pool) ?? [];
       pools.set(w.pool, list);
-      if (!w.draining) list.push({ workerId: w.workerId, slots: w.slots, busy: w.busy });
+      if (!w.draining) list.push(w);
     }
     let total = 0;
-    for (const [poolName, free] of pools) {
+    for (const [poolName, views] of pools) {
+      const free: FreeWorker[] = views.map((w) => ({ workerId: w.workerId, slots: w.slots, busy: w.busy, express: this.#expressHeld(w) }));
       if (free.length === 0) {
         this.#opts.metrics.freeSlots.set({ pool: poolName }, 0);
         continue;
@@ -91,6 +135,8 @@ export class Dispatcher {
         agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
       });
       this.#opts.metrics.freeSlots.set({ pool: poolName }, credit);
+      // Ordinary credit used up: urgent jobs may still start in express slots.
+      if (claimed.length >= credit) total += await this.#expressRound(poolName, lease, views);
       if (claimed.length === 0) continue;
       // The next round does not wait for these PubAcks: claimed jobs count against the credit
       // (dispatched, not yet claimed) from the moment of the claim, and a failed publish is
@@ -103,6 +149,74 @@ export class Dispatcher {
       total += claimed.length;
     }
     return total;
+  }
+
+  /** The jobs `w` holds in express slots as far as this leader knows: its beat's, and those sent since. */
+  #expressHeld(w: WorkerView): number {
+    if (w.express === undefined) return 0;
+    const pending = this.#express.get(w.workerId);
+    return w.express.busy + (pending?.requested ?? 0) + (pending?.accepted ?? 0);
+  }
+
+  /** Claims urgent jobs for the pool's free express slots and sends them; returns how many it claimed. */
+  async #expressRound(poolName: string, lease: Lease, views: readonly WorkerView[]): Promise<number> {
+    const room = new Map<string, number>();
+    for (const w of views) {
+      if (w.express === undefined) continue;
+      if (this.#express.get(w.workerId)?.full) continue;
+      const n = w.express.slots - this.#expressHeld(w);
+      if (n > 0) room.set(w.workerId, n);
+    }
+    const limit = Math.min(this.#opts.batch, [...room.values()].reduce((a, b) => a + b, 0));
+    if (limit === 0) return 0;
+    const { jobs } = await claim(this.#opts.pool, lease, {
+      pool: poolName,
+      limit,
+      defaultWorkspaceLimit: this.#opts.defaultWorkspaceLimit,
+      agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
+      minPriority: this.#opts.expressPriority,
+    });
+    for (const job of jobs) {
+      // The worker with the most express room takes the next job.
+      const [workerId] = [...room].reduce((best, e) => (e[1] > best[1] ? e : best));
+      room.set(workerId, room.get(workerId)! - 1);
+      const sent = this.#sendExpress(poolName, lease, workerId, job).catch((err: unknown) =>
+        this.#opts.logger.error({ err, pool: poolName }, 'express dispatch bookkeeping failed'),
+      );
+      this.#inFlight.add(sent);
+      void sent.finally(() => this.#inFlight.delete(sent));
+    }
+    return jobs.length;
+  }
+
+  /** Sends one express dispatch; un-marks the job when the worker refuses it or does not answer. */
+  async #sendExpress(poolName: string, lease: Lease, workerId: string, job: ClaimedJob): Promise<void> {
+    const { names, nc, metrics } = this.#opts;
+    const pending = this.#express.get(workerId) ?? { requested: 0, accepted: 0, full: false };
+    this.#express.set(workerId, pending);
+    pending.requested += 1;
+    const now = new Date();
+    const body: Dispatch = { v: 1, jobId: job.id, workspaceId: job.workspaceId, attempt: job.attempt, term: lease.term, dispatchedAt: now.toISOString() };
+    let accepted = false;
+    try {
+      const reply = await nc.request(names.subjects.express(workerId), JSON.stringify(body), { timeout: this.#opts.expressAnswerMs ?? 1_000 });
+      const answer = ExpressAnswer.safeParse(reply.json());
+      accepted = answer.success && answer.data.accepted;
+      if (answer.success && answer.data.reason === 'full') pending.full = true;
+    } catch {
+      // No answer (the worker is gone or stalled): the job goes back to the backlog.
+    } finally {
+      pending.requested -= 1;
+      if (accepted) pending.accepted += 1;
+    }
+    if (accepted) {
+      metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.runnableAt.getTime()) / 1000));
+      metrics.dispatches.inc({ pool: poolName, outcome: 'express' });
+      return;
+    }
+    // Back to the backlog; the next round takes it (in the ordinary lane, or in another worker's express slot).
+    metrics.dispatches.inc({ pool: poolName, outcome: 'express_refused' });
+    await this.#opts.pool.query(UNMARK_SQL, [[job.id]]);
   }
 
   async #publish(poolName: string, lease: Lease, jobs: readonly ClaimedJob[]): Promise<void> {

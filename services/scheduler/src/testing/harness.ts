@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Subscription } from '@nats-io/transport-node';
 import { type CommandKind, Dispatch, type Heartbeat, type Names } from '@gantry/contracts';
 import { createLogger, createMetrics, type Metrics } from '@gantry/runtime';
 import { createPool, JobWriter, type Pool, type WriteResult } from '@gantry/store';
@@ -19,6 +19,7 @@ export const FAST: SchedulerSettings = {
   dispatchIntervalMs: 50,
   dispatchBatch: 500,
   agingSecondsPerPoint: 0,
+  expressPriority: 80,
   workspaceMaxRunning: 1_000,
   reconcileIntervalMs: 100,
   pendingGraceMs: 60_000,
@@ -76,12 +77,19 @@ export async function publishCommand(ns: TestNamespace, kind: CommandKind, body:
 
 /**
  * A worker as the scheduler sees one: beats with `slots`, pulls dispatches, and claims (and,
- * when asked, finishes) each job through the store, exactly as the protocol says.
+ * when asked, finishes) each job through the store, exactly as the protocol says. With
+ * `express` slots it also answers express dispatches: accepted while one is free (or refused
+ * whatever its room, with `refuseExpress`), then claimed like the others.
  */
 export class FakeWorker {
   readonly workerId = `fake-${randomUUID().slice(0, 8)}`;
   readonly dispatches: Dispatch[] = [];
+  readonly expressDispatches: Dispatch[] = [];
+  /** Express dispatches it refused. */
+  readonly refused: Dispatch[] = [];
   readonly #running = new Map<string, number>();
+  readonly #express = new Map<string, number>();
+  #expressSub: Subscription | undefined;
   readonly #writer: JobWriter;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -91,7 +99,7 @@ export class FakeWorker {
     private readonly ns: TestNamespace,
     pool: Pool,
     private readonly slots: number,
-    private readonly opts: { finish?: boolean; pool?: string } = {},
+    private readonly opts: { finish?: boolean; pool?: string; express?: number; refuseExpress?: boolean } = {},
   ) {
     this.#writer = new JobWriter({ pool });
   }
@@ -107,8 +115,9 @@ export class FakeWorker {
       pool: this.opts.pool ?? 'default',
       slots: this.slots,
       busy: this.#running.size,
-      jobs: [...this.#running].map(([jobId, attempt]) => ({ jobId, attempt })),
+      jobs: [...this.#running, ...this.#express].map(([jobId, attempt]) => ({ jobId, attempt })),
       draining: false,
+      ...(this.opts.express === undefined ? {} : { express: { slots: this.opts.express, busy: this.#express.size } }),
       version: 'test',
       startedAt: new Date().toISOString(),
       at: new Date().toISOString(),
@@ -116,8 +125,28 @@ export class FakeWorker {
     this.ns.nc.publish(this.ns.names.subjects.heartbeat(this.workerId), JSON.stringify(beat));
   }
 
-  /** Beats every 200 ms and pulls dispatches until stopped. */
+  /** Beats every 200 ms and pulls dispatches (and answers express ones) until stopped. */
   start(): void {
+    if (this.opts.express !== undefined) {
+      this.#expressSub = this.ns.nc.subscribe(this.ns.names.subjects.express(this.workerId), {
+        callback: (_err, msg) => {
+          const d = Dispatch.parse(msg.json());
+          if (this.opts.refuseExpress || this.#express.size >= this.opts.express!) {
+            this.refused.push(d);
+            msg.respond(JSON.stringify({ v: 1, accepted: false, reason: 'full' }));
+            return;
+          }
+          this.#express.set(d.jobId, d.attempt);
+          msg.respond(JSON.stringify({ v: 1, accepted: true }));
+          this.expressDispatches.push(d);
+          void this.#claim(d).then((claimed) => {
+            if (claimed) return;
+            this.#express.delete(d.jobId);
+            this.beat();
+          });
+        },
+      });
+    }
     this.beat();
     this.#timer = setInterval(() => this.beat(), 200);
     this.#pulling = this.#pull();
@@ -138,6 +167,14 @@ export class FakeWorker {
   async #take(msg: JsMsg): Promise<void> {
     const d = Dispatch.parse(msg.json());
     this.dispatches.push(d);
+    const claimed = await this.#claim(d);
+    msg.ack();
+    if (!claimed) return;
+    this.#running.set(d.jobId, d.attempt);
+    if (this.opts.finish) await this.finish(d.jobId);
+  }
+
+  async #claim(d: Dispatch): Promise<boolean> {
     const claim = await this.#writer.write({
       jobId: d.jobId,
       attempt: d.attempt,
@@ -146,15 +183,12 @@ export class FakeWorker {
       set: { workerId: this.workerId, startedAt: 'now', deadlineAt: null },
       events: [{ type: 'job.started', actor: `worker:${this.workerId}`, payload: { attempt: d.attempt, workerId: this.workerId } }],
     });
-    msg.ack();
-    if (!claim.applied) return;
-    this.#running.set(d.jobId, d.attempt);
-    if (this.opts.finish) await this.finish(d.jobId);
+    return claim.applied;
   }
 
   /** Completes a job this worker holds and frees its slot (beating at once, as workers do). */
   async finish(jobId: string): Promise<WriteResult> {
-    const attempt = this.#running.get(jobId);
+    const attempt = this.#running.get(jobId) ?? this.#express.get(jobId);
     if (attempt === undefined) throw new Error(`${this.workerId} does not hold ${jobId}`);
     const result = await this.#writer.write({
       jobId,
@@ -165,6 +199,7 @@ export class FakeWorker {
       events: [{ type: 'job.completed', actor: `worker:${this.workerId}`, payload: { durationMs: 1, result: null } }],
     });
     this.#running.delete(jobId);
+    this.#express.delete(jobId);
     this.beat();
     return result;
   }
@@ -172,6 +207,7 @@ export class FakeWorker {
   /** Stops beating and pulling (a dead worker, as far as the scheduler can tell). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#expressSub?.unsubscribe();
     clearInterval(this.#timer);
     await this.#pulling;
     await this.#writer.stop();

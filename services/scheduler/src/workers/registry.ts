@@ -14,6 +14,8 @@ export interface WorkerView {
   readonly slots: number;
   readonly busy: number;
   readonly draining: boolean;
+  /** Its express slots, when it has any. */
+  readonly express?: { readonly slots: number; readonly busy: number };
   readonly jobs: readonly { jobId: string; attempt: number }[];
   /** `Date.now()` when its last beat arrived. */
   readonly seenAt: number;
@@ -24,8 +26,8 @@ export interface WorkerRegistryOptions {
   names: Names;
   lostAfterMs: number;
   logger: Logger;
-  /** Called for every beat (after it is recorded); the dispatcher wakes on freed slots. */
-  onBeat?: (worker: WorkerView) => void;
+  /** Called for every beat (after it is recorded) with the worker's view before it; the dispatcher wakes on freed slots. */
+  onBeat?: (worker: WorkerView, previous: WorkerView | undefined) => void;
   /**
    * Called with the live workers of every pool ever heard from (0 for a pool whose workers all
    * went silent) after every beat and every {@link COUNT_INTERVAL_MS}: the live-workers gauge.
@@ -60,9 +62,10 @@ export class WorkerRegistry {
         }
         const beat = parsed.data;
         const view: WorkerView = { ...beat, seenAt: Date.now() };
+        const previous = this.#workers.get(beat.workerId);
         this.#workers.set(beat.workerId, view);
         this.#pools.add(beat.pool);
-        this.#opts.onBeat?.(view);
+        this.#opts.onBeat?.(view, previous);
         this.#count();
       },
     });

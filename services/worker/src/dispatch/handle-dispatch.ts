@@ -12,8 +12,11 @@
  * | UNCLAIMED (drained before the claim) | nak: another worker takes it now |
  * | ABANDONED (PostgreSQL unreachable) | nak after a delay |
  * | invalid message | term |
+ *
+ * The message is a JetStream message from the pool's dispatch consumer, or an express dispatch
+ * (`express.ts`), whose ack, term and in-progress ack do nothing and whose nak hands the
+ * dispatch to the pool's stream.
  */
-import type { JsMsg } from '@nats-io/jetstream';
 import { Dispatch } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
 import type { AttemptRun } from '../engine/job-runner.js';
@@ -21,6 +24,7 @@ import type { AttemptOutcome } from '../engine/types.js';
 import { type InFlight, InFlightAttempt } from '../in-flight.js';
 import type { WorkerSignals } from '../signals.js';
 import type { Slots } from '../slots.js';
+import type { DispatchMessage } from './message.js';
 
 /** Delay before a dispatch whose job could not be written is delivered again. */
 export const RETRY_DISPATCH_DELAY_MS = 5_000;
@@ -34,14 +38,14 @@ export interface DispatchHandlerDeps {
   readonly startAttempt: (dispatch: Dispatch) => AttemptRun;
 }
 
-function settle(msg: JsMsg, outcome: AttemptOutcome): void {
+function settle(msg: DispatchMessage, outcome: AttemptOutcome): void {
   if (outcome === 'UNCLAIMED') msg.nak();
   else if (outcome === 'ABANDONED') msg.nak(RETRY_DISPATCH_DELAY_MS);
   else msg.ack();
 }
 
 /** Builds the handler of received dispatches; the consumer has occupied a slot for each. */
-export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: JsMsg) => Promise<void> {
+export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: DispatchMessage) => Promise<void> {
   const { inFlight, signals, logger } = deps;
   return async function handle(msg) {
     try {
