@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobs, createWorkspace, jobSpec, type PlanNode, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from '@gantry/store';
 import { acquireLease, type Lease } from '../leadership/lease.js';
-import { claim, CLAIM_SQL, type ClaimedJob, type ClaimOptions } from './claim-sql.js';
+import { claim, CLAIM_SQL, type ClaimedJob, type ClaimOptions, EXPRESS_CLAIM_SQL } from './claim-sql.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -33,15 +33,18 @@ const options = (limit: number, over: Partial<ClaimOptions> = {}): ClaimOptions 
   ...over,
 });
 
-/** The executed plan of a claim of `limit` jobs, rolled back. */
-async function explainClaim(limit: number): Promise<PlanNode> {
+/** The executed plan of a claim of `limit` jobs (an express claim with `minPriority`), rolled back. */
+async function explainClaim(limit: number, minPriority?: number): Promise<PlanNode> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [
-      lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0, null,
-    ]);
-    return planOf(rows);
+    const params = [lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0, null];
+    if (minPriority === undefined) return planOf((await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, params)).rows);
+    // The plan a named statement settles on: generic, with the priority bound a parameter.
+    await client.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+    await client.query(`PREPARE express_claim AS ${EXPRESS_CLAIM_SQL}`);
+    const literals = [...params, minPriority].map((p) => (p === null ? 'NULL' : typeof p === 'number' ? String(p) : `'${p}'`));
+    return planOf((await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE express_claim(${literals.join(', ')})`)).rows);
   } finally {
     await client.query('ROLLBACK');
     client.release();
@@ -172,6 +175,29 @@ describe('claimJobs', () => {
     const probes = planNodes(locks[0]!).filter((n) => n['Index Name'] !== undefined);
     expect(probes.map((n) => n['Index Name'])).toEqual(['runner_jobs_pkey']);
     expect(locks[0]!['Actual Loops']).toBe(20);
+  });
+
+  it('reads no more of a backlog below the express priority than one probe per workspace in an express claim', async () => {
+    const wss = [await createWorkspace(pool), await createWorkspace(pool)];
+    for (const ws of wss) await queue(ws, 1_000, 50);
+    const plan = await explainClaim(20, 80);
+    const reads = planNodes(plan)
+      .filter((n) => n['Relation Name'] === 'runner_jobs')
+      .map((n) => ((n['Actual Rows'] as number) + ((n['Rows Removed by Filter'] as number | undefined) ?? 0)) * (n['Actual Loops'] as number));
+    expect(reads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10);
+  });
+
+  it('leaves the jobs a worker holds in express slots out of its ordinary credit', async () => {
+    const ws = await createWorkspace(pool);
+    const running = await queue(ws, 3, 90);
+    await pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'express-a', dispatched_at = now() WHERE id = ANY($1)`, [running]);
+    const waiting = await queue(ws, 5, 50);
+    // 3 RUNNING rows, 2 of them in express slots: 1 of its 2 ordinary slots is busy.
+    const workers = [{ workerId: 'express-a', slots: 2, busy: 1, express: 2 }];
+    const claimed = await claim(pool, lease, { ...options(100), workers });
+    expect(claimed.credit).toBe(1);
+    expect(claimed.jobs.map((j) => j.id)).toEqual(waiting.slice(0, 1));
+    await pool.query(`UPDATE runner_jobs SET status = 'COMPLETED' WHERE id = ANY($1)`, [running]);
   });
 
   it('counts the credit of the workers it is given: free slots (beat or database, the larger) less the dispatched jobs not claimed yet', async () => {
