@@ -8,6 +8,10 @@ export interface PlanNode {
   Filter?: string;
   /** With ANALYZE only. */
   'Actual Loops'?: number;
+  /** With ANALYZE only: rows per loop. */
+  'Actual Rows'?: number;
+  /** With ANALYZE only, per loop. */
+  'Rows Removed by Filter'?: number;
   Plans?: PlanNode[];
 }
 
