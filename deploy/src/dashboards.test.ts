@@ -79,7 +79,7 @@ describe('dashboards', () => {
 
   it('the workers view shows slots, step durations by type, command exit classes and AI tokens', () => {
     const used = metricsOf('gantry-workers');
-    for (const m of ['gantry_slots_total', 'gantry_slots_busy', 'gantry_step_duration_seconds_bucket', 'gantry_command_exits_total', 'gantry_ai_tokens_total']) {
+    for (const m of ['gantry_slots_total', 'gantry_slots_busy', 'gantry_express_slots_total', 'gantry_express_slots_busy', 'gantry_step_duration_seconds_bucket', 'gantry_command_exits_total', 'gantry_ai_tokens_total']) {
       expect.soft(used, m).toContain(m);
     }
   });

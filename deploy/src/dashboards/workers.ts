@@ -15,10 +15,12 @@ export const workersSpec: DashboardSpec = {
       panels: [
         {
           title: 'Slots by pool',
-          description: 'Slots of the workers of each pool, and how many run a job now.',
+          description: 'Slots of the workers of each pool, and how many run a job now; express slots (urgent jobs only, beyond the ordinary ones) apart.',
           queries: [
             { expr: `sum by (pool) (gantry_slots_total{${NS_SVC}})`, legend: '{{pool}} slots' },
             { expr: `sum by (pool) (gantry_slots_busy{${NS_SVC}})`, legend: '{{pool}} busy' },
+            { expr: `sum by (pool) (gantry_express_slots_total{${NS_SVC}})`, legend: '{{pool}} express slots' },
+            { expr: `sum by (pool) (gantry_express_slots_busy{${NS_SVC}})`, legend: '{{pool}} express busy' },
           ],
         },
         {

@@ -64,6 +64,7 @@ describe('contract export', () => {
       SchemaFiles.dispatch,
       SchemaFiles.heartbeat,
       SchemaFiles.cancelSignal,
+      SchemaFiles.expressAnswer,
     ];
     expect([...schemaPaths].sort()).toEqual(expected.sort());
     expect(byPath.has(ASYNCAPI_FILE) && byPath.has(ERROR_CODES_FILE) && byPath.has(README_FILE)).toBe(true);

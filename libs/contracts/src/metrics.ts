@@ -30,6 +30,8 @@ export const MetricNames = {
   stepDuration: 'gantry_step_duration_seconds',
   slotsBusy: 'gantry_slots_busy',
   slotsTotal: 'gantry_slots_total',
+  expressSlotsBusy: 'gantry_express_slots_busy',
+  expressSlotsTotal: 'gantry_express_slots_total',
   aiTokens: 'gantry_ai_tokens_total',
   commandExits: 'gantry_command_exits_total',
   dispatchesDropped: 'gantry_dispatches_dropped_total',

@@ -19,7 +19,7 @@ export function schedulerMetrics(registry: Registry) {
       labelNames: [L.pool],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     }),
-    dispatches: counterOn(registry, { name: M.dispatches, help: 'Dispatches by pool and outcome (published, failed).', labelNames: [L.pool, L.outcome] }),
+    dispatches: counterOn(registry, { name: M.dispatches, help: 'Dispatches by pool and outcome: published, failed (its publish), express (an express dispatch the worker took), express_refused (refused or unanswered, back to the backlog).', labelNames: [L.pool, L.outcome] }),
     freeSlots: gaugeOn(registry, { name: M.workerSlots, help: 'Worker slots by pool and state (free credit as last computed).', labelNames: [L.pool] }),
     liveWorkers: gaugeOn(registry, { name: M.liveWorkers, help: 'Workers heard from recently, by pool.', labelNames: [L.pool] }),
     leader: gaugeOn(registry, { name: M.schedulerLeader, help: '1 while this replica leads, else 0.' }),

@@ -34,8 +34,16 @@ export interface WorkerMetrics {
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
 
+/** The worker's slots as its gauges read them: ordinary, and express (0 and 0 without express slots). */
+export interface SlotCounts {
+  total: number;
+  busy: number;
+  expressTotal: number;
+  expressBusy: number;
+}
+
 /** Registers the worker's metrics on `metrics`; `slots` is read at scrape time. */
-export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () => { total: number; busy: number }): WorkerMetrics {
+export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () => SlotCounts): WorkerMetrics {
   const r = metrics.registry;
   const finished = counterOn(r, { name: M.jobsFinished, help: 'Job attempts this worker ended, by job type and how they ended (COMPLETED, FAILED, CANCELLED, WAITING, RETRIED, HANDED_BACK).', labelNames: [L.type, L.status] });
   const jobSeconds = histogramOn(r, { name: M.jobDuration, help: 'Seconds from claim to the end of an attempt, by job type and how it ended.', labelNames: [L.type, L.status], buckets: DURATION_BUCKETS });
@@ -45,7 +53,9 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without running anything, by reason: stale (its claim was refused: the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
   const flushed = writeFlushRecorder(r);
   gaugeOn(r, { name: M.slotsTotal, help: 'Jobs this worker can run at once.', labelNames: [L.pool], collect() { this.set({ pool }, slots().total); } });
-  gaugeOn(r, { name: M.slotsBusy, help: 'Jobs this worker holds now.', labelNames: [L.pool], collect() { this.set({ pool }, slots().busy); } });
+  gaugeOn(r, { name: M.slotsBusy, help: 'Jobs this worker holds now in its ordinary slots.', labelNames: [L.pool], collect() { this.set({ pool }, slots().busy); } });
+  gaugeOn(r, { name: M.expressSlotsTotal, help: 'Express slots of this worker (WORKER_EXPRESS_SLOTS): for urgent jobs only, beyond its ordinary slots.', labelNames: [L.pool], collect() { this.set({ pool }, slots().expressTotal); } });
+  gaugeOn(r, { name: M.expressSlotsBusy, help: 'Jobs this worker holds now in its express slots.', labelNames: [L.pool], collect() { this.set({ pool }, slots().expressBusy); } });
 
   return {
     attemptEnded(jobType, outcome, seconds) {

@@ -96,7 +96,9 @@ export function createWorker(deps: WorkerDeps): Worker {
   const inFlight = new InFlight();
   const signals = new WorkerSignals();
   const groups = new ProcessGroups();
-  const metrics = createWorkerMetrics(deps.metrics, settings.pool, () => ({ total: slots.total, busy: slots.busy }));
+  const metrics = createWorkerMetrics(deps.metrics, settings.pool, () => ({
+    total: slots.total, busy: slots.busy, expressTotal: expressSlots?.total ?? 0, expressBusy: expressSlots?.busy ?? 0,
+  }));
   signals.on('dispatchDropped', (d) => metrics.dispatchDropped(d.reason));
   const users = settings.stepUsers ? new StepUserPool(settings.stepUsers) : undefined;
   let bucket: Promise<ObjectStore> | undefined;

@@ -31,7 +31,8 @@ function nextBeat(workerId: string, match: (b: Heartbeat) => boolean): Promise<H
 
 describe('the express lane', () => {
   it('runs an express dispatch beside busy ordinary slots, refuses one beyond its express slots, and keeps ordinary dispatches out', async () => {
-    const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { concurrency: 1, expressSlots: 1, workerId: 'express-worker' } });
+    const { worker, metrics } = await h.startWorker({ stepTypes: [block.handler], settings: { concurrency: 1, expressSlots: 1, workerId: 'express-worker' } });
+    const gauge = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
     const ordinary = await blocking('ordinary');
     await h.dispatch(ordinary.id, 1);
     await block.started('ordinary');
@@ -43,6 +44,7 @@ describe('the express lane', () => {
     await block.started('urgent');
     expect((await h.job(urgent.id)).status).toBe('RUNNING');
     expect(await holding).toMatchObject({ slots: 1, busy: 1, express: { slots: 1, busy: 1 } });
+    expect([await gauge('gantry_slots_busy'), await gauge('gantry_express_slots_total'), await gauge('gantry_express_slots_busy')]).toEqual([1, 1, 1]);
 
     // Both lanes full: the next express dispatch is refused and its job left alone.
     const refused = await h.createJob();
