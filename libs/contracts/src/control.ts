@@ -56,14 +56,18 @@ export type CancelSignal = z.infer<typeof CancelSignal>;
 
 /**
  * A worker's answer to an express dispatch (the request is a {@link Dispatch} on the worker's
- * express subject): accepted, it holds the attempt in an express slot; refused, the scheduler
- * returns the job to the backlog at once.
+ * express subject), sent once its claim of the attempt committed or was refused: accepted, it
+ * holds the claimed attempt in an express slot; refused, the scheduler returns the job to the
+ * backlog at once.
  */
 export const ExpressAnswer = z
   .strictObject({
     v: z.literal(1),
     accepted: z.boolean(),
-    reason: z.enum(['full', 'draining', 'invalid']).optional().describe('Why it was refused.'),
+    reason: z
+      .enum(['full', 'draining', 'invalid', 'unclaimed'])
+      .optional()
+      .describe('Why it was refused: no free express slot, the worker drains, an invalid dispatch, or the claim was refused or not made.'),
   })
   .meta({ id: 'ExpressAnswer', description: 'A worker takes or refuses an express dispatch.' });
 export type ExpressAnswer = z.infer<typeof ExpressAnswer>;

@@ -129,12 +129,12 @@ export function createWorker(deps: WorkerDeps): Worker {
       onCommitError: (err) => logger.warn({ err }, 'event fan-out failed'),
       onFlush: (report) => metrics.flushed(report),
     });
-    const startAttempt = (dispatch: Dispatch) =>
-      new AttemptRun(dispatch, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId) });
+    const startAttempt = (dispatch: Dispatch, onClaim: (claimed: boolean) => void) =>
+      new AttemptRun(dispatch, { writer, registry, settings, users, metrics, logger, cancelReason: (jobId) => readCancelReason(deps.pool, jobId), onClaim });
     const handle = createDispatchHandler({ inFlight, slots, signals, logger, startAttempt });
     const consumer = createDispatchConsumer({ nc, names, pool: settings.pool, slots, gatherMs: settings.pullGatherMs, logger, onMessage: handle });
     const express = expressSlots && createExpressListener({
-      nc, names, workerId: settings.workerId, pool: settings.pool, slots: expressSlots, draining: () => draining, publisher, logger,
+      nc, names, workerId: settings.workerId, slots: expressSlots, draining: () => draining, logger,
       onDispatch: createDispatchHandler({ inFlight, slots: expressSlots, signals, logger, startAttempt }),
     });
     const heartbeat = createHeartbeat({

@@ -5,6 +5,12 @@ import { FakeWorker, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
 
+/** Express dispatches refused or unanswered so far (the dispatches counter). */
+async function refusedExpress(): Promise<number> {
+  const counter = await h.metrics.registry.getSingleMetric('gantry_dispatches_total')!.get();
+  return counter.values.filter((v) => v.labels.outcome === 'express_refused').reduce((n, v) => n + v.value, 0);
+}
+
 describe('the dispatcher', () => {
   it('dispatches only as many jobs as workers have free slots, and serves higher priority first as slots free', async () => {
     const ws = await createWorkspace(h.pool);
@@ -68,24 +74,51 @@ describe('the dispatcher', () => {
     }
   });
 
-  it('returns an express dispatch the worker refuses to the backlog', async () => {
+  it('returns an express dispatch nobody answers to the backlog', async () => {
     const ws = await createWorkspace(h.pool);
-    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 1, refuseExpress: true });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 1, refuseExpress: 'unsubscribed' });
     worker.start();
     try {
       await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10 }) });
       await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
       const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90 }) });
+      // A round claims it for the express slot the beat offers; the request finds no one.
+      const before = await refusedExpress();
+      h.scheduler.dispatcher.wake();
+      await waitFor(async () => (await refusedExpress()) > before, 10_000, 'an unanswered express dispatch');
+      await waitFor(async () => {
+        const { rows } = await h.pool.query(`SELECT status, dispatched_at FROM runner_jobs WHERE id = $1`, [urgent!.id]);
+        return rows[0].status === 'QUEUED' && rows[0].dispatched_at === null;
+      }, 10_000, 'the unanswered job back in the backlog');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('returns an express dispatch the worker refuses to the backlog', async () => {
+    const ws = await createWorkspace(h.pool);
+    // It beats only when the test says (and when it starts), so the leader's view changes only then.
+    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 1, refuseExpress: true, beatEveryMs: 600_000 });
+    worker.start();
+    try {
+      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10 }) });
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
+      const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90 }) });
+      // A fresh beat: live for the next 1.5 s (the harness's WORKER_LOST_MS), which the rest takes well within.
+      worker.beat();
+      await h.ns.nc.flush();
       h.scheduler.dispatcher.wake();
       await waitFor(() => worker.refused.length >= 1, 10_000, 'a refused express dispatch');
       await waitFor(async () => {
         const { rows } = await h.pool.query(`SELECT status, dispatched_at FROM runner_jobs WHERE id = $1`, [urgent!.id]);
         return rows[0].status === 'QUEUED' && rows[0].dispatched_at === null;
       }, 10_000, 'the refused job back in the backlog');
-      // Refused for want of room, the worker is not asked again before its next beat (every 200 ms here).
+      // A worker that refused is not asked again before its next beat: rounds claim nothing for it.
       const asked = worker.refused.length;
-      await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
-      expect(worker.refused.length).toBeLessThanOrEqual(asked + 1);
+      for (let i = 0; i < 3; i++) expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(0);
+      await h.ns.nc.flush();
+      expect(worker.refused).toHaveLength(asked);
+      expect(h.scheduler.workers.isLive(worker.workerId)).toBe(true);
     } finally {
       await worker.stop();
     }

@@ -14,10 +14,12 @@
  * ordinary credit and some of its workers have free express slots (beyond their ordinary ones),
  * a second claim takes jobs of priority `expressPriority` or more, up to that room, and hands
  * each to one such worker by core-NATS request. An urgent job then starts without waiting for
- * a slot to free. A worker that refuses (full, draining) or does not answer within
- * `expressAnswerMs` gets the job un-marked, back in the backlog. A worker's express room is
- * what its last beat said, less the requests it has not answered and the ones it accepted since
- * that beat (a beat that arrives after an answer was made after it, so it counts that job).
+ * a slot to free. The worker answers once its claim of the attempt is decided; a refusal (full,
+ * draining, not claimed) or no answer within `expressAnswerMs` un-marks the job, back in the
+ * backlog. A worker's express room is what its last beat said, less the requests it has not
+ * answered and the ones it accepted since that beat (a beat that arrives after an answer was
+ * made after it, so it counts that job); a worker that refused or did not answer is asked
+ * nothing more until it beats again.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
@@ -43,7 +45,7 @@ export interface DispatcherOptions {
   agingSecondsPerPoint: number;
   /** Jobs of this priority or more may take express slots. */
   expressPriority: number;
-  /** How long a worker has to answer an express dispatch. Default 1,000 ms. */
+  /** How long a worker has to answer an express dispatch (its claim included). Default 5,000 ms. */
   expressAnswerMs?: number;
 }
 
@@ -53,7 +55,7 @@ interface ExpressPending {
   requested: number;
   /** Accepted since its last beat. */
   accepted: number;
-  /** It refused for want of room since its last beat: none until the next. */
+  /** It refused or did not answer since its last beat: nothing more until the next. */
   full: boolean;
 }
 
@@ -119,6 +121,10 @@ export class Dispatcher {
       const list = pools.get(w.pool) ?? [];
       pools.set(w.pool, list);
       if (!w.draining) list.push(w);
+    }
+    // A worker that stopped beating takes its express accounting with it.
+    for (const [workerId, pending] of this.#express) {
+      if (pending.requested === 0 && !workers.isLive(workerId)) this.#express.delete(workerId);
     }
     let total = 0;
     for (const [poolName, views] of pools) {
@@ -199,15 +205,16 @@ export class Dispatcher {
     const body: Dispatch = { v: 1, jobId: job.id, workspaceId: job.workspaceId, attempt: job.attempt, term: lease.term, dispatchedAt: now.toISOString() };
     let accepted = false;
     try {
-      const reply = await nc.request(names.subjects.express(workerId), JSON.stringify(body), { timeout: this.#opts.expressAnswerMs ?? 1_000 });
+      const reply = await nc.request(names.subjects.express(workerId), JSON.stringify(body), { timeout: this.#opts.expressAnswerMs ?? 5_000 });
       const answer = ExpressAnswer.safeParse(reply.json());
       accepted = answer.success && answer.data.accepted;
-      if (answer.success && answer.data.reason === 'full') pending.full = true;
     } catch {
       // No answer (the worker is gone or stalled): the job goes back to the backlog.
     } finally {
       pending.requested -= 1;
       if (accepted) pending.accepted += 1;
+      // A worker that refused or did not answer is asked nothing more before its next beat.
+      else pending.full = true;
     }
     if (accepted) {
       metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.runnableAt.getTime()) / 1000));

@@ -78,8 +78,9 @@ export async function publishCommand(ns: TestNamespace, kind: CommandKind, body:
 /**
  * A worker as the scheduler sees one: beats with `slots`, pulls dispatches, and claims (and,
  * when asked, finishes) each job through the store, exactly as the protocol says. With
- * `express` slots it also answers express dispatches: accepted while one is free (or refused
- * whatever its room, with `refuseExpress`), then claimed like the others.
+ * `express` slots it also answers express dispatches: with a free one it claims the job and
+ * answers whether the claim went through; full (or whatever its room, with `refuseExpress`) it
+ * refuses at once, and with `refuseExpress: 'unsubscribed'` nobody answers.
  */
 export class FakeWorker {
   readonly workerId = `fake-${randomUUID().slice(0, 8)}`;
@@ -99,7 +100,7 @@ export class FakeWorker {
     private readonly ns: TestNamespace,
     pool: Pool,
     private readonly slots: number,
-    private readonly opts: { finish?: boolean; pool?: string; express?: number; refuseExpress?: boolean } = {},
+    private readonly opts: { finish?: boolean; pool?: string; express?: number; refuseExpress?: boolean | 'unsubscribed'; beatEveryMs?: number } = {},
   ) {
     this.#writer = new JobWriter({ pool });
   }
@@ -125,9 +126,9 @@ export class FakeWorker {
     this.ns.nc.publish(this.ns.names.subjects.heartbeat(this.workerId), JSON.stringify(beat));
   }
 
-  /** Beats every 200 ms and pulls dispatches (and answers express ones) until stopped. */
+  /** Beats every 200 ms (`beatEveryMs`) and pulls dispatches (and answers express ones) until stopped. */
   start(): void {
-    if (this.opts.express !== undefined) {
+    if (this.opts.express !== undefined && this.opts.refuseExpress !== 'unsubscribed') {
       this.#expressSub = this.ns.nc.subscribe(this.ns.names.subjects.express(this.workerId), {
         callback: (_err, msg) => {
           const d = Dispatch.parse(msg.json());
@@ -137,9 +138,10 @@ export class FakeWorker {
             return;
           }
           this.#express.set(d.jobId, d.attempt);
-          msg.respond(JSON.stringify({ v: 1, accepted: true }));
           this.expressDispatches.push(d);
+          // As a worker does: the answer once the claim is decided.
           void this.#claim(d).then((claimed) => {
+            msg.respond(JSON.stringify(claimed ? { v: 1, accepted: true } : { v: 1, accepted: false, reason: 'unclaimed' }));
             if (claimed) return;
             this.#express.delete(d.jobId);
             this.beat();
@@ -148,7 +150,7 @@ export class FakeWorker {
       });
     }
     this.beat();
-    this.#timer = setInterval(() => this.beat(), 200);
+    this.#timer = setInterval(() => this.beat(), this.opts.beatEveryMs ?? 200);
     this.#pulling = this.#pull();
   }
 

@@ -49,6 +49,7 @@ describe('the express lane', () => {
     // Both lanes full: the next express dispatch is refused and its job left alone.
     const refused = await h.createJob();
     expect(await express(worker.id, refused.id)).toEqual({ v: 1, accepted: false, reason: 'full' });
+    expect((await h.job(urgent.id)).worker_id).toBe(worker.id);
 
     // An ordinary dispatch waits for the ordinary slot even when the express slot frees.
     const urgentEnded = worker.signals.next('attemptEnded', (e) => e.jobId === urgent.id);
@@ -65,6 +66,21 @@ describe('the express lane', () => {
     block.release('ordinary');
     expect((await waitingEnded).outcome).toBe('COMPLETED');
     expect((await h.job(ordinary.id)).status).toBe('COMPLETED');
+    await worker.stop();
+  });
+
+  it('answers only once its claim is decided: accepted when claimed, refused for an attempt it could not claim', async () => {
+    const { worker } = await h.startWorker({ settings: { expressSlots: 1, workerId: 'express-claim' } });
+    const job = await h.createJob();
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    // Accepted means claimed: the job is the worker's in PostgreSQL when the answer arrives.
+    expect(await express(worker.id, job.id)).toEqual({ v: 1, accepted: true });
+    expect(['RUNNING', 'COMPLETED']).toContain((await h.job(job.id)).status);
+    expect((await ended).outcome).toBe('COMPLETED');
+    // The same attempt again: nothing to claim, and the express slot is free again after it.
+    expect(await express(worker.id, job.id)).toEqual({ v: 1, accepted: false, reason: 'unclaimed' });
+    const other = await h.createJob();
+    expect(await express(worker.id, other.id)).toEqual({ v: 1, accepted: true });
     await worker.stop();
   });
 

@@ -2,20 +2,23 @@
  * The express lane (docs/protocol.md, "Express dispatches"): the worker's own core-NATS subject
  * `<ns>.ctl.express.<workerId>`, on which the scheduler leader hands it a job at or above its
  * express priority while the pool has no ordinary credit. The request is a `Dispatch`; the
- * answer, an `ExpressAnswer`, goes back before anything else happens:
- * - accepted: a free express slot is occupied for the attempt, which then runs like any other
- *   dispatch, claim first (the answer promises nothing the claim does not check);
- * - refused (`full`, `draining`, `invalid`): the scheduler returns the job to the backlog.
- *
- * An accepted attempt this worker cannot start (drained before its claim, PostgreSQL
- * unreachable) is handed to the pool's dispatch stream, where any worker takes it.
+ * answer is an `ExpressAnswer`:
+ * - refused at once (`full`, `draining`, `invalid`) when no express slot is free, the worker
+ *   drains, or the dispatch is invalid;
+ * - otherwise a free express slot is occupied, the attempt runs like any dispatch, claim first,
+ *   and the answer goes back as soon as the claim committed (accepted) or was refused or not
+ *   made (`unclaimed`). The scheduler returns a refused or unanswered job to the backlog, so an
+ *   accepted answer means that the job is this worker's in PostgreSQL: if the worker dies
+ *   before its claim, the job is back in the backlog when the answer's wait runs out, and after
+ *   it, the lost-worker recovery applies as to any job.
  *
  * Express slots are a second `Slots`, which ordinary dispatches never use: the worker runs at
- * most WORKER_CONCURRENCY + WORKER_EXPRESS_SLOTS attempts.
+ * most WORKER_CONCURRENCY + WORKER_EXPRESS_SLOTS attempts. There is no message to ack: an
+ * express dispatch's ack, nak, term and in-progress ack do nothing.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Dispatch, dispatchMsgId, type ExpressAnswer, type Names } from '@gantry/contracts';
-import { aborted, type Logger, type Publisher, startStop, type StartStopComponent } from '@gantry/runtime';
+import { Dispatch, type ExpressAnswer, type Names } from '@gantry/contracts';
+import { aborted, type Logger, startStop, type StartStopComponent } from '@gantry/runtime';
 import type { Slots } from '../slots.js';
 import type { DispatchMessage } from './message.js';
 
@@ -24,14 +27,11 @@ export interface ExpressListenerOptions {
   readonly nc: NatsConnection;
   readonly names: Names;
   readonly workerId: string;
-  readonly pool: string;
   /** The express slots. */
   readonly slots: Slots;
   readonly draining: () => boolean;
-  /** Hands an attempt the worker cannot start to the pool's dispatch stream. */
-  readonly publisher: Publisher;
   readonly logger: Logger;
-  /** Called for each accepted dispatch after an express slot was occupied for it; must release the slot. */
+  /** Called for each dispatch taken, after an express slot was occupied for it; must release the slot. */
   readonly onDispatch: (msg: DispatchMessage) => Promise<void>;
 }
 
@@ -48,13 +48,6 @@ export function createExpressListener(opts: ExpressListenerOptions): StartStopCo
     }
   };
 
-  /** The pool's dispatch stream takes a dispatch this worker accepted and cannot start. */
-  const handBack = (data: Uint8Array, d: Dispatch) => {
-    opts.publisher
-      .publish(opts.names.subjects.dispatch(opts.pool), data, { msgId: dispatchMsgId(d.jobId, d.attempt) })
-      .catch((err: unknown) => logger.warn({ err, jobId: d.jobId, attempt: d.attempt }, 'express dispatch not handed back; the reconciler dispatches it again'));
-  };
-
   const onRequest = (msg: Msg) => {
     let d: Dispatch;
     try {
@@ -67,20 +60,21 @@ export function createExpressListener(opts: ExpressListenerOptions): StartStopCo
     if (opts.draining()) return answer(msg, { v: 1, accepted: false, reason: 'draining' });
     if (opts.slots.free <= 0) return answer(msg, { v: 1, accepted: false, reason: 'full' });
     opts.slots.occupy();
-    answer(msg, { v: 1, accepted: true });
-    const data = msg.data;
-    const message: DispatchMessage = {
+    let answered = false;
+    const nothing = () => undefined;
+    void opts.onDispatch({
       subject: msg.subject,
       json: <T>() => d as T,
-      ack: () => undefined,
-      term: () => undefined,
-      working: () => undefined,
-      nak: (millis) => {
-        if (millis === undefined || millis <= 0) handBack(data, d);
-        else setTimeout(() => handBack(data, d), millis).unref();
+      ack: nothing,
+      nak: nothing,
+      term: nothing,
+      working: nothing,
+      claimed: (ok) => {
+        if (answered) return;
+        answered = true;
+        answer(msg, ok ? { v: 1, accepted: true } : { v: 1, accepted: false, reason: 'unclaimed' });
       },
-    };
-    void opts.onDispatch(message);
+    });
   };
 
   return startStop({

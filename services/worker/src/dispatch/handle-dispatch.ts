@@ -14,8 +14,8 @@
  * | invalid message | term |
  *
  * The message is a JetStream message from the pool's dispatch consumer, or an express dispatch
- * (`express.ts`), whose ack, term and in-progress ack do nothing and whose nak hands the
- * dispatch to the pool's stream.
+ * (`express.ts`), which has nothing to settle and answers the scheduler once the claim is
+ * decided (`claimed`).
  */
 import { Dispatch } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
@@ -35,7 +35,8 @@ export interface DispatchHandlerDeps {
   readonly slots: Slots;
   readonly signals: WorkerSignals;
   readonly logger: Logger;
-  readonly startAttempt: (dispatch: Dispatch) => AttemptRun;
+  /** `onClaim` is told once whether the attempt was claimed. */
+  readonly startAttempt: (dispatch: Dispatch, onClaim: (claimed: boolean) => void) => AttemptRun;
 }
 
 function settle(msg: DispatchMessage, outcome: AttemptOutcome): void {
@@ -55,17 +56,19 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: Dispatch
       } catch (err) {
         logger.warn({ err, subject: msg.subject, seq: msg.seq }, 'invalid dispatch: terminated');
         msg.term();
+        msg.claimed?.(false);
         signals.emit('dispatchDropped', { reason: 'invalid' });
         return;
       }
       if (inFlight.get(d.jobId)?.attempt === d.attempt) {
         signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'duplicate' });
+        msg.claimed?.(false);
         return;
       }
       const entry = new InFlightAttempt(d.jobId, d.attempt, msg);
       inFlight.add(entry);
       try {
-        const run = deps.startAttempt(d);
+        const run = deps.startAttempt(d, (ok) => msg.claimed?.(ok));
         entry.attach((kind) => run.signal(kind));
         const outcome = await run.run();
         settle(msg, outcome);
@@ -76,6 +79,7 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: Dispatch
       }
     } catch (err) {
       logger.error({ err }, 'dispatch handling failed');
+      msg.claimed?.(false);
       msg.nak(RETRY_DISPATCH_DELAY_MS);
     } finally {
       deps.slots.release();

@@ -15,4 +15,6 @@ export interface DispatchMessage {
   term(): void;
   /** Tells the server the attempt is still running (postpones redelivery). */
   working(): void;
+  /** Told once whether the attempt was claimed (an express dispatch answers the scheduler then). */
+  claimed?(ok: boolean): void;
 }

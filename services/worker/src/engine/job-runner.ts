@@ -47,6 +47,8 @@ export interface AttemptDeps {
   readonly logger: Logger;
   /** The reason of the job's latest cancel request (see `cancel-reason.ts`); none when absent. */
   readonly cancelReason?: (jobId: string) => Promise<string | null>;
+  /** Told once whether the attempt was claimed, as soon as that is known (an express dispatch's answer). */
+  readonly onClaim?: (claimed: boolean) => void;
 }
 
 /** Signals the worker sends a running attempt. */
@@ -121,9 +123,16 @@ export class AttemptRun {
     });
     let user: StepUser | undefined;
     let dir: AttemptDir | undefined;
+    let claimed: boolean | undefined;
+    const tell = (ok: boolean) => {
+      if (claimed !== undefined) return;
+      claimed = ok;
+      this.#deps.onClaim?.(ok);
+    };
     try {
       if (this.#handBack) return 'UNCLAIMED';
       const job = await hold.claim(W.claim(holder, settings.workerId));
+      tell(job !== undefined);
       if (job === undefined) return 'REFUSED';
       this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
       user = this.#deps.users?.acquire();
@@ -134,6 +143,7 @@ export class AttemptRun {
       this.#log().error({ err }, 'job writes keep failing; leaving the attempt to recovery');
       return 'ABANDONED';
     } finally {
+      tell(false); // not claimed: handed back before the claim, or its write failed
       clearTimeout(this.#deadline);
       hold.close();
       await dir?.remove();
