@@ -215,8 +215,8 @@ export function asyncApiDocument(version: string): Doc {
     title: 'Express dispatches',
     description:
       'Core NATS request/reply, not stored. While a pool has no ordinary credit, the leader hands a job at or above ' +
-      'its express priority to one worker with a free express slot (beyond its ordinary slots); the worker answers ' +
-      'whether it took the attempt. A refused or unanswered dispatch returns the job to the backlog.',
+      'its express priority to one worker with a free express slot (beyond its ordinary slots); the worker claims the ' +
+      'attempt and answers whether the claim went through. A refused or unanswered dispatch returns the job to the backlog.',
     parameters: parameters(['workerId']),
     messages: { ...messageRef('expressDispatch'), ...messageRef('expressAnswer') },
   };
@@ -224,7 +224,7 @@ export function asyncApiDocument(version: string): Doc {
   operations.sendExpressDispatch = operation('send', 'expressDispatches', ['expressDispatch'], 'Dispatch express',
     'The scheduler leader sends an express dispatch to one worker and waits for its answer.', expressReply);
   operations.receiveExpressDispatch = operation('receive', 'expressDispatches', ['expressDispatch'], 'Take an express dispatch',
-    'A worker with express slots subscribes to its own subject, answers at once, and claims and runs an accepted attempt in an express slot.', expressReply);
+    'A worker with express slots subscribes to its own subject, claims the attempt in a free express slot, answers once the claim is decided, and runs it.', expressReply);
 
   const commands = stream(n.streams.commands);
   return {
