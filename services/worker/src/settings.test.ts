@@ -37,4 +37,13 @@ describe('worker settings', () => {
     expect(() => loadWorkerSettings({ WORKER_COMMAND_ENV: 'PATH,AI_API_KEY' })).toThrow(/AI_API_KEY/);
     expect(() => loadWorkerSettings({ WORKER_COMMAND_ENV: 'PATH;rm' })).toThrow(ConfigError);
   });
+
+  it('needs a step user for every ordinary and express slot when WORKER_STEP_USER is a range', () => {
+    const root = 0;
+    expect(loadWorkerSettings({ WORKER_CONCURRENCY: '2', WORKER_EXPRESS_SLOTS: '2', WORKER_STEP_USER: '2000-2003' }, root)).toMatchObject({ concurrency: 2, expressSlots: 2 });
+    expect(() => loadWorkerSettings({ WORKER_CONCURRENCY: '2', WORKER_EXPRESS_SLOTS: '3', WORKER_STEP_USER: '2000-2003' }, root)).toThrow(
+      /4 users and WORKER_CONCURRENCY and WORKER_EXPRESS_SLOTS are 2 \+ 3/,
+    );
+    expect(loadWorkerSettings({}).expressSlots).toBe(0);
+  });
 });

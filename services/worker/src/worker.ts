@@ -1,13 +1,14 @@
 /**
  * `createWorker(deps)`: the worker as one lifecycle component, built from plain parts —
- * the dispatch consumer, the step engine, heartbeats, the cancel listener, one group-committing
- * JobWriter whose commits are fanned out to the events stream. `main.ts` builds it from the
- * environment; tests build it in-process against the real PostgreSQL and NATS.
+ * the dispatch consumer, the express listener (with WORKER_EXPRESS_SLOTS), the step engine,
+ * heartbeats, the cancel listener, one group-committing JobWriter whose commits are fanned out
+ * to the events stream. `main.ts` builds it from the environment; tests build it in-process
+ * against the real PostgreSQL and NATS.
  *
- * Stopping (SIGTERM) drains: stop pulling and beat `draining: true`; let running attempts finish
- * for up to `drainGraceMs` (capped so the rest of the stop fits `timeoutMs`); hand the rest back
- * (protocol row 14); then kill any process group left, stop the beats and the listener, and
- * flush the writer. Nothing accepted is dropped: an attempt ends in its commit or in the
+ * Stopping (SIGTERM) drains: stop taking express dispatches and pulling, and beat
+ * `draining: true`; let running attempts finish for up to `drainGraceMs` (capped so the rest of
+ * the stop fits `timeoutMs`); hand the rest back (protocol row 14); then kill any process group
+ * left, stop the beats and the listener, and flush the writer. Nothing accepted is dropped: an attempt ends in its commit or in the
  * hand-back, and its dispatch is acked after that commit.
  */
 import { mkdir } from 'node:fs/promises';
