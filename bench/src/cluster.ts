@@ -244,22 +244,3 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
-
-/**
- * The sum of the Prometheus counter or gauge `name` over the series whose labels include
- * `labels`, read from `service`'s /metrics (its health server logs the port it bound).
- */
-export async function metricSum(service: ServiceProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const listening = service.logs.find((l) => typeof l.msg === 'string' && l.msg.endsWith(' listening') && typeof l.port === 'number');
-  if (!listening) throw new Error('the service has not logged the port it listens on');
-  const res = await fetch(`http://127.0.0.1:${listening.port as number}/metrics`);
-  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let sum = 0;
-  for (const line of (await res.text()).split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const series = line.slice(0, line.lastIndexOf(' '));
-    if (wanted.every((w) => series.includes(w))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { metricSum, standardJob, startCluster } from './cluster.js';
+import { metricSum } from '@gantry/testkit';
+import { standardJob, startCluster } from './cluster.js';
 
 /** The express lane end to end: a real scheduler and a real worker process on the bench's cluster. */
 describe('the express lane', () => {

@@ -19,7 +19,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@gantry/store';
 import type { Scenario } from '../run.js';
-import { type JobStages, metricSum, percentile, standardJob, startCluster } from '../cluster.js';
+import { metricSum } from '@gantry/testkit';
+import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
 
 export const priority: Scenario = {
   name: 'priority',

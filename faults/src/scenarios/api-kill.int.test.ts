@@ -8,7 +8,7 @@
  */
 import { expect, it } from 'vitest';
 import { MetricNames } from '@gantry/contracts';
-import { metricSum } from '../cluster/metrics.js';
+import { metricSum } from '@gantry/testkit';
 import { killHard } from '../cluster/processes.js';
 import { noopJob, runScenario } from '../scenario.js';
 

@@ -15,8 +15,8 @@
  */
 import { expect, it } from 'vitest';
 import { dispatchConsumer, MetricNames, names } from '@gantry/contracts';
+import { metricSum } from '@gantry/testkit';
 import { runningJobs } from '../check/run-report.js';
-import { metricSum } from '../cluster/metrics.js';
 import { waitUntil } from '../cluster/processes.js';
 import { DRAIN_TIMEOUT_MS, noopJob, runScenario, untilEnded, untilRunning, untilTrue } from '../scenario.js';
 

@@ -1,9 +1,9 @@
 /**
  * Reads a service process's Prometheus metrics (its /metrics on the health port it logged), so a
- * scenario can tell which component did the repair — the reconciler, the lost-worker check —
- * from the service's own counters rather than from its log text.
+ * test or a benchmark can read what the service counted — which component did a repair, how
+ * many express dispatches it sent — rather than its log text.
  */
-import type { ServiceProcess } from '@gantry/testkit';
+import type { ServiceProcess } from './process.js';
 
 /** The base URL of a scheduler's or worker's health and metrics server, or the API's. */
 export async function metricsBase(p: ServiceProcess): Promise<string> {
