@@ -14,7 +14,8 @@
  * 1. `ws`: the workspaces with a dispatchable backlog in the pool (a skip scan: one index probe
  *    per workspace, whatever the backlog size);
  * 2. `room`: how many more each may run now — its limit (`workspaces.max_running_jobs`, else the
- *    default) minus its jobs running or dispatched, and never more than the credit;
+ *    default) minus its jobs running or dispatched, and never more than the credit (the
+ *    recursion's last row, with no workspace, is left out);
  * 3. `heads`: each workspace's head, twice — by priority then age, and by age alone (so aging
  *    can lift a long-waiting job whatever its priority) — at most `room` of each. The express
  *    claim (`EXPRESS_CLAIM_SQL`, see `dispatcher.ts`) takes only jobs of priority `$9` or more,
@@ -30,10 +31,13 @@
  *    dispatchable and the caller's lease term is still the current one (a deposed leader claims
  *    nothing).
  *
- * `held` reads its two kinds of jobs apart, each by the partial index that holds exactly them.
- * Stated as one condition (running, or queued and dispatched), it matched neither index, and a
- * generic plan made while the table looked small — a scheduler's first rounds — scanned the
- * whole table in every round from then on (8 ms a round over 20,000 ended jobs).
+ * The generic plan a scheduler settles on is made in its first rounds, often over tables that
+ * look empty, and kept while they grow; so no step may depend on an estimate to avoid a scan:
+ * - `held` reads its two kinds of jobs apart, each by the partial index that holds exactly them.
+ *   Stated as one condition (running, or queued and dispatched), it matched neither index, and
+ *   the plan scanned the whole table in every round (8 ms a round over 20,000 ended jobs);
+ * - `room` reads each workspace's limit by its primary key. Joined, the plan read every
+ *   workspace in every round.
  *
  * The lock step names nothing but the id on purpose. Stated with the backlog's conditions, it
  * lets the planner pick the backlog's partial indexes, which it believes tiny whenever its
@@ -80,10 +84,11 @@ credit AS (
     - COALESCE((SELECT sum(n)::int FROM held WHERE status = 'QUEUED'), 0)) END AS n
 ),
 room AS (
-  SELECT ws.workspace_id, LEAST($5::int, (SELECT n FROM credit), COALESCE(w.max_running_jobs, $6::int) - COALESCE(b.n, 0)) AS n
+  SELECT ws.workspace_id, LEAST($5::int, (SELECT n FROM credit),
+    COALESCE((SELECT w.max_running_jobs FROM workspaces w WHERE w.id = ws.workspace_id), $6::int) - COALESCE(b.n, 0)) AS n
   FROM ws
-  JOIN workspaces w ON w.id = ws.workspace_id
   LEFT JOIN busy b ON b.workspace_id = ws.workspace_id
+  WHERE ws.workspace_id IS NOT NULL
 ),
 heads AS (
   SELECT h.* FROM room r, LATERAL (
