@@ -15,6 +15,9 @@ export function gantryVitestConfig() {
             name: 'unit',
             include: ['src/**/*.test.ts'],
             exclude: ['src/**/*.int.test.ts'],
+            // A bound for a hung test, not a speed check: some unit tests run a tool (promtool),
+            // which took 7 s beside the integration suites on a busy 2-core machine.
+            testTimeout: 30_000,
           },
         },
         {

@@ -39,16 +39,18 @@ const options = (limit: number, over: Partial<ClaimOptions> = {}): ClaimOptions 
  */
 async function explainClaim(limit: number, minPriority?: number): Promise<PlanNode> {
   const client = await pool.connect();
+  let prepared = false;
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
     await client.query(`PREPARE explained_claim AS ${minPriority === undefined ? CLAIM_SQL : EXPRESS_CLAIM_SQL}`);
+    prepared = true;
     const params = [lease.name, lease.holder, lease.term, 'default', limit, 1_000_000, 0, null, ...(minPriority === undefined ? [] : [minPriority])];
     const literals = params.map((p) => (p === null ? 'NULL' : typeof p === 'number' ? String(p) : `'${p}'`));
     return planOf((await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE explained_claim(${literals.join(', ')})`)).rows);
   } finally {
     await client.query('ROLLBACK');
-    await client.query('DEALLOCATE explained_claim');
+    if (prepared) await client.query('DEALLOCATE explained_claim'); // a session's, kept past the rollback
     client.release();
   }
 }
