@@ -22,19 +22,26 @@ export interface SoakSample {
   readonly rssMiB: Readonly<Record<string, number>>;
 }
 
-/** The memory verdict of one service. */
+/**
+ * The memory verdict of one service, judged on its RSS baseline: the lowest sample of the first
+ * and of the last third of the run (the first sample, the warm-up, left out). A Node process's
+ * RSS swings above its baseline while V8 grows its heap and gives it back (155 → 233 → 157 MiB
+ * within a minute, on a busy host), so one sample says little; a leak raises the baseline.
+ */
 export interface RssVerdict {
   readonly service: string;
+  /** The baseline of the first third, MiB. */
   readonly firstMiB: number;
+  /** The baseline of the last third, MiB. */
   readonly lastMiB: number;
-  /** Least-squares slope over the samples after the first (warm-up), MiB per minute. */
+  /** The baseline's rise from the first third to the last, MiB per minute (between their middles). */
   readonly slopeMiBPerMinute: number;
   readonly verdict: 'flat' | 'growing';
 }
 
-/** A service is "growing" when its RSS rises by more than this fraction over the run… */
+/** A service is "growing" when its baseline rises by more than this fraction over the run… */
 export const GROWTH_FRACTION = 0.2;
-/** …and its slope exceeds this many MiB per minute. */
+/** …and by more than this many MiB per minute. */
 export const GROWTH_SLOPE_MIB_PER_MINUTE = 1;
 
 /** p-th percentile (0–100), nearest rank. */
@@ -68,30 +75,27 @@ export async function rssOf(pids: Readonly<Record<string, number | undefined>>):
   return out;
 }
 
-function slope(points: readonly [number, number][]): number {
-  if (points.length < 2) return 0;
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const num = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-  const den = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return den === 0 ? 0 : num / den;
+/** The lowest RSS of `points` and the middle of their minutes. */
+function baseline(points: readonly [number, number][]): { miB: number; minute: number } {
+  return { miB: Math.min(...points.map(([, y]) => y)), minute: (points[0]![0] + points.at(-1)![0]) / 2 };
 }
 
-/** Judges each service's RSS over the samples: growing when it rose and kept rising. */
+/** Judges each service's RSS over the samples (see {@link RssVerdict}). */
 export function rssVerdicts(samples: readonly SoakSample[]): RssVerdict[] {
   const services = [...new Set(samples.flatMap((s) => Object.keys(s.rssMiB)))];
   return services.map((service) => {
     const points = samples.filter((s) => s.rssMiB[service] !== undefined).map((s) => [s.minute, s.rssMiB[service]!] as [number, number]);
     const steady = points.length > 2 ? points.slice(1) : points;
-    const first = steady[0]?.[1] ?? 0;
-    const last = steady.at(-1)?.[1] ?? 0;
-    const perMinute = slope(steady);
-    const growing = last > first * (1 + GROWTH_FRACTION) && perMinute > GROWTH_SLOPE_MIB_PER_MINUTE;
+    if (steady.length === 0) return { service, firstMiB: 0, lastMiB: 0, slopeMiBPerMinute: 0, verdict: 'flat' };
+    const third = Math.max(1, Math.floor(steady.length / 3));
+    const first = baseline(steady.slice(0, third));
+    const last = baseline(steady.slice(-third));
+    const perMinute = last.minute > first.minute ? (last.miB - first.miB) / (last.minute - first.minute) : 0;
+    const growing = last.miB > first.miB * (1 + GROWTH_FRACTION) && perMinute > GROWTH_SLOPE_MIB_PER_MINUTE;
     return {
       service,
-      firstMiB: first,
-      lastMiB: last,
+      firstMiB: first.miB,
+      lastMiB: last.miB,
       slopeMiBPerMinute: Math.round(perMinute * 100) / 100,
       verdict: growing ? 'growing' : 'flat',
     };
