@@ -25,8 +25,8 @@ export interface SoakSample {
 /**
  * The memory verdict of one service, judged on its RSS baseline: the lowest sample of the first
  * and of the last third of the run (the first sample, the warm-up, left out). A Node process's
- * RSS swings above its baseline while V8 grows its heap and gives it back (155 → 233 → 157 MiB
- * within a minute, on a busy host), so one sample says little; a leak raises the baseline.
+ * RSS swings above its baseline while V8 grows its heap and gives it back (172 → 220 → 159 MiB
+ * within 40 s, a worker on a busy host), so one sample says little; a leak raises the baseline.
  */
 export interface RssVerdict {
   readonly service: string;
