@@ -8,8 +8,8 @@
  * Stopping (SIGTERM) drains: stop taking express dispatches and pulling, and beat
  * `draining: true`; let running attempts finish for up to `drainGraceMs` (capped so the rest of
  * the stop fits `timeoutMs`); hand the rest back (protocol row 14); then kill any process group
- * left, stop the beats and the listener, and flush the writer. Nothing accepted is dropped: an attempt ends in its commit or in the
- * hand-back, and its dispatch is acked after that commit.
+ * left, stop the beats and the listener, and flush the writer. Nothing accepted is dropped: an
+ * attempt ends in its commit or in the hand-back, and its dispatch is acked after that commit.
  */
 import { mkdir } from 'node:fs/promises';
 import { jetstream } from '@nats-io/jetstream';

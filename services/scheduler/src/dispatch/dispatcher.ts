@@ -62,6 +62,11 @@ interface ExpressPending {
 const UNMARK_SQL = `UPDATE runner_jobs SET dispatched_at = NULL
   WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' AND dispatched_at IS NOT NULL`;
 
+/** The dispatch of a claimed job, ordinary or express. */
+function dispatchOf(job: ClaimedJob, lease: Lease, at: Date): Dispatch {
+  return { v: 1, jobId: job.id, workspaceId: job.workspaceId, attempt: job.attempt, term: lease.term, dispatchedAt: at.toISOString() };
+}
+
 export class Dispatcher {
   readonly #opts: DispatcherOptions;
   #wakeRequested = false;
@@ -202,10 +207,10 @@ export class Dispatcher {
     this.#express.set(workerId, pending);
     pending.requested += 1;
     const now = new Date();
-    const body: Dispatch = { v: 1, jobId: job.id, workspaceId: job.workspaceId, attempt: job.attempt, term: lease.term, dispatchedAt: now.toISOString() };
     let accepted = false;
     try {
-      const reply = await nc.request(names.subjects.express(workerId), JSON.stringify(body), { timeout: this.#opts.expressAnswerMs ?? 5_000 });
+      const body = JSON.stringify(dispatchOf(job, lease, now));
+      const reply = await nc.request(names.subjects.express(workerId), body, { timeout: this.#opts.expressAnswerMs ?? 5_000 });
       const answer = ExpressAnswer.safeParse(reply.json());
       accepted = answer.success && answer.data.accepted;
     } catch {
@@ -217,7 +222,7 @@ export class Dispatcher {
       else pending.full = true;
     }
     if (accepted) {
-      metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.runnableAt.getTime()) / 1000));
+      this.#observeWait(poolName, job, now);
       metrics.dispatches.inc({ pool: poolName, outcome: 'express' });
       return;
     }
@@ -230,28 +235,25 @@ export class Dispatcher {
     const { names, publisher, metrics } = this.#opts;
     const now = new Date();
     const results = await publisher.publishAll(
-      jobs.map((job) => {
-        const body: Dispatch = {
-          v: 1,
-          jobId: job.id,
-          workspaceId: job.workspaceId,
-          attempt: job.attempt,
-          term: lease.term,
-          dispatchedAt: now.toISOString(),
-        };
-        return { subject: names.subjects.dispatch(poolName), data: JSON.stringify(body), msgId: dispatchMsgId(job.id, job.attempt) };
-      }),
+      jobs.map((job) => ({
+        subject: names.subjects.dispatch(poolName),
+        data: JSON.stringify(dispatchOf(job, lease, now)),
+        msgId: dispatchMsgId(job.id, job.attempt),
+      })),
     );
     const failed = jobs.filter((_, i) => results[i]!.status === 'rejected');
-    for (const job of jobs) {
-      metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.runnableAt.getTime()) / 1000));
-    }
+    for (const job of jobs) this.#observeWait(poolName, job, now);
     metrics.dispatches.inc({ pool: poolName, outcome: 'published' }, jobs.length - failed.length);
     if (failed.length > 0) {
       metrics.dispatches.inc({ pool: poolName, outcome: 'failed' }, failed.length);
       await this.#opts.pool.query(UNMARK_SQL, [failed.map((j) => j.id)]);
       this.#opts.logger.warn({ pool: poolName, failed: failed.length }, 'dispatch publishes failed; jobs un-marked');
     }
+  }
+
+  /** Queue wait of a dispatched job: from when it became runnable to its dispatch at `now`. */
+  #observeWait(poolName: string, job: ClaimedJob, now: Date): void {
+    this.#opts.metrics.queueWait.observe({ pool: poolName }, Math.max(0, (now.getTime() - job.runnableAt.getTime()) / 1000));
   }
 
   #sleep(signal: AbortSignal): Promise<void> {
