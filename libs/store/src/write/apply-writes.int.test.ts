@@ -3,7 +3,7 @@ import { createJobs, createWorkspace, jobSpec, planNodes, planOf, useTestDatabas
 import { createPool, type Pool, withTransaction } from '../db/pool.js';
 import { uuidv7 } from '../ids.js';
 import { applyWrites, WAVE_SQL } from './apply-writes.js';
-import type { JobWrite } from './job-write.js';
+import type { JobWrite, StepPatch } from './job-write.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -326,6 +326,45 @@ describe('a replayed write (its first answer was lost)', () => {
 });
 
 describe('the wave statement', () => {
+  it('holds only the parts its wave uses: a replay probe for a replay, the job for a load, a step update for step changes', async () => {
+    const [plain, claimed, stepped] = await createJobs(pool, workspaceId, 3);
+    await apply([start(stepped!.id, 1)]);
+    // A connection of its own, on which no other wave was prepared.
+    const own = createPool(db.url, { max: 1 });
+    const client = await own.connect();
+    try {
+      await client.query('BEGIN');
+      const move: JobWrite = { ...start(plain!.id, 1), events: [{ ...start(plain!.id, 1).events[0]!, id: uuidv7() }] };
+      const [moved] = await applyWrites(client, [move]);
+      expect(moved).toMatchObject({ applied: true, status: 'RUNNING' });
+      const [replayed] = await applyWrites(client, [{ ...move, replay: true }]);
+      expect(replayed).toEqual(moved);
+      const [loaded] = await applyWrites(client, [{ ...start(claimed!.id, 1), load: true }]);
+      expect(loaded!.job?.id).toBe(claimed!.id);
+      const step: StepPatch = { stepId: stepped!.stepIds[0]!, status: 'RUNNING', startedAt: 'now' };
+      const [stepWrite] = await applyWrites(client, [{ jobId: stepped!.id, attempt: 1, expect: ['RUNNING'], steps: [step], events: [] }]);
+      expect(stepWrite).toMatchObject({ applied: true, status: 'RUNNING' });
+      const { rows } = await client.query<{ name: string; statement: string }>(
+        `SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'gantry_wave%' ORDER BY name`,
+      );
+      const parts = (text: string) => ({
+        replayProbe: text.includes('e.id = v.replay'),
+        loadsJob: text.includes('json_build_object'),
+        updatesSteps: text.includes('UPDATE job_steps'),
+      });
+      expect(rows.map((r) => ({ name: r.name, ...parts(r.statement) }))).toEqual([
+        { name: 'gantry_wave', replayProbe: false, loadsJob: false, updatesSteps: false },
+        { name: 'gantry_wave_load', replayProbe: false, loadsJob: true, updatesSteps: false },
+        { name: 'gantry_wave_replay', replayProbe: true, loadsJob: false, updatesSteps: false },
+        { name: 'gantry_wave_steps', replayProbe: false, loadsJob: false, updatesSteps: true },
+      ]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+      await own.end();
+    }
+  });
+
   it('locks its jobs by primary key, never by a scan of runner_jobs, on a table of thousands of never-analyzed jobs; probes events only for a replay', async () => {
     // Without statistics the planner takes the wave's rows (a set-returning function) for 100
     // and, stated as `id IN (…)`, hashed them against a scan of the whole table.

