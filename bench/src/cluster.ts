@@ -161,7 +161,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           };
           const now = Date.now();
           submittedAt.fill(now, start, end);
-          sends.push(pub.publish(names.subjects.command('submit'), JSON.stringify(command), { msgId: command.id, headers: { [Headers.token]: tokens.get(workspaceId)! } }));
+          sends.push(pub.publish(names.subjects.command('submit'), JSON.stringify(command), { msgId: command.id, headers: { [Headers.token]: tokens.get(workspaceId)!, [Headers.workspace]: workspaceId } }));
           start = end;
         }
         await Promise.all(sends);

@@ -32,7 +32,7 @@ function example<K extends CommandKind>(
   return {
     name: `${kind}-example`,
     summary,
-    headers: { [Headers.msgId]: id, [Headers.token]: TOKEN },
+    headers: { [Headers.msgId]: id, [Headers.token]: TOKEN, [Headers.workspace]: WORKSPACE_ID },
     payload: payload as unknown as CommandOf<K>,
   };
 }

@@ -28,6 +28,8 @@ export const Headers = {
   requestId: 'Gantry-Request-Id',
   /** An API token authorising a command published by a service outside Gantry. */
   token: 'Gantry-Token',
+  /** On a command: its `workspaceId`, so that the scheduler can queue it before reading its body. */
+  workspace: 'Gantry-Workspace',
   /** On a dead letter: the error code from the catalog. */
   deadLetterCode: 'Gantry-Dead-Letter-Code',
   /** On a dead letter: a sentence saying why. */

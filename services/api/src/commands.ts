@@ -1,6 +1,7 @@
 /**
  * The messages the API sends to the rest of Gantry: commands on `<ns>.cmd.<kind>` (JetStream,
- * `Nats-Msg-Id` = the command id, the HTTP request id in `Gantry-Request-Id`) and cancel signals
+ * `Nats-Msg-Id` = the command id, the HTTP request id in `Gantry-Request-Id`, the workspace in
+ * `Gantry-Workspace`) and cancel signals
  * on `<ns>.ctl.cancel.<workerId>` (core NATS).
  *
  * Submits are announced after their commit without holding the HTTP answer (`announcer.ts`):
@@ -42,7 +43,12 @@ export function submitCommand(workspaceId: string, jobIds: readonly string[], ac
 
 /** The outgoing message of a submit command. */
 export function submitMessage(deps: Pick<ApiDeps, 'names'>, command: SubmitCommand, requestId: string): OutgoingMessage {
-  return { subject: deps.names.subjects.command('submit'), data: JSON.stringify(command), msgId: command.id, headers: commandHeaders(requestId) };
+  return {
+    subject: deps.names.subjects.command('submit'),
+    data: JSON.stringify(command),
+    msgId: command.id,
+    headers: { ...commandHeaders(requestId), [Headers.workspace]: command.workspaceId },
+  };
 }
 
 /** A retry or approve command, as built by the routes. */
@@ -58,7 +64,7 @@ export async function publishCommand(deps: ApiDeps, command: ControlCommand, req
   try {
     await deps.publisher.publish(deps.names.subjects.command(kind), JSON.stringify(command), {
       msgId: command.id,
-      headers: { ...commandHeaders(requestId), [Headers.token]: token },
+      headers: { ...commandHeaders(requestId), [Headers.workspace]: command.workspaceId, [Headers.token]: token },
     });
   } catch (cause) {
     deps.logger.warn({ err: cause, command: kind, commandId: command.id }, 'command not published');

@@ -43,6 +43,7 @@ describe('POST /runner-jobs/:id/retry', () => {
     const [message] = (await commands('retry')).filter((m) => m.header(Headers.msgId) === accepted.commandId);
     expect(message!.header(Headers.requestId)).toBe('req-retry');
     expect(message!.header(Headers.token)).toBe(ws.writer);
+    expect(message!.header(Headers.workspace)).toBe(ws.id);
     expect(RetryCommand.parse(message!.body)).toMatchObject({ v: 1, kind: 'retry', id: accepted.commandId, jobId: id, workspaceId: ws.id });
     expect(await statusOf(id)).toBe('FAILED');
 

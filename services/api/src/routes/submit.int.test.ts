@@ -62,7 +62,7 @@ describe('POST /runner-jobs', () => {
     expect(rows).toEqual([{ status: 'PENDING', attempt: 0, workspace_id: ws.id }]);
   });
 
-  it('publishes the submit command (the job’s id, no spec) after the commit, with the job id as Nats-Msg-Id and the request id, and fans out job.created', async () => {
+  it('publishes the submit command (the job’s id, no spec) after the commit, with the job id as Nats-Msg-Id, the request id and the workspace, and fans out job.created', async () => {
     const res = await submit(spec({ type: 'announced' }), { 'x-request-id': 'req-announce' });
     const job = JobView.parse(res.body);
     await t.api.server.deps.announcer.idle(5_000);
@@ -71,6 +71,7 @@ describe('POST /runner-jobs', () => {
     const mine = commands.filter((m) => m.header(Headers.msgId) === job.id);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.header(Headers.requestId)).toBe('req-announce');
+    expect(mine[0]!.header(Headers.workspace)).toBe(ws.id);
     const command = SubmitCommand.parse(mine[0]!.body);
     expect(command).toEqual(expect.objectContaining({ v: 1, kind: 'submit', id: job.id, workspaceId: ws.id, jobs: [{ jobId: job.id }] }));
 

@@ -28,13 +28,13 @@ async function eventTypes(id: string): Promise<string[]> {
   return rows.map((r) => r.type);
 }
 
-/** Dead letters so far, as [original subject, code]. */
-async function deadLetters(): Promise<[string, string][]> {
+/** Dead letters so far, as [original subject, code, reason]. */
+async function deadLetters(): Promise<[string, string, string][]> {
   const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
-  const out: [string, string][] = [];
+  const out: [string, string, string][] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
-    if (m) out.push([m.header.get(Headers.originalSubject), m.header.get(Headers.deadLetterCode)]);
+    if (m) out.push([m.header.get(Headers.originalSubject), m.header.get(Headers.deadLetterCode), m.header.get(Headers.deadLetterReason)]);
   }
   return out;
 }
@@ -123,6 +123,9 @@ describe('submit commands', () => {
       ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: 'gty_nonsense' }],
       ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: otherToken }],
       ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: readOnly }],
+      // Queued by the workspace its header names, and read at its pass.
+      ['MALFORMED_JSON', '{"v":1,', { [Headers.workspace]: workspaceId }],
+      ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: token, [Headers.workspace]: otherWs }],
     ];
     const before = (await deadLetters()).length;
     const msgIds: string[] = [];
@@ -137,10 +140,14 @@ describe('submit commands', () => {
     }
     await js.publish(h.ns.names.subjects.command('approve').replace('approve', 'bogus'), '{}', { msgID: randomUUID() });
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
+    const named = randomUUID();
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: named, workspaceId, job }, { [Headers.token]: token, [Headers.workspace]: workspaceId });
     await waitFor(async () => (await status(good))?.status === 'QUEUED');
+    await waitFor(async () => (await status(named))?.status === 'QUEUED');
     await waitFor(async () => (await deadLetters()).length === before + bad.length + 1);
     const letters = (await deadLetters()).slice(before);
     expect(letters.map(([, code]) => code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
+    expect(letters.filter(([, , reason]) => reason.includes(`the ${Headers.workspace} header names workspace "${otherWs}"`))).toHaveLength(1);
     // The token never reaches the dead-letter stream; the command's Nats-Msg-Id travels as
     // Gantry-Original-Msg-Id, and the dead letter has its own.
     const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);

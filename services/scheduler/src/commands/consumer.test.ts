@@ -39,3 +39,26 @@ describe('takePass', () => {
   });
 });
 
+
+describe('takePass and unread messages', () => {
+  /** An item whose rank, like a message queued by its workspace header, is read only when asked for. */
+  const unread = (workspace: string, n: number, bytes: number, reads: string[]) => ({
+    workspace,
+    n,
+    bytes,
+    get rank() {
+      reads.push(`${workspace}${n}`);
+      return undefined;
+    },
+  });
+
+  it('reads no message of a workspace none of whose messages fits what is left of the budget', () => {
+    const reads: string[] = [];
+    const queue = [unread('a', 0, 500, reads), unread('a', 1, 400, reads), unread('b', 0, 100, reads)];
+    expect(names(takePass(queue, 10, 450, new Map([['a', 0]]), 1))).toEqual(['b0']);
+    expect(reads).toEqual(['b0']);
+    // On its own turn the workspace's messages are read (to order them), and the first one goes.
+    expect(names(takePass(queue, 10, 450, new Map([['a', 0]]), 2))).toEqual(['a0']);
+    expect(reads).toEqual(['b0', 'a0', 'a1']);
+  });
+});
