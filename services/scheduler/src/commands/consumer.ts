@@ -4,7 +4,7 @@
  * message that names its workspace in `Gantry-Workspace` is queued by that name and read (size,
  * JSON, version, kind) only when first needed: when its workspace's turn comes; its body must
  * name the same workspace, or it is refused. Any other message is read at the edge, enough to
- * know its workspace. Reading costs a 200 KB flood command 1–8 ms, and the edge reads messages
+ * know its workspace. Reading a 200 KB flood command costs 1–8 ms, and the edge reads messages
  * in their order: read there, a workspace's flood held the next workspace's command behind
  * every command of the flood that arrived first. Messages are handled in passes of at
  * most `batchSize` messages and `batchBytes` bytes (one message always fits), taken round-robin
@@ -291,7 +291,8 @@ export class CommandConsumer {
     const read = this.#read(msg);
     if (!('raw' in read)) return read;
     const claimed = workspaceOf(read);
-    if (claimed === named) return read;
+    // A body that names no workspace is refused by the schema check, with that reason.
+    if (claimed === named || claimed === '') return read;
     return {
       msg,
       refusal: new GantryError('VALIDATION_FAILED', `the ${Headers.workspace} header names workspace ${JSON.stringify(named)}, the command ${JSON.stringify(claimed)}`, {
