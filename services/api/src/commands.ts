@@ -1,8 +1,7 @@
 /**
  * The messages the API sends to the rest of Gantry: commands on `<ns>.cmd.<kind>` (JetStream,
  * `Nats-Msg-Id` = the command id, the HTTP request id in `Gantry-Request-Id`, the workspace in
- * `Gantry-Workspace`) and cancel signals
- * on `<ns>.ctl.cancel.<workerId>` (core NATS).
+ * `Gantry-Workspace`) and cancel signals on `<ns>.ctl.cancel.<workerId>` (core NATS).
  *
  * Submits are announced after their commit without holding the HTTP answer (`announcer.ts`):
  * the job is already PENDING in PostgreSQL, which the scheduler's reconciler re-publishes from,
