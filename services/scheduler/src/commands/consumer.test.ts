@@ -39,7 +39,6 @@ describe('takePass', () => {
   });
 });
 
-
 describe('takePass and unread messages', () => {
   /** An item whose rank, like a message queued by its workspace header, is read only when asked for. */
   const unread = (workspace: string, n: number, bytes: number, reads: string[]) => ({

@@ -295,7 +295,7 @@ export class CommandConsumer {
     if (claimed === named || claimed === '') return read;
     return {
       msg,
-      refusal: new GantryError('VALIDATION_FAILED', `the ${Headers.workspace} header names workspace ${JSON.stringify(named)}, the command ${JSON.stringify(claimed)}`, {
+      refusal: new GantryError('VALIDATION_FAILED', `the ${Headers.workspace} header names workspace ${JSON.stringify(named)} but the command names ${JSON.stringify(claimed)}`, {
         issues: [{ path: 'workspaceId', message: `expected ${JSON.stringify(named)}, as the ${Headers.workspace} header says` }],
       }),
     };
