@@ -24,9 +24,14 @@ import type { OutgoingMessage } from '@gantry/runtime';
 import { derivedUuid } from '@gantry/store';
 import type { ApiDeps } from './deps.js';
 
-/** Headers every command published for an HTTP request carries. */
-export function commandHeaders(requestId: string): Record<string, string> {
+/** The header every message sent for an HTTP request carries. */
+function requestHeaders(requestId: string): Record<string, string> {
   return { [Headers.requestId]: requestId };
+}
+
+/** Headers every command published for an HTTP request carries: the request id and the command's workspace. */
+export function commandHeaders(command: { readonly workspaceId: string }, requestId: string): Record<string, string> {
+  return { ...requestHeaders(requestId), [Headers.workspace]: command.workspaceId };
 }
 
 /**
@@ -46,7 +51,7 @@ export function submitMessage(deps: Pick<ApiDeps, 'names'>, command: SubmitComma
     subject: deps.names.subjects.command('submit'),
     data: JSON.stringify(command),
     msgId: command.id,
-    headers: { ...commandHeaders(requestId), [Headers.workspace]: command.workspaceId },
+    headers: commandHeaders(command, requestId),
   };
 }
 
@@ -63,7 +68,7 @@ export async function publishCommand(deps: ApiDeps, command: ControlCommand, req
   try {
     await deps.publisher.publish(deps.names.subjects.command(kind), JSON.stringify(command), {
       msgId: command.id,
-      headers: { ...commandHeaders(requestId), [Headers.workspace]: command.workspaceId, [Headers.token]: token },
+      headers: { ...commandHeaders(command, requestId), [Headers.token]: token },
     });
   } catch (cause) {
     deps.logger.warn({ err: cause, command: kind, commandId: command.id }, 'command not published');
@@ -78,7 +83,7 @@ export async function publishCommand(deps: ApiDeps, command: ControlCommand, req
 export function sendCancelSignal(deps: ApiDeps, workerId: string, signal: CancelSignal, requestId: string): void {
   try {
     deps.nc.publish(deps.names.subjects.cancel(workerId), JSON.stringify(signal), {
-      headers: natsHeaders(commandHeaders(requestId)),
+      headers: natsHeaders(requestHeaders(requestId)),
     });
   } catch (err) {
     deps.logger.warn({ err, workerId, jobId: signal.jobId }, 'cancel signal not sent: left to the reconciler');

@@ -145,6 +145,11 @@ function loadedJob(id: string, status: string, attempt: string): string {
     FROM runner_jobs j WHERE j.id = ${id})`;
 }
 
+/** The answer's `job` column: the loaded job for a write whose `flag` asks, in a shape that loads; else null. */
+function jobColumn(loads: boolean, flag: string, id: string, status: string, attempt: string): string {
+  return loads ? `CASE WHEN ${flag} THEN ${loadedJob(id, status, attempt)} END` : 'NULL::json';
+}
+
 /** What a wave holds, which decides the parts of its statement. */
 interface WaveShape {
   /** Its events are copied after the statement rather than inserted by it. */
@@ -216,14 +221,14 @@ ${bulkEvents ? 'ev AS (SELECT 1 WHERE false)' : `ev AS (
 )`}
 SELECT a.i, a.status, a.attempt, a.base, a.workspace_id,
   (extract(epoch FROM now()) * 1000)::float8 AS tx_ms, true AS applied, false AS replayed,
-  ${loads ? `CASE WHEN a.load THEN ${loadedJob('a.job_id', 'a.status', 'a.attempt')} END` : 'NULL::json'} AS job
+  ${jobColumn(loads, 'a.load', 'a.job_id', 'a.status', 'a.attempt')} AS job
 FROM ok a${steps ? `
 WHERE gantry_assert(
   (SELECT count(*) FROM steps) = (SELECT count(*) FROM s JOIN ok b ON b.job_id = s.job_id),
   'a step in the batch does not belong to its job')` : ''}${replays ? `
 UNION ALL
 SELECT d.i, l.status, l.attempt, d.base, l.workspace_id, d.tx_ms, true, true,
-  ${loads ? `CASE WHEN v.load THEN ${loadedJob('v.job_id', 'l.status', 'l.attempt')} END` : 'NULL::json'}
+  ${jobColumn(loads, 'v.load', 'v.job_id', 'l.status', 'l.attempt')}
 FROM done d JOIN w v ON v.i = d.i JOIN locked l ON l.id = v.job_id` : ''}
 UNION ALL
 SELECT v.i, l.status, l.attempt, NULL, NULL, NULL, false, NULL, NULL
