@@ -38,9 +38,11 @@ export interface Cluster {
   readonly workers: ServiceProcess[];
   /**
    * Publishes batched submit commands for `jobs` (asynchronously, bounded in flight); resolves
-   * when all are acked by JetStream. A job's id is made here unless it names one.
+   * when all are acked by JetStream. A job's id is made here unless it names one. Commands carry
+   * the `Gantry-Workspace` header, as the API's do, unless `workspaceHeader` is false (a
+   * publisher that does not set it).
    */
-  submit(jobs: readonly { workspaceId: string; spec: JobSpecInput; id?: string }[]): Promise<{ id: string; submittedAt: number }[]>;
+  submit(jobs: readonly { workspaceId: string; spec: JobSpecInput; id?: string }[], opts?: { workspaceHeader?: boolean }): Promise<{ id: string; submittedAt: number }[]>;
   /** Polls until `count` jobs are in a terminal status (less often while many remain); returns when it saw them. */
   waitForTerminal(count: number, timeoutMs: number): Promise<number>;
   /** Starts one more worker process (worker ids are w0, w1, … in start order). */
@@ -143,7 +145,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       workspaceIds,
       scheduler,
       workers,
-      async submit(jobs) {
+      async submit(jobs, { workspaceHeader = true } = {}) {
         // Batched submit commands: up to SUBMIT_BATCH jobs of one workspace per message.
         const ids = jobs.map((j) => j.id ?? randomUUID());
         const submittedAt = new Array<number>(jobs.length).fill(0);
@@ -161,7 +163,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           };
           const now = Date.now();
           submittedAt.fill(now, start, end);
-          sends.push(pub.publish(names.subjects.command('submit'), JSON.stringify(command), { msgId: command.id, headers: { [Headers.token]: tokens.get(workspaceId)!, [Headers.workspace]: workspaceId } }));
+          const headers = { [Headers.token]: tokens.get(workspaceId)!, ...(workspaceHeader ? { [Headers.workspace]: workspaceId } : {}) };
+          sends.push(pub.publish(names.subjects.command('submit'), JSON.stringify(command), { msgId: command.id, headers }));
           start = end;
         }
         await Promise.all(sends);

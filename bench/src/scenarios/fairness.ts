@@ -7,20 +7,22 @@
  * first second (connections opened and statements planned on each, in every process), which
  * is what B's jobs otherwise met: on one host in one hour their p99 was 476–1,084 ms cold and
  * 91–639 ms warm (docs/performance.md, the seventh session). `--warmup 0` measures the cold
- * start.
+ * start. `--headerless` publishes the commands without the `Gantry-Workspace` header, as a
+ * service that does not set it would: the scheduler then finds each one's workspace in its body.
  */
 import type { Scenario } from '../run.js';
 import { percentile, standardJob, startCluster } from '../cluster.js';
 
 export const fairness: Scenario = {
   name: 'fairness',
-  description: 'p99 wait of a small workspace behind a flooding one (--flood 10000, --late 100, --warmup 1000 jobs of a third workspace first, --workers 2, --concurrency 64)',
+  description: 'p99 wait of a small workspace behind a flooding one (--flood 10000, --late 100, --warmup 1000 jobs of a third workspace first, --workers 2, --concurrency 64, --headerless: commands without the Gantry-Workspace header)',
   async run(args) {
     const flood = Number(args.get('flood') ?? 10_000);
     const lateCount = Number(args.get('late') ?? 100);
     const workers = Number(args.get('workers') ?? 2);
     const concurrency = Number(args.get('concurrency') ?? 64);
     const warmup = Number(args.get('warmup') ?? 1_000);
+    const workspaceHeader = !args.has('headerless');
     const cluster = await startCluster({ workers, concurrency, workspaces: 3 });
     try {
       const [a, b, warm] = cluster.workspaceIds as [string, string, string];
@@ -29,8 +31,8 @@ export const fairness: Scenario = {
         await cluster.submit(Array.from({ length: warmup }, () => ({ workspaceId: warm, spec })));
         await cluster.waitForTerminal(warmup, 120_000);
       }
-      const flooded = await cluster.submit(Array.from({ length: flood }, () => ({ workspaceId: a, spec })));
-      const late = await cluster.submit(Array.from({ length: lateCount }, () => ({ workspaceId: b, spec })));
+      const flooded = await cluster.submit(Array.from({ length: flood }, () => ({ workspaceId: a, spec })), { workspaceHeader });
+      const late = await cluster.submit(Array.from({ length: lateCount }, () => ({ workspaceId: b, spec })), { workspaceHeader });
       await cluster.waitForTerminal(warmup + flood + lateCount, 600_000);
       const times = await cluster.timings();
       const waits = (jobs: typeof late) => jobs.map((j) => times.get(j.id)!.startedAt! - j.submittedAt);
@@ -46,6 +48,7 @@ export const fairness: Scenario = {
         flood,
         late: lateCount,
         warmup,
+        workspaceHeader,
         bP50WaitMs: percentile(bWaits, 50),
         bP99WaitMs: percentile(bWaits, 99),
         bStagesP99Ms: { ingest: percentile(bIngest, 99), dispatch: percentile(bDispatch, 99), claim: percentile(bClaim, 99), pickup: percentile(bPickup, 99) },

@@ -23,7 +23,7 @@ export const HEADER_DOCS = {
   msgId: 'JetStream de-duplication id: a repeat within the stream’s duplicate window is dropped.',
   requestId: 'The HTTP request id that caused the message, for log correlation.',
   token: 'API token authorising a command published by a service outside Gantry.',
-  workspace: 'The command’s workspaceId. Optional: with it the scheduler queues the command for its workspace’s turn without reading its body first, so a large command of one workspace does not hold another’s back; a command whose header and body name different workspaces is dead-lettered.',
+  workspace: 'The command’s workspaceId. Optional: the scheduler queues a command for its workspace’s turn before reading its body, by this header or else by the body’s first top-level workspaceId, found by a scan of its bytes; with the header it scans nothing. A command whose header and body name different workspaces is dead-lettered.',
   deadLetterCode: `Why it was dead-lettered: an error code from ${ERROR_CODES_FILE}.`,
   deadLetterReason: 'Why it was dead-lettered, as a sentence.',
   originalSubject: 'The subject the original message was published on.',

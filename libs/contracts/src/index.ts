@@ -15,4 +15,5 @@ export * from './events.js';
 export * from './control.js';
 export * from './metrics.js';
 export * from './parse.js';
+export * from './peek.js';
 export * from './retry.js';

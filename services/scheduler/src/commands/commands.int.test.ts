@@ -126,6 +126,8 @@ describe('submit commands', () => {
       // Queued by the workspace its header names, and read at its pass.
       ['MALFORMED_JSON', '{"v":1,', { [Headers.workspace]: workspaceId }],
       ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: token, [Headers.workspace]: otherWs }],
+      // Queued by the first workspaceId its body names (a peek), which JSON.parse does not keep.
+      ['VALIDATION_FAILED', `{"v":1,"kind":"submit","id":"${randomUUID()}","workspaceId":"${otherWs}","job":${JSON.stringify(job)},"workspaceId":"${workspaceId}"}`, { [Headers.token]: token }],
     ];
     const before = (await deadLetters()).length;
     const msgIds: string[] = [];
@@ -143,11 +145,16 @@ describe('submit commands', () => {
     const named = randomUUID();
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: named, workspaceId, job }, { [Headers.token]: token, [Headers.workspace]: workspaceId });
     await waitFor(async () => (await status(good))?.status === 'QUEUED');
+    // Without the header, and naming its workspace after its job: the peek reads that far.
+    const peeked = randomUUID();
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: peeked, job, workspaceId }, { [Headers.token]: token });
     await waitFor(async () => (await status(named))?.status === 'QUEUED');
+    await waitFor(async () => (await status(peeked))?.status === 'QUEUED');
     await waitFor(async () => (await deadLetters()).length === before + bad.length + 1);
     const letters = (await deadLetters()).slice(before);
     expect(letters.map(([, code]) => code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
     expect(letters.filter(([, , reason]) => reason.includes(`the ${Headers.workspace} header names workspace "${otherWs}"`))).toHaveLength(1);
+    expect(letters.filter(([, , reason]) => reason.includes(`names workspaceId twice: first "${otherWs}", then "${workspaceId}"`))).toHaveLength(1);
     // The token never reaches the dead-letter stream; the command's Nats-Msg-Id travels as
     // Gantry-Original-Msg-Id, and the dead letter has its own.
     const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);

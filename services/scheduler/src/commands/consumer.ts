@@ -1,12 +1,13 @@
 /**
  * The leader's command consumer: a durable pull consumer on the commands stream. A message is
- * queued for its workspace as it arrives and checked against its schema when its pass comes. A
- * message that names its workspace in `Gantry-Workspace` is queued by that name and read (size,
- * JSON, version, kind) only when first needed: when its workspace's turn comes; its body must
- * name the same workspace, or it is refused. Any other message is read at the edge, enough to
- * know its workspace. Reading a 200 KB flood command costs 1–8 ms, and the edge reads messages
- * in their order: read there, a workspace's flood held the next workspace's command behind
- * every command of the flood that arrived first. Messages are handled in passes of at
+ * queued for its workspace as it arrives and read (size, JSON, version, kind) and checked
+ * against its schema only when its workspace's turn comes. Reading a 200 KB flood command costs
+ * 1–8 ms, and the edge takes messages in their order: read there, a workspace's flood held the
+ * next workspace's command behind every command of the flood that arrived first. So the edge
+ * only learns the workspace: from the `Gantry-Workspace` header, else from a peek at the body's
+ * bytes up to its first top-level `workspaceId` (`peekWorkspaceId`: microseconds for a body
+ * that names it before its jobs). The command must name the workspace it was queued for, or it
+ * is refused; a body the peek cannot place is read at the edge. Messages are handled in passes of at
  * most `batchSize` messages and `batchBytes` bytes (one message always fits), taken round-robin
  * across workspaces — each workspace's commands in their order — so that a workspace that
  * published ten thousand jobs does not hold another's behind all of them, neither in the passes
@@ -28,7 +29,9 @@ import {
   GantryError,
   Headers,
   isGantryError,
+  Limits,
   type Names,
+  peekWorkspaceId,
   type RawCommand,
   readCommand,
   validateCommand,
@@ -278,25 +281,39 @@ export class CommandConsumer {
     }
   }
 
-  /** `msg` queued for its workspace: named by its header (read later), else read now. */
+  /**
+   * `msg` queued for its workspace, read later: the one its header names, else the first one its
+   * body names as a peek at its bytes finds it (`peekWorkspaceId`); when neither tells, it is
+   * read now.
+   */
   #queued(msg: JsMsg): Queued {
     const named = msg.headers?.get(Headers.workspace);
-    if (named) return new Queued(msg, named, () => this.#readNamed(msg, named));
+    if (named) {
+      return new Queued(msg, named, () => this.#readQueuedFor(msg, named, (claimed) => `the ${Headers.workspace} header names workspace ${claimed.queued} but the command names ${claimed.parsed}`));
+    }
+    const peeked = msg.data.byteLength <= Limits.maxCommandBytes ? peekWorkspaceId(msg.data) : undefined;
+    if (peeked !== undefined) {
+      return new Queued(msg, peeked, () => this.#readQueuedFor(msg, peeked, (claimed) => `the command names workspaceId twice: first ${claimed.queued}, then ${claimed.parsed}`));
+    }
     const read = this.#read(msg);
     return new Queued(msg, workspaceOf(read), () => read);
   }
 
-  /** Reads a message queued for the workspace its header names, refusing it if its body names another. */
-  #readNamed(msg: JsMsg, named: string): Read {
+  /**
+   * Reads a message queued for workspace `queuedFor`, refusing it if the command names another:
+   * its header's, or the first its body names, which differs from the parse's (the last) only
+   * when the body names two.
+   */
+  #readQueuedFor(msg: JsMsg, queuedFor: string, reason: (quoted: { queued: string; parsed: string }) => string): Read {
     const read = this.#read(msg);
     if (!('raw' in read)) return read;
     const claimed = workspaceOf(read);
     // A body that names no workspace is refused by the schema check, with that reason.
-    if (claimed === named || claimed === '') return read;
+    if (claimed === queuedFor || claimed === '') return read;
     return {
       msg,
-      refusal: new GantryError('VALIDATION_FAILED', `the ${Headers.workspace} header names workspace ${JSON.stringify(named)} but the command names ${JSON.stringify(claimed)}`, {
-        issues: [{ path: 'workspaceId', message: `expected ${JSON.stringify(named)}, as the ${Headers.workspace} header says` }],
+      refusal: new GantryError('VALIDATION_FAILED', reason({ queued: JSON.stringify(queuedFor), parsed: JSON.stringify(claimed) }), {
+        issues: [{ path: 'workspaceId', message: `expected ${JSON.stringify(queuedFor)}` }],
       }),
     };
   }
