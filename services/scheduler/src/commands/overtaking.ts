@@ -64,7 +64,9 @@ export function inRankOrder<T extends { readonly rank?: Rank | undefined }>(item
   const out: T[] = [];
   let run: T[] = [];
   const flush = () => {
-    if (run.length > 1 && disjoint(run)) run.sort((a, b) => b.rank!.priority - a.rank!.priority);
+    // A run already in priority order stays as it is (the sort is stable), and then whether its
+    // submits share a job does not matter: a flood of equal priorities is not checked job by job.
+    if (run.length > 1 && !inPriorityOrder(run) && disjoint(run)) run.sort((a, b) => b.rank!.priority - a.rank!.priority);
     out.push(...run);
     run = [];
   };
@@ -76,6 +78,12 @@ export function inRankOrder<T extends { readonly rank?: Rank | undefined }>(item
   }
   flush();
   return out;
+}
+
+/** True when no submit of `run` has a higher priority than one before it. */
+function inPriorityOrder(run: readonly { readonly rank?: Rank | undefined }[]): boolean {
+  for (let i = 1; i < run.length; i++) if (run[i]!.rank!.priority > run[i - 1]!.rank!.priority) return false;
+  return true;
 }
 
 /** True when no two of `run` name the same job id or idempotency key. */
