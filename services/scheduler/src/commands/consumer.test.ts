@@ -1,5 +1,7 @@
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { takePass } from './consumer.js';
+import { Headers, Limits } from '@gantry/contracts';
+import { takePass, workspaceOnArrival } from './consumer.js';
 
 const item = (workspace: string, n: number, bytes = 100) => ({ workspace, n, bytes });
 const names = (items: readonly { workspace: string; n: number }[]) => items.map((i) => `${i.workspace}${i.n}`);
@@ -59,5 +61,28 @@ describe('takePass and unread messages', () => {
     // On its own turn the workspace's messages are read (to order them), and the first one goes.
     expect(names(takePass(queue, 10, 450, new Map([['a', 0]]), 2))).toEqual(['a0']);
     expect(reads).toEqual(['b0', 'a0', 'a1']);
+  });
+});
+
+describe('workspaceOnArrival', () => {
+  const WS = '8f14e45f-ceea-467f-a0e6-0d6f5d5c0a11';
+  const OTHER = '0193b8f2-7c1e-7a4d-9b3a-6e5f4d3c2b1a';
+  const message = (body: string | Uint8Array, header?: string) => {
+    const h = natsHeaders();
+    if (header !== undefined) h.set(Headers.workspace, header);
+    return { headers: h, data: typeof body === 'string' ? new TextEncoder().encode(body) : body };
+  };
+
+  it('takes the header over the body, and the body’s first top-level workspaceId without one', () => {
+    const body = JSON.stringify({ v: 1, kind: 'submit', workspaceId: WS, job: { payload: { workspaceId: OTHER } } });
+    expect(workspaceOnArrival(message(body, OTHER))).toEqual({ workspace: OTHER, from: 'header' });
+    expect(workspaceOnArrival(message(body))).toEqual({ workspace: WS, from: 'body' });
+  });
+
+  it('leaves to the read a body it cannot place or that is over the size limit', () => {
+    expect(workspaceOnArrival(message('{"v":1,'))).toBeUndefined();
+    expect(workspaceOnArrival(message(`{"workspaceId":"8f14e45f\\u002d"}`))).toBeUndefined();
+    const big = new TextEncoder().encode(`{"workspaceId":"${WS}","pad":"${'x'.repeat(Limits.maxCommandBytes)}"}`);
+    expect(workspaceOnArrival(message(big))).toBeUndefined();
   });
 });

@@ -113,6 +113,21 @@ export const MAX_PASSES = 2;
 /** Default byte budget of one pass: about 400 standard jobs in batched submits. */
 export const DEFAULT_BATCH_BYTES = 128 * 1024;
 
+/** A command's workspace as it was queued and as its body parses, each as JSON text, for a refusal. */
+type Quoted = { readonly queued: string; readonly parsed: string };
+
+/**
+ * The workspace a message can be queued for before it is read: the one its `Gantry-Workspace`
+ * header names, else the first top-level `workspaceId` of its body (`peekWorkspaceId`), unless
+ * the body is over the size limit (its read refuses it at once). Undefined: read it to know.
+ */
+export function workspaceOnArrival(msg: Pick<JsMsg, 'headers' | 'data'>): { workspace: string; from: 'header' | 'body' } | undefined {
+  const named = msg.headers?.get(Headers.workspace);
+  if (named) return { workspace: named, from: 'header' };
+  const peeked = msg.data.byteLength <= Limits.maxCommandBytes ? peekWorkspaceId(msg.data) : undefined;
+  return peeked === undefined ? undefined : { workspace: peeked, from: 'body' };
+}
+
 /** The workspace a read message claims to speak for ('' for a refused one or none); the schema check and authorisation come later. */
 function workspaceOf(r: Read): string {
   if (!('raw' in r)) return '';
@@ -281,22 +296,17 @@ export class CommandConsumer {
     }
   }
 
-  /**
-   * `msg` queued for its workspace, read later: the one its header names, else the first one its
-   * body names as a peek at its bytes finds it (`peekWorkspaceId`); when neither tells, it is
-   * read now.
-   */
+  /** `msg` queued for its workspace: unread when {@link workspaceOnArrival} tells it, else read now. */
   #queued(msg: JsMsg): Queued {
-    const named = msg.headers?.get(Headers.workspace);
-    if (named) {
-      return new Queued(msg, named, () => this.#readQueuedFor(msg, named, (claimed) => `the ${Headers.workspace} header names workspace ${claimed.queued} but the command names ${claimed.parsed}`));
+    const known = workspaceOnArrival(msg);
+    if (known === undefined) {
+      const read = this.#read(msg);
+      return new Queued(msg, workspaceOf(read), () => read);
     }
-    const peeked = msg.data.byteLength <= Limits.maxCommandBytes ? peekWorkspaceId(msg.data) : undefined;
-    if (peeked !== undefined) {
-      return new Queued(msg, peeked, () => this.#readQueuedFor(msg, peeked, (claimed) => `the command names workspaceId twice: first ${claimed.queued}, then ${claimed.parsed}`));
-    }
-    const read = this.#read(msg);
-    return new Queued(msg, workspaceOf(read), () => read);
+    const reason = known.from === 'header'
+      ? (claimed: Quoted) => `the ${Headers.workspace} header names workspace ${claimed.queued} but the command names ${claimed.parsed}`
+      : (claimed: Quoted) => `the command names workspaceId twice: first ${claimed.queued}, then ${claimed.parsed}`;
+    return new Queued(msg, known.workspace, () => this.#readQueuedFor(msg, known.workspace, reason));
   }
 
   /**
@@ -304,7 +314,7 @@ export class CommandConsumer {
    * its header's, or the first its body names, which differs from the parse's (the last) only
    * when the body names two.
    */
-  #readQueuedFor(msg: JsMsg, queuedFor: string, reason: (quoted: { queued: string; parsed: string }) => string): Read {
+  #readQueuedFor(msg: JsMsg, queuedFor: string, reason: (claimed: Quoted) => string): Read {
     const read = this.#read(msg);
     if (!('raw' in read)) return read;
     const claimed = workspaceOf(read);
