@@ -7,8 +7,8 @@
  * only learns the workspace: from the `Gantry-Workspace` header, else from a peek at the body's
  * bytes up to its first top-level `workspaceId` (`peekWorkspaceId`: microseconds for a body
  * that names it before its jobs). The command must name the workspace it was queued for, or it
- * is refused; a body the peek cannot place is read at the edge. Messages are handled in passes of at
- * most `batchSize` messages and `batchBytes` bytes (one message always fits), taken round-robin
+ * is refused; a body the peek cannot place is read at the edge. Messages are handled in passes
+ * of at most `batchSize` messages and `batchBytes` bytes (one message always fits), taken round-robin
  * across workspaces — each workspace's commands in their order — so that a workspace that
  * published ten thousand jobs does not hold another's behind all of them, neither in the passes
  * nor in the schema checks of its commands that arrived first, nor while a pass of its commands
