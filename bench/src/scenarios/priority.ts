@@ -130,27 +130,23 @@ export const priority: Scenario = {
  * before their submit, so this is their creation's commit, late by about one poll's round trip
  * (1–3 ms on a busy machine).
  */
-async function whenVisible(pool: Pool, ids: readonly string[], timeoutMs = 60_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[])', [ids]);
-    if (rows[0]!.n === ids.length) return Date.now();
-    if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${ids.length} high jobs were created within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+function whenVisible(pool: Pool, ids: readonly string[]): Promise<number> {
+  return whenAll(pool, ids, 'true', 1, 'were created', 60_000);
 }
 
 /** Resolves once every job of `ids` has ended; polled every 5 ms. */
-async function whenEnded(pool: Pool, ids: readonly string[], timeoutMs = 120_000): Promise<void> {
+async function whenEnded(pool: Pool, ids: readonly string[]): Promise<void> {
+  await whenAll(pool, ids, `status IN ('COMPLETED', 'FAILED', 'CANCELLED')`, 5, 'ended', 120_000);
+}
+
+/** When every job of `ids` first met `condition` (epoch ms), polled every `everyMs`. */
+async function whenAll(pool: Pool, ids: readonly string[], condition: string, everyMs: number, what: string, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[]) AND status IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
-      [ids],
-    );
-    if (rows[0]!.n === ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${ids.length} high jobs ended within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[]) AND ${condition}`, [ids]);
+    if (rows[0]!.n === ids.length) return Date.now();
+    if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${ids.length} high jobs ${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

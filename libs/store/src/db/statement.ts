@@ -6,7 +6,7 @@
  * and planned than executed (docs/performance.md). A statement that takes a list of ids takes
  * it as JSON through `byIds`: with a `uuid[]` parameter PostgreSQL plans it anew on every call.
  * The text of a name must never change:
- * statements are named for their text, built once at module load.
+ * statements are named for their text, each built once (at module load, or on first use).
  *
  * Behind PgBouncer in transaction mode this needs PgBouncer 1.21 or later with
  * `max_prepared_statements` set (README, "Running it").

@@ -244,17 +244,18 @@ function shapeKey({ bulkEvents, replays, loads, steps }: WaveShape): string {
   return `${bulkEvents ? '_copy' : ''}${replays ? '_replay' : ''}${loads ? '_load' : ''}${steps ? '_steps' : ''}`;
 }
 
-/** The wave statement of every shape, built at module load (`gantry_wave`, `gantry_wave_load`, …). */
+/** The wave statements made so far, by shape (`gantry_wave`, `gantry_wave_load`, …). */
 const WAVES = new Map<string, Statement>();
-for (const bulkEvents of [false, true]) {
-  for (const replays of [false, true]) {
-    for (const loads of [false, true]) {
-      for (const steps of [false, true]) {
-        const shape = { bulkEvents, replays, loads, steps };
-        WAVES.set(shapeKey(shape), statement(`gantry_wave${shapeKey(shape)}`, waveSql(shape)));
-      }
-    }
+
+/** The wave statement for `shape`, made on its first use. */
+function waveStatement(shape: WaveShape): Statement {
+  const key = shapeKey(shape);
+  let wave = WAVES.get(key);
+  if (wave === undefined) {
+    wave = statement(`gantry_wave${key}`, waveSql(shape));
+    WAVES.set(key, wave);
   }
+  return wave;
 }
 
 /** True when `err` is the collision described in the module doc: retry the statement. */
@@ -316,7 +317,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     applied: boolean;
     replayed: boolean | null;
     job: LoadedJob | null;
-  }>(WAVES.get(shapeKey({ bulkEvents, replays: rows.some((r) => r.replay !== null), loads: rows.some((r) => r.load), steps: steps.length > 0 }))!([
+  }>(waveStatement({ bulkEvents, replays: rows.some((r) => r.replay !== null), loads: rows.some((r) => r.load), steps: steps.length > 0 })([
     JSON.stringify(rows),
     ...(steps.length > 0 ? [JSON.stringify(steps)] : []),
     ...(bulkEvents ? [] : [JSON.stringify(events)]),

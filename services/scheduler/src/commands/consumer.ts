@@ -113,15 +113,18 @@ export const MAX_PASSES = 2;
 /** Default byte budget of one pass: about 400 standard jobs in batched submits. */
 export const DEFAULT_BATCH_BYTES = 128 * 1024;
 
-/** A command's workspace as it was queued and as its body parses, each as JSON text, for a refusal. */
-type Quoted = { readonly queued: string; readonly parsed: string };
+/** The workspace a message is queued for before it is read, and where it was found. */
+export interface ArrivalWorkspace {
+  readonly workspace: string;
+  readonly from: 'header' | 'body';
+}
 
 /**
  * The workspace a message can be queued for before it is read: the one its `Gantry-Workspace`
  * header names, else the first top-level `workspaceId` of its body (`peekWorkspaceId`), unless
  * the body is over the size limit (its read refuses it at once). Undefined: read it to know.
  */
-export function workspaceOnArrival(msg: Pick<JsMsg, 'headers' | 'data'>): { workspace: string; from: 'header' | 'body' } | undefined {
+export function workspaceOnArrival(msg: Pick<JsMsg, 'headers' | 'data'>): ArrivalWorkspace | undefined {
   const named = msg.headers?.get(Headers.workspace);
   if (named) return { workspace: named, from: 'header' };
   const peeked = msg.data.byteLength <= Limits.maxCommandBytes ? peekWorkspaceId(msg.data) : undefined;
@@ -303,10 +306,7 @@ export class CommandConsumer {
       const read = this.#read(msg);
       return new Queued(msg, workspaceOf(read), () => read);
     }
-    const reason = known.from === 'header'
-      ? (claimed: Quoted) => `the ${Headers.workspace} header names workspace ${claimed.queued} but the command names ${claimed.parsed}`
-      : (claimed: Quoted) => `the command names workspaceId twice: first ${claimed.queued}, then ${claimed.parsed}`;
-    return new Queued(msg, known.workspace, () => this.#readQueuedFor(msg, known.workspace, reason));
+    return new Queued(msg, known.workspace, () => this.#readQueuedFor(msg, known));
   }
 
   /**
@@ -314,18 +314,17 @@ export class CommandConsumer {
    * its header's, or the first its body names, which differs from the parse's (the last) only
    * when the body names two.
    */
-  #readQueuedFor(msg: JsMsg, queuedFor: string, reason: (claimed: Quoted) => string): Read {
+  #readQueuedFor(msg: JsMsg, queuedFor: ArrivalWorkspace): Read {
     const read = this.#read(msg);
     if (!('raw' in read)) return read;
     const claimed = workspaceOf(read);
     // A body that names no workspace is refused by the schema check, with that reason.
-    if (claimed === queuedFor || claimed === '') return read;
-    return {
-      msg,
-      refusal: new GantryError('VALIDATION_FAILED', reason({ queued: JSON.stringify(queuedFor), parsed: JSON.stringify(claimed) }), {
-        issues: [{ path: 'workspaceId', message: `expected ${JSON.stringify(queuedFor)}` }],
-      }),
-    };
+    if (claimed === queuedFor.workspace || claimed === '') return read;
+    const [queued, parsed] = [JSON.stringify(queuedFor.workspace), JSON.stringify(claimed)];
+    const reason = queuedFor.from === 'header'
+      ? `the ${Headers.workspace} header names workspace ${queued} but the command names ${parsed}`
+      : `the command names workspaceId twice: first ${queued}, then ${parsed}`;
+    return { msg, refusal: new GantryError('VALIDATION_FAILED', reason, { issues: [{ path: 'workspaceId', message: `expected ${queued}` }] }) };
   }
 
   #read(msg: JsMsg): Read {
