@@ -21,12 +21,20 @@
  * and reports the figures over all N × `--high` jobs (inversions summed, `highVisibleMs` the
  * largest): steadier figures for comparing two builds. Give `--low` at least 500 × N + 1,000, so
  * that the last burst still meets a backlog.
+ *
+ * A burst's high p99 is about its makespan, from its submit to its last terminal event
+ * (`burstMakespanMs`), and a makespan cannot be shorter than the CPU its work needs spread over
+ * the machine's cores. `burstCpuMs` is that CPU, per burst on average: what each process ran
+ * from just before the burst's submit until a 5 ms poll saw all of it end (`cpu.ts`). With no
+ * backlog (`--low 500`, the bursts after the low jobs ended) it is the burst's own cost; beside
+ * a backlog it includes the low jobs'.
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@gantry/store';
 import type { Scenario } from '../run.js';
 import { metricSum } from '@gantry/testkit';
 import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
+import { runTimeBetween, runTimeSnapshot } from '../cpu.js';
 
 export const priority: Scenario = {
   name: 'priority',
@@ -42,15 +50,19 @@ export const priority: Scenario = {
     try {
       const ws = cluster.workspaceIds[0]!;
       const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
-      // Each burst: its jobs as submitted, and when all of them could first be read.
-      const sent: { high: { id: string; submittedAt: number }[]; visibleAt: number }[] = [];
+      const pids = { scheduler: cluster.scheduler.child.pid, bench: process.pid, ...Object.fromEntries(cluster.workers.map((w, i) => [`worker${i}`, w.child.pid])) };
+      // Each burst: its jobs as submitted, when all of them could first be read, and the CPU
+      // each process ran from just before its submit until all of it had ended.
+      const sent: { high: { id: string; submittedAt: number }[]; visibleAt: number; cpuMs: Record<string, number> }[] = [];
       for (let b = 0; b < bursts; b++) {
         await cluster.waitForTerminal(Math.min(500 * (b + 1), lowCount) + highCount * b, 300_000);
-        if (b > 0) await whenEnded(cluster.pool, sent[b - 1]!.high.map((h) => h.id));
         const highIds = Array.from({ length: highCount }, () => randomUUID());
         const visible = whenVisible(cluster.pool, highIds);
+        const before = runTimeSnapshot();
         const high = await cluster.submit(highIds.map((id) => ({ id, workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
-        sent.push({ high, visibleAt: await visible });
+        const visibleAt = await visible;
+        await whenEnded(cluster.pool, highIds);
+        sent.push({ high, visibleAt, cpuMs: runTimeBetween(before, runTimeSnapshot(), pids) });
       }
       const high = sent.flatMap((s) => s.high);
       await cluster.waitForTerminal(lowCount + high.length, 600_000);
@@ -108,6 +120,10 @@ export const priority: Scenario = {
           pickup: highStage((st) => st.startedAt - st.dispatchedAt),
           run: highStage((st) => st.endedAt - st.startedAt),
         },
+        // A burst's span, its first submit to its last terminal event, and the CPU the machine's
+        // processes ran meanwhile (to the poll that saw it end; with no backlog, the burst's own cost).
+        burstMakespanMs: Math.round(mean(sent.map((s) => Math.max(...s.high.map((h) => times.get(h.id)!.endedAt!)) - Math.min(...s.high.map((h) => h.submittedAt))))),
+        burstCpuMs: burstCpu(sent.map((s) => s.cpuMs)),
         lowJobsPerSecond: Math.round(lowPerSecond),
         // A low job's slot time at the median: dispatched → claimed by its worker, claimed → ended.
         lowStagesP50Ms: { pickup: lowStage((st) => st.startedAt - st.dispatchedAt), run: lowStage((st) => st.endedAt - st.startedAt) },
@@ -132,6 +148,25 @@ export const priority: Scenario = {
  */
 function whenVisible(pool: Pool, ids: readonly string[]): Promise<number> {
   return whenAll(pool, ids, 'true', 1, 'were created', 60_000);
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/**
+ * The CPU of a burst in milliseconds, per burst on average: the scheduler, the workers together,
+ * PostgreSQL, nats-server and their `total`; and apart, the bench's own (its submit, its polls,
+ * and part of reading these figures, ≈ 2.5 ms a reading).
+ */
+function burstCpu(perBurst: readonly Record<string, number>[]): Record<string, number> {
+  const cluster = ['scheduler', 'workers', 'postgres', 'natsServer'];
+  const of = (cpu: Record<string, number>, key: string) =>
+    key === 'workers' ? Object.entries(cpu).reduce((n, [k, v]) => (k.startsWith('worker') ? n + v : n), 0) : (cpu[key] ?? 0);
+  const out: Record<string, number> = {};
+  for (const key of [...cluster, 'bench']) out[key] = Math.round(mean(perBurst.map((cpu) => of(cpu, key))) * 10) / 10;
+  out.total = Math.round(cluster.reduce((n, key) => n + out[key]!, 0) * 10) / 10;
+  return out;
 }
 
 /** Resolves once every job of `ids` has ended; polled every 5 ms. */

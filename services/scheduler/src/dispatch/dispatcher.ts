@@ -146,18 +146,19 @@ export class Dispatcher {
         agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
       });
       this.#opts.metrics.freeSlots.set({ pool: poolName }, credit);
+      if (claimed.length > 0) {
+        // Sent before the express claim runs, and the next round does not wait for their
+        // PubAcks: claimed jobs count against the credit (dispatched, not yet claimed) from the
+        // moment of the claim, and a failed publish is un-marked when its answer comes.
+        const published = this.#publish(poolName, lease, claimed).catch((err: unknown) =>
+          this.#opts.logger.error({ err, pool: poolName }, 'dispatch publish bookkeeping failed'),
+        );
+        this.#inFlight.add(published);
+        void published.finally(() => this.#inFlight.delete(published));
+        total += claimed.length;
+      }
       // Ordinary credit used up: urgent jobs may still start in express slots.
       if (claimed.length >= credit) total += await this.#expressRound(poolName, lease, views);
-      if (claimed.length === 0) continue;
-      // The next round does not wait for these PubAcks: claimed jobs count against the credit
-      // (dispatched, not yet claimed) from the moment of the claim, and a failed publish is
-      // un-marked when its answer comes.
-      const published = this.#publish(poolName, lease, claimed).catch((err: unknown) =>
-        this.#opts.logger.error({ err, pool: poolName }, 'dispatch publish bookkeeping failed'),
-      );
-      this.#inFlight.add(published);
-      void published.finally(() => this.#inFlight.delete(published));
-      total += claimed.length;
     }
     return total;
   }
