@@ -9,8 +9,13 @@
  * 91–639 ms warm (docs/performance.md, the seventh session). `--warmup 0` measures the cold
  * start. `--headerless` publishes the commands without the `Gantry-Workspace` header, as a
  * service that does not set it would: the scheduler then finds each one's workspace in its body.
+ *
+ * `loopDelayMs` is how long each service's event loop was held, at most and at p99, over the
+ * flood (from its start to the last job's end): a beat, a claim's answer or a dispatch waits
+ * behind such a stretch. On two cores it counts the time a process waits for a core, too.
  */
 import type { Scenario } from '../run.js';
+import { metricSums, type ServiceProcess } from '@gantry/testkit';
 import { percentile, standardJob, startCluster } from '../cluster.js';
 
 export const fairness: Scenario = {
@@ -26,14 +31,18 @@ export const fairness: Scenario = {
     const cluster = await startCluster({ workers, concurrency, workspaces: 3 });
     try {
       const [a, b, warm] = cluster.workspaceIds as [string, string, string];
+      const services = [cluster.scheduler, ...cluster.workers];
       const spec = standardJob();
       if (warmup > 0) {
         await cluster.submit(Array.from({ length: warmup }, () => ({ workspaceId: warm, spec })));
         await cluster.waitForTerminal(warmup, 120_000);
       }
+      // Each service's event-loop delay is read over the flood: this scrape starts the window.
+      await Promise.all(services.map((p) => loopDelayMs(p)));
       const flooded = await cluster.submit(Array.from({ length: flood }, () => ({ workspaceId: a, spec })), { workspaceHeader });
       const late = await cluster.submit(Array.from({ length: lateCount }, () => ({ workspaceId: b, spec })), { workspaceHeader });
       await cluster.waitForTerminal(warmup + flood + lateCount, 600_000);
+      const [schedulerDelay, ...workerDelays] = await Promise.all(services.map((p) => loopDelayMs(p)));
       const times = await cluster.timings();
       const waits = (jobs: typeof late) => jobs.map((j) => times.get(j.id)!.startedAt! - j.submittedAt);
       const bWaits = waits(late);
@@ -54,6 +63,7 @@ export const fairness: Scenario = {
         bStagesP99Ms: { ingest: percentile(bIngest, 99), dispatch: percentile(bDispatch, 99), claim: percentile(bClaim, 99), pickup: percentile(bPickup, 99) },
         aP50WaitMs: percentile(aWaits, 50),
         aP99WaitMs: percentile(aWaits, 99),
+        loopDelayMs: { scheduler: schedulerDelay, workers: workerDelays },
         workers,
         concurrency,
       };
@@ -62,3 +72,14 @@ export const fairness: Scenario = {
     }
   },
 };
+
+/**
+ * How long the process's event loop was held at most, and at p99, since its last scrape (Node's
+ * event-loop delay monitor, sampled every 10 ms, through the service's /metrics; each scrape
+ * starts a new window). A dispatch round, a beat or a claim's answer waits that long behind a
+ * synchronous stretch of work.
+ */
+async function loopDelayMs(p: ServiceProcess): Promise<{ max: number; p99: number }> {
+  const [max, p99] = await metricSums(p, ['nodejs_eventloop_lag_max_seconds', 'nodejs_eventloop_lag_p99_seconds']);
+  return { max: Math.round(max! * 1000), p99: Math.round(p99! * 1000) };
+}

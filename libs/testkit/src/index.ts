@@ -5,7 +5,7 @@ export * from './factories.js';
 export * from './nats.js';
 export * from './process.js';
 export * from './service-smoke.js';
-export { metricsBase, metricSum } from './service-metrics.js';
+export { metricsBase, metricSum, metricSums } from './service-metrics.js';
 export { sweepStaleTestResources, STALE_AFTER_MS } from './janitor.js';
 export { freePort } from './ports.js';
 export { type PlanNode, planNodes, planOf } from './plans.js';

@@ -16,14 +16,23 @@ export async function metricsBase(p: ServiceProcess): Promise<string> {
  * is none) in the process's /metrics.
  */
 export async function metricSum(p: ServiceProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return (await metricSums(p, [name], labels))[0]!;
+}
+
+/**
+ * {@link metricSum} of each of `names`, from one scrape: a scrape resets some metrics (the
+ * event-loop delay's percentiles and maximum are over the time since the last one).
+ */
+export async function metricSums(p: ServiceProcess, names: readonly string[], labels: Record<string, string> = {}): Promise<number[]> {
   const text = await (await fetch(`${await metricsBase(p)}/metrics`)).text();
-  let sum = 0;
+  const sums = names.map(() => 0);
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(m[3]);
+    const at = m ? names.indexOf(m[1]!) : -1;
+    if (at < 0) continue;
+    const have = m![2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sums[at]! += Number(m![3]);
   }
-  return sum;
+  return sums;
 }
