@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { dispatchConsumer } from '@gantry/contracts';
+import { ensureConsumer } from '@gantry/runtime';
 import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
 import { FakeWorker, waitFor } from '../testing/harness.js';
@@ -38,6 +40,35 @@ describe('the dispatcher', () => {
       expect(order.slice(2, 5)).toEqual(high.map((j) => j.id));
       expect(order.slice(5, 7)).toEqual(low.slice(2, 4).map((j) => j.id));
     } finally {
+      await worker.stop();
+    }
+  });
+
+  it('makes no ordinary claim while every worker beats with its slots full, and claims again once one frees', async () => {
+    // A pool of its own: the stopped workers of other tests still count as live in theirs.
+    await ensureConsumer(h.ns.jsm, dispatchConsumer(h.ns.names, 'full'));
+    const ws = await createWorkspace(h.pool);
+    const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10, pool: 'full' }) });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool: 'full' });
+    worker.start();
+    const queries = vi.spyOn(h.pool, 'query');
+    try {
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the slot taken');
+      await waitFor(() => h.scheduler.workers.live().some((w) => w.workerId === worker.workerId && w.busy === 1), 10_000, 'a beat with the slot busy');
+      queries.mockClear();
+      expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(0);
+      // The claim statement of this pool (its fourth parameter).
+      const claims = () => queries.mock.calls.filter(([q]) => {
+        const config = q as unknown as { name?: string; values?: unknown[] };
+        return config.name === 'gantry_claim' && config.values?.[3] === 'full';
+      });
+      expect(claims()).toHaveLength(0);
+      await worker.finish(low[0]!.id);
+      await waitFor(() => worker.dispatches.length === 2, 10_000, 'the next dispatch');
+      expect(worker.dispatches[1]!.jobId).toBe(low[1]!.id);
+      expect(claims().length).toBeGreaterThan(0);
+    } finally {
+      queries.mockRestore();
       await worker.stop();
     }
   });

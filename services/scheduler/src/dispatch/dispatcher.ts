@@ -3,9 +3,10 @@
  * the pool has credit with one set-based statement (which counts the credit too: see
  * `claim-sql.ts`), and publishes their dispatches asynchronously in one batch
  * (`Nats-Msg-Id` `<jobId>:<attempt>`) without waiting for their PubAcks before the next round.
- * Rounds run when something may have changed — a worker freed a slot, jobs were queued — and at
- * least every `intervalMs` (delays and aging need the clock). Wake-ups during a round coalesce
- * into one more round.
+ * A pool whose every worker's last beat shows its slots full has no credit, and its round
+ * makes no ordinary claim. Rounds run when something may have changed — a worker freed a slot,
+ * jobs were queued — and at least every `intervalMs` (delays and aging need the clock).
+ * Wake-ups during a round coalesce into one more round.
  *
  * A dispatch whose publish fails is un-marked as soon as its answer comes, so a later round
  * dispatches it again.
@@ -138,13 +139,19 @@ export class Dispatcher {
         this.#opts.metrics.freeSlots.set({ pool: poolName }, 0);
         continue;
       }
-      const { credit, jobs: claimed } = await claim(pool, lease, {
-        pool: poolName,
-        limit: batch,
-        workers: free,
-        defaultWorkspaceLimit: this.#opts.defaultWorkspaceLimit,
-        agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
-      });
+      // A worker's credit is its slots less the larger of its beat's busy count and the
+      // database's (claim-sql.ts): while every beat shows its slots full the pool has none, and
+      // the round goes straight to the express lane without a statement that would find so.
+      const full = free.every((w) => w.busy >= w.slots);
+      const { credit, jobs: claimed } = full
+        ? { credit: 0, jobs: [] }
+        : await claim(pool, lease, {
+          pool: poolName,
+          limit: batch,
+          workers: free,
+          defaultWorkspaceLimit: this.#opts.defaultWorkspaceLimit,
+          agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
+        });
       this.#opts.metrics.freeSlots.set({ pool: poolName }, credit);
       if (claimed.length > 0) {
         // Sent before the express claim runs, and the next round does not wait for their
