@@ -47,18 +47,20 @@ export function processTicks(stat: string): { name: string; own: number; childre
   return { name, own: utime! + stime!, children: cutime! + cstime! };
 }
 
+/** The pids under `/proc` (as its entries name them); none without `/proc`. */
+function processEntries(): string[] {
+  try {
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+}
+
 /** Reads every process's CPU ticks and the machine's. */
 export function cpuSnapshot(): CpuSnapshot {
   const byName = new Map<string, number>();
   const byPid = new Map<number, number>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return { byName, byPid, machineBusy: 0, machineIdle: 0 };
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const entry of processEntries()) {
     let stat: string;
     try {
       stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
@@ -137,14 +139,7 @@ export function schedstatRunNs(line: string): number {
 export function runTimeSnapshot(): RunTimeSnapshot {
   const byPid = new Map<number, number>();
   const byName = new Map<string, number>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return { byPid, byName };
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const entry of processEntries()) {
     try {
       const name = readFileSync(`/proc/${entry}/comm`, 'utf8').trimEnd();
       let ns = 0;
