@@ -77,6 +77,10 @@ export const BASE_ENV = {
     max: 3_600_000,
     description: 'Milliseconds a SIGTERM waits for in-flight work before the process gives up.',
   }),
+  STOP_ON_STDIN_EOF: envEnum(['true', 'false'], {
+    default: 'false',
+    description: 'true: stop as on SIGTERM once standard input ends, so that a supervisor holding a pipe to the process (the test harness) never leaves it running when it dies.',
+  }),
 } satisfies EnvShape;
 
 /** The shape of {@link BASE_ENV}. */

@@ -12,6 +12,17 @@ class FakeProcess extends EventEmitter implements ServiceProcess {
   }
 }
 
+class FakeStdin extends EventEmitter {
+  resumed = false;
+  destroyed = false;
+  resume(): void {
+    this.resumed = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
+
 function gate() {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => {
@@ -156,5 +167,36 @@ describe('runService', () => {
     proc.emit('SIGTERM');
     await expect(running).resolves.toBe(EXIT_OK);
     expect(runSawAbort).toBe(true);
+  });
+
+  it('stops like on SIGTERM once stdin ends when asked to, and lets stdin go', async () => {
+    const proc = new FakeProcess();
+    const stdin = new FakeStdin();
+    Object.assign(proc, { stdin });
+    const rec = recorder();
+    const started = gate();
+    const running = runService({
+      logger, process: proc, timeoutMs: 5_000, stopWhenStdinCloses: true, components: [rec.component('loop', { onStarted: started.open })],
+    });
+    await started.opened;
+    expect(stdin.resumed).toBe(true);
+    stdin.emit('end');
+    await expect(running).resolves.toBe(EXIT_OK);
+    expect(rec.log).toEqual(['start loop', 'stop loop']);
+    expect(stdin.destroyed).toBe(true);
+    expect(stdin.listenerCount('end')).toBe(0);
+  });
+
+  it('does not read stdin unless asked to', async () => {
+    const proc = new FakeProcess();
+    const stdin = new FakeStdin();
+    Object.assign(proc, { stdin });
+    const started = gate();
+    const running = runService({ logger, process: proc, timeoutMs: 5_000, components: [recorder().component('loop', { onStarted: started.open })] });
+    await started.opened;
+    stdin.emit('end');
+    expect(stdin.resumed).toBe(false);
+    proc.emit('SIGTERM');
+    await expect(running).resolves.toBe(EXIT_OK);
   });
 });

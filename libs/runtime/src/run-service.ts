@@ -3,10 +3,22 @@
  * SIGINT (or a component failure), stop them in reverse order within one shared deadline, log
  * the resources still open (a warning: the caller may close some after), and set the exit code.
  * A second signal during shutdown forces the exit.
+ *
+ * With `stopWhenStdinCloses` (`STOP_ON_STDIN_EOF`), the end of standard input stops the service
+ * like a SIGTERM: a supervisor that holds a pipe to it — the test harness, the bench — then never
+ * leaves it running when it dies, whatever kills it, since the kernel closes the pipe.
  */
 import type { Logger } from './logger.js';
 import type { Component } from './lifecycle.js';
 import { openResources } from './resources.js';
+
+/** What {@link runService} reads of standard input: its end. */
+export interface ServiceStdin {
+  once(event: 'end' | 'error', listener: () => void): unknown;
+  off(event: 'end' | 'error', listener: () => void): unknown;
+  resume(): unknown;
+  destroy(): unknown;
+}
 
 /** The part of `process` that {@link runService} uses; tests pass a stand-in. */
 export interface ServiceProcess {
@@ -14,6 +26,8 @@ export interface ServiceProcess {
   off(event: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
   exit(code: number): void;
   exitCode?: number | string | null | undefined;
+  /** Read only with `stopWhenStdinCloses`. */
+  readonly stdin?: ServiceStdin;
 }
 
 /** Options of {@link runService}. */
@@ -23,6 +37,8 @@ export interface RunServiceOptions {
   readonly components: readonly Component[];
   /** Total time all components have to stop after the first signal (`SHUTDOWN_TIMEOUT_MS`). */
   readonly timeoutMs: number;
+  /** Stop when standard input ends (`STOP_ON_STDIN_EOF`); default false: it is not read. */
+  readonly stopWhenStdinCloses?: boolean;
   /** Default: the real `process`. */
   readonly process?: ServiceProcess;
 }
@@ -57,6 +73,20 @@ function watchSignals(proc: ServiceProcess, logger: Logger, onFirst: (signal: st
     return [signal, listener] as const;
   });
   return () => listeners.forEach(([signal, listener]) => proc.off(signal, listener));
+}
+
+/** Calls `onEnd` once `stdin` ends or fails; returns what undoes the watch and lets the stream go. */
+function watchStdin(stdin: ServiceStdin, onEnd: () => void): () => void {
+  const ended = () => onEnd();
+  stdin.once('end', ended);
+  stdin.once('error', ended);
+  stdin.resume();
+  return () => {
+    stdin.off('end', ended);
+    stdin.off('error', ended);
+    // An open pipe would keep the event loop, and so the process, alive after the stop.
+    stdin.destroy();
+  };
 }
 
 async function startAll(
@@ -113,7 +143,9 @@ export async function runService(opts: RunServiceOptions): Promise<number> {
   const stopRequested = new Promise<StopReason>((resolve) => {
     requestStop = resolve;
   });
-  const unwatch = watchSignals(proc, logger, (signal) => requestStop({ reason: signal }));
+  const unwatchSignals = watchSignals(proc, logger, (signal) => requestStop({ reason: signal }));
+  const stdin = opts.stopWhenStdinCloses === true ? proc.stdin : undefined;
+  const unwatchStdin = stdin === undefined ? undefined : watchStdin(stdin, () => requestStop({ reason: 'stdin closed' }));
   const started: Component[] = [];
   try {
     const startError = await startAll(opts.components, stopRequested, started);
@@ -132,6 +164,7 @@ export async function runService(opts: RunServiceOptions): Promise<number> {
     proc.exitCode = code;
     return code;
   } finally {
-    unwatch();
+    unwatchSignals();
+    unwatchStdin?.();
   }
 }

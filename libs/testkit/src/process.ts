@@ -33,6 +33,12 @@ export interface StartOptions {
   readonly env: Record<string, string>;
   readonly uid?: number;
   readonly gid?: number;
+  /**
+   * `'pipe'`: the process's standard input is a pipe this process holds open and never writes:
+   * it ends when this process exits, however it exits (a service started with
+   * `STOP_ON_STDIN_EOF=true` then stops). Default `'ignore'`.
+   */
+  readonly stdin?: 'pipe' | 'ignore';
 }
 
 /** Spawns `file args…`. */
@@ -40,7 +46,7 @@ export function startProcess(name: string, file: string, args: readonly string[]
   const child = spawn(file, args, {
     cwd: opts.cwd,
     env: opts.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
     ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),
   });
   const logs: Record<string, unknown>[] = [];
@@ -126,13 +132,18 @@ export function serviceNodeFlags(service: string): string[] {
   return manifest.gantry?.nodeFlags ?? [];
 }
 
-/** Spawns `services/<service>` from its sources with `env` added to the parent's environment. */
+/**
+ * Spawns `services/<service>` from its sources with `env` added to the parent's environment. The
+ * service stops when this process ends, even by a kill or a test runner's timeout: its standard
+ * input is a pipe from here (`STOP_ON_STDIN_EOF`), which the kernel closes.
+ */
 export function startService(service: string, env: Record<string, string>, opts: StartServiceOptions = {}): ServiceProcess {
   const node = [process.execPath, ...serviceNodeFlags(service), ...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'];
   const [file, ...args] = [...(opts.launcher ?? []), ...node] as [string, ...string[]];
   return startProcess(service, file, args, {
     cwd: `${SERVICES_DIR}${service}`,
     // eslint-disable-next-line no-restricted-properties -- the child inherits PATH and friends
-    env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'info', ...env },
+    env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'info', STOP_ON_STDIN_EOF: 'true', ...env },
+    stdin: 'pipe',
   });
 }

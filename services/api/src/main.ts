@@ -6,4 +6,4 @@ import { createApiServer } from './server.js';
 
 const { config, logger, metrics, nc, natsComponent } = await serviceBase('api', pkg.version, API_ENV);
 const api = createApiServer({ config, nc, logger, metrics, version: pkg.version });
-await runService({ logger, components: [natsComponent, api], timeoutMs: config.shutdownTimeoutMs });
+await runService({ logger, components: [natsComponent, api], timeoutMs: config.shutdownTimeoutMs, stopWhenStdinCloses: config.stopOnStdinEof === 'true' });

@@ -49,4 +49,5 @@ await runService({
   logger,
   components: [natsComponent, closing('postgres', () => pool.end()), ...scheduler.components, health],
   timeoutMs: config.shutdownTimeoutMs,
+  stopWhenStdinCloses: config.stopOnStdinEof === 'true',
 });

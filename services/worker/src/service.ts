@@ -66,5 +66,6 @@ export async function runWorkerService(opts: WorkerServiceOptions = {}): Promise
     logger,
     components: [natsComponent, closing('postgres', () => pool.end()), health, worker],
     timeoutMs: config.shutdownTimeoutMs,
+    stopWhenStdinCloses: config.stopOnStdinEof === 'true',
   });
 }
