@@ -1,7 +1,7 @@
 /**
  * The services `up` runs, each a child process (`node <its node flags> --import tsx services/<name>/src/main.ts`)
- * with the shared environment plus its own. Their JSON log lines are relayed: warnings and errors
- * always, everything with `--verbose`.
+ * with the shared environment plus its own; each stops by itself if `up` dies. Their JSON log
+ * lines are relayed: warnings and errors always, everything with `--verbose`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -28,8 +28,10 @@ export function startServiceProcess(
 ): ServiceChild {
   const child = spawn(process.execPath, [...serviceNodeFlags(service), '--import', 'tsx', `services/${service}/src/main.ts`], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its standard input is a pipe from `up`: if `up` dies without stopping it (killed, its
+    // terminal closed), the pipe closes and the service stops (STOP_ON_STDIN_EOF).
+    env: { ...process.env, STOP_ON_STDIN_EOF: 'true', ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
     // Its own process group: a Ctrl-C in the terminal reaches `up` alone, which then stops the
     // services one by one, each gracefully, instead of all at once.
     detached: true,
