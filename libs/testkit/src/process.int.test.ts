@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from './database.js';
 import { createTestNamespace } from './nats.js';
-import { startProcess } from './process.js';
+import { type Proc, startProcess } from './process.js';
 
 const HOLDER = fileURLToPath(new URL('./fixtures/service-holder.ts', import.meta.url));
 
@@ -22,9 +22,10 @@ describe('a service started by startService', () => {
   it('stops on its own when the process that started it is killed', { timeout: 90_000 }, async () => {
     const db = await createTestDatabase(inject('gantryTemplateDatabase'));
     const ns = await createTestNamespace({ provision: true });
+    let holder: Proc | undefined;
     let pid: number | undefined;
     try {
-      const holder = startProcess('holder', process.execPath, ['--import', 'tsx', HOLDER], {
+      holder = startProcess('holder', process.execPath, ['--import', 'tsx', HOLDER], {
         cwd: fileURLToPath(new URL('..', import.meta.url)),
         // eslint-disable-next-line no-restricted-properties -- the holder passes PATH and friends to the worker
         env: { ...(process.env as Record<string, string>), DATABASE_URL: db.url, GANTRY_NAMESPACE: ns.namespace, METRICS_PORT: '0', LOG_LEVEL: 'warn' },
@@ -39,6 +40,7 @@ describe('a service started by startService', () => {
       while (alive(pid) && Date.now() < deadline) await delay(50);
       expect(alive(pid)).toBe(false);
     } finally {
+      holder?.child.kill('SIGKILL');
       if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
       await ns.cleanup();
       // Fails if the worker left a PostgreSQL connection open.
