@@ -154,20 +154,24 @@ export function runTimeSnapshot(): RunTimeSnapshot {
 }
 
 /**
- * Milliseconds of CPU between two run-time snapshots: of the named pids (a missing pid, or one
- * absent from either snapshot, is left out), of PostgreSQL's processes and of nats-server.
+ * Milliseconds of CPU between two run-time snapshots: of each named group of pids, summed (a
+ * missing pid, or one absent from either snapshot, counts for nothing; a group none of whose
+ * pids counts is left out), of PostgreSQL's processes and of nats-server.
  */
 export function runTimeBetween(
   before: RunTimeSnapshot,
   after: RunTimeSnapshot,
-  pids: Readonly<Record<string, number | undefined>>,
+  groups: Readonly<Record<string, readonly (number | undefined)[]>>,
 ): Record<string, number> {
   const ms = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (a - b) / 1e6);
   const out: Record<string, number> = {};
   const put = (key: string, value: number | undefined) => {
     if (value !== undefined) out[key] = value;
   };
-  for (const [key, pid] of Object.entries(pids)) put(key, pid === undefined ? undefined : ms(after.byPid.get(pid), before.byPid.get(pid)));
+  for (const [key, pids] of Object.entries(groups)) {
+    const each = pids.map((pid) => (pid === undefined ? undefined : ms(after.byPid.get(pid), before.byPid.get(pid))));
+    put(key, each.some((v) => v !== undefined) ? each.reduce<number>((n, v) => n + (v ?? 0), 0) : undefined);
+  }
   put('postgres', ms(after.byName.get('postgres'), before.byName.get('postgres')));
   put('natsServer', ms(after.byName.get('nats-server'), before.byName.get('nats-server')));
   return out;

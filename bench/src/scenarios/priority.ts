@@ -50,7 +50,7 @@ export const priority: Scenario = {
     try {
       const ws = cluster.workspaceIds[0]!;
       const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
-      const pids = { scheduler: cluster.scheduler.child.pid, bench: process.pid, ...Object.fromEntries(cluster.workers.map((w, i) => [`worker${i}`, w.child.pid])) };
+      const processes = { scheduler: [cluster.scheduler.child.pid], workers: cluster.workers.map((w) => w.child.pid), bench: [process.pid] };
       // Each burst: its jobs as submitted, when all of them could first be read, and the CPU
       // each process ran from just before its submit until all of it had ended.
       const sent: { high: { id: string; submittedAt: number }[]; visibleAt: number; cpuMs: Record<string, number> }[] = [];
@@ -62,7 +62,7 @@ export const priority: Scenario = {
         const high = await cluster.submit(highIds.map((id) => ({ id, workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
         const visibleAt = await visible;
         await whenEnded(cluster.pool, highIds);
-        sent.push({ high, visibleAt, cpuMs: runTimeBetween(before, runTimeSnapshot(), pids) });
+        sent.push({ high, visibleAt, cpuMs: runTimeBetween(before, runTimeSnapshot(), processes) });
       }
       const high = sent.flatMap((s) => s.high);
       await cluster.waitForTerminal(lowCount + high.length, 600_000);
@@ -161,10 +161,8 @@ function mean(values: readonly number[]): number {
  */
 function burstCpu(perBurst: readonly Record<string, number>[]): Record<string, number> {
   const cluster = ['scheduler', 'workers', 'postgres', 'natsServer'];
-  const of = (cpu: Record<string, number>, key: string) =>
-    key === 'workers' ? Object.entries(cpu).reduce((n, [k, v]) => (k.startsWith('worker') ? n + v : n), 0) : (cpu[key] ?? 0);
   const out: Record<string, number> = {};
-  for (const key of [...cluster, 'bench']) out[key] = Math.round(mean(perBurst.map((cpu) => of(cpu, key))) * 10) / 10;
+  for (const key of [...cluster, 'bench']) out[key] = Math.round(mean(perBurst.map((cpu) => cpu[key] ?? 0)) * 10) / 10;
   out.total = Math.round(cluster.reduce((n, key) => n + out[key]!, 0) * 10) / 10;
   return out;
 }

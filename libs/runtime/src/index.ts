@@ -240,6 +240,8 @@ export type {
 export {
   /** Runs a service's components until SIGTERM/SIGINT, then stops them within a deadline. */
   runService,
+  /** The options of {@link runService} a service takes from its configuration. */
+  shutdownOptions,
   /** Exit code of a clean shutdown. */
   EXIT_OK,
   /** Exit code of a failed start, run or stop. */

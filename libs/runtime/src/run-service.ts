@@ -8,6 +8,7 @@
  * like a SIGTERM: a supervisor that holds a pipe to it — the test harness, the bench — then never
  * leaves it running when it dies, whatever kills it, since the kernel closes the pipe.
  */
+import type { BaseConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Component } from './lifecycle.js';
 import { openResources } from './resources.js';
@@ -41,6 +42,11 @@ export interface RunServiceOptions {
   readonly stopWhenStdinCloses?: boolean;
   /** Default: the real `process`. */
   readonly process?: ServiceProcess;
+}
+
+/** The options of {@link runService} every service takes from its configuration. */
+export function shutdownOptions(config: Pick<BaseConfig, 'shutdownTimeoutMs' | 'stopOnStdinEof'>): Pick<RunServiceOptions, 'timeoutMs' | 'stopWhenStdinCloses'> {
+  return { timeoutMs: config.shutdownTimeoutMs, stopWhenStdinCloses: config.stopOnStdinEof === 'true' };
 }
 
 /** Exit code after a clean shutdown. */

@@ -29,10 +29,11 @@ export async function metricSums(p: ServiceProcess, names: readonly string[], la
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    const at = m ? names.indexOf(m[1]!) : -1;
+    if (m === null) continue;
+    const at = names.indexOf(m[1]!);
     if (at < 0) continue;
-    const have = m![2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sums[at]! += Number(m![3]);
+    const have = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sums[at]! += Number(m[3]);
   }
   return sums;
 }

@@ -5,7 +5,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { names as namesOf } from '@gantry/contracts';
-import { closing, createHealthServer, natsReadinessCheck, provision, runService, serviceBase } from '@gantry/runtime';
+import { closing, createHealthServer, natsReadinessCheck, provision, runService, serviceBase, shutdownOptions } from '@gantry/runtime';
 import { createPool, postgresReadinessCheck } from '@gantry/store';
 import pkg from '../package.json' with { type: 'json' };
 import { SCHEDULER_ENV } from './config.js';
@@ -48,6 +48,5 @@ const health = createHealthServer({
 await runService({
   logger,
   components: [natsComponent, closing('postgres', () => pool.end()), ...scheduler.components, health],
-  timeoutMs: config.shutdownTimeoutMs,
-  stopWhenStdinCloses: config.stopOnStdinEof === 'true',
+  ...shutdownOptions(config),
 });

@@ -8,7 +8,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { names } from '@gantry/contracts';
-import { closing, createHealthServer, natsReadinessCheck, provision, runService, serviceBase } from '@gantry/runtime';
+import { closing, createHealthServer, natsReadinessCheck, provision, runService, serviceBase, shutdownOptions } from '@gantry/runtime';
 import { createPool, postgresReadinessCheck } from '@gantry/store';
 import pkg from '../package.json' with { type: 'json' };
 import { WORKER_ENV } from './config.js';
@@ -65,7 +65,6 @@ export async function runWorkerService(opts: WorkerServiceOptions = {}): Promise
   return runService({
     logger,
     components: [natsComponent, closing('postgres', () => pool.end()), health, worker],
-    timeoutMs: config.shutdownTimeoutMs,
-    stopWhenStdinCloses: config.stopOnStdinEof === 'true',
+    ...shutdownOptions(config),
   });
 }
