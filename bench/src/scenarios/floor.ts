@@ -19,6 +19,17 @@
  * `serial` is the same four writes for one job at a time, as `latency` offers them (`--rate`
  * jobs/s on a fixed schedule, `--serial-jobs` of them): how long the four commits take end to
  * end with nothing between them, a floor for `latency` with the cluster's four durable steps.
+ *
+ * `burst` is the floor for `priority`: `--burst-jobs` (50) jobs offered at once, as its high jobs
+ * are, `--bursts` (20) times on an idle database, each burst taken through the four writes and
+ * the EXECUTION step's 2 ms sleep (between the claim and the terminal write) in groups run side
+ * by side on their own connections. Every split of the burst into 1, 2, 3, 5 and 10 groups is
+ * tried, since fewer groups cost PostgreSQL fewer statements and more of them use both cores;
+ * each prints the p50/p99 latency of the burst's jobs (from the offer to the terminal commit
+ * that took the job along), the burst's span, and PostgreSQL's CPU per burst. The best split's
+ * p99 is how soon PostgreSQL alone can make 50 such jobs durable here, with no NATS, no service
+ * and no choice of jobs in the way: the part of `priority`'s high p99 that no runner writing
+ * these rows can go below on this machine.
  */
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -27,7 +38,7 @@ import { applyWrites, createPool, insertJobs, type JobWrite, type LoadedJob, typ
 import { createTemplate, createTestDatabase, dropTemplate, jobSpec } from '@gantry/testkit';
 import type { Scenario } from '../run.js';
 import { percentile, roundMs, standardJob } from '../cluster.js';
-import { cpuSince, cpuSnapshot } from '../cpu.js';
+import { cpuSince, cpuSnapshot, runTimeBetween, runTimeSnapshot } from '../cpu.js';
 
 const ACTOR = 'bench-floor';
 const WORKER = 'bench-floor-worker';
@@ -74,8 +85,11 @@ function terminalWrite(job: LoadedJob): JobWrite {
   };
 }
 
-/** Takes one batch of new jobs of `spec` through their four writes, each its own transaction. */
-async function runBatch(pool: Pool, workspaceId: string, spec: JobSpec, count: number): Promise<void> {
+/**
+ * Takes one batch of new jobs of `spec` through their four writes, each its own transaction,
+ * with `runMs` between the claim and the terminal write (the steps' own time).
+ */
+async function runBatch(pool: Pool, workspaceId: string, spec: JobSpec, count: number, runMs = 0): Promise<void> {
   const ids = Array.from({ length: count }, () => randomUUID());
   await insertJobs(pool, ids.map((id) => ({ id, workspaceId, spec, status: 'QUEUED' as const, actor: ACTOR })));
   await pool.query(MARK_SQL, [ids]);
@@ -84,6 +98,7 @@ async function runBatch(pool: Pool, workspaceId: string, spec: JobSpec, count: n
     if (!r.applied || r.job === undefined) throw new Error(`the claim of job ${ids[i]} was refused`);
     return r.job;
   });
+  if (runMs > 0) await new Promise((r) => setTimeout(r, runMs));
   const ended = await applyWrites(pool, jobs.map(terminalWrite));
   if (ended.some((r) => !r.applied)) throw new Error('a terminal write was refused');
 }
@@ -109,15 +124,58 @@ async function runSerial(pool: Pool, workspaceId: string, spec: JobSpec, jobs: n
   return took;
 }
 
+/** One split of a burst: its jobs' latencies, its spans and PostgreSQL's CPU per burst. */
+interface BurstFloor {
+  groups: number;
+  p50Ms: number;
+  p99Ms: number;
+  spanP50Ms: number;
+  postgresCpuMsPerBurst: number | null;
+}
+
+/**
+ * `bursts` bursts of `size` jobs, one after the other, each split into `groups` batches taken
+ * through their writes side by side; a job's latency is its batch's end, from the burst's offer.
+ */
+async function runBursts(pool: Pool, workspaceId: string, spec: JobSpec, bursts: number, size: number, groups: number, runMs: number): Promise<BurstFloor> {
+  const latencies: number[] = [];
+  const spans: number[] = [];
+  const cpu: number[] = [];
+  for (let b = 0; b < bursts; b++) {
+    const before = runTimeSnapshot();
+    const offered = performance.now();
+    await Promise.all(
+      Array.from({ length: groups }, async (_, g) => {
+        const count = Math.floor(size / groups) + (g < size % groups ? 1 : 0);
+        await runBatch(pool, workspaceId, spec, count, runMs);
+        const took = performance.now() - offered;
+        for (let i = 0; i < count; i++) latencies.push(took);
+      }),
+    );
+    spans.push(performance.now() - offered);
+    const postgres = runTimeBetween(before, runTimeSnapshot(), {}).postgres;
+    if (postgres !== undefined) cpu.push(postgres);
+  }
+  return {
+    groups,
+    p50Ms: roundMs(percentile(latencies, 50)),
+    p99Ms: roundMs(percentile(latencies, 99)),
+    spanP50Ms: roundMs(percentile(spans, 50)),
+    postgresCpuMsPerBurst: cpu.length === 0 ? null : roundMs(cpu.reduce((a, c) => a + c, 0) / cpu.length),
+  };
+}
+
 export const floor: Scenario = {
   name: 'floor',
-  description: "PostgreSQL's own cost of the standard job, no services: jobs/s and its CPU per job (--jobs 20000, --batch 500, --lanes 4), then one job at a time (--serial-jobs 3000, --rate 300)",
+  description: "PostgreSQL's own cost of the standard job, no services: jobs/s and its CPU per job (--jobs 20000, --batch 500, --lanes 4), then one job at a time (--serial-jobs 3000, --rate 300), then bursts as priority sends them (--bursts 20, --burst-jobs 50)",
   async run(args) {
     const total = Number(args.get('jobs') ?? 20_000);
     const batch = Number(args.get('batch') ?? 500);
     const lanes = Number(args.get('lanes') ?? 4);
     const serialJobs = Number(args.get('serial-jobs') ?? 3_000);
     const rate = Number(args.get('rate') ?? 300);
+    const bursts = Number(args.get('bursts') ?? 20);
+    const burstJobs = Number(args.get('burst-jobs') ?? 50);
     const template = await createTemplate();
     const db = await createTestDatabase(template);
     // Enough connections that a serial job never waits for one.
@@ -152,6 +210,15 @@ export const floor: Scenario = {
       const serialCpuBefore = cpuSnapshot();
       const took = await runSerial(pool, workspaceId, spec, serialJobs, rate);
       const serialCpu = cpuSince(serialCpuBefore, { bench: process.pid });
+
+      const splits: BurstFloor[] = [];
+      for (const groups of [1, 2, 3, 5, 10].filter((g) => g <= burstJobs)) {
+        splits.push(await runBursts(pool, workspaceId, spec, bursts, burstJobs, groups, 2));
+      }
+      const best = splits.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a));
+      const { rows: end } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_events');
+      const burstEvents = end[0]!.n - after[0]!.n - serialJobs * 10;
+      if (burstEvents !== splits.length * bursts * burstJobs * 10) throw new Error(`expected ${splits.length * bursts * burstJobs * 10} events from the bursts, found ${burstEvents}`);
       return {
         jobs: total,
         events,
@@ -170,6 +237,7 @@ export const floor: Scenario = {
           maxMs: roundMs(percentile(took, 100)),
           postgresMsPerJob: serialCpu.postgres === undefined ? null : Number(((serialCpu.postgres * 1000) / serialJobs).toFixed(3)),
         },
+        burst: { jobs: burstJobs, bursts, runMs: 2, bestP99Ms: best.p99Ms, bestGroups: best.groups, splits },
         cores: cpus().length,
       };
     } finally {
