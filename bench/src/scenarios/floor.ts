@@ -28,8 +28,8 @@
  * each prints the p50/p99 latency of the burst's jobs (from the offer to the terminal commit
  * that took the job along), the burst's span, and PostgreSQL's CPU per burst. The best split's
  * p99 is how soon PostgreSQL alone can make 50 such jobs durable here, with no NATS, no service
- * and no choice of jobs in the way: the part of `priority`'s high p99 that no runner writing
- * these rows can go below on this machine.
+ * and no choice of jobs in the way: the part of `priority`'s high p99 that no runner making
+ * these four commits per job can go below on this machine.
  */
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
