@@ -5,6 +5,7 @@
  * happened. Tests assert on the returned check, never on timings.
  */
 import type { JobSpecInput } from '@gantry/contracts';
+import type { ServiceProcess } from '@gantry/testkit';
 import type { CheckResult } from './check/checker.js';
 import { checkRun, dispatchGapMs, figuresOf, printFigures, recoveryMs, terminalCount, type FaultFigures } from './check/run-report.js';
 import { startFaultCluster, type FaultCluster, type FaultClusterOptions } from './cluster/fault-cluster.js';
@@ -52,7 +53,7 @@ export async function runScenario(
     const startedAt = Date.now();
     const s = await strike(c, startedAt);
     await c.waitForTerminal(s.accepted, DRAIN_TIMEOUT_MS).catch(async (err: Error) => {
-      throw new Error(`${err.message}; still open: ${JSON.stringify(await openJobs(c, s.accepted))}`);
+      throw new Error(`${err.message}; still open: ${JSON.stringify(await openJobs(c, s.accepted))}\n${servicesReport(c)}`);
     });
     const totalMs = Date.now() - startedAt;
     const after = (await afterDrain?.(c, s)) ?? {};
@@ -81,6 +82,30 @@ async function openJobs(c: FaultCluster, ids: readonly string[]): Promise<unknow
     [ids],
   );
   return rows;
+}
+
+/** Warnings and errors of a service kept in a report, its latest last. */
+const REPORTED_LINES = 12;
+
+/**
+ * For a run that did not drain: whether each service process still runs (or how it exited) and
+ * its latest warnings and errors, so that a failure seen once in CI says where it stopped.
+ */
+function servicesReport(c: FaultCluster): string {
+  const services: [string, ServiceProcess][] = [
+    ...c.schedulers.map((p, i): [string, ServiceProcess] => [`scheduler s${i}`, p]),
+    ...c.workers.map((p, i): [string, ServiceProcess] => [`worker w${i}`, p]),
+    ['api', c.api],
+  ];
+  return services.map(([name, p]) => {
+    const { exitCode, signalCode } = p.child;
+    const state = exitCode === null && signalCode === null ? 'running' : `exited (${signalCode ?? exitCode})`;
+    const lines = p.logs
+      .filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal')
+      .slice(-REPORTED_LINES)
+      .map((l) => `    ${[l.time, l.level, l.component, l.msg, (l.err as { message?: unknown } | undefined)?.message].filter((v) => v !== undefined).join(' ').slice(0, 300)}`);
+    return [`  ${name}: ${state}, ${lines.length === 0 ? 'no warnings or errors' : 'latest warnings and errors:'}`, ...lines].join('\n');
+  }).join('\n');
 }
 
 /** A job of three NOOP steps whose EXECUTION step sleeps `sleepMs`; five attempts allowed. */
