@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { aborted, startStop, type Component } from './lifecycle.js';
 import { createLogger } from './logger.js';
-import { EXIT_FAILURE, EXIT_FORCED, EXIT_OK, runService, type ServiceProcess } from './run-service.js';
+import { EXIT_FAILURE, EXIT_FORCED, EXIT_GRACE_MS, EXIT_OK, runService, type ServiceProcess } from './run-service.js';
+import { trackResource } from './resources.js';
 
 class FakeProcess extends EventEmitter implements ServiceProcess {
   exitCode: number | string | null | undefined;
@@ -126,6 +127,34 @@ describe('runService', () => {
     await expect(running).resolves.toBe(EXIT_FAILURE);
     expect(rec.log).toEqual(['start a', 'start stuck', 'stop a']);
     never.open();
+  });
+
+  it('exits after a grace when something is still open after the stop, and only then', async () => {
+    const proc = new FakeProcess();
+    const rec = recorder();
+    const started = gate();
+    // A connection its component could not close: its server went away (NATS reconnecting forever).
+    const release = trackResource('nats', 'gone 127.0.0.1:4333');
+    try {
+      const running = runService({ logger, process: proc, timeoutMs: 5_000, components: [rec.component('loop', { onStarted: started.open })] });
+      await started.opened;
+      proc.emit('SIGTERM');
+      await expect(running).resolves.toBe(EXIT_OK);
+      expect(proc.exits).toEqual([]);
+      await new Promise((r) => setTimeout(r, EXIT_GRACE_MS + 200));
+      expect(proc.exits).toEqual([EXIT_OK]);
+    } finally {
+      release();
+    }
+    // With nothing left open, the process ends as its event loop empties: no exit call.
+    const clean = new FakeProcess();
+    const cleanStarted = gate();
+    const running = runService({ logger, process: clean, timeoutMs: 5_000, components: [rec.component('loop2', { onStarted: cleanStarted.open })] });
+    await cleanStarted.opened;
+    clean.emit('SIGTERM');
+    await running;
+    await new Promise((r) => setTimeout(r, EXIT_GRACE_MS + 200));
+    expect(clean.exits).toEqual([]);
   });
 
   it('forces the exit on a second signal', async () => {

@@ -6,7 +6,9 @@
  *
  * With `stopWhenStdinCloses` (`STOP_ON_STDIN_EOF`), the end of standard input stops the service
  * like a SIGTERM: a supervisor that holds a pipe to it — the test harness, the bench — then never
- * leaves it running when it dies, whatever kills it, since the kernel closes the pipe.
+ * leaves it running when it dies, whatever kills it, since the kernel closes the pipe. A service
+ * that something still holds open after its stop (a component that did not stop cleanly, a
+ * connection still registered as open) exits {@link EXIT_GRACE_MS} later with its exit code.
  */
 import type { BaseConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -131,11 +133,17 @@ async function stopAll(components: readonly Component[], timeoutMs: number, logg
   return clean;
 }
 
-function reportOpenResources(logger: Logger): void {
-  for (const resource of openResources()) {
+/** Logs each resource still open; answers how many. */
+function reportOpenResources(logger: Logger): number {
+  const open = openResources();
+  for (const resource of open) {
     logger.warn({ resource: { kind: resource.kind, name: resource.name } }, 'still open after stop');
   }
+  return open.length;
 }
+
+/** How long a stopped service that something still holds open waits before it exits anyway. */
+export const EXIT_GRACE_MS = 1_000;
 
 /**
  * Runs a service until SIGTERM/SIGINT or a component failure, then stops it. Resolves with the
@@ -164,10 +172,15 @@ export async function runService(opts: RunServiceOptions): Promise<number> {
     const stop = await stopRequested;
     logger.info({ reason: stop.reason, err: stop.error }, 'shutting down');
     const stoppedClean = await stopAll(started, opts.timeoutMs, logger);
-    reportOpenResources(logger);
+    const stillOpen = reportOpenResources(logger);
     const code = stop.error === undefined && stoppedClean ? EXIT_OK : EXIT_FAILURE;
     logger.info({ exitCode: code }, 'service stopped');
     proc.exitCode = code;
+    // A connection left open (to a server that has gone, reconnecting forever) would keep the
+    // process alive after its stop: a service whose supervisor died would then never end. It
+    // exits once its last log lines have had a moment to go out; otherwise it ends as its
+    // event loop empties.
+    if (!stoppedClean || stillOpen > 0) setTimeout(() => proc.exit(code), EXIT_GRACE_MS).unref();
     return code;
   } finally {
     unwatchSignals();
