@@ -27,11 +27,11 @@ describe('runTimeBetween', () => {
   });
 
   it('charges the CPU this process burns to it, to the millisecond', () => {
-    const before = runTimeSnapshot();
+    const before = runTimeSnapshot([process.pid]);
     const start = process.cpuUsage();
     let x = 0;
     while (process.cpuUsage(start).user < 50_000) x += Math.sqrt(x + 1);
-    const used = runTimeBetween(before, runTimeSnapshot(), { me: [process.pid], gone: [undefined] });
+    const used = runTimeBetween(before, runTimeSnapshot([process.pid]), { me: [process.pid], gone: [undefined] });
     // 50 ms of user time at least, and not much more than this loop and the second snapshot.
     expect(used.me).toBeGreaterThanOrEqual(45);
     expect(used.me).toBeLessThan(1_000);

@@ -51,6 +51,7 @@ export const priority: Scenario = {
       const ws = cluster.workspaceIds[0]!;
       const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
       const processes = { scheduler: [cluster.scheduler.child.pid], workers: cluster.workers.map((w) => w.child.pid), bench: [process.pid] };
+      const pids = Object.values(processes).flat();
       // Each burst: its jobs as submitted, when all of them could first be read, and the CPU
       // each process ran from just before its submit until all of it had ended.
       const sent: { high: { id: string; submittedAt: number }[]; visibleAt: number; cpuMs: Record<string, number> }[] = [];
@@ -58,11 +59,11 @@ export const priority: Scenario = {
         await cluster.waitForTerminal(Math.min(500 * (b + 1), lowCount) + highCount * b, 300_000);
         const highIds = Array.from({ length: highCount }, () => randomUUID());
         const visible = whenVisible(cluster.pool, highIds);
-        const before = runTimeSnapshot();
+        const before = runTimeSnapshot(pids);
         const high = await cluster.submit(highIds.map((id) => ({ id, workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
         const visibleAt = await visible;
         await whenEnded(cluster.pool, highIds);
-        sent.push({ high, visibleAt, cpuMs: runTimeBetween(before, runTimeSnapshot(), processes) });
+        sent.push({ high, visibleAt, cpuMs: runTimeBetween(before, runTimeSnapshot(pids), processes) });
       }
       const high = sent.flatMap((s) => s.high);
       await cluster.waitForTerminal(lowCount + high.length, 600_000);
@@ -157,7 +158,7 @@ function mean(values: readonly number[]): number {
 /**
  * The CPU of a burst in milliseconds, per burst on average: the scheduler, the workers together,
  * PostgreSQL, nats-server and their `total`; and apart, the bench's own (its submit, its polls,
- * and part of reading these figures, ≈ 2.5 ms a reading).
+ * and part of reading these figures).
  */
 function burstCpu(perBurst: readonly Record<string, number>[]): Record<string, number> {
   const cluster = ['scheduler', 'workers', 'postgres', 'natsServer'];
