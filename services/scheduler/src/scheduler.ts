@@ -129,7 +129,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         for (const [name, once] of [
           ['reconciler', () => reconcileOnce(duty, { pendingGraceMs: settings.pendingGraceMs, unclaimedMs: settings.unclaimedRedispatchMs, cancelResendMs: settings.cancelResendMs })],
           ['timeouts', () => enforceTimeoutsOnce(duty, settings.timeoutGraceMs)],
-          ['lost-workers', () => recoverLostWorkersOnce(duty, workers, { lostAfterMs: settings.workerLostMs, leaderSince })],
+          ['lost-workers', () => recoverLostWorkersOnce(duty, workers, {
+            lostAfterMs: settings.workerLostMs,
+            leaderSince,
+            betweenRounds: (fn) => dispatcher.betweenRounds(fn),
+          })],
           ['queue-gauges', async () => void (await keepBacklogStatisticsOnce(duty, await observeQueueOnce(duty), statistics))],
           ['index-hygiene', () => sweepDeadIndexEntriesOnce(duty)],
         ] as const) {

@@ -3,7 +3,7 @@ import { dispatchConsumer } from '@gantry/contracts';
 import { ensureConsumer } from '@gantry/runtime';
 import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { FakeWorker, waitFor } from '../testing/harness.js';
+import { FakeWorker, FAST, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
 
@@ -11,6 +11,15 @@ const h = useScheduler();
 async function refusedExpress(): Promise<number> {
   const counter = await h.metrics.registry.getSingleMetric('gantry_dispatches_total')!.get();
   return counter.values.filter((v) => v.labels.outcome === 'express_refused').reduce((n, v) => n + v.value, 0);
+}
+
+/**
+ * A pool of the test's own, so that no other test's workers (live for WORKER_LOST_MS after they
+ * stop, and then lost, their jobs queued again) and backlog take part in its rounds.
+ */
+async function ownPool(name: string): Promise<string> {
+  await ensureConsumer(h.ns.jsm, dispatchConsumer(h.ns.names, name));
+  return name;
 }
 
 describe('the dispatcher', () => {
@@ -45,8 +54,7 @@ describe('the dispatcher', () => {
   });
 
   it('makes no ordinary claim while every worker beats with its slots full, and claims again once one frees', async () => {
-    // A pool of its own: the stopped workers of other tests still count as live in theirs.
-    await ensureConsumer(h.ns.jsm, dispatchConsumer(h.ns.names, 'full'));
+    await ownPool('full');
     const ws = await createWorkspace(h.pool);
     const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10, pool: 'full' }) });
     const worker = new FakeWorker(h.ns, h.pool, 1, { pool: 'full' });
@@ -73,16 +81,55 @@ describe('the dispatcher', () => {
     }
   });
 
-  it('starts urgent jobs in express slots while every ordinary slot is busy, and nothing else there', async () => {
+  it('counts no credit on a worker lost while a round is under way', async () => {
+    const pool = await ownPool('lost');
     const ws = await createWorkspace(h.pool);
-    const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10 }) });
-    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 2 });
+    // It beats once, as it starts with both slots free; the database alone then shows them taken.
+    const worker = new FakeWorker(h.ns, h.pool, 2, { pool, beatEveryMs: 600_000 });
+    worker.start();
+    const taken = await createJobs(h.pool, ws, 2, { spec: jobSpec({ pool }) });
+    await waitFor(() => worker.dispatches.length === 2, 10_000, 'both slots taken');
+    await worker.stop();
+    const seenAt = h.scheduler.workers.live().find((w) => w.workerId === worker.workerId)!.seenAt;
+    const lostAt = seenAt + FAST.workerLostMs;
+    await createJobs(h.pool, ws, 3, { spec: jobSpec({ pool }) });
+
+    // The next claim for the pool is held until well after the worker is lost, long enough for
+    // the leader's recovery (every 100 ms) to come due while the round still takes it for live.
+    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
+    let heldClaim: Promise<unknown> | undefined;
+    const spy = vi.spyOn(h.pool, 'query').mockImplementation(((...args: unknown[]) => {
+      const config = args[0] as { name?: string; values?: unknown[] };
+      if (heldClaim || config.name !== 'gantry_claim' || config.values?.[3] !== pool) return query(...args);
+      heldClaim = new Promise((r) => setTimeout(r, Math.max(0, lostAt + 800 - Date.now()))).then(() => query(...args));
+      return heldClaim;
+    }) as never);
+    try {
+      await waitFor(() => heldClaim !== undefined, 10_000, 'a claim for the pool');
+      await heldClaim;
+      const requeued = async () =>
+        (await h.pool.query(`SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1) AND status = 'QUEUED' AND attempt = 2`, [taken.map((j) => j.id)])).rows[0].n as number;
+      await waitFor(async () => (await requeued()) === 2, 10_000, 'the lost worker’s jobs queued again');
+      // One more round, now that the worker is gone.
+      await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
+      const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM runner_jobs WHERE pool = $1 AND dispatched_at IS NOT NULL`, [pool]);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('starts urgent jobs in express slots while every ordinary slot is busy, and nothing else there', async () => {
+    const pool = await ownPool('express');
+    const ws = await createWorkspace(h.pool);
+    const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10, pool }) });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 2 });
     worker.start();
     try {
       await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
       // Below the express priority (80 in the harness), a job waits for an ordinary slot.
-      const normal = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 79 }) });
-      const urgent = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 90 }) });
+      const normal = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 79, pool }) });
+      const urgent = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 90, pool }) });
       h.scheduler.dispatcher.wake();
       await waitFor(() => worker.expressDispatches.length === 2, 10_000, 'two express dispatches');
       expect(worker.expressDispatches.map((d) => d.jobId)).toEqual(urgent.slice(0, 2).map((j) => j.id));
@@ -106,13 +153,14 @@ describe('the dispatcher', () => {
   });
 
   it('returns an express dispatch nobody answers to the backlog', async () => {
+    const pool = await ownPool('unanswered');
     const ws = await createWorkspace(h.pool);
-    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 1, refuseExpress: 'unsubscribed' });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 1, refuseExpress: 'unsubscribed' });
     worker.start();
     try {
-      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10 }) });
+      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
       await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
-      const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90 }) });
+      const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90, pool }) });
       // A round claims it for the express slot the beat offers; the request finds no one.
       const before = await refusedExpress();
       h.scheduler.dispatcher.wake();
@@ -127,14 +175,15 @@ describe('the dispatcher', () => {
   });
 
   it('returns an express dispatch the worker refuses to the backlog', async () => {
+    const pool = await ownPool('refusing');
     const ws = await createWorkspace(h.pool);
     // It beats only when the test says (and when it starts), so the leader's view changes only then.
-    const worker = new FakeWorker(h.ns, h.pool, 1, { express: 1, refuseExpress: true, beatEveryMs: 600_000 });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 1, refuseExpress: true, beatEveryMs: 600_000 });
     worker.start();
     try {
-      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10 }) });
+      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
       await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
-      const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90 }) });
+      const [urgent] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90, pool }) });
       // A fresh beat: live for the next 1.5 s (the harness's WORKER_LOST_MS), which the rest takes well within.
       worker.beat();
       await h.ns.nc.flush();

@@ -8,6 +8,12 @@
  * jobs were queued — and at least every `intervalMs` (delays and aging need the clock).
  * Wake-ups during a round coalesce into one more round.
  *
+ * Rounds never overlap (a direct call to {@link Dispatcher.round} waits for the loop's), and
+ * {@link Dispatcher.betweenRounds} runs a change to the credit outside them: a round reads the
+ * live workers first and counts their credit in its statement later, so a lost worker's jobs
+ * queued again in between would have freed slots on a worker the round still took for live,
+ * and the round would have dispatched jobs to nobody.
+ *
  * A dispatch whose publish fails is un-marked as soon as its answer comes, so a later round
  * dispatches it again.
  *
@@ -74,6 +80,8 @@ export class Dispatcher {
   #wakeUp: (() => void) | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #express = new Map<string, ExpressPending>();
+  /** The last round or {@link betweenRounds} call; the next one starts after it settles. */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
@@ -118,8 +126,26 @@ export class Dispatcher {
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** One round; returns how many jobs it dispatched. */
-  async round(lease: Lease): Promise<number> {
+  /** One round, once no other round or {@link betweenRounds} call is running; returns how many jobs it dispatched. */
+  round(lease: Lease): Promise<number> {
+    return this.#inTurn(() => this.#round(lease));
+  }
+
+  /**
+   * Runs `fn` while no round runs. For a change that frees a live-looking worker's slots in the
+   * database (the lost-worker recovery), which a round already under way would count as credit.
+   */
+  betweenRounds<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#inTurn(fn);
+  }
+
+  #inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn);
+    this.#turn = run.catch(() => undefined);
+    return run;
+  }
+
+  async #round(lease: Lease): Promise<number> {
     const { pool, workers, batch } = this.#opts;
     // The pools with live workers, each with those of its workers that take jobs.
     const pools = new Map<string, WorkerView[]>();

@@ -4,6 +4,10 @@
  * is left, with a `job.queued{worker_lost}` / `job.failed` event saying why. A late result from
  * the lost worker is then refused by the attempt check. A new leader waits `lostAfterMs` before
  * judging, so that it has heard every live worker at least once.
+ *
+ * The jobs are queued again between dispatch rounds (`betweenRounds`): a round that read the
+ * worker as live before it was forgotten would otherwise count the slots this frees as its
+ * credit, and dispatch jobs to a worker that is gone.
  */
 import type { JobError } from '@gantry/contracts';
 import type { WorkerRegistry } from '../workers/registry.js';
@@ -12,7 +16,13 @@ import { attemptFailed, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } fro
 export async function recoverLostWorkersOnce(
   ctx: DutyContext,
   workers: WorkerRegistry,
-  opts: { lostAfterMs: number; leaderSince: number; limit?: number },
+  opts: {
+    lostAfterMs: number;
+    leaderSince: number;
+    limit?: number;
+    /** Runs the requeue while no dispatch round is under way (`Dispatcher.betweenRounds`). */
+    betweenRounds: <T>(fn: () => Promise<T>) => Promise<T>;
+  },
 ): Promise<void> {
   workers.forgetLost();
   if (Date.now() - opts.leaderSince < opts.lostAfterMs) return;
@@ -25,12 +35,12 @@ export async function recoverLostWorkersOnce(
     [live, opts.lostAfterMs, opts.limit ?? 1_000],
   );
   if (orphans.rows.length === 0) return;
-  const results = await ctx.writer.writeMany(
+  const results = await opts.betweenRounds(() => ctx.writer.writeMany(
     orphans.rows.map((job) => {
       const error: JobError = { code: 'WORKER_LOST', message: `worker ${job.worker_id} stopped heartbeating`, retryable: true };
       return attemptFailed(job, error, 'worker_lost');
     }),
-  );
+  ));
   const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
   ctx.logger.warn({ jobs: orphans.rows.length, requeued, workers: [...new Set(orphans.rows.map((j) => j.worker_id))] }, 'recovered jobs of lost workers');
   if (requeued > 0) {
