@@ -10,6 +10,11 @@
  * start. `--headerless` publishes the commands without the `Gantry-Workspace` header, as a
  * service that does not set it would: the scheduler then finds each one's workspace in its body.
  *
+ * `bFirstRound` is what the round that dispatched B's first jobs took, of B's and of A's (a
+ * round's claim marks its jobs with one time). When A's first chunk and B's jobs both wait for
+ * the idle slots, the round splits them evenly (64 each of 128), and B's jobs beyond its half
+ * wait for slots to free, on a machine saturated by A's ingestion.
+ *
  * `loopDelayMs` is how long each service's event loop was held, at most and at p99, over the
  * flood (from its start to the last job's end): a beat, a claim's answer or a dispatch waits
  * behind such a stretch. On two cores it counts the time a process waits for a core, too.
@@ -53,6 +58,8 @@ export const fairness: Scenario = {
       const bClaim = late.map((j) => stages.get(j.id)!.dispatchedAt - stages.get(j.id)!.queuedAt);
       const bPickup = late.map((j) => stages.get(j.id)!.startedAt - stages.get(j.id)!.dispatchedAt);
       const aWaits = waits(flooded);
+      const bFirstAt = late.reduce((t, j) => Math.min(t, stages.get(j.id)!.dispatchedAt), Infinity);
+      const inRound = (jobs: typeof late) => jobs.filter((j) => stages.get(j.id)?.dispatchedAt === bFirstAt).length;
       return {
         flood,
         late: lateCount,
@@ -63,6 +70,7 @@ export const fairness: Scenario = {
         bStagesP99Ms: { ingest: percentile(bIngest, 99), dispatch: percentile(bDispatch, 99), claim: percentile(bClaim, 99), pickup: percentile(bPickup, 99) },
         aP50WaitMs: percentile(aWaits, 50),
         aP99WaitMs: percentile(aWaits, 99),
+        bFirstRound: { b: inRound(late), a: inRound(flooded) },
         loopDelayMs: { scheduler: schedulerDelay, workers: workerDelays },
         workers,
         concurrency,
