@@ -3,7 +3,7 @@ import { dispatchConsumer } from '@gantry/contracts';
 import { ensureConsumer } from '@gantry/runtime';
 import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { FakeWorker, FAST, waitFor } from '../testing/harness.js';
+import { FakeWorker, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
 
@@ -86,25 +86,28 @@ describe('the dispatcher', () => {
     const ws = await createWorkspace(h.pool);
     // It beats once, as it starts with both slots free; the database alone then shows them taken.
     const worker = new FakeWorker(h.ns, h.pool, 2, { pool, beatEveryMs: 600_000 });
-    worker.start();
-    const taken = await createJobs(h.pool, ws, 2, { spec: jobSpec({ pool }) });
-    await waitFor(() => worker.dispatches.length === 2, 10_000, 'both slots taken');
-    await worker.stop();
-    const seenAt = h.scheduler.workers.live().find((w) => w.workerId === worker.workerId)!.seenAt;
-    const lostAt = seenAt + FAST.workerLostMs;
-    await createJobs(h.pool, ws, 3, { spec: jobSpec({ pool }) });
-
-    // The next claim for the pool is held until well after the worker is lost, long enough for
-    // the leader's recovery (every 100 ms) to come due while the round still takes it for live.
+    // Once armed, the next claim for the pool is held until the worker is lost and the leader's
+    // recovery (every 100 ms) has come due, while the round still takes the worker for live.
     const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
+    let armed = false;
     let heldClaim: Promise<unknown> | undefined;
     const spy = vi.spyOn(h.pool, 'query').mockImplementation(((...args: unknown[]) => {
       const config = args[0] as { name?: string; values?: unknown[] };
-      if (heldClaim || config.name !== 'gantry_claim' || config.values?.[3] !== pool) return query(...args);
-      heldClaim = new Promise((r) => setTimeout(r, Math.max(0, lostAt + 800 - Date.now()))).then(() => query(...args));
+      if (!armed || heldClaim || config.name !== 'gantry_claim' || config.values?.[3] !== pool) return query(...args);
+      heldClaim = (async () => {
+        await waitFor(() => !h.scheduler.workers.isLive(worker.workerId), 10_000, 'the worker lost');
+        await new Promise((r) => setTimeout(r, 800));
+        return query(...args);
+      })();
       return heldClaim;
     }) as never);
     try {
+      worker.start();
+      const taken = await createJobs(h.pool, ws, 2, { spec: jobSpec({ pool }) });
+      await waitFor(() => worker.dispatches.length === 2, 10_000, 'both slots taken');
+      await createJobs(h.pool, ws, 3, { spec: jobSpec({ pool }) });
+      armed = true;
+      await worker.stop();
       await waitFor(() => heldClaim !== undefined, 10_000, 'a claim for the pool');
       await heldClaim;
       const requeued = async () =>
@@ -116,6 +119,7 @@ describe('the dispatcher', () => {
       expect(rows[0].n).toBe(0);
     } finally {
       spy.mockRestore();
+      await worker.stop();
     }
   });
 
