@@ -41,6 +41,8 @@ import { percentile, roundMs, standardJob } from '../cluster.js';
 import { cpuSince, cpuSnapshot, runTimeBetween, runTimeSnapshot } from '../cpu.js';
 
 const ACTOR = 'bench-floor';
+/** The EXECUTION step's sleep of `priority`'s jobs, which a burst's jobs wait between claim and end. */
+const BURST_RUN_MS = 2;
 const WORKER = 'bench-floor-worker';
 
 const MARK_SQL = `UPDATE runner_jobs SET dispatched_at = now(), version = version + 1, updated_at = now()
@@ -213,12 +215,13 @@ export const floor: Scenario = {
 
       const splits: BurstFloor[] = [];
       for (const groups of [1, 2, 3, 5, 10].filter((g) => g <= burstJobs)) {
-        splits.push(await runBursts(pool, workspaceId, spec, bursts, burstJobs, groups, 2));
+        splits.push(await runBursts(pool, workspaceId, spec, bursts, burstJobs, groups, BURST_RUN_MS));
       }
       const best = splits.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a));
       const { rows: end } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_events');
       const burstEvents = end[0]!.n - after[0]!.n - serialJobs * 10;
-      if (burstEvents !== splits.length * bursts * burstJobs * 10) throw new Error(`expected ${splits.length * bursts * burstJobs * 10} events from the bursts, found ${burstEvents}`);
+      const expectedBurstEvents = splits.length * bursts * burstJobs * 10;
+      if (burstEvents !== expectedBurstEvents) throw new Error(`expected ${expectedBurstEvents} events from the bursts, found ${burstEvents}`);
       return {
         jobs: total,
         events,
@@ -237,7 +240,7 @@ export const floor: Scenario = {
           maxMs: roundMs(percentile(took, 100)),
           postgresMsPerJob: serialCpu.postgres === undefined ? null : Number(((serialCpu.postgres * 1000) / serialJobs).toFixed(3)),
         },
-        burst: { jobs: burstJobs, bursts, runMs: 2, bestP99Ms: best.p99Ms, bestGroups: best.groups, splits },
+        burst: { jobs: burstJobs, bursts, runMs: BURST_RUN_MS, bestP99Ms: best.p99Ms, bestGroups: best.groups, splits },
         cores: cpus().length,
       };
     } finally {

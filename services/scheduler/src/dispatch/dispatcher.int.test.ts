@@ -1,9 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { dispatchConsumer } from '@gantry/contracts';
-import { ensureConsumer } from '@gantry/runtime';
 import { createJobs, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { FakeWorker, waitFor } from '../testing/harness.js';
+import { FakeWorker, ownPool, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
 
@@ -11,15 +9,6 @@ const h = useScheduler();
 async function refusedExpress(): Promise<number> {
   const counter = await h.metrics.registry.getSingleMetric('gantry_dispatches_total')!.get();
   return counter.values.filter((v) => v.labels.outcome === 'express_refused').reduce((n, v) => n + v.value, 0);
-}
-
-/**
- * A pool of the test's own, so that no other test's workers (live for WORKER_LOST_MS after they
- * stop, and then lost, their jobs queued again) and backlog take part in its rounds.
- */
-async function ownPool(name: string): Promise<string> {
-  await ensureConsumer(h.ns.jsm, dispatchConsumer(h.ns.names, name));
-  return name;
 }
 
 describe('the dispatcher', () => {
@@ -54,7 +43,7 @@ describe('the dispatcher', () => {
   });
 
   it('makes no ordinary claim while every worker beats with its slots full, and claims again once one frees', async () => {
-    await ownPool('full');
+    await ownPool(h.ns, 'full');
     const ws = await createWorkspace(h.pool);
     const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10, pool: 'full' }) });
     const worker = new FakeWorker(h.ns, h.pool, 1, { pool: 'full' });
@@ -82,7 +71,7 @@ describe('the dispatcher', () => {
   });
 
   it('counts no credit on a worker lost while a round is under way', async () => {
-    const pool = await ownPool('lost');
+    const pool = await ownPool(h.ns, 'lost');
     const ws = await createWorkspace(h.pool);
     // It beats once, as it starts with both slots free; the database alone then shows them taken.
     const worker = new FakeWorker(h.ns, h.pool, 2, { pool, beatEveryMs: 600_000 });
@@ -124,7 +113,7 @@ describe('the dispatcher', () => {
   });
 
   it('starts urgent jobs in express slots while every ordinary slot is busy, and nothing else there', async () => {
-    const pool = await ownPool('express');
+    const pool = await ownPool(h.ns, 'express');
     const ws = await createWorkspace(h.pool);
     const low = await createJobs(h.pool, ws, 3, { spec: jobSpec({ priority: 10, pool }) });
     const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 2 });
@@ -157,7 +146,7 @@ describe('the dispatcher', () => {
   });
 
   it('returns an express dispatch nobody answers to the backlog', async () => {
-    const pool = await ownPool('unanswered');
+    const pool = await ownPool(h.ns, 'unanswered');
     const ws = await createWorkspace(h.pool);
     const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 1, refuseExpress: 'unsubscribed' });
     worker.start();
@@ -179,7 +168,7 @@ describe('the dispatcher', () => {
   });
 
   it('returns an express dispatch the worker refuses to the backlog', async () => {
-    const pool = await ownPool('refusing');
+    const pool = await ownPool(h.ns, 'refusing');
     const ws = await createWorkspace(h.pool);
     // It beats only when the test says (and when it starts), so the leader's view changes only then.
     const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 1, refuseExpress: true, beatEveryMs: 600_000 });

@@ -1,10 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CancelSignal, dispatchConsumer, retryDelayMs } from '@gantry/contracts';
-import { ensureConsumer } from '@gantry/runtime';
+import { CancelSignal, retryDelayMs } from '@gantry/contracts';
 import { JobWriter } from '@gantry/store';
 import { createJobs, createWorkspace, jobSpec, planNodes, planOf } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { FakeWorker, waitFor } from '../testing/harness.js';
+import { FakeWorker, ownPool, waitFor } from '../testing/harness.js';
 import { GATES_OVERDUE_SQL } from './timeouts.js';
 
 const h = useScheduler({ workerLostMs: 1_000, timeoutGraceMs: 400, pendingGraceMs: 300 });
@@ -71,7 +70,7 @@ describe('timeouts', () => {
   it('signal the worker, then end the attempt with a TIMEOUT error and queue it after its backoff', async () => {
     const backoff = { kind: 'fixed' as const, initialMs: 60_000, maxMs: 60_000, jitter: 0 };
     // A pool of its own, so that no other test's job takes the worker's only slot.
-    await ensureConsumer(h.ns.jsm, dispatchConsumer(h.ns.names, 'timeouts'));
+    await ownPool(h.ns, 'timeouts');
     const [slow] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ backoff, pool: 'timeouts' }) });
     const worker = new FakeWorker(h.ns, h.pool, 1, { pool: 'timeouts' });
     const signals: CancelSignal[] = [];

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type Subscription } from '@nats-io/transport-node';
-import { type CommandKind, Dispatch, type Heartbeat, type Names } from '@gantry/contracts';
-import { createLogger, createMetrics, type Metrics } from '@gantry/runtime';
+import { type CommandKind, Dispatch, dispatchConsumer, type Heartbeat, type Names } from '@gantry/contracts';
+import { createLogger, createMetrics, ensureConsumer, type Metrics } from '@gantry/runtime';
 import { createPool, JobWriter, type Pool, type WriteResult } from '@gantry/store';
 import type { TestNamespace } from '@gantry/testkit';
 import { createScheduler, type Scheduler, type SchedulerSettings } from '../scheduler.js';
@@ -63,6 +63,16 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Provisions the dispatch consumer of pool `name` and returns the name: a pool of the test's
+ * own, so that no other test's workers (live for WORKER_LOST_MS after they stop, and then lost,
+ * their jobs queued again) and backlog take part in its rounds.
+ */
+export async function ownPool(ns: TestNamespace, name: string): Promise<string> {
+  await ensureConsumer(ns.jsm, dispatchConsumer(ns.names, name));
+  return name;
 }
 
 /** Publishes a command the way another service would. */
