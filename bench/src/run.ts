@@ -5,6 +5,7 @@
  * (see `profile.ts`).
  */
 import { profileServicesInto, renderSummaries, summariseProfiles } from './profile.js';
+import type { Scenario } from './scenario.js';
 import { bullmq } from './scenarios/bullmq.js';
 import { eventWriter } from './scenarios/event-writer.js';
 import { floor } from './scenarios/floor.js';
@@ -15,12 +16,6 @@ import { priority } from './scenarios/priority.js';
 import { recovery } from './scenarios/recovery.js';
 import { scale } from './scenarios/scale.js';
 import { throughput } from './scenarios/throughput.js';
-
-export interface Scenario {
-  readonly name: string;
-  readonly description: string;
-  run(args: ReadonlyMap<string, string>): Promise<Record<string, unknown>>;
-}
 
 const SCENARIOS: readonly Scenario[] = [eventWriter, submit, floor, throughput, latency, priority, fairness, recovery, scale, bullmq];
 

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { percentile, roundMs, standardJob } from '../cluster.js';
 import { cpuSince, cpuSnapshot, type CpuSnapshot } from '../cpu.js';
 

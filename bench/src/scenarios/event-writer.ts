@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { createPool, JobWriter, insertJobs, withTransaction, type FlushReport } from '@gantry/store';
 import { createTemplate, createTestDatabase, dropTemplate, jobSpec } from '@gantry/testkit';
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 
 export const eventWriter: Scenario = {
   name: 'event-writer',

@@ -19,7 +19,7 @@
  * flood (from its start to the last job's end): a beat, a claim's answer or a dispatch waits
  * behind such a stretch. On two cores it counts the time a process waits for a core, too.
  */
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { metricSums, type ServiceProcess } from '@gantry/testkit';
 import { percentile, standardJob, startCluster } from '../cluster.js';
 

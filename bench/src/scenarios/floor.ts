@@ -36,7 +36,7 @@ import { cpus } from 'node:os';
 import type { JobSpec } from '@gantry/contracts';
 import { applyWrites, createPool, insertJobs, type JobWrite, type LoadedJob, type Pool, type StepPatch } from '@gantry/store';
 import { createTemplate, createTestDatabase, dropTemplate, jobSpec } from '@gantry/testkit';
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { percentile, roundMs, standardJob } from '../cluster.js';
 import { cpuSince, cpuSnapshot, runTimeBetween, runTimeSnapshot } from '../cpu.js';
 

@@ -16,7 +16,7 @@
  * deployment runs, and how the JIT compilation of every write showed (docs/performance.md).
  */
 import { writeHistory } from '../history.js';
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
 import { cpuSince, cpuSnapshot } from '../cpu.js';
 

@@ -31,7 +31,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { byIds, type Pool, statement } from '@gantry/store';
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { metricSum } from '@gantry/testkit';
 import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
 import { runTimeBetween, runTimeSnapshot } from '../cpu.js';

@@ -3,7 +3,7 @@
  * with SIGKILL mid-run. Figures: lost jobs (must be 0), jobs with two terminal events (must be
  * 0), and the time from the kill until the last job the killed worker held finished elsewhere.
  */
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { standardJob, startCluster } from '../cluster.js';
 
 export const recovery: Scenario = {

@@ -2,7 +2,7 @@
  * scale (BENCHMARK.md): the throughput scenario with 1, 2 and 4 worker processes. On a 2-core
  * machine the curve says where the bottleneck is.
  */
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { throughput } from './throughput.js';
 
 export const scale: Scenario = {

@@ -19,7 +19,7 @@ import { createPool, mintToken } from '@gantry/store';
 import { createTemplate, createTestDatabase, createTestNamespace, dropTemplate, freePort, jobSpec, startService } from '@gantry/testkit';
 import { cpuSince, cpuSnapshot } from '../cpu.js';
 import { profilingArgs } from '../profile.js';
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 
 interface Client {
   post(path: string, body: string): Promise<number>;

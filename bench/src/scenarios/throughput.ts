@@ -5,7 +5,7 @@
  * where the CPU went over the run (the services, PostgreSQL, nats-server, the machine's share)
  * and how many row versions the job tables took (`rowVersions`: inserts, updates, HOT updates).
  */
-import type { Scenario } from '../run.js';
+import type { Scenario } from '../scenario.js';
 import { standardJob, startCluster } from '../cluster.js';
 import { cpuSince, cpuSnapshot } from '../cpu.js';
 import type { Pool } from '@gantry/store';

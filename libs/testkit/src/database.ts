@@ -6,7 +6,20 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '@gantry/store';
-import { testDatabaseName } from './janitor.js';
+
+/** Database names the testkit makes: `gantry_test_<base36 ms>_<hex>` and `gantry_tpl_<base36 ms>_<hex>`. */
+const TEST_DATABASE = /^gantry_(test|tpl)_([0-9a-z]+)_[0-9a-f]+$/;
+
+/** A database name for a test database or template created now. */
+function testDatabaseName(kind: 'test' | 'tpl', suffix: string): string {
+  return `gantry_${kind}_${Date.now().toString(36)}_${suffix}`;
+}
+
+/** When the testkit created database `name` (ms since the epoch); undefined for a name it does not make. */
+export function testDatabaseCreatedAt(name: string): number | undefined {
+  const m = TEST_DATABASE.exec(name);
+  return m ? parseInt(m[2]!, 36) : undefined;
+}
 
 /** The server tests use; override with TEST_DATABASE_URL (a URL of any database on it). */
 export function adminUrl(): string {

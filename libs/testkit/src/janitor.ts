@@ -7,20 +7,13 @@
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, createLogger, loadConfig } from '@gantry/runtime';
-import { adminUrl } from './database.js';
+import { adminUrl, testDatabaseCreatedAt } from './database.js';
 
 /** Test leftovers older than this are removed. */
 export const STALE_AFTER_MS = 2 * 3600 * 1000;
 
-/** Database names the testkit makes: `gantry_test_<base36 ms>_<hex>` and `gantry_tpl_<base36 ms>_<hex>`. */
-const TEST_DATABASE = /^gantry_(test|tpl)_([0-9a-z]+)_[0-9a-f]+$/;
 /** Stream names of test namespaces (`t` + 12 hex digits). */
 const TEST_STREAM = /^(T[0-9A-F]{12}_[A-Z_]+|OBJ_t[0-9a-f]{12}-artifacts)$/;
-
-/** A database name for a test database or template created now. */
-export function testDatabaseName(kind: 'test' | 'tpl', suffix: string): string {
-  return `gantry_${kind}_${Date.now().toString(36)}_${suffix}`;
-}
 
 async function dropStaleDatabases(now: number): Promise<number> {
   const client = new pg.Client({ connectionString: adminUrl(), application_name: 'gantry-testkit-janitor' });
@@ -29,8 +22,8 @@ async function dropStaleDatabases(now: number): Promise<number> {
     const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'gantry\\_%'`);
     let dropped = 0;
     for (const { datname } of rows) {
-      const m = TEST_DATABASE.exec(datname);
-      if (!m || now - parseInt(m[2]!, 36) < STALE_AFTER_MS) continue;
+      const createdAt = testDatabaseCreatedAt(datname);
+      if (createdAt === undefined || now - createdAt < STALE_AFTER_MS) continue;
       await client.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
       dropped += 1;
     }
