@@ -186,7 +186,7 @@ export class AttemptRun {
       const run = await runStep({
         handler: this.#deps.registry.get(step.type), step, job: info, hold, holder, workDir: dir,
         interruption: cleanup ? this.#hard : this.#main, logger: this.#log,
-        abortGraceMs: settings.killGraceMs + 1_000,
+        killGraceMs: settings.killGraceMs,
       });
       metrics.stepEnded(step.phase, step.type, stepStatusOf(run), run.durationMs / 1000);
       if (run.kind === 'interrupted') {

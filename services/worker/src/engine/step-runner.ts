@@ -5,8 +5,12 @@
  *
  * Invariants:
  * - an interruption decides the step's fate, whatever the handler throws afterwards;
- * - a handler that ignores its signal is given up on `abortGraceMs` after the abort, so that an
- *   interruption always reaches the engine; its late result is ignored;
+ * - a handler that ignores its signal is given up on after the abort, so that an interruption
+ *   always reaches the engine; its late result is ignored. It is given the longer of the worker's
+ *   `killGraceMs` and its own stop grace (`StepHandler.stopGraceMs`, a COMMAND's spec
+ *   `killGraceMs`), plus {@link STOP_MARGIN_MS}: a COMMAND's process group is SIGKILLed when its
+ *   grace ends, so the step never ends while its processes still run (the attempt would then
+ *   release its directory and its step user under them);
  * - events a handler emits after its step ended are dropped;
  * - the output recorded is valid JSON for PostgreSQL (no NUL) and at most `Limits.maxResultBytes`.
  */
@@ -39,8 +43,12 @@ export interface StepRunOptions {
   readonly interruption: Interruption;
   /** The attempt's logger (made on first use). */
   readonly logger: () => Logger;
-  readonly abortGraceMs: number;
+  /** The worker's grace between a step's abort and giving up on it (see the module doc). */
+  readonly killGraceMs: number;
 }
+
+/** Added to a step's stop grace before it is given up on: time for the kill to land and be seen. */
+export const STOP_MARGIN_MS = 1_000;
 
 type Settled = { kind: 'value'; value: unknown } | { kind: 'error'; error: unknown } | { kind: 'abandoned' };
 
@@ -97,6 +105,7 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
   const interruption = new Interruption();
   const forward = o.interruption.onInterrupt((reason) => interruption.interrupt(reason));
   const timeoutMs = timeoutOf(step, handler, spec);
+  const abortGraceMs = Math.max(o.killGraceMs, handler.stopGraceMs?.(spec) ?? 0) + STOP_MARGIN_MS;
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => interruption.interrupt(new Interrupt('step_timeout')), timeoutMs);
   let open = true;
   const ctx: StepContext<unknown> = {
@@ -123,7 +132,7 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
   let outcome: Settled;
   try {
     // An async wrapper, so that a handler that throws before returning its promise fails its step.
-    outcome = interruption.kind !== undefined ? { kind: 'abandoned' } : await settle((async () => handler.run(ctx))(), interruption, o.abortGraceMs);
+    outcome = interruption.kind !== undefined ? { kind: 'abandoned' } : await settle((async () => handler.run(ctx))(), interruption, abortGraceMs);
   } finally {
     open = false;
     clearTimeout(timer);

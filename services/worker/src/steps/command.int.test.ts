@@ -150,4 +150,24 @@ describe('COMMAND steps', () => {
     expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['FAILED', 'SKIPPED', 'COMPLETED']);
     expect(typesOf(await h.events(job.id)).at(-1)).toBe('job.cancelled');
   });
+
+  it('on cancel, waits out a spec killGraceMs longer than the worker\'s: the attempt ends only once its processes are gone', async () => {
+    const { worker } = await h.startWorker({ settings: { killGraceMs: 100 } });
+    const job = await h.createJob({
+      steps: [
+        { name: 'stubborn', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script: 'echo "pid $$"; trap "" TERM; while :; do sleep 1; done', killGraceMs: 2_500 } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    await h.dispatch(job.id, 1);
+    const text = await h.stdout(job.id, (t) => /^pid \d+$/m.test(t));
+    const pid = Number(/^pid (\d+)$/m.exec(text)![1]);
+    h.ns.nc.publish(h.ns.names.subjects.cancel(worker.id), JSON.stringify({ v: 1, jobId: job.id, attempt: 1, reason: 'cancelled' }));
+    expect((await ended).outcome).toBe('CANCELLED');
+    // Given up on after the worker's 100 ms grace, the step would end while the shell, which
+    // ignores SIGTERM, still ran until its SIGKILL at 2,500 ms.
+    expect(await gone(pid)).toBe(true);
+    expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['FAILED', 'COMPLETED']);
+  });
 });

@@ -14,6 +14,7 @@ export function commandStep(deps: CommandDeps): StepHandler<CommandSpec> {
     type: StepType.COMMAND,
     parseSpec: (raw) => parseWith(CommandSpec, raw, 'COMMAND spec'),
     timeoutMs: (spec) => spec.timeoutMs,
+    stopGraceMs: (spec) => spec.killGraceMs,
     async run(ctx) {
       const { spec } = ctx;
       const argv = spec.argv ?? (await scriptArgv(ctx, spec.shell!, spec.script!));

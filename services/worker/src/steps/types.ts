@@ -90,6 +90,12 @@ export interface StepHandler<Spec = unknown> {
   parseSpec(raw: unknown): Spec;
   /** The step's own timeout from its spec, if it has one; the engine enforces it. */
   timeoutMs?(spec: Spec): number | undefined;
+  /**
+   * How long the step may take to stop once its signal aborts, if its spec says (a COMMAND's
+   * `killGraceMs`); the engine waits at least that long, and the worker's `killGraceMs`, before
+   * it gives up on the step.
+   */
+  stopGraceMs?(spec: Spec): number | undefined;
   /** Runs the step. Throw to fail it (see `engine/job-control.ts` for the errors that steer the job). */
   run(ctx: StepContext<Spec>): Promise<StepResult | void>;
 }
@@ -101,6 +107,8 @@ export interface StepTypeDefinition<S extends z.ZodType> {
   readonly spec: S;
   /** Where the spec keeps its timeout, if it has one. */
   readonly timeoutMs?: (spec: z.infer<S>) => number | undefined;
+  /** Where the spec keeps how long the step may take to stop, if it says (see {@link StepHandler.stopGraceMs}). */
+  readonly stopGraceMs?: (spec: z.infer<S>) => number | undefined;
   readonly run: (ctx: StepContext<z.infer<S>>) => Promise<StepResult | void>;
 }
 
@@ -110,6 +118,7 @@ export function defineStepType<S extends z.ZodType>(def: StepTypeDefinition<S>):
     type: def.type,
     parseSpec: (raw) => parseWith(def.spec, raw, `${def.type} spec`) as z.infer<S>,
     ...(def.timeoutMs ? { timeoutMs: def.timeoutMs } : {}),
+    ...(def.stopGraceMs ? { stopGraceMs: def.stopGraceMs } : {}),
     run: def.run,
   };
 }
