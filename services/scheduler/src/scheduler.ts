@@ -121,7 +121,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       logger,
       ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool), fanOut, wakeDispatcher },
     });
-    const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher };
+    const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher, betweenRounds: (fn) => dispatcher.betweenRounds(fn) };
     const leaderSince = Date.now();
     const statistics: StatisticsState = { lastAnalyzeAt: 0 };
     const maintenance = async () => {
@@ -129,11 +129,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         for (const [name, once] of [
           ['reconciler', () => reconcileOnce(duty, { pendingGraceMs: settings.pendingGraceMs, unclaimedMs: settings.unclaimedRedispatchMs, cancelResendMs: settings.cancelResendMs })],
           ['timeouts', () => enforceTimeoutsOnce(duty, settings.timeoutGraceMs)],
-          ['lost-workers', () => recoverLostWorkersOnce(duty, workers, {
-            lostAfterMs: settings.workerLostMs,
-            leaderSince,
-            betweenRounds: (fn) => dispatcher.betweenRounds(fn),
-          })],
+          ['lost-workers', () => recoverLostWorkersOnce(duty, workers, { lostAfterMs: settings.workerLostMs, leaderSince })],
           ['queue-gauges', async () => void (await keepBacklogStatisticsOnce(duty, await observeQueueOnce(duty), statistics))],
           ['index-hygiene', () => sweepDeadIndexEntriesOnce(duty)],
         ] as const) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelSignal, Headers, type JobSpecInput } from '@gantry/contracts';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
@@ -200,6 +200,36 @@ describe('cancel, retry and approve commands', () => {
     expect((await status(running!.id))?.status).toBe('RUNNING');
   });
 
+  it('decide a cancel again when a worker claims its job between the read and the write', async () => {
+    const [racing] = await createJobs(h.pool, workspaceId, 1);
+    const signals: CancelSignal[] = [];
+    const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-race'), { callback: (_e, m) => {
+      signals.push(CancelSignal.parse(m.json()));
+    } });
+    // The pass reads the job QUEUED; a worker's claim commits before the pass writes its cancel.
+    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
+    let claimed = false;
+    const spy = vi.spyOn(h.pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      const config = args[0] as { name?: string; values?: unknown[] };
+      const read = await query(...args);
+      if (!claimed && config.name === 'gantry_read_command_jobs' && String(config.values?.[0]).includes(racing!.id)) {
+        claimed = true;
+        await query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-race', started_at = now() WHERE id = $1`, [racing!.id]);
+      }
+      return read;
+    }) as never);
+    try {
+      await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: racing!.id, reason: 'raced' }, { [Headers.token]: token });
+      await waitFor(() => signals.length > 0, 10_000, 'the cancel signal');
+    } finally {
+      spy.mockRestore();
+      sub.unsubscribe();
+    }
+    expect(claimed).toBe(true);
+    expect(signals[0]).toEqual({ v: 1, jobId: racing!.id, attempt: 1, reason: 'cancelled' });
+    expect(await eventTypes(racing!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
+  });
+
   it('records a running job’s cancel once when the same command is delivered again', async () => {
     const [running] = await createJobs(h.pool, workspaceId, 1);
     await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-again', started_at = now() WHERE id = $1`, [running!.id]);
@@ -222,6 +252,41 @@ describe('cancel, retry and approve commands', () => {
     await publishCommand(h.ns, 'cancel', { ...command, id: randomUUID() }, { [Headers.token]: token });
     await waitFor(async () => (await eventTypes(running!.id)).length === 4);
     expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested', 'job.cancel_requested']);
+  });
+
+  it('handle a retry and then a cancel of the same job in one pass in their order: the job ends cancelled', async () => {
+    const [blocker, target] = await createJobs(h.pool, workspaceId, 2);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);
+    // The workspace's pass that cancels `blocker` is held at its read until both commands for
+    // `target` have reached the scheduler, so that its next pass takes the two together.
+    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let held = false;
+    const spy = vi.spyOn(h.pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      const config = args[0] as { name?: string; values?: unknown[] };
+      if (!held && config.name === 'gantry_read_command_jobs' && String(config.values?.[0]).includes(blocker!.id)) {
+        held = true;
+        await released;
+      }
+      return query(...args);
+    }) as never);
+    const send = (kind: 'cancel' | 'retry', jobId: string) =>
+      publishCommand(h.ns, kind, { v: 1, kind, id: randomUUID(), workspaceId, jobId }, { [Headers.token]: token });
+    try {
+      await send('cancel', blocker!.id);
+      await waitFor(() => held, 10_000, 'the first pass held');
+      await send('retry', target!.id);
+      await send('cancel', target!.id);
+      const delivered = async () => (await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler)).num_ack_pending;
+      await waitFor(async () => (await delivered()) === 3, 10_000, 'both commands delivered');
+      release();
+      await waitFor(async () => ['CANCELLED', 'QUEUED'].includes((await status(target!.id))?.status ?? '') && (await delivered()) === 0, 10_000, 'the pass');
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+    expect(await status(target!.id)).toEqual({ status: 'CANCELLED', attempt: 2 });
   });
 
   it('retry a failed job as a new attempt with its steps reset', async () => {

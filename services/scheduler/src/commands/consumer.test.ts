@@ -1,7 +1,7 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { Headers, Limits } from '@gantry/contracts';
-import { takePass, workspaceOnArrival } from './consumer.js';
+import { inWaves, takePass, workspaceOnArrival } from './consumer.js';
 
 const item = (workspace: string, n: number, bytes = 100) => ({ workspace, n, bytes });
 const names = (items: readonly { workspace: string; n: number }[]) => items.map((i) => `${i.workspace}${i.n}`);
@@ -84,5 +84,22 @@ describe('workspaceOnArrival', () => {
     expect(workspaceOnArrival(message(`{"workspaceId":"8f14e45f\\u002d"}`))).toBeUndefined();
     const big = new TextEncoder().encode(`{"workspaceId":"${WS}","pad":"${'x'.repeat(Limits.maxCommandBytes)}"}`);
     expect(workspaceOnArrival(message(big))).toBeUndefined();
+  });
+});
+
+describe('inWaves', () => {
+  const command = (workspace: string, kind: 'submit' | 'cancel' | 'retry' | 'approve', n: number) => ({ workspace, kind, n });
+  const labels = (waves: readonly (readonly { workspace: string; kind: string; n: number }[])[]) =>
+    waves.map((wave) => wave.map((c) => `${c.workspace}${c.n}:${c.kind}`));
+
+  it('keeps a pass of one kind in one wave, whatever its workspaces', () => {
+    expect(labels(inWaves([command('a', 'submit', 0), command('b', 'submit', 0), command('a', 'submit', 1)]))).toEqual([
+      ['a0:submit', 'b0:submit', 'a1:submit'],
+    ]);
+  });
+
+  it('starts a new wave where a workspace’s kind changes, so a cancel after a retry is handled after it', () => {
+    const pass = [command('a', 'retry', 0), command('b', 'submit', 0), command('a', 'cancel', 1), command('b', 'submit', 1), command('a', 'retry', 2)];
+    expect(labels(inWaves(pass))).toEqual([['a0:retry', 'b0:submit', 'b1:submit'], ['a1:cancel'], ['a2:retry']]);
   });
 });

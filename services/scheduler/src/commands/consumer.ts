@@ -15,8 +15,9 @@
  * runs: passes of different workspaces run side by side. Within a workspace, a submit that
  * carries its jobs' specs may overtake earlier such submits of lower priority that name none of
  * its jobs (`overtaking.ts`); nothing overtakes any other command. Refused ones are
- * dead-lettered and acked, valid ones are handled by kind in one set-based pass per kind, and
- * every message is acked only after the commit that consumed it. A batch that fails for a
+ * dead-lettered and acked, valid ones are handled in waves that keep each workspace's order
+ * (`inWaves`), each wave by kind in one set-based call per kind, and every message is acked only
+ * after the commit that consumed it. A batch that fails for a
  * transient reason (PostgreSQL unreachable) is nak'ed with a delay; after the consumer's
  * `max_deliver` the server's advisory dead-letters it (see `advisories.ts`). Commands held
  * for their pass are reported in progress so that the server does not deliver them again
@@ -210,6 +211,25 @@ export function takePass<T extends { readonly bytes: number; readonly workspace:
   return served(splice(queue, chosen));
 }
 
+/**
+ * A pass's commands (each workspace's in its order) in waves to handle one after another: wave i
+ * holds each workspace's i-th run of consecutive commands of one kind. A wave's commands are
+ * handled by kind, one set-based call per kind, so no command is handled before an earlier one
+ * of its workspace (a cancel that follows a retry of the same job sees the job queued again),
+ * and a pass of one kind, a flood's, is one call.
+ */
+export function inWaves<T extends { readonly kind: CommandKind; readonly workspace: string }>(commands: readonly T[]): T[][] {
+  const runs = new Map<string, { index: number; kind: CommandKind }>();
+  const waves: T[][] = [];
+  for (const command of commands) {
+    const last = runs.get(command.workspace);
+    const index = last === undefined ? 0 : last.kind === command.kind ? last.index : last.index + 1;
+    runs.set(command.workspace, { index, kind: command.kind });
+    (waves[index] ??= []).push(command);
+  }
+  return waves;
+}
+
 function splice<T>(queue: T[], chosen: ReadonlySet<number>): T[] {
   const taken = [...chosen].sort((a, b) => a - b).map((i) => queue[i]!);
   const rest = queue.filter((_, i) => !chosen.has(i));
@@ -288,14 +308,17 @@ export class CommandConsumer {
     }
   }
 
-  /** Handles one pass: refuse, handle by kind, ack after commit. */
+  /** Handles one pass: refuse, handle in waves by kind (see {@link inWaves}), ack after commit. */
   async process(parsed: readonly Parsed[]): Promise<void> {
     for (const p of parsed) {
       if ('refusal' in p) await this.#refuse(p.msg, p.refusal.code, p.refusal.message);
     }
-    for (const kind of COMMAND_KINDS) {
-      const group = parsed.filter((p): p is Extract<Parsed, { kind: CommandKind }> => 'kind' in p && p.kind === kind);
-      if (group.length > 0) await this.#handle(kind, group);
+    const valid = parsed.filter((p): p is Extract<Parsed, { kind: CommandKind }> => 'kind' in p);
+    for (const wave of inWaves(valid.map((p) => ({ ...p, workspace: p.incoming.command.workspaceId })))) {
+      for (const kind of COMMAND_KINDS) {
+        const group = wave.filter((p) => p.kind === kind);
+        if (group.length > 0) await this.#handle(kind, group);
+      }
     }
   }
 

@@ -35,7 +35,17 @@ function isOutcome(x: JobRow | Outcome): x is Outcome {
   return 'kind' in x;
 }
 
-/** Applies one write per command (or none) and maps the results to outcomes. */
+/**
+ * Decisions per command at most: a job that moved between the read and the write (a worker
+ * claimed it, a retry queued it again) is decided on again from what it is now, this many times.
+ */
+const MAX_DECISIONS = 3;
+
+/**
+ * Applies one write per command (or none) and maps the results to outcomes. A write refused
+ * because its job moved on is decided again on the job as it is now, as the API's cancel does:
+ * a cancel must not be lost to a claim that committed between its read and its write.
+ */
 async function applyEach<K extends JobCommand>(
   ctx: CommandContext,
   batch: readonly Incoming<K>[],
@@ -46,12 +56,22 @@ async function applyEach<K extends JobCommand>(
   return Promise.all(
     resolved.map(async (jobOrOutcome, i) => {
       if (isOutcome(jobOrOutcome)) return jobOrOutcome;
-      const write = decide(batch[i]!, jobOrOutcome);
-      if (!write) return noop;
-      const result = await ctx.writer.write(write);
-      if (!result.applied) return noop;
-      afterCommit?.(batch[i]!, jobOrOutcome);
-      return applied;
+      const incoming = batch[i]!;
+      let job = jobOrOutcome;
+      for (let decisions = 1; ; decisions++) {
+        const write = decide(incoming, job);
+        if (!write) return noop;
+        const result = await ctx.writer.write(write);
+        if (result.applied) {
+          afterCommit?.(incoming, job);
+          return applied;
+        }
+        const movedOn = result.status !== job.status || result.attempt !== job.attempt;
+        if (!movedOn || decisions >= MAX_DECISIONS) return noop;
+        const now = (await readJobs(ctx, [job.id])).get(job.id);
+        if (!now) return noop;
+        job = now;
+      }
     }),
   );
 }

@@ -16,6 +16,13 @@ export interface DutyContext {
   metrics: SchedulerMetrics;
   lease: Lease;
   wakeDispatcher: () => void;
+  /**
+   * Runs `fn` while no dispatch round is under way (`Dispatcher.betweenRounds`). A duty that
+   * takes jobs off a worker in the database (lost workers, expired deadlines) writes inside it: a
+   * round that read the worker as live before the write would count the slots it frees as
+   * credit, and dispatch jobs to a worker that is gone or still busy.
+   */
+  betweenRounds: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** A RUNNING job whose attempt ended without its worker reporting. */

@@ -5,9 +5,9 @@
  * the lost worker is then refused by the attempt check. A new leader waits `lostAfterMs` before
  * judging, so that it has heard every live worker at least once.
  *
- * The jobs are queued again between dispatch rounds (`betweenRounds`): a round that read the
- * worker as live before it was forgotten would otherwise count the slots this frees as its
- * credit, and dispatch jobs to a worker that is gone.
+ * The jobs are queued again between dispatch rounds (`DutyContext.betweenRounds`): a round that
+ * read the worker as live before it was forgotten would otherwise count the slots this frees as
+ * its credit, and dispatch jobs to a worker that is gone.
  */
 import type { JobError } from '@gantry/contracts';
 import type { WorkerRegistry } from '../workers/registry.js';
@@ -20,8 +20,6 @@ export async function recoverLostWorkersOnce(
     lostAfterMs: number;
     leaderSince: number;
     limit?: number;
-    /** Runs the requeue while no dispatch round is under way (`Dispatcher.betweenRounds`). */
-    betweenRounds: <T>(fn: () => Promise<T>) => Promise<T>;
   },
 ): Promise<void> {
   workers.forgetLost();
@@ -35,7 +33,7 @@ export async function recoverLostWorkersOnce(
     [live, opts.lostAfterMs, opts.limit ?? 1_000],
   );
   if (orphans.rows.length === 0) return;
-  const results = await opts.betweenRounds(() => ctx.writer.writeMany(
+  const results = await ctx.betweenRounds(() => ctx.writer.writeMany(
     orphans.rows.map((job) => {
       const error: JobError = { code: 'WORKER_LOST', message: `worker ${job.worker_id} stopped heartbeating`, retryable: true };
       return attemptFailed(job, error, 'worker_lost');

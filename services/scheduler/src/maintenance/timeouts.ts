@@ -40,7 +40,9 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
     if (!job.grace_over) sendCancelSignal(ctx, job, 'timeout');
   }
   if (expired.length > 0) {
-    const results = await ctx.writer.writeMany(expired.map((job) => attemptFailed(job, error, 'retry')));
+    // Between rounds, as the lost workers' requeue (`DutyContext.betweenRounds`): a worker that
+    // never stopped the job, or is gone, may still look live to a round under way.
+    const results = await ctx.betweenRounds(() => ctx.writer.writeMany(expired.map((job) => attemptFailed(job, error, 'retry'))));
     const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
     if (requeued > 0) {
       ctx.metrics.requeued.inc({ reason: 'timeout' }, requeued);
