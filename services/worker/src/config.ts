@@ -75,7 +75,7 @@ export const WORKER_ENV = {
     .describe(
       'User (`uid[:gid]`) that COMMAND and GATE processes run as, so that they cannot read the worker’s environment, memory or files; a range `first-last` of at least WORKER_CONCURRENCY uids gives each running attempt a user of its own, so that jobs cannot read each other’s either; `worker` runs them as the worker’s own user. Another user needs a worker running as root. Default: `65534:65534` (nobody) for a worker running as root, else the worker’s own user.',
     ),
-  WORKER_KILL_GRACE_MS: envInt({ default: 5_000, min: 0, max: 60_000, description: 'Milliseconds between SIGTERM and SIGKILL of a step’s process group on cancel or timeout.' }),
+  WORKER_KILL_GRACE_MS: envInt({ default: 5_000, min: 0, max: 60_000, description: 'Milliseconds between SIGTERM and SIGKILL of a step’s process group on cancel or timeout (a COMMAND spec’s `killGraceMs` may ask for longer). Past a job’s deadline, also how often a worker still in CLEANUP checks that the attempt is its own (a second at least).' }),
   WORKER_DRAIN_GRACE_MS: envInt({ default: 15_000, min: 0, max: 3_600_000, description: 'Milliseconds a SIGTERM lets running jobs finish before handing the rest back to the queue (capped by SHUTDOWN_TIMEOUT_MS).' }),
   WORKER_PROGRESS_INTERVAL_MS: envInt({ default: 5_000, min: 0, max: 3_600_000, description: 'Least milliseconds between two `job.progress` events of a job; 0 writes one per completed step. The progress column is updated at every step.' }),
   WORKER_STEP_WRITE_DELAY_MS: envInt({ default: 10, min: 0, max: 10_000, description: 'Milliseconds the write of a step boundary (completion, next start) waits to travel with the next write; a job of quick steps then costs two writes. Live events are that much later.' }),

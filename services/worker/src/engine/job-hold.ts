@@ -96,6 +96,14 @@ export class JobHold {
   }
 
   /**
+   * Writes what is pending, or the guard alone when nothing is: resolves whether the attempt is
+   * still this worker's. A refusal fences the hold, as any refused write does.
+   */
+  async probe(): Promise<boolean> {
+    return (await this.#enqueue({ expect: RUNNING, events: [] })) !== undefined;
+  }
+
+  /**
    * Writes what is pending after `batchDelayMs`, unless an earlier write takes it along. Errors
    * surface on the next awaited write.
    */

@@ -296,6 +296,26 @@ describe('the step engine', () => {
     expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['FAILED', 'COMPLETED']);
   });
 
+  it('past the deadline, lets a hanging CLEANUP step go once the scheduler has ended the attempt', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { killGraceMs: 200 } });
+    const job = await h.createJob({
+      timeoutMs: 300,
+      steps: [
+        { name: 'hold', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'overrun-main' } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'BLOCK', spec: { key: 'overrun-cleanup' } },
+      ],
+    });
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    await h.dispatch(job.id, 1);
+    // The deadline interrupted the main step; CLEANUP hangs, and only fencing interrupts it.
+    await block.started('overrun-cleanup');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await h.job(job.id)).status).toBe('RUNNING');
+    // The scheduler's timeout once its grace is over: it ends the attempt without the worker.
+    await h.pool.query(`UPDATE runner_jobs SET status = 'QUEUED', attempt = attempt + 1, worker_id = NULL WHERE id = $1`, [job.id]);
+    expect((await ended).outcome).toBe('FENCED');
+  });
+
   it('leaves no job directory behind after its attempts', async () => {
     expect(await readdir(h.workRoot)).toEqual([]);
   });

@@ -12,7 +12,11 @@
  *
  * Invariants:
  * - nothing runs before the claim committed; the job directory is removed when the attempt ends;
- * - CLEANUP steps run after a failure, a cancel or a timeout, and are interrupted only by fencing;
+ * - CLEANUP steps run after a failure, a cancel or a timeout, and are interrupted only by fencing.
+ *   Past the job's deadline they run on only while the attempt is still this worker's: every
+ *   `killGraceMs` (a second at least) the hold writes its guard alone ({@link JobHold.probe}), so that a CLEANUP step
+ *   that hangs is fenced once the scheduler has ended the attempt (after its TIMEOUT_GRACE_MS),
+ *   rather than holding its slot, its dispatch and its processes for ever;
  * - a cancel that arrives before the terminal write ends the job CANCELLED;
  * - a step's completion and the next step's start travel in one write, written within
  *   `stepWriteDelayMs` unless a later write takes them along: a job of quick steps costs two
@@ -51,6 +55,9 @@ export interface AttemptDeps {
   readonly onClaim?: (claimed: boolean) => void;
 }
 
+/** Least milliseconds between two checks that an attempt past its deadline is still held (a kill grace of 0 would check without pause). */
+const HOLD_CHECK_MIN_MS = 1_000;
+
 /** Signals the worker sends a running attempt. */
 export type AttemptSignal = 'cancel' | 'timeout' | 'handback';
 
@@ -73,6 +80,9 @@ export class AttemptRun {
   #failing = false;
   #inCleanup = false;
   #deadline: NodeJS.Timeout | undefined;
+  #deadlinePassed = false;
+  #hold: JobHold | undefined;
+  #holdCheck: NodeJS.Timeout | undefined;
 
   constructor(dispatched: { readonly jobId: string; readonly attempt: number }, deps: AttemptDeps) {
     this.#deps = deps;
@@ -89,7 +99,9 @@ export class AttemptRun {
       this.#cancelRequested = true;
       this.#main.interrupt(new Interrupt('cancel'));
     } else if (kind === 'timeout') {
+      this.#deadlinePassed = true;
       if (!this.#inCleanup) this.#main.interrupt(new Interrupt('timeout'));
+      else this.#checkHoldWhileCleaning();
     } else if (!this.#inCleanup && !this.#failing && this.#main.kind === undefined) {
       this.#handBack = true;
       this.#main.interrupt(new Interrupt('handback'));
@@ -104,6 +116,14 @@ export class AttemptRun {
       this.#log().warn({ err }, 'could not read the cancel reason');
       return null;
     }
+  }
+
+  /** Past the deadline, in CLEANUP: checks every `killGraceMs` (a second at least) that the attempt is still held (see the module doc). */
+  #checkHoldWhileCleaning(): void {
+    const hold = this.#hold;
+    if (hold === undefined || this.#holdCheck !== undefined) return;
+    const everyMs = Math.max(HOLD_CHECK_MIN_MS, this.#deps.settings.killGraceMs);
+    this.#holdCheck = setInterval(() => void hold.probe().catch(() => undefined), everyMs);
   }
 
   #fence(): void {
@@ -121,6 +141,7 @@ export class AttemptRun {
     const hold = new JobHold({
       writer: this.#deps.writer, jobId: this.jobId, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
     });
+    this.#hold = hold;
     let user: StepUser | undefined;
     let dir: AttemptDir | undefined;
     let claimed: boolean | undefined;
@@ -145,6 +166,7 @@ export class AttemptRun {
     } finally {
       tell(false); // not claimed: handed back before the claim, or its write failed
       clearTimeout(this.#deadline);
+      clearInterval(this.#holdCheck);
       hold.close();
       await dir?.remove();
       if (user) this.#deps.users!.release(user);
@@ -180,7 +202,10 @@ export class AttemptRun {
         hold.add(W.stepSkipped(holder, step, failure.control === 'cancel' ? 'the job was cancelled' : 'an earlier step failed'));
         continue;
       }
-      if (cleanup) this.#inCleanup = true;
+      if (cleanup) {
+        this.#inCleanup = true;
+        if (this.#deadlinePassed) this.#checkHoldWhileCleaning();
+      }
       hold.add(W.stepStarted(holder, step));
       hold.flushSoon();
       const run = await runStep({
