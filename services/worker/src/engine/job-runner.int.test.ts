@@ -21,6 +21,16 @@ const controlled = defineStepType({
   },
 });
 
+const notJson = defineStepType({
+  type: 'NOT_JSON',
+  spec: z.object({ hook: z.literal('throw').optional() }),
+  timeoutMs: (spec) => {
+    if (spec.hook === 'throw') throw new Error('no timeout here');
+    return undefined;
+  },
+  run: async () => ({ output: { big: 10n } as never }),
+});
+
 const throwsAtOnce = defineStepType({
   type: 'THROWS_AT_ONCE',
   spec: z.object({}),
@@ -225,6 +235,23 @@ describe('the step engine', () => {
     const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'sync', phase: 'EXECUTION', type: 'THROWS_AT_ONCE' }, { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' }] });
     expect(await h.run(worker, job.id)).toBe('FAILED');
     expect((await h.steps(job.id)).map((s) => [s.status, s.error?.message ?? null])).toEqual([['FAILED', 'thrown before any promise'], ['COMPLETED', null]]);
+  });
+
+  it('fails, without retry, a step whose output is not JSON or whose handler throws reading its spec, and still ends the attempt', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [notJson] });
+    const job = await h.createJob({
+      steps: [
+        { name: 'bigint', phase: 'EXECUTION', type: 'NOT_JSON' },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    const [bigint, cleanup] = await h.steps(job.id);
+    expect(bigint!.error).toMatchObject({ code: 'STEP_FAILED', retryable: false });
+    expect(cleanup!.status).toBe('COMPLETED');
+    const hooked = await h.createJob({ steps: [{ name: 'hook', phase: 'EXECUTION', type: 'NOT_JSON', spec: { hook: 'throw' } }] });
+    expect(await h.run(worker, hooked.id)).toBe('FAILED');
+    expect((await h.steps(hooked.id))[0]!.error).toMatchObject({ message: 'no timeout here', retryable: false });
   });
 
   it('fails a step of an unknown type without retry', async () => {

@@ -12,7 +12,10 @@
  *   grace ends, so the step never ends while its processes still run (the attempt would then
  *   release its directory and its step user under them);
  * - events a handler emits after its step ended are dropped;
- * - the output recorded is valid JSON for PostgreSQL (no NUL) and at most `Limits.maxResultBytes`.
+ * - the output recorded is valid JSON for PostgreSQL (no NUL) and at most `Limits.maxResultBytes`;
+ *   an output that is not JSON (a BigInt, a cycle) fails the step, and so does a throw from the
+ *   handler's spec hooks (`parseSpec`, `timeoutMs`, `stopGraceMs`): the attempt never ends
+ *   without a word over a handler's mistake.
  */
 import { jsonBytes, Limits } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
@@ -20,7 +23,7 @@ import type { JobHold } from './job-hold.js';
 import type { WorkDir } from '../workdir.js';
 import type { Json, JobInfo, ParkRequest, StepContext, StepHandler, StepRecord } from '../steps/types.js';
 import { Interrupt, Interruption } from './abort.js';
-import { classifyStepError, type StepFailure } from './job-control.js';
+import { boundedMessage, classifyStepError, type StepFailure } from './job-control.js';
 import type { Holder } from './writes.js';
 import type { LoadedStep } from '@gantry/store';
 
@@ -95,17 +98,20 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
   if (!handler) {
     return failed({ control: 'fail', error: { code: 'UNKNOWN_STEP_TYPE', message: `no handler for step type ${step.type} on this worker`, stepId: step.id, retryable: false } });
   }
+  // The spec, and what the handler reads from it: a throw here fails the step without retry.
   let spec: unknown;
+  let timeoutMs: number | undefined;
+  let abortGraceMs: number;
   try {
     spec = handler.parseSpec(step.spec ?? {});
+    timeoutMs = timeoutOf(step, handler, spec);
+    abortGraceMs = Math.max(o.killGraceMs, handler.stopGraceMs?.(spec) ?? 0) + STOP_MARGIN_MS;
   } catch (err) {
     const f = classifyStepError(err, step.id);
     return failed({ ...f, error: { ...f.error, retryable: false } });
   }
   const interruption = new Interruption();
   const forward = o.interruption.onInterrupt((reason) => interruption.interrupt(reason));
-  const timeoutMs = timeoutOf(step, handler, spec);
-  const abortGraceMs = Math.max(o.killGraceMs, handler.stopGraceMs?.(spec) ?? 0) + STOP_MARGIN_MS;
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => interruption.interrupt(new Interrupt('step_timeout')), timeoutMs);
   let open = true;
   const ctx: StepContext<unknown> = {
@@ -141,7 +147,15 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
   if (outcome.kind === 'value') {
     const result = (outcome.value ?? {}) as { output?: unknown; park?: ParkRequest };
     if (result.park) return { kind: 'parked', durationMs: elapsed(), record, park: result.park };
-    return { kind: 'completed', durationMs: elapsed(), record, output: boundedOutput(result.output) };
+    let output: Json | undefined;
+    try {
+      output = boundedOutput(result.output);
+    } catch (err) {
+      // Not JSON (a BigInt, a cycle): the handler's mistake, which a retry repeats.
+      const message = err instanceof Error ? err.message : String(err);
+      return failed({ control: 'fail', error: { code: 'STEP_FAILED', message: boundedMessage(`the step's output is not JSON: ${message}`), stepId: step.id, retryable: false } });
+    }
+    return { kind: 'completed', durationMs: elapsed(), record, output };
   }
   if (outcome.kind === 'abandoned' && interruption.kind !== undefined) {
     o.logger().warn({ stepId: step.id, type: step.type }, 'step handler did not stop after its signal aborted; moving on');
