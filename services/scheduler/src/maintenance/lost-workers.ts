@@ -3,7 +3,9 @@
  * it is queued again at once as the next attempt (all steps reset), or FAILED when no attempt
  * is left, with a `job.queued{worker_lost}` / `job.failed` event saying why. A late result from
  * the lost worker is then refused by the attempt check. A new leader waits `lostAfterMs` before
- * judging, so that it has heard every live worker at least once.
+ * judging, so that it has heard every live worker at least once, and so does a leader whose NATS
+ * connection dropped (`WorkerRegistry.hearingSince`): while it is down no beat arrives, and every
+ * worker would look lost.
  *
  * The jobs are queued again between dispatch rounds (`DutyContext.betweenRounds`): a round that
  * read the worker as live before it was forgotten would otherwise count the slots this frees as
@@ -23,7 +25,8 @@ export async function recoverLostWorkersOnce(
   },
 ): Promise<void> {
   workers.forgetLost();
-  if (Date.now() - opts.leaderSince < opts.lostAfterMs) return;
+  const hearing = workers.hearingSince();
+  if (hearing === undefined || Date.now() - Math.max(opts.leaderSince, hearing) < opts.lostAfterMs) return;
   const live = workers.live().map((w) => w.workerId);
   const orphans = await ctx.pool.query<OrphanedJob & { worker_id: string }>(
     `SELECT ${ORPHAN_COLUMNS}, j.worker_id FROM runner_jobs j

@@ -2,6 +2,11 @@
  * What the scheduler knows of the workers: their heartbeats (core NATS, every second and on
  * every change of their busy count). A worker silent for `lostAfterMs` is lost. Every replica
  * listens, so a new leader starts with a warm view.
+ *
+ * Silence means something only while beats can arrive: while this replica's NATS connection is
+ * down no worker is heard, however well it runs. {@link WorkerRegistry.hearingSince} says since
+ * when beats have been able to arrive, so that nobody is judged lost by this replica's own
+ * outage (the lost-worker recovery waits `lostAfterMs` after a reconnect, as after an election).
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Heartbeat, type Names } from '@gantry/contracts';
@@ -45,6 +50,8 @@ export class WorkerRegistry {
   readonly #pools = new Set<string>();
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Since when beats can arrive; undefined while the connection is down (or before start). */
+  #hearingSince: number | undefined;
 
   constructor(opts: WorkerRegistryOptions) {
     this.#opts = opts;
@@ -73,11 +80,32 @@ export class WorkerRegistry {
     this.#timer = setInterval(() => this.#count(), COUNT_INTERVAL_MS);
     this.#timer.unref();
     await this.#opts.nc.flush();
+    this.#hearingSince = Date.now();
+    void this.#watchConnection(sub);
+  }
+
+  /** Follows the connection: deaf from a disconnect until the reconnect (the loop ends when the connection closes). */
+  async #watchConnection(sub: Subscription): Promise<void> {
+    for await (const status of this.#opts.nc.status()) {
+      if (this.#sub !== sub) return;
+      if (status.type === 'disconnect') this.#hearingSince = undefined;
+      else if (status.type === 'reconnect') this.#hearingSince = Date.now();
+    }
+  }
+
+  /**
+   * Since when (`Date.now()`) beats have been able to reach this replica without a break in its
+   * NATS connection; undefined while the connection is down. A worker silent for `lostAfterMs`
+   * is lost only once this is at least `lostAfterMs` ago.
+   */
+  hearingSince(): number | undefined {
+    return this.#hearingSince;
   }
 
   async stop(): Promise<void> {
     this.#sub?.unsubscribe();
     this.#sub = undefined;
+    this.#hearingSince = undefined;
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
