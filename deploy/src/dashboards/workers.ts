@@ -111,7 +111,7 @@ export const workersSpec: DashboardSpec = {
         },
         {
           title: 'Reconciler repairs by kind',
-          description: 'What the reconciler fixed from PostgreSQL: pending_queued, redispatched, cancel_resent.',
+          description: 'What the reconciler fixed from PostgreSQL: pending_queued, redispatched, cancel_resent, cancel_honoured.',
           queries: [{ expr: `sum by (reason) (increase(gantry_reconciler_repairs_total{${NS}}[${RATE}]))`, legend: '{{reason}}' }],
         },
       ],

@@ -33,17 +33,23 @@ export interface OrphanedJob {
   max_attempts: number;
   backoff: BackoffPolicy;
   step_ids: string[];
+  /** Its latest cancel request's reason ('' when it gave none), null when no cancel is pending. */
+  cancel_reason: string | null;
 }
 
 /** SQL columns that fill an {@link OrphanedJob}. */
 export const ORPHAN_COLUMNS = `j.id, j.attempt, j.failures, j.max_attempts, j.backoff,
-  ARRAY(SELECT s.id FROM job_steps s WHERE s.job_id = j.id ORDER BY s.ordinal) AS step_ids`;
+  ARRAY(SELECT s.id FROM job_steps s WHERE s.job_id = j.id ORDER BY s.ordinal) AS step_ids,
+  CASE WHEN j.cancel_requested_at IS NOT NULL THEN coalesce((SELECT e.payload->>'reason' FROM job_events e
+    WHERE e.job_id = j.id AND e.type = 'job.cancel_requested' ORDER BY e.sequence DESC LIMIT 1), '') END AS cancel_reason`;
 
 /**
  * Ends an attempt that failed without its worker: queued again (all steps reset) after the
- * job's backoff — immediately for a lost worker — while attempts are left, else FAILED.
+ * job's backoff — immediately for a lost worker — while attempts are left, else FAILED. A job
+ * whose cancel was requested and not yet honoured ends CANCELLED instead: it must not run again.
  */
 export function attemptFailed(job: OrphanedJob, error: JobError, reason: QueueReason): JobWrite {
+  if (job.cancel_reason !== null) return cancelOrphan(job);
   const failures = job.failures + 1;
   const retry = hasAttemptsLeft(failures, job.max_attempts);
   const delay = reason === 'worker_lost' ? 0 : retryDelayMs(job.backoff, failures);
@@ -53,4 +59,16 @@ export function attemptFailed(job: OrphanedJob, error: JobError, reason: QueueRe
     error,
     { reason, retryAt: retry ? new Date(Date.now() + delay) : null, resetSteps: job.step_ids },
   );
+}
+
+/** Row 9 without its worker: a job cancelled while it ran, whose worker never reported, ends CANCELLED with the cancel's reason. */
+function cancelOrphan(job: OrphanedJob): JobWrite {
+  return {
+    jobId: job.id,
+    attempt: job.attempt,
+    expect: ['RUNNING'],
+    to: 'CANCELLED',
+    set: { completedAt: 'now', workerId: null, deadlineAt: null },
+    events: [{ type: 'job.cancelled', actor: 'scheduler', payload: { reason: job.cancel_reason || null, from: 'RUNNING' } }],
+  };
 }

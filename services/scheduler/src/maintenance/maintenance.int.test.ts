@@ -66,6 +66,49 @@ describe('lost workers', () => {
   });
 });
 
+describe('a pending cancel', () => {
+  it('ends a lost worker’s job CANCELLED, with the cancel’s reason, rather than running it again', async () => {
+    const [target] = await createJobs(h.pool, ws, 1);
+    const doomed = new FakeWorker(h.ns, h.pool, 1);
+    doomed.start();
+    await waitFor(async () => (await job(target!.id)).status === 'RUNNING');
+    // A cancel was requested (the API's or a command's row 11), and then the worker went silent.
+    const writer = new JobWriter({ pool: h.pool });
+    await writer.write({
+      jobId: target!.id, attempt: 1, expect: ['RUNNING'], set: { cancelRequestedAt: 'now' },
+      events: [{ type: 'job.cancel_requested', actor: 'test', payload: { reason: 'no longer wanted' } }],
+    });
+    await writer.stop();
+    await doomed.stop();
+    await waitFor(async () => (await job(target!.id)).status !== 'RUNNING', 15_000, 'the lost worker’s job settled');
+    expect(await job(target!.id)).toMatchObject({ status: 'CANCELLED', attempt: 1, worker_id: null });
+    expect((await events(target!.id)).at(-1)).toMatchObject({ type: 'job.cancelled', payload: { reason: 'no longer wanted', from: 'RUNNING' } });
+  });
+
+  it('cancels a job whose worker queued it again just after its cancel was requested', async () => {
+    const [target] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ pool: await ownPool(h.ns, 'idle-cancel') }) });
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-retrying', started_at = now() WHERE id = $1`, [target!.id]);
+    // The request (row 11), then the worker's retry of its failed attempt (row 8), committed
+    // just after it: the job is QUEUED as attempt 2 and the request reached no attempt.
+    const writer = new JobWriter({ pool: h.pool });
+    await writer.write({
+      jobId: target!.id, attempt: 1, expect: ['RUNNING'], set: { cancelRequestedAt: 'now' },
+      events: [{ type: 'job.cancel_requested', actor: 'test', payload: { reason: 'stop it' } }],
+    });
+    const runAt = new Date(Date.now() + 3_600_000);
+    const error = { code: 'STEP_FAILED' as const, message: 'failed', retryable: true };
+    const retried = await writer.write({
+      jobId: target!.id, attempt: 1, expect: ['RUNNING'], to: 'QUEUED',
+      set: { attempt: 2, failures: 1, error, runAt, queuedAt: 'now', workerId: null, dispatchedAt: null, deadlineAt: null },
+      events: [{ type: 'job.queued', actor: 'worker:w-retrying', attempt: 2, payload: { attempt: 2, reason: 'retry', runAt: runAt.toISOString(), error } }],
+    });
+    await writer.stop();
+    expect(retried.applied).toBe(true);
+    await waitFor(async () => (await job(target!.id)).status === 'CANCELLED', 10_000, 'the pending cancel honoured');
+    expect((await events(target!.id)).at(-1)).toMatchObject({ type: 'job.cancelled', attempt: 2, payload: { reason: 'stop it', from: 'QUEUED' } });
+  });
+});
+
 describe('timeouts', () => {
   it('signal the worker, then end the attempt with a TIMEOUT error and queue it after its backoff', async () => {
     const backoff = { kind: 'fixed' as const, initialMs: 60_000, maxMs: 60_000, jitter: 0 };

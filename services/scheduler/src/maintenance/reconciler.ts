@@ -3,10 +3,12 @@
  * - queues PENDING jobs whose submit command never arrived (older than `pendingGraceMs`);
  * - un-marks jobs dispatched but never claimed for `unclaimedMs` (longer than the dispatch
  *   stream's dedup window), so the dispatcher publishes them again;
- * - re-sends the cancel signal of RUNNING jobs whose cancel was not honoured for `cancelResendMs`.
+ * - re-sends the cancel signal of RUNNING jobs whose cancel was not honoured for `cancelResendMs`;
+ * - cancels QUEUED and WAITING jobs that still carry a cancel request: their worker's retry,
+ *   hand-back or approval park committed just after the request, which then reached no attempt.
  */
 import { sendCancelSignal } from '../commands/job-commands.js';
-import { queueSubmitted } from '../jobs/writes.js';
+import { cancelIdle, queueSubmitted } from '../jobs/writes.js';
 import { LEASE_HELD_SQL } from '../leadership/lease.js';
 import type { DutyContext } from './duty.js';
 
@@ -53,4 +55,17 @@ export async function reconcileOnce(ctx: DutyContext, config: ReconcilerConfig):
   );
   for (const job of cancels.rows) sendCancelSignal(ctx, job, 'cancelled');
   if (cancels.rows.length > 0) ctx.metrics.repairs.inc({ reason: 'cancel_resent' }, cancels.rows.length);
+
+  const idle = await ctx.pool.query<{ id: string; attempt: number; status: 'QUEUED' | 'WAITING'; reason: string | null }>(
+    `SELECT j.id, j.attempt, j.status, (SELECT e.payload->>'reason' FROM job_events e
+       WHERE e.job_id = j.id AND e.type = 'job.cancel_requested' ORDER BY e.sequence DESC LIMIT 1) AS reason
+     FROM runner_jobs j WHERE j.cancel_requested_at IS NOT NULL AND j.status IN ('QUEUED', 'WAITING') LIMIT $1`,
+    [limit],
+  );
+  if (idle.rows.length > 0) {
+    const results = await ctx.writer.writeMany(
+      idle.rows.map((r) => cancelIdle({ id: r.id, attempt: r.attempt, failures: 0, maxAttempts: 1, runAt: null }, r.status, r.reason, 'scheduler')),
+    );
+    ctx.metrics.repairs.inc({ reason: 'cancel_honoured' }, results.filter((r) => r.applied).length);
+  }
 }
