@@ -6,10 +6,12 @@ import { FakeWorker, ownPool, waitFor } from '../testing/harness.js';
 const h = useScheduler();
 
 /** Express dispatches refused or unanswered so far (the dispatches counter). */
-async function refusedExpress(): Promise<number> {
+async function expressDispatches(outcome: 'express' | 'express_refused'): Promise<number> {
   const counter = await h.metrics.registry.getSingleMetric('gantry_dispatches_total')!.get();
-  return counter.values.filter((v) => v.labels.outcome === 'express_refused').reduce((n, v) => n + v.value, 0);
+  return counter.values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
 }
+
+const refusedExpress = () => expressDispatches('express_refused');
 
 describe('the dispatcher', () => {
   it('dispatches only as many jobs as workers have free slots, and serves higher priority first as slots free', async () => {
@@ -140,6 +142,33 @@ describe('the dispatcher', () => {
       await waitFor(() => worker.dispatches.length === 2, 10_000, 'the next ordinary dispatch');
       expect(worker.dispatches[1]!.jobId).toBe(normal[0]!.id);
       expect(worker.expressDispatches).toHaveLength(3);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('counts an accepted express job once when the worker’s beat lists it before its answer arrives', async () => {
+    const pool = await ownPool(h.ns, 'beat-first');
+    const ws = await createWorkspace(h.pool);
+    // It beats when it starts, when the test says, and as it takes an express slot.
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 2, beatEveryMs: 600_000, beatBeforeAnswer: true });
+    worker.start();
+    try {
+      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
+      const [first, second] = await createJobs(h.pool, ws, 2, { spec: jobSpec({ priority: 90, pool }) });
+      await h.pool.query(`UPDATE runner_jobs SET run_at = now() + interval '1 hour' WHERE id = $1`, [second!.id]);
+      const accepted = await expressDispatches('express');
+      worker.beat();
+      await h.ns.nc.flush();
+      h.scheduler.dispatcher.wake();
+      await waitFor(async () => (await expressDispatches('express')) > accepted, 10_000, 'the first express dispatch accepted');
+      expect(worker.expressDispatches.map((d) => d.jobId)).toEqual([first!.id]);
+      // One of two express slots is taken, as the beat before the answer says: the second urgent job takes the other.
+      await h.pool.query(`UPDATE runner_jobs SET run_at = NULL WHERE id = $1`, [second!.id]);
+      expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(1);
+      await waitFor(() => worker.expressDispatches.length === 2, 10_000, 'the second express dispatch');
+      expect(worker.refused).toEqual([]);
     } finally {
       await worker.stop();
     }

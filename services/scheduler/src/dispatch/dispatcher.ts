@@ -25,8 +25,10 @@
  * draining, not claimed) or no answer within `expressAnswerMs` un-marks the job, back in the
  * backlog. A worker's express room is what its last beat said, less the requests it has not
  * answered and the ones it accepted since that beat (a beat that arrives after an answer was
- * made after it, so it counts that job); a worker that refused or did not answer is asked
- * nothing more until it beats again.
+ * made after it, so it counts that job), but for those its last beat already lists among its
+ * jobs: a worker beats as soon as it takes a slot, often before it answers, and such a beat
+ * counts the job in its busy express slots already. A worker that refused or did not answer is
+ * asked nothing more until it beats again.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
@@ -56,15 +58,17 @@ export interface DispatcherOptions {
   expressAnswerMs?: number;
 }
 
-/** Express dispatches to one worker its beats do not count yet. */
+/** Express dispatches to one worker its beats may not count yet, as `<jobId>:<attempt>`. */
 interface ExpressPending {
   /** Sent, not answered. */
-  requested: number;
+  readonly requested: Set<string>;
   /** Accepted since its last beat. */
-  accepted: number;
+  readonly accepted: Set<string>;
   /** It refused or did not answer since its last beat: nothing more until the next. */
   full: boolean;
 }
+
+const expressKey = (job: { id: string; attempt: number }) => `${job.id}:${job.attempt}`;
 
 const UNMARK_SQL = `UPDATE runner_jobs SET dispatched_at = NULL
   WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' AND dispatched_at IS NOT NULL`;
@@ -100,9 +104,9 @@ export class Dispatcher {
   onBeat(worker: WorkerView, previous: WorkerView | undefined): void {
     const pending = this.#express.get(worker.workerId);
     if (pending) {
-      pending.accepted = 0;
+      pending.accepted.clear();
       pending.full = false;
-      if (pending.requested === 0) this.#express.delete(worker.workerId);
+      if (pending.requested.size === 0) this.#express.delete(worker.workerId);
     }
     if (worker.draining) return;
     const expressFreed = worker.express !== undefined && worker.express.busy < (previous?.express?.busy ?? worker.express.slots);
@@ -156,7 +160,7 @@ export class Dispatcher {
     }
     // A worker that stopped beating takes its express accounting with it.
     for (const [workerId, pending] of this.#express) {
-      if (pending.requested === 0 && !workers.isLive(workerId)) this.#express.delete(workerId);
+      if (pending.requested.size === 0 && !workers.isLive(workerId)) this.#express.delete(workerId);
     }
     let total = 0;
     for (const [poolName, views] of pools) {
@@ -196,11 +200,16 @@ export class Dispatcher {
     return total;
   }
 
-  /** The jobs `w` holds in express slots as far as this leader knows: its beat's, and those sent since. */
+  /** The jobs `w` holds in express slots as far as this leader knows: its beat's, and those sent since that it does not list. */
   #expressHeld(w: WorkerView): number {
     if (w.express === undefined) return 0;
     const pending = this.#express.get(w.workerId);
-    return w.express.busy + (pending?.requested ?? 0) + (pending?.accepted ?? 0);
+    if (pending === undefined) return w.express.busy;
+    const listed = new Set(w.jobs.map((j) => expressKey({ id: j.jobId, attempt: j.attempt })));
+    let unlisted = 0;
+    for (const key of pending.requested) if (!listed.has(key)) unlisted += 1;
+    for (const key of pending.accepted) if (!listed.has(key)) unlisted += 1;
+    return w.express.busy + unlisted;
   }
 
   /** Claims urgent jobs for the pool's free express slots and sends them; returns how many it claimed. */
@@ -237,9 +246,10 @@ export class Dispatcher {
   /** Sends one express dispatch; un-marks the job when the worker refuses it or does not answer. */
   async #sendExpress(poolName: string, lease: Lease, workerId: string, job: ClaimedJob): Promise<void> {
     const { names, nc, metrics } = this.#opts;
-    const pending = this.#express.get(workerId) ?? { requested: 0, accepted: 0, full: false };
+    const pending = this.#express.get(workerId) ?? { requested: new Set<string>(), accepted: new Set<string>(), full: false };
     this.#express.set(workerId, pending);
-    pending.requested += 1;
+    const key = expressKey(job);
+    pending.requested.add(key);
     const now = new Date();
     let accepted = false;
     try {
@@ -250,8 +260,8 @@ export class Dispatcher {
     } catch {
       // No answer (the worker is gone or stalled): the job goes back to the backlog.
     } finally {
-      pending.requested -= 1;
-      if (accepted) pending.accepted += 1;
+      pending.requested.delete(key);
+      if (accepted) pending.accepted.add(key);
       // A worker that refused or did not answer is asked nothing more before its next beat.
       else pending.full = true;
     }

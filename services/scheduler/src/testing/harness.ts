@@ -110,7 +110,15 @@ export class FakeWorker {
     private readonly ns: TestNamespace,
     pool: Pool,
     private readonly slots: number,
-    private readonly opts: { finish?: boolean; pool?: string; express?: number; refuseExpress?: boolean | 'unsubscribed'; beatEveryMs?: number } = {},
+    private readonly opts: {
+      finish?: boolean;
+      pool?: string;
+      express?: number;
+      refuseExpress?: boolean | 'unsubscribed';
+      beatEveryMs?: number;
+      /** Beats as soon as it takes an express slot, before it claims and answers (as a worker's change beat often arrives). */
+      beatBeforeAnswer?: boolean;
+    } = {},
   ) {
     this.#writer = new JobWriter({ pool });
   }
@@ -149,6 +157,7 @@ export class FakeWorker {
           }
           this.#express.set(d.jobId, d.attempt);
           this.expressDispatches.push(d);
+          if (this.opts.beatBeforeAnswer) this.beat();
           // As a worker does: the answer once the claim is decided.
           void this.#claim(d).then((claimed) => {
             msg.respond(JSON.stringify(claimed ? { v: 1, accepted: true } : { v: 1, accepted: false, reason: 'unclaimed' }));
