@@ -164,10 +164,12 @@ describe('the dispatcher', () => {
       h.scheduler.dispatcher.wake();
       await waitFor(async () => (await expressDispatches('express')) > accepted, 10_000, 'the first express dispatch accepted');
       expect(worker.expressDispatches.map((d) => d.jobId)).toEqual([first!.id]);
-      // One of two express slots is taken, as the beat before the answer says: the second urgent job takes the other.
+      // One of two express slots is taken, as the beat before the answer says: the second urgent
+      // job takes the other, in the next round (this one, or the loop's if it came first).
+      // Counted twice, the worker would have no express room until a beat it never sends.
       await h.pool.query(`UPDATE runner_jobs SET run_at = NULL WHERE id = $1`, [second!.id]);
-      expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(1);
-      await waitFor(() => worker.expressDispatches.length === 2, 10_000, 'the second express dispatch');
+      await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
+      await waitFor(() => worker.expressDispatches.length === 2, 5_000, 'the second express dispatch');
       expect(worker.refused).toEqual([]);
     } finally {
       await worker.stop();
