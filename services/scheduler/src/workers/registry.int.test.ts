@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heartbeat } from '@gantry/contracts';
-import { createLogger } from '@gantry/runtime';
-import { createTestNamespace, type TestNamespace } from '@gantry/testkit';
+import { connectNats, createLogger, loadConfig } from '@gantry/runtime';
+import { createTestNamespace, startPrivateNats, type TestNamespace } from '@gantry/testkit';
 import { WorkerRegistry } from './registry.js';
 
 let ns: TestNamespace;
@@ -42,6 +42,37 @@ describe('WorkerRegistry', () => {
       expect(counts.at(-1)).toEqual(new Map([['default', 0], ['gpu', 0]]));
     } finally {
       await registry.stop();
+    }
+  });
+
+  it('hears nothing while its NATS connection is down, and starts its clock again when it is back', async () => {
+    const nats = await startPrivateNats();
+    const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
+    const nc = await connectNats(loadConfig({}, { NATS_URL: nats.url }), { name: 'registry-deaf', logger, reconnectWaitMs: 100 });
+    const registry = new WorkerRegistry({ nc, names: ns.names, lostAfterMs: 300, logger });
+    const until = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await registry.start();
+      const first = registry.hearingSince();
+      expect(first).toBeTypeOf('number');
+      await nats.kill();
+      await until('the registry is deaf', () => registry.hearingSince() === undefined);
+      await nats.restart();
+      await until('the registry hears again', () => registry.hearingSince() !== undefined);
+      expect(registry.hearingSince()!).toBeGreaterThan(first!);
+      // Beats arrive again on the subscription made before the outage.
+      nc.publish(ns.names.subjects.heartbeat('back'), JSON.stringify(beat('back', 'default')));
+      await until('the beat after the outage', () => registry.isLive('back'));
+    } finally {
+      await registry.stop();
+      await nc.close();
+      await nats.cleanup();
     }
   });
 });
