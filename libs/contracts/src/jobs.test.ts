@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type GantryError, isGantryError } from './errors.js';
-import { JobSpec, type JobSpecInput } from './jobs.js';
+import { Instant, JobSpec, type JobSpecInput } from './jobs.js';
 import { JobDefaults, Limits, Priority } from './limits.js';
 import { parseWith } from './parse.js';
 import { AiActionSpec, ArtifactSpec, CommandSpec, GateSpec, NoopSpec } from './steps.js';
@@ -229,5 +229,29 @@ describe('paths stay inside the job directory', () => {
   it.each(['build', 'build/out', './x', 'a..b', '..a', 'a/b../c', '.hidden'])('accepts %j', (cwd) => {
     expect(JobSpec.parse(withStep('COMMAND', { argv: ['ls'], cwd })).steps[1]!.spec).toEqual({ argv: ['ls'], cwd });
     expect(JobSpec.parse(withStep('ARTIFACT', { path: cwd })).steps[1]!.spec).toEqual({ path: cwd });
+  });
+});
+
+describe('values PostgreSQL cannot store', () => {
+  const job = { type: 'x', steps: [{ name: 'a', phase: 'EXECUTION', type: 'NOOP' }] };
+  const issues = (input: unknown) => {
+    const parsed = JobSpec.safeParse(input);
+    return parsed.success ? [] : parsed.error.issues.map((i) => [i.path.join('.'), i.message]);
+  };
+
+  it('refuses a NUL or an unpaired surrogate in any string of the job, keys included, naming the field', () => {
+    expect(issues({ ...job, type: 'a\u0000b' })).toEqual([['type', 'must not contain the NUL character (U+0000)']]);
+    expect(issues({ ...job, payload: { deep: ['ok', { note: 'x\ud800' }] } })).toEqual([['payload.deep.1.note', 'must not contain an unpaired surrogate']]);
+    expect(issues({ ...job, payload: { ['k\u0000']: 1 } })).toEqual([['payload.k\u0000', 'its key must not contain the NUL character (U+0000)']]);
+    expect(issues({ ...job, steps: [{ name: 'a', phase: 'EXECUTION', type: 'NOOP', spec: { sleepMs: 1 } }], payload: { emoji: '\ud83d\ude00', lone: '\udc00' } }))
+      .toEqual([['payload.lone', 'must not contain an unpaired surrogate']]);
+  });
+
+  it('takes instants of the years 0001 to 9999 with offsets up to ±15:59 only', () => {
+    expect(Instant.safeParse('2030-01-01T00:00:00Z').success).toBe(true);
+    expect(Instant.safeParse('0001-01-01T00:00:00-15:59').success).toBe(true);
+    expect(Instant.safeParse('0000-01-01T00:00:00Z').error?.issues[0]?.message).toBe('must be in the years 0001 to 9999');
+    expect(Instant.safeParse('2030-01-01T00:00:00+16:00').error?.issues[0]?.message).toBe('must have an offset of at most ±15:59');
+    expect(issues({ ...job, runAt: '2030-01-01T00:00:00+23:59' })).toEqual([['runAt', 'must have an offset of at most ±15:59']]);
   });
 });

@@ -3,10 +3,22 @@
  * the `job` of a NATS submit command, so both paths accept exactly the same jobs.
  */
 import { z } from 'zod';
-import { boundedJsonObject } from './json.js';
+import { boundedJsonObject, unstorableStrings } from './json.js';
 import { JobDefaults, Limits, Priority } from './limits.js';
 import { POOL_PATTERN } from './names.js';
 import { StepDefinition } from './steps.js';
+
+/**
+ * An instant with its offset (RFC 3339), within what PostgreSQL's timestamptz takes: years 0001
+ * to 9999 and offsets up to ±15:59 (the ISO form also allows the year 0000 and offsets to
+ * ±23:59, which it refuses).
+ */
+export const Instant = z.iso.datetime({ offset: true }).check((ctx) => {
+  const year = Number(ctx.value.slice(0, 4));
+  const offsetHours = /[+-](\d{2}):?\d{2}$/.exec(ctx.value)?.[1];
+  const why = year < 1 ? 'must be in the years 0001 to 9999' : offsetHours !== undefined && Number(offsetHours) > 15 ? 'must have an offset of at most ±15:59' : undefined;
+  if (why !== undefined) ctx.issues.push({ code: 'custom', message: why, input: ctx.value });
+});
 
 /** How long to wait before the next attempt after a failure. */
 export const BackoffPolicy = z
@@ -33,12 +45,14 @@ export const JobSpec = z
     steps: z.array(StepDefinition).min(1).max(Limits.maxStepsPerJob),
     agentTaskId: z.string().min(1).max(Limits.maxNameLength).optional(),
     idempotencyKey: z.string().min(1).max(Limits.maxNameLength).optional(),
-    runAt: z.iso.datetime({ offset: true }).optional().describe('Start no earlier than this instant.'),
+    runAt: Instant.optional().describe('Start no earlier than this instant.'),
     timeoutMs: z.int().min(1).max(Limits.maxTimeoutMs).default(JobDefaults.timeoutMs),
     maxAttempts: z.int().min(1).max(Limits.maxAttempts).default(JobDefaults.maxAttempts),
     backoff: BackoffPolicy.prefault({}),
   })
   .check((ctx) => {
+    // PostgreSQL cannot store every string JSON can carry: refused here, naming the field.
+    for (const { path, message } of unstorableStrings(ctx.value)) ctx.issues.push({ code: 'custom', path, message, input: ctx.value });
     const names = new Set<string>();
     ctx.value.steps.forEach((step, i) => {
       if (names.has(step.name)) {

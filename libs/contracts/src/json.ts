@@ -45,3 +45,32 @@ export function boundedJsonObject(maxBytes: number, what: string) {
     }
   });
 }
+
+/** Why PostgreSQL cannot store `text`, or undefined when it can: text and jsonb hold no NUL, and jsonb no unpaired surrogate. */
+export function unstorable(text: string): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) return 'must not contain the NUL character (U+0000)';
+    if (c >= 0xd800 && c <= 0xdbff) {
+      if (i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+      else return 'must not contain an unpaired surrogate';
+    } else if (c >= 0xdc00 && c <= 0xdfff) return 'must not contain an unpaired surrogate';
+  }
+  return undefined;
+}
+
+/** Every string in `value` (keys included) that PostgreSQL cannot store, with its path and why. */
+export function unstorableStrings(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; message: string }[] {
+  if (typeof value === 'string') {
+    const why = unstorable(value);
+    return why === undefined ? [] : [{ path, message: why }];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => unstorableStrings(v, [...path, i]));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const why = unstorable(k);
+      return [...(why === undefined ? [] : [{ path: [...path, k], message: `its key ${why}` }]), ...unstorableStrings(v, [...path, k])];
+    });
+  }
+  return [];
+}

@@ -22,9 +22,11 @@ describe('toGantryError', () => {
     expect(toGantryError(fastifyError('FST_ERR_CTP_BODY_TOO_LARGE', 413)).message).toContain(String(Limits.maxRequestBytes));
   });
 
-  it('maps lost PostgreSQL connections to UNAVAILABLE and anything else to INTERNAL, keeping the cause', () => {
+  it('maps lost PostgreSQL connections to UNAVAILABLE, a value it cannot store to VALIDATION_FAILED, and anything else to INTERNAL, keeping the cause', () => {
     expect(toGantryError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })).code).toBe('UNAVAILABLE');
-    const db = Object.assign(new Error('boom'), { code: '22P02', severity: 'ERROR' });
+    const value = Object.assign(new Error('invalid input syntax'), { code: '22P02', severity: 'ERROR' });
+    expect(toGantryError(value)).toMatchObject({ code: 'VALIDATION_FAILED', cause: value });
+    const db = Object.assign(new Error('boom'), { code: '42P01', severity: 'ERROR' });
     expect(toGantryError(db)).toMatchObject({ code: 'INTERNAL', cause: db });
     expect(toGantryError(new TypeError('bug')).code).toBe('INTERNAL');
     const own = new GantryError('NOT_FOUND');

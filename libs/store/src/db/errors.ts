@@ -11,9 +11,23 @@ const SQLSTATE = {
   checkViolation: '23514',
   insufficientPrivilege: '42501',
   connectionClass: '08',
+  /** Data exceptions: a value PostgreSQL cannot take (a NUL in text, a year 0, an out-of-range number). */
+  dataExceptionClass: '22',
   cannotConnectNow: '57P03',
   adminShutdown: '57P01',
+  crashShutdown: '57P02',
+  tooManyConnections: '53300',
 } as const;
+
+/** Socket errors of a connection that failed or went away. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * SQLSTATEs of a statement that failed for the moment, not for what it says: a serialization
+ * failure or a deadlock (class 40), a lock not available, a statement cancelled or timed out.
+ * The same statement may well succeed when tried again.
+ */
+const TRANSIENT = new Set(['40001', '40P01', '55P03', '57014']);
 
 /** True for errors that mean PostgreSQL could not be reached or went away. */
 export function isConnectionError(err: unknown): boolean {
@@ -23,12 +37,18 @@ export function isConnectionError(err: unknown): boolean {
       code.startsWith(SQLSTATE.connectionClass) ||
       code === SQLSTATE.cannotConnectNow ||
       code === SQLSTATE.adminShutdown ||
-      code === 'ECONNREFUSED' ||
-      code === 'ECONNRESET' ||
-      code === 'ETIMEDOUT'
+      code === SQLSTATE.crashShutdown ||
+      code === SQLSTATE.tooManyConnections ||
+      NETWORK_ERRORS.has(code)
     );
   }
   return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(err.message);
+}
+
+/** True for errors after which the same statement may succeed if tried again: a lost connection, a deadlock, a lock or statement timeout. */
+export function isTransientError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return isConnectionError(err) || (typeof code === 'string' && TRANSIENT.has(code));
 }
 
 /** True when `err` is a unique-constraint violation (optionally on the named constraint). */
@@ -43,7 +63,14 @@ export function translateDbError(err: unknown): GantryError {
   if (isConnectionError(err)) {
     return new GantryError('UNAVAILABLE', 'PostgreSQL is unavailable', { cause: err });
   }
+  if (isTransientError(err)) {
+    return new GantryError('UNAVAILABLE', 'PostgreSQL could not complete the statement now (a deadlock, a lock or a timeout); try again', { cause: err });
+  }
   const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith(SQLSTATE.dataExceptionClass)) {
+    const detail = (err as { message?: unknown }).message;
+    return new GantryError('VALIDATION_FAILED', `a value PostgreSQL cannot store${typeof detail === 'string' ? `: ${detail}` : ''}`, { cause: err });
+  }
   if (code === SQLSTATE.foreignKeyViolation) {
     return new GantryError('NOT_FOUND', 'a referenced row does not exist', { cause: err });
   }

@@ -157,6 +157,15 @@ describe('applyWrites', () => {
     await expect(
       apply([{ jobId: other!.id, attempt: 1, expect: ['QUEUED'], steps: [{ stepId, status: 'FAILED' }], events: [] }]),
     ).rejects.toThrow(/does not belong to its job/);
+    // The same beside a write of the step's own job, in one wave: still refused, nothing changed.
+    await expect(
+      apply([
+        { jobId: job!.id, attempt: 1, expect: ['RUNNING'], steps: [{ stepId, status: 'COMPLETED', exitCode: 1 }], events: [] },
+        { jobId: other!.id, attempt: 1, expect: ['QUEUED'], steps: [{ stepId, status: 'FAILED' }], events: [] },
+      ]),
+    ).rejects.toThrow(/does not belong to its job/);
+    const after = await pool.query('SELECT status, exit_code FROM job_steps WHERE id = $1', [stepId]);
+    expect(after.rows[0]).toEqual({ status: 'COMPLETED', exit_code: 0 });
   });
 
   it.each([false, true])('reports each job as the write left it and files unattributed events under the new attempt (bulk events: %s)', async (bulkEvents) => {
@@ -317,6 +326,34 @@ describe('a replayed write (its first answer was lost)', () => {
       { id: write.events[0]!.id, sequence: 4 },
       { id: write.events[1]!.id, sequence: 5 },
     ]);
+  });
+
+  it('is answered as applied when it waited for its first try, still committing, to release the job', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    const claim: JobWrite = { ...start(job!.id, 1), events: start(job!.id, 1).events.map((e) => ({ ...e, id: uuidv7() })) };
+    // The first try holds the job's lock, not yet committed, when the replay of the same write arrives.
+    const side = createPool(db.url, { max: 2, applicationName: 'apply-writes-test-first-try' });
+    const first = await side.connect();
+    try {
+      await first.query('BEGIN');
+      const [tried] = await applyWrites(first, [claim]);
+      expect(tried!.applied).toBe(true);
+      const replay = apply([{ ...claim, replay: true }]);
+      const waitingForLock = async () =>
+        (await side.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n > 0;
+      for (const deadline = Date.now() + 10_000; !(await waitingForLock());) {
+        if (Date.now() > deadline) throw new Error('the replay never waited for the lock');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await first.query('COMMIT');
+      const [again] = await replay;
+      expect(again).toMatchObject({ applied: true, status: 'RUNNING', attempt: 1 });
+      expect(again!.events.map((e) => e.id)).toEqual(claim.events.map((e) => e.id));
+    } finally {
+      first.release();
+      await side.end();
+    }
+    expect((await eventsOf(job!.id)).filter((e) => e.id === claim.events[0]!.id)).toHaveLength(1);
   });
 
   it('must name its first event', async () => {

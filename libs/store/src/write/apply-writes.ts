@@ -24,6 +24,10 @@
  * set-returning function's), and the write is
  * answered as applied with the sequences and time it got then, without passing its guard again
  * or writing anything. Only replays probe the events; other writes never reach that join.
+ * `done` reads from the statement's snapshot, taken before its locks: a replay sent while its
+ * first try was still committing (the connection lost mid-commit) waits for that try's lock,
+ * then finds the guard moved by it and its event not yet visible. So a refused replay is asked
+ * once more in a statement of its own, whose snapshot sees what the lock waited for.
  *
  * A write with `load` (a worker's claim) is answered with its job and steps, read by primary key
  * for that write alone, so that a worker's claim is also its load: one round trip, not two.
@@ -285,12 +289,15 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
       i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null, load: w.load === true,
     };
   });
-  // A write may change one step twice (started, then completed): the later change wins.
+  // A write may change one step twice (started, then completed): the later change wins. Keyed by
+  // job and step, so that a write naming another job's step keeps its own row, which the
+  // statement then refuses ('a step in the batch does not belong to its job').
   const merged = new Map<string, StepRow>();
   for (const w of writes) {
     for (const s of w.steps ?? []) {
-      const row = merged.get(s.stepId) ?? { id: s.stepId, job_id: w.jobId, p: {} };
-      merged.set(s.stepId, { ...row, p: { ...row.p, ...toColumns(s, STEP_COLUMNS) } });
+      const key = `${w.jobId}:${s.stepId}`;
+      const row = merged.get(key) ?? { id: s.stepId, job_id: w.jobId, p: {} };
+      merged.set(key, { ...row, p: { ...row.p, ...toColumns(s, STEP_COLUMNS) } });
     }
   }
   const steps = [...merged.values()].filter((s) => Object.keys(s.p).length > 0);
@@ -369,6 +376,11 @@ export async function applyWrites(db: Queryable, writes: readonly JobWrite[], op
   for (const wave of waves(writes)) {
     const waveResults = await applyWave(db, wave.map((i) => writes[i]!), options.bulkEvents ?? false);
     wave.forEach((i, k) => (results[i] = waveResults[k]!));
+    // A refused replay is asked once more, in a statement of its own (see the module doc).
+    const refusedReplays = wave.filter((i) => writes[i]!.replay === true && !results[i]!.applied);
+    if (refusedReplays.length === 0) continue;
+    const again = await applyWave(db, refusedReplays.map((i) => writes[i]!), options.bulkEvents ?? false);
+    refusedReplays.forEach((i, k) => (results[i] = again[k]!));
   }
   return results;
 }

@@ -117,6 +117,26 @@ describe('JobWriter', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it('writes each write once however its callbacks fail after the commit, and answers every caller', async () => {
+    const jobs = await createJobs(pool, workspaceId, 3);
+    const writer = new JobWriter({
+      pool,
+      onFlush: () => {
+        throw new Error('a metrics hook broke');
+      },
+      onCommit: () => {
+        throw new Error('a fan-out broke');
+      },
+      onCommitError: () => {
+        throw new Error('and so did its error handler');
+      },
+    });
+    const results = await Promise.all(jobs.map((j) => writer.write(progress(j.id, 7))));
+    await writer.stop();
+    expect(results.map((r) => r.applied)).toEqual([true, true, true]);
+    for (const j of jobs) expect((await sequences(j.id)).filter((e) => e.progress === 7)).toHaveLength(1);
+  });
+
   it('flushes what is waiting on stop and refuses writes afterwards', async () => {
     const [job] = await createJobs(pool, workspaceId, 1);
     const writer = new JobWriter({ pool, flushWindowMs: 1_000 });

@@ -191,13 +191,16 @@ export class JobWriter {
     }
   }
 
+  /**
+   * Applies a batch and settles its callers. The callbacks run after the commit, outside the
+   * `try` that retries the batch write by write: a callback that throws must never make the
+   * writer apply committed writes again (their events would be stored twice).
+   */
   async #flush(batch: Pending[]): Promise<void> {
     const started = performance.now();
+    let results: WriteResult[];
     try {
-      const results = await this.#apply(batch.map((p) => p.write));
-      this.#report(batch.length, results, started, true);
-      batch.forEach((p, i) => p.resolve(results[i]!));
-      this.#committed(results);
+      results = await this.#apply(batch.map((p) => p.write));
     } catch (err) {
       this.#report(batch.length, [], started, false);
       if (batch.length === 1 || isConnectionError(err)) {
@@ -206,17 +209,23 @@ export class JobWriter {
         return;
       }
       for (const p of batch) await this.#flushAlone(p);
+      return;
     }
+    this.#report(batch.length, results, started, true);
+    batch.forEach((p, i) => p.resolve(results[i]!));
+    this.#committed(results);
   }
 
   async #flushAlone(p: Pending): Promise<void> {
+    let result: WriteResult;
     try {
-      const [result] = await this.#apply([p.write]);
-      p.resolve(result!);
-      this.#committed([result!]);
+      [result] = (await this.#apply([p.write])) as [WriteResult];
     } catch (err) {
       p.reject(translateDbError(err));
+      return;
     }
+    p.resolve(result);
+    this.#committed([result]);
   }
 
   #committed(results: readonly WriteResult[]): void {
@@ -226,16 +235,24 @@ export class JobWriter {
     try {
       this.#onCommit(applied);
     } catch (err) {
-      this.#onCommitError?.(err);
+      try {
+        this.#onCommitError?.(err);
+      } catch {
+        // Nothing is left to tell: the writes committed and their callers have their answers.
+      }
     }
   }
 
   #report(writes: number, results: readonly WriteResult[], started: number, ok: boolean): void {
-    this.#onFlush?.({
-      writes,
-      events: results.reduce((n, r) => n + r.events.length, 0),
-      durationMs: performance.now() - started,
-      ok,
-    });
+    try {
+      this.#onFlush?.({
+        writes,
+        events: results.reduce((n, r) => n + r.events.length, 0),
+        durationMs: performance.now() - started,
+        ok,
+      });
+    } catch {
+      // A report is for metrics: its failure changes nothing that was written.
+    }
   }
 }

@@ -181,6 +181,23 @@ describe('bad input gets a problem naming the field and changes nothing', () => 
     expect(await footprint()).toEqual(before);
   });
 
+  it('answers a value PostgreSQL cannot store (a NUL, an unpaired surrogate, the year 0, an offset past 15:59) with 400 naming the field, and changes nothing', async () => {
+    const cases: [unknown, string][] = [
+      [spec({ type: 'a\u0000b' }), 'type'],
+      [spec({ payload: { note: 'x\ud800' } }), 'payload.note'],
+      [spec({ runAt: '0000-01-01T00:00:00Z' }), 'runAt'],
+      [spec({ runAt: '2030-01-01T00:00:00+23:59' }), 'runAt'],
+    ];
+    for (const [body, path] of cases) {
+      const before = await footprint();
+      const res = await submit(body);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ path })] });
+      expect(await footprint()).toEqual(before);
+    }
+  });
+
   it('answers a body over the request limit with 413', async () => {
     const before = await footprint();
     const res = await submit(JSON.stringify(spec({ payload: big(Limits.maxRequestBytes) })));

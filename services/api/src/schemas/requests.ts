@@ -4,9 +4,10 @@
  * types here; a path parameter that does not parse answers 404 (see `app.ts`).
  */
 import { z } from 'zod';
-import { JOB_STATUSES, JobSpec, JobStatus, Limits, Priority } from '@gantry/contracts';
+import { Instant, JOB_STATUSES, JobSpec, JobStatus, Limits, Priority } from '@gantry/contracts';
 
-const isoTime = z.iso.datetime({ offset: true });
+/** Instants PostgreSQL's timestamptz takes (years 0001–9999, offsets up to ±15:59). */
+const isoTime = Instant;
 const uuid = z.uuid();
 /** PostgreSQL text and jsonb cannot hold U+0000: free text with it is refused at the edge (400, not 500). */
 const NO_NUL = /^[^\u0000]*$/;

@@ -119,6 +119,9 @@ describe('submit commands', () => {
       ['UNSUPPORTED_VERSION', JSON.stringify({ v: 9, kind: 'submit', id: randomUUID(), workspaceId, job }), {}],
       ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, steps: [] }, extra: 1 }), {}],
       ['PAYLOAD_TOO_LARGE', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, payload: { x: 'x'.repeat(600_000) } } }), {}],
+      // Values PostgreSQL cannot store: refused by the schema, never failing the pass they are in.
+      ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, type: 'a\u0000b' } }), { [Headers.token]: token }],
+      ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, runAt: '0000-01-01T00:00:00Z' } }), { [Headers.token]: token }],
       ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), {}],
       ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: 'gty_nonsense' }],
       ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: otherToken }],
