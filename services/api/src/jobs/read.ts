@@ -65,6 +65,12 @@ export async function jobViewsByIds(db: Queryable, jobIds: readonly string[]): P
   return new Map(rows.map((r) => [r.id, jobView(r, steps.get(r.id) ?? [])]));
 }
 
+/** The sequence of a job's last event, 0 when it has none (the primary key's last entry for the job). */
+export async function lastSequence(db: Queryable, jobId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT COALESCE(max(sequence), 0)::int AS n FROM job_events WHERE job_id = $1', [jobId]);
+  return rows[0]!.n;
+}
+
 /**
  * Up to `limit` events of a job with a sequence above `after`, in order. The caller has checked
  * that the job belongs to its workspace.

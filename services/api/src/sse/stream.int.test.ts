@@ -152,6 +152,21 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     expect(sequences((await replay.until(() => false)).seen)).toEqual([1, 2]);
   });
 
+  it('refuses a cursor beyond the job’s last event, which no stream could ever pass, and holds nothing open', async () => {
+    const id = await submit();
+    const consumers = await ephemeralConsumers();
+    const header = await api.call('GET', `/runner-jobs/${id}/events/stream`, { token: ws.reader, headers: { 'last-event-id': '2147483647' } });
+    expect(header.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'Last-Event-ID' }] });
+    // Its one event so far is job.created (sequence 1).
+    const query = await api.call('GET', `/runner-jobs/${id}/events/stream?after=2`, { token: ws.reader });
+    expect(query.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'after' }], detail: expect.stringMatching(/beyond the job's last event \(1\)/) });
+    expect(await ephemeralConsumers()).toBe(consumers);
+    // At the last event, a stream waits for the next one as usual.
+    const atLast = await stream(id, { 'last-event-id': '1' });
+    expect(atLast.status).toBe(200);
+    atLast.close();
+  });
+
   it('refuses a Last-Event-ID that is not a sequence', async () => {
     const id = await submit();
     const res = await api.call('GET', `/runner-jobs/${id}/events/stream`, { token: ws.reader, headers: { 'last-event-id': 'abc' } });

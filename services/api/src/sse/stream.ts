@@ -17,7 +17,7 @@ import type { ServerResponse } from 'node:http';
 import { GantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
 import type { Answer, RouteContext } from '../http/route.js';
 import { logRequest, markStreamed } from '../http/observe.js';
-import { eventsAfter, getJobRow } from '../jobs/read.js';
+import { eventsAfter, getJobRow, lastSequence } from '../jobs/read.js';
 import { tenantRead } from '../jobs/tenant.js';
 import type { ApiDeps } from '../deps.js';
 import { EVENT_STREAM_CONTENT_TYPE, eventMessage, KEEPALIVE, parseLastEventId, retryField } from './format.js';
@@ -147,6 +147,19 @@ export async function serveEventStream(
   if (first.length === 0 && isTerminalJobStatus(job.status)) {
     await live?.close();
     return { status: 204 };
+  }
+  // A cursor beyond the job's last event names nothing this job sent: every event would fall
+  // below it, and the stream would never end.
+  if (first.length === 0 && after > 0) {
+    const last = await tenantRead(deps.pool, job.workspace_id, (db) => lastSequence(db, job.id)).catch(async (err: unknown) => {
+      await live?.close();
+      throw err;
+    });
+    if (after > last) {
+      await live?.close();
+      const where = parseLastEventId(req.headers['last-event-id']) === undefined ? 'after' : 'Last-Event-ID';
+      throw new GantryError('VALIDATION_FAILED', `${where} ${after} is beyond the job's last event (${last})`, { issues: [{ path: where, message: `must be at most ${last}` }] });
+    }
   }
 
   reply.hijack();
