@@ -216,6 +216,19 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     }
   });
 
+  it('counts a stream against SSE_MAX_CLIENTS from its check, so requests arriving together cannot pass the limit', async () => {
+    const small = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings: { sseMaxClients: 2 } });
+    try {
+      const id = await submit();
+      const all = await Promise.all(Array.from({ length: 6 }, () => stream(id, {}, small.url)));
+      expect(all.map((c) => c.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
+      expect(small.server.deps.streams.size).toBe(2);
+      for (const c of all) c.close();
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('polls PostgreSQL when no live consumer can be made', async () => {
     const blind = await startTestApi({
       databaseUrl: db.url,

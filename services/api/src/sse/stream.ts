@@ -22,6 +22,7 @@ import { tenantRead } from '../jobs/tenant.js';
 import type { ApiDeps } from '../deps.js';
 import { EVENT_STREAM_CONTENT_TYPE, eventMessage, KEEPALIVE, parseLastEventId, retryField } from './format.js';
 import { openLiveEvents, type LiveEvents } from './live-events.js';
+import type { StreamSlot } from './registry.js';
 
 /** How often a stream without a live consumer reads PostgreSQL. */
 const FALLBACK_POLL_MS = 1_000;
@@ -124,12 +125,28 @@ async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
 export async function serveEventStream(
   ctx: RouteContext<{ id: string }, { after?: number | undefined }, undefined>,
 ): Promise<Answer | undefined> {
-  const { deps, req, reply, principal } = ctx;
+  const { deps, req, principal } = ctx;
   const after = parseLastEventId(req.headers['last-event-id']) ?? ctx.query.after ?? 0;
   const job = await tenantRead(deps.pool, principal.workspaceId, (db) => getJobRow(db, principal.workspaceId, ctx.params.id));
-  if (deps.streams.size >= deps.settings.sseMaxClients) {
+  const slot = deps.streams.reserve(deps.settings.sseMaxClients);
+  if (slot === undefined) {
     throw new GantryError('UNAVAILABLE', `this server already serves ${deps.settings.sseMaxClients} event streams; retry later`);
   }
+  try {
+    return await serveInSlot(ctx, job, after, slot);
+  } finally {
+    slot.release();
+  }
+}
+
+/** The stream of `job` from `after`, in a place taken among the process's streams. */
+async function serveInSlot(
+  ctx: RouteContext<{ id: string }, { after?: number | undefined }, undefined>,
+  job: Awaited<ReturnType<typeof getJobRow>>,
+  after: number,
+  slot: StreamSlot,
+): Promise<Answer | undefined> {
+  const { deps, req, reply } = ctx;
   const logger = deps.logger.child({ reqId: req.id, jobId: job.id });
   const live = await openLiveEvents({ js: deps.js, names: deps.names, workspaceId: job.workspace_id, jobId: job.id, logger }).catch(
     (err: unknown) => {
@@ -194,7 +211,7 @@ export async function serveEventStream(
       deps.apiMetrics.sseClients.dec();
       logRequest(req, 200, (performance.now() - startedAt) / 1000, { events: session.sent, end: reason });
     });
-  deps.streams.add(abort, done);
+  slot.start(abort, done);
   await done;
   return undefined;
 }
