@@ -229,6 +229,18 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     }
   });
 
+  it('ends a stream whose token is revoked while it is open', async () => {
+    const id = await submit();
+    const { id: tokenId, token } = await ws.token(['jobs:read']);
+    const open = () => openSse(`${api.url}/runner-jobs/${id}/events/stream`, { authorization: `Bearer ${token}` });
+    const conn = await open();
+    await conn.until(isEvent(1));
+    await api.pool.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [tokenId]);
+    // The harness verifies tokens on every request (AUTH_CACHE_MS 0); the stream within a keep-alive.
+    expect((await conn.until(() => false)).last).toBeNull();
+    expect((await open()).status).toBe(401);
+  });
+
   it('polls PostgreSQL when no live consumer can be made', async () => {
     const blind = await startTestApi({
       databaseUrl: db.url,

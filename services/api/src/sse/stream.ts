@@ -12,9 +12,12 @@
  * 3. After sending a terminal event (`job.completed|failed|cancelled` with nothing after it) the
  *    stream ends. A client resuming after the terminal event of a finished job gets 204, which
  *    tells an EventSource to stop reconnecting.
+ * 4. The request's token is verified again every keep-alive interval (through the
+ *    authenticator's cache, so within `AUTH_CACHE_MS` of a revocation or expiry): a token no
+ *    longer valid ends the stream, and its reconnect is refused.
  */
 import type { ServerResponse } from 'node:http';
-import { GantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
+import { GantryError, isGantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
 import type { Answer, RouteContext } from '../http/route.js';
 import { logRequest, markStreamed } from '../http/observe.js';
 import { eventsAfter, getJobRow, lastSequence } from '../jobs/read.js';
@@ -40,6 +43,9 @@ interface Session {
   lastType: string | undefined;
   sent: number;
   lastWriteAt: number;
+  /** Whether the request's token is still valid (verified again at most every keep-alive interval). */
+  readonly stillAuthorized: () => Promise<boolean>;
+  lastAuthorizedAt: number;
 }
 
 /** Waits `ms` or until `wake` settles or `signal` aborts, clearing its timer either way. */
@@ -107,6 +113,12 @@ async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
   for (const event of first) await emit(s, event);
   await catchUp(s);
   while (!s.signal.aborted && !finished(s)) {
+    // A token revoked or expired while its stream is open ends the stream, as it would any
+    // other request within AUTH_CACHE_MS; a reconnect is then refused.
+    if (Date.now() - s.lastAuthorizedAt >= sseKeepaliveMs) {
+      if (!(await s.stillAuthorized())) return 'unauthorized';
+      s.lastAuthorizedAt = Date.now();
+    }
     const live = s.live && !s.live.ended ? s.live : null;
     await wait(live ? sseKeepaliveMs : Math.min(FALLBACK_POLL_MS, sseKeepaliveMs), s.signal, live?.changed());
     if (s.signal.aborted) break;
@@ -196,7 +208,12 @@ async function serveInSlot(
   res.on('close', onClose);
   // The client may have left while the consumer and the backlog were being fetched.
   if (res.destroyed || req.raw.socket.destroyed) abort.abort();
-  const session: Session = { deps, res, jobId: job.id, workspaceId: job.workspace_id, live, signal: abort.signal, cursor: after, lastType: undefined, sent: 0, lastWriteAt: Date.now() };
+  // Only a refusal of the token ends the stream; PostgreSQL out of reach for a moment does not.
+  const stillAuthorized = () => deps.authenticator.authenticate(req.headers.authorization).then(() => true, (err: unknown) => !isGantryError(err, 'UNAUTHENTICATED'));
+  const session: Session = {
+    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, signal: abort.signal, cursor: after, lastType: undefined, sent: 0, lastWriteAt: Date.now(),
+    stillAuthorized, lastAuthorizedAt: Date.now(),
+  };
   const startedAt = performance.now();
   deps.apiMetrics.sseClients.inc();
   const done = pump(session, first)
