@@ -52,7 +52,6 @@ export const getArtifactRoute = defineRoute({
     const jsm = await jetstreamManager(ctx.deps.nc);
     const chunks = readArtifact(ctx.deps.js, jsm, artifact);
     // Read the first chunk before answering, so that a missing object is a 404, not a cut-off 200.
-    // A client that goes away destroys the body, which returns the generators: the consumer is deleted.
     const first = await chunks.next();
     const body = Readable.from(
       (async function* () {
@@ -61,6 +60,10 @@ export const getArtifactRoute = defineRoute({
       })(),
       { objectMode: false },
     );
+    // However the body ends — read to the end, or destroyed by a client that went away, even before
+    // its first read (which would leave the generator above unstarted and the reader open) — the
+    // reader is returned, and its consumer deleted.
+    body.once('close', () => void chunks.return(undefined).catch(() => undefined));
     return {
       status: 200,
       headers: {
