@@ -46,8 +46,12 @@ export function boundedJsonObject(maxBytes: number, what: string) {
   });
 }
 
+/** A NUL or any surrogate: most strings have neither, and are done with one native scan. */
+const SUSPECT = /[\u0000\ud800-\udfff]/;
+
 /** Why PostgreSQL cannot store `text`, or undefined when it can: text and jsonb hold no NUL, and jsonb no unpaired surrogate. */
 export function unstorable(text: string): string | undefined {
+  if (!SUSPECT.test(text)) return undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0) return 'must not contain the NUL character (U+0000)';
@@ -59,17 +63,34 @@ export function unstorable(text: string): string | undefined {
   return undefined;
 }
 
-/** Every string in `value` (keys included) that PostgreSQL cannot store, with its path and why. */
+/** True when a string in `value` (keys included) is one PostgreSQL cannot store; allocates nothing. */
+function anyUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return unstorable(value) !== undefined;
+  if (Array.isArray(value)) return value.some(anyUnstorable);
+  if (typeof value === 'object' && value !== null) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (unstorable(key) !== undefined || anyUnstorable((value as Record<string, unknown>)[key])) return true;
+    }
+  }
+  return false;
+}
+
+/** Every string in `value` (keys included) that PostgreSQL cannot store, with its path and why; a quick scan first, paths only when one is found. */
 export function unstorableStrings(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; message: string }[] {
+  return anyUnstorable(value) ? pathsOfUnstorable(value, path) : [];
+}
+
+function pathsOfUnstorable(value: unknown, path: (string | number)[]): { path: (string | number)[]; message: string }[] {
   if (typeof value === 'string') {
     const why = unstorable(value);
     return why === undefined ? [] : [{ path, message: why }];
   }
-  if (Array.isArray(value)) return value.flatMap((v, i) => unstorableStrings(v, [...path, i]));
+  if (Array.isArray(value)) return value.flatMap((v, i) => pathsOfUnstorable(v, [...path, i]));
   if (typeof value === 'object' && value !== null) {
     return Object.entries(value).flatMap(([k, v]) => {
       const why = unstorable(k);
-      return [...(why === undefined ? [] : [{ path: [...path, k], message: `its key ${why}` }]), ...unstorableStrings(v, [...path, k])];
+      return [...(why === undefined ? [] : [{ path: [...path, k], message: `its key ${why}` }]), ...pathsOfUnstorable(v, [...path, k])];
     });
   }
   return [];
