@@ -12,6 +12,7 @@ export { createPool, postgresReadinessCheck, withTransaction, type Pool, type Po
 export { statement } from './db/statement.js';
 export { byIds } from './db/ids-param.js';
 export { isConnectionError, isTransientError, isUniqueViolation, translateDbError } from './db/errors.js';
+export { latestCancelReasonSql } from './events/cancel-reason.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export { derivedUuid, uuidv7 } from './ids.js';
 export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TOKEN_PREFIX_LENGTH, type MintedToken } from './tokens.js';

@@ -138,24 +138,31 @@ export async function serveEventStream(
   ctx: RouteContext<{ id: string }, { after?: number | undefined }, undefined>,
 ): Promise<Answer | undefined> {
   const { deps, req, principal } = ctx;
-  const after = parseLastEventId(req.headers['last-event-id']) ?? ctx.query.after ?? 0;
+  const resumed = parseLastEventId(req.headers['last-event-id']);
+  const cursor: Cursor = resumed === undefined ? { after: ctx.query.after ?? 0, from: 'after' } : { after: resumed, from: 'Last-Event-ID' };
   const job = await tenantRead(deps.pool, principal.workspaceId, (db) => getJobRow(db, principal.workspaceId, ctx.params.id));
   const slot = deps.streams.reserve(deps.settings.sseMaxClients);
   if (slot === undefined) {
     throw new GantryError('UNAVAILABLE', `this server already serves ${deps.settings.sseMaxClients} event streams; retry later`);
   }
   try {
-    return await serveInSlot(ctx, job, after, slot);
+    return await serveInSlot(ctx, job, cursor, slot);
   } finally {
     slot.release();
   }
 }
 
-/** The stream of `job` from `after`, in a place taken among the process's streams. */
+/** Where a stream starts: after this sequence, given by the `after` query or a `Last-Event-ID` header. */
+interface Cursor {
+  readonly after: number;
+  readonly from: 'after' | 'Last-Event-ID';
+}
+
+/** The stream of `job` from `cursor`, in a place taken among the process's streams. */
 async function serveInSlot(
   ctx: RouteContext<{ id: string }, { after?: number | undefined }, undefined>,
   job: Awaited<ReturnType<typeof getJobRow>>,
-  after: number,
+  { after, from }: Cursor,
   slot: StreamSlot,
 ): Promise<Answer | undefined> {
   const { deps, req, reply } = ctx;
@@ -186,8 +193,7 @@ async function serveInSlot(
     });
     if (after > last) {
       await live?.close();
-      const where = parseLastEventId(req.headers['last-event-id']) === undefined ? 'after' : 'Last-Event-ID';
-      throw new GantryError('VALIDATION_FAILED', `${where} ${after} is beyond the job's last event (${last})`, { issues: [{ path: where, message: `must be at most ${last}` }] });
+      throw new GantryError('VALIDATION_FAILED', `${from} ${after} is beyond the job's last event (${last})`, { issues: [{ path: from, message: `must be at most ${last}` }] });
     }
   }
 

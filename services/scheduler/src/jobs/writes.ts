@@ -101,7 +101,7 @@ export function requeue(
 }
 
 /** Row 10: a job nobody runs is cancelled at once. */
-export function cancelIdle(job: JobState, from: 'PENDING' | 'QUEUED' | 'WAITING', reason: string | null, actor: string): JobWrite {
+export function cancelIdle(job: Pick<JobState, 'id' | 'attempt'>, from: 'PENDING' | 'QUEUED' | 'WAITING', reason: string | null, actor: string): JobWrite {
   return {
     jobId: job.id,
     attempt: job.attempt,

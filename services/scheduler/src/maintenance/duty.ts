@@ -2,7 +2,7 @@
 import { type BackoffPolicy, hasAttemptsLeft, type JobError, type Names, type QueueReason, retryDelayMs } from '@gantry/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@gantry/runtime';
-import type { JobWrite, JobWriter, Pool } from '@gantry/store';
+import { type JobWrite, type JobWriter, latestCancelReasonSql, type Pool } from '@gantry/store';
 import { failAttempt } from '../jobs/writes.js';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
@@ -33,15 +33,17 @@ export interface OrphanedJob {
   max_attempts: number;
   backoff: BackoffPolicy;
   step_ids: string[];
-  /** Its latest cancel request's reason ('' when it gave none), null when no cancel is pending. */
+  /** A cancel was requested and not yet honoured. */
+  cancel_pending: boolean;
+  /** That cancel's reason, null when it gave none. */
   cancel_reason: string | null;
 }
 
 /** SQL columns that fill an {@link OrphanedJob}. */
 export const ORPHAN_COLUMNS = `j.id, j.attempt, j.failures, j.max_attempts, j.backoff,
   ARRAY(SELECT s.id FROM job_steps s WHERE s.job_id = j.id ORDER BY s.ordinal) AS step_ids,
-  CASE WHEN j.cancel_requested_at IS NOT NULL THEN coalesce((SELECT e.payload->>'reason' FROM job_events e
-    WHERE e.job_id = j.id AND e.type = 'job.cancel_requested' ORDER BY e.sequence DESC LIMIT 1), '') END AS cancel_reason`;
+  j.cancel_requested_at IS NOT NULL AS cancel_pending,
+  CASE WHEN j.cancel_requested_at IS NOT NULL THEN ${latestCancelReasonSql('j.id')} END AS cancel_reason`;
 
 /**
  * Ends an attempt that failed without its worker: queued again (all steps reset) after the
@@ -49,7 +51,7 @@ export const ORPHAN_COLUMNS = `j.id, j.attempt, j.failures, j.max_attempts, j.ba
  * whose cancel was requested and not yet honoured ends CANCELLED instead: it must not run again.
  */
 export function attemptFailed(job: OrphanedJob, error: JobError, reason: QueueReason): JobWrite {
-  if (job.cancel_reason !== null) return cancelOrphan(job);
+  if (job.cancel_pending) return cancelOrphan(job);
   const failures = job.failures + 1;
   const retry = hasAttemptsLeft(failures, job.max_attempts);
   const delay = reason === 'worker_lost' ? 0 : retryDelayMs(job.backoff, failures);
@@ -69,6 +71,6 @@ function cancelOrphan(job: OrphanedJob): JobWrite {
     expect: ['RUNNING'],
     to: 'CANCELLED',
     set: { completedAt: 'now', workerId: null, deadlineAt: null },
-    events: [{ type: 'job.cancelled', actor: 'scheduler', payload: { reason: job.cancel_reason || null, from: 'RUNNING' } }],
+    events: [{ type: 'job.cancelled', actor: 'scheduler', payload: { reason: job.cancel_reason, from: 'RUNNING' } }],
   };
 }

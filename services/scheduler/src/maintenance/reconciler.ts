@@ -7,6 +7,7 @@
  * - cancels QUEUED and WAITING jobs that still carry a cancel request: their worker's retry,
  *   hand-back or approval park committed just after the request, which then reached no attempt.
  */
+import { latestCancelReasonSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands/job-commands.js';
 import { cancelIdle, queueSubmitted } from '../jobs/writes.js';
 import { LEASE_HELD_SQL } from '../leadership/lease.js';
@@ -57,14 +58,13 @@ export async function reconcileOnce(ctx: DutyContext, config: ReconcilerConfig):
   if (cancels.rows.length > 0) ctx.metrics.repairs.inc({ reason: 'cancel_resent' }, cancels.rows.length);
 
   const idle = await ctx.pool.query<{ id: string; attempt: number; status: 'QUEUED' | 'WAITING'; reason: string | null }>(
-    `SELECT j.id, j.attempt, j.status, (SELECT e.payload->>'reason' FROM job_events e
-       WHERE e.job_id = j.id AND e.type = 'job.cancel_requested' ORDER BY e.sequence DESC LIMIT 1) AS reason
+    `SELECT j.id, j.attempt, j.status, ${latestCancelReasonSql('j.id')} AS reason
      FROM runner_jobs j WHERE j.cancel_requested_at IS NOT NULL AND j.status IN ('QUEUED', 'WAITING') LIMIT $1`,
     [limit],
   );
   if (idle.rows.length > 0) {
     const results = await ctx.writer.writeMany(
-      idle.rows.map((r) => cancelIdle({ id: r.id, attempt: r.attempt, failures: 0, maxAttempts: 1, runAt: null }, r.status, r.reason, 'scheduler')),
+      idle.rows.map((r) => cancelIdle(r, r.status, r.reason, 'scheduler')),
     );
     ctx.metrics.repairs.inc({ reason: 'cancel_honoured' }, results.filter((r) => r.applied).length);
   }

@@ -4,12 +4,9 @@
  * says only that it is a cancel, so the worker reads the reason when it ends the attempt
  * CANCELLED — once per cancelled job, off the hot path.
  */
-import type { Pool } from '@gantry/store';
+import { latestCancelReasonSql, type Pool } from '@gantry/store';
 
-const LATEST_REASON = `
-SELECT payload->>'reason' AS reason FROM job_events
-WHERE job_id = $1 AND type = 'job.cancel_requested'
-ORDER BY sequence DESC LIMIT 1`;
+const LATEST_REASON = `SELECT ${latestCancelReasonSql('$1::uuid')} AS reason`;
 
 /** The reason of the latest cancel request of `jobId`, or null when none was given. */
 export async function readCancelReason(pool: Pool, jobId: string): Promise<string | null> {

@@ -91,8 +91,7 @@ export class JobHold {
 
   /** Writes what is pending, guarded by RUNNING; resolves at once with true when nothing is. */
   async flush(): Promise<boolean> {
-    if (!this.hasPending) return this.#chain.then(() => !this.#fenced);
-    return (await this.#enqueue({ expect: RUNNING, events: [] })) !== undefined;
+    return this.hasPending ? this.probe() : this.#chain.then(() => !this.#fenced);
   }
 
   /**
