@@ -73,7 +73,8 @@ export interface JobTimes {
  * from the `job.queued` event, so it starts at the command's issue time), `dispatch` queued →
  * claimed for a worker (`job.started` minus `job.queued`, the scheduler's and the dispatch
  * stream's share; `dispatchedAt` splits it at the scheduler's claim), `run` started → terminal
- * event.
+ * event. A job claimed in the transaction that created it has the same time for both (that
+ * transaction's), so its claim stage is 0 and its pickup includes the rest of its creation.
  */
 export interface JobStages {
   readonly queuedAt: number;

@@ -11,7 +11,7 @@ export { ensureDatabase } from './ensure-database.js';
 export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
 export { statement } from './db/statement.js';
 export { byIds } from './db/ids-param.js';
-export { isConnectionError, isTransientError, isUniqueViolation, translateDbError } from './db/errors.js';
+export { isConnectionError, isLockNotAvailable, isTransientError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { latestCancelReasonSql } from './events/cancel-reason.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export { derivedUuid, uuidv7 } from './ids.js';

@@ -119,7 +119,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       deadLetter,
       metrics,
       logger,
-      ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool), fanOut, wakeDispatcher },
+      ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool), fanOut, wakeDispatcher, transaction: (work) => dispatcher.transaction(lease, work) },
     });
     const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher, betweenRounds: (fn) => dispatcher.betweenRounds(fn) };
     const leaderSince = Date.now();

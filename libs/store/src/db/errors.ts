@@ -17,6 +17,7 @@ const SQLSTATE = {
   adminShutdown: '57P01',
   crashShutdown: '57P02',
   tooManyConnections: '53300',
+  lockNotAvailable: '55P03',
 } as const;
 
 /** Socket errors of a connection that failed or went away. */
@@ -27,7 +28,7 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIP
  * failure or a deadlock (class 40), a lock not available, a statement cancelled or timed out.
  * The same statement may well succeed when tried again.
  */
-const TRANSIENT = new Set(['40001', '40P01', '55P03', '57014']);
+const TRANSIENT = new Set(['40001', '40P01', SQLSTATE.lockNotAvailable, '57014']);
 
 /** True for errors that mean PostgreSQL could not be reached or went away. */
 export function isConnectionError(err: unknown): boolean {
@@ -49,6 +50,11 @@ export function isConnectionError(err: unknown): boolean {
 export function isTransientError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return isConnectionError(err) || (typeof code === 'string' && TRANSIENT.has(code));
+}
+
+/** True when a statement gave up waiting for a lock (`lock_timeout`, or `NOWAIT`). */
+export function isLockNotAvailable(err: unknown): boolean {
+  return (err as { code?: unknown }).code === SQLSTATE.lockNotAvailable;
 }
 
 /** True when `err` is a unique-constraint violation (optionally on the named constraint). */

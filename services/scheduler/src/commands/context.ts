@@ -2,6 +2,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandKind, CommandOf, ErrorCode, JobEvent, Names } from '@gantry/contracts';
 import { byIds, type JobWriter, type Pool, statement } from '@gantry/store';
+import type { DispatchingTransaction } from '../dispatch/dispatcher.js';
 import type { CommandAuthorizer } from './authorize.js';
 
 export interface CommandContext {
@@ -14,6 +15,8 @@ export interface CommandContext {
   fanOut: (committed: readonly { events: readonly JobEvent[] }[]) => void;
   /** Asks the dispatcher for a round (jobs were queued). */
   wakeDispatcher: () => void;
+  /** Runs `work` in a transaction whose commit may dispatch the jobs it queues (`Dispatcher.transaction`). */
+  transaction: <T>(work: (tx: DispatchingTransaction) => Promise<T>) => Promise<T>;
 }
 
 /** A parsed command and the token it carried. */

@@ -8,12 +8,13 @@
  *
  * A pass goes one of two ways. The usual submit over NATS carries every job with its spec, and
  * its pass creates them with one statement that refuses the whole pass when an id names a job
- * of another workspace ({@link createCarried}); any other pass — ids without specs (the API's),
+ * of another workspace, in a transaction whose commit also dispatches them ({@link createCarried});
+ * any other pass — ids without specs (the API's),
  * more jobs than one statement takes, or that refusal — reads the named jobs first and decides
  * per command ({@link handleByReading}). Both decide the same; the first spares a round trip.
  */
 import { isGantryError, submittedJobs } from '@gantry/contracts';
-import { insertJobs, insertJobsUnlessForeign, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
+import { insertJobs, insertJobsUnlessForeign, type InsertJobsResult, isLockNotAvailable, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -58,30 +59,57 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
   if (authorized.includes(false)) return undefined;
   const outcomes: Outcome[] = batch.map(() => noop);
   const live = roundRobin(batch.flatMap((incoming, index) => perCommand[index]!.map((j) => ({ index, job: newJob(incoming.command, j) }))));
-  const result = await insertJobsUnlessForeign(ctx.pool, live.map((c) => c.job));
+  const result = await insertDispatched(ctx, live.map((c) => c.job));
   if (result === undefined) return undefined;
-  ctx.fanOut(result.created);
   markCreated(live, result.created, outcomes);
   const storedIds = [...result.existing].filter(([requested, existing]) => requested === existing).map(([id]) => id);
   if (storedIds.length > 0) {
     const stored = await readJobs(ctx, storedIds);
-    await Promise.all(
+    const queued = await Promise.all(
       live.map(async (c) => {
         const job = stored.get(c.job.id);
         // Another workspace's job, created by a concurrent pass after this one's check: a no-op (see MAX_PASSES).
-        if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') return;
-        await queueStored(ctx, job, batch[c.index]!.command, c.index, outcomes);
+        if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') return false;
+        return queueStored(ctx, job, batch[c.index]!.command, c.index, outcomes);
       }),
     );
+    if (queued.includes(true)) ctx.wakeDispatcher();
   }
-  if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
   return outcomes;
 }
 
-/** Queues a stored PENDING job of the command at `index`, which is applied if that took. */
-async function queueStored(ctx: CommandContext, job: JobRow, command: Incoming<'submit'>['command'], index: number, outcomes: Outcome[]): Promise<void> {
+/**
+ * `insertJobsUnlessForeign`, in a transaction whose commit dispatches what it created
+ * (`Dispatcher.transaction`: one statement's worth of jobs is short enough to hold the dispatch
+ * rounds back while it runs). If the statement would wait for a lock, the rounds are not held
+ * back meanwhile: it is done again on its own, and a round is woken once it commits.
+ */
+async function insertDispatched(ctx: CommandContext, jobs: readonly NewJob[]): Promise<InsertJobsResult | undefined> {
+  try {
+    return await ctx.transaction(async (tx) => {
+      const r = await insertJobsUnlessForeign(tx.client, jobs);
+      if (r !== undefined && r.created.length > 0) {
+        tx.dispatchOnCommit();
+        tx.afterCommit(() => ctx.fanOut(r.created));
+      }
+      return r;
+    });
+  } catch (err) {
+    if (!isLockNotAvailable(err)) throw err;
+    const r = await insertJobsUnlessForeign(ctx.pool, jobs);
+    if (r !== undefined && r.created.length > 0) {
+      ctx.fanOut(r.created);
+      ctx.wakeDispatcher();
+    }
+    return r;
+  }
+}
+
+/** Queues a stored PENDING job of the command at `index`, which is applied if that took; whether it was queued. */
+async function queueStored(ctx: CommandContext, job: JobRow, command: Incoming<'submit'>['command'], index: number, outcomes: Outcome[]): Promise<boolean> {
   const r = await ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler'));
   if (r.applied && outcomes[index]!.kind === 'done') outcomes[index] = applied;
+  return r.applied;
 }
 
 /** Marks applied the command of each creation whose job is among `created`. */
@@ -94,7 +122,7 @@ function markCreated(creations: readonly Creation[], created: readonly { readonl
 async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'submit'>[], perCommand: readonly Submitted[]): Promise<Outcome[]> {
   const jobs = await readJobs(ctx, perCommand.flatMap((list) => list.map((j) => j.jobId)));
   const outcomes: Outcome[] = batch.map(() => noop);
-  const writes: Promise<void>[] = [];
+  const writes: Promise<boolean>[] = [];
   const creations: Creation[] = [];
 
   await Promise.all(
@@ -131,9 +159,9 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
       for (const job of fresh) creations.push({ index, job });
     }),
   );
-  await Promise.all(writes);
-  if (creations.length > 0) await create(ctx, creations, outcomes);
-  if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
+  const queued = (await Promise.all(writes)).includes(true);
+  const created = creations.length > 0 && (await create(ctx, creations, outcomes));
+  if (queued || created) ctx.wakeDispatcher();
   return outcomes;
 }
 
@@ -158,16 +186,20 @@ export function roundRobin<T extends { readonly job: { readonly workspaceId: str
 /**
  * Creates jobs of authorised commands (a valid token proves its workspace exists), in chunks of
  * {@link CREATE_CHUNK} committed one after another, round-robin across workspaces; the
- * dispatcher is woken after each. A command whose jobs span chunks is acked after the last: if
+ * dispatcher is woken after each (a chunk is too long to hold the rounds back while it runs, as
+ * a creation dispatched by its own commit does); whether any job was created. A command whose jobs span chunks is acked after the last: if
  * the scheduler dies in between, the redelivered command creates only what is missing.
  */
-async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<void> {
+async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<boolean> {
   const live = roundRobin(creations.filter((c) => outcomes[c.index]!.kind === 'done'));
+  let any = false;
   for (let start = 0; start < live.length; start += CREATE_CHUNK) {
     const chunk = live.slice(start, start + CREATE_CHUNK);
     const { created } = await insertJobs(ctx.pool, chunk.map((c) => c.job));
     ctx.fanOut(created);
     markCreated(chunk, created, outcomes);
+    any ||= created.length > 0;
     if (created.length > 0 && start + CREATE_CHUNK < live.length) ctx.wakeDispatcher();
   }
+  return any;
 }

@@ -46,7 +46,7 @@
  * (2.5 s for 256 jobs over a 20,000-job backlog; now about 1 ms, one probe per job).
  */
 import { Priority } from '@gantry/contracts';
-import { type Pool, statement } from '@gantry/store';
+import { type Pool, type PoolClient, statement } from '@gantry/store';
 import type { Lease } from '../leadership/lease.js';
 import { LEASE_HELD_SQL } from '../leadership/lease.js';
 
@@ -186,9 +186,9 @@ export interface Claim {
 }
 
 /** Counts the pool's credit and claims up to that many jobs in dispatch order; no jobs for a deposed leader. */
-export async function claim(pool: Pool, lease: Lease, opts: ClaimOptions): Promise<Claim> {
+export async function claim(db: Pool | PoolClient, lease: Lease, opts: ClaimOptions): Promise<Claim> {
   if (opts.limit <= 0) return { credit: 0, jobs: [] };
-  const { rows } = await pool.query<{
+  const { rows } = await db.query<{
     credit: number;
     id: string | null;
     workspace_id: string;

@@ -17,6 +17,16 @@
  * A dispatch whose publish fails is un-marked as soon as its answer comes, so a later round
  * dispatches it again.
  *
+ * Jobs can also be dispatched by the commit that queues them ({@link Dispatcher.transaction}):
+ * a transaction that takes the rounds' turn, queues jobs, and runs a round's claims before its
+ * commit. That spares each job a commit of its own for the claim and the wake-up of the loop in
+ * between, and no round can dispatch a job of lower priority while the new ones are queued but
+ * not yet visible. It holds back the rounds while it runs, so it is for small creations (a
+ * command pass's single statement), not for a flood's chunks, and its statements wait at most
+ * {@link TURN_LOCK_WAIT_MS} for a lock (a row another transaction holds: its caller then does
+ * the work again outside the turn). Whatever takes the turn takes its connection inside it, so
+ * nothing waits for the turn while holding a connection a turn's holder may need.
+ *
  * The express lane (docs/protocol.md, "Express dispatches"). When a round leaves a pool without
  * ordinary credit and some of its workers have free express slots (beyond their ordinary ones),
  * a second claim takes jobs of priority `expressPriority` or more, up to that room, and hands
@@ -33,7 +43,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
-import type { Pool } from '@gantry/store';
+import type { Pool, PoolClient } from '@gantry/store';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { WorkerRegistry, WorkerView } from '../workers/registry.js';
@@ -76,6 +86,22 @@ const UNMARK_SQL = `UPDATE runner_jobs SET dispatched_at = NULL
 /** The dispatch of a claimed job, ordinary or express. */
 function dispatchOf(job: ClaimedJob, lease: Lease, at: Date): Dispatch {
   return { v: 1, jobId: job.id, workspaceId: job.workspaceId, attempt: job.attempt, term: lease.term, dispatchedAt: at.toISOString() };
+}
+
+/**
+ * How long a statement of {@link Dispatcher.transaction} may wait for a lock. While it waits, no
+ * round runs; the creations it is for wait for no lock unless something holds a row they need
+ * (a workspace locked by hand, the same job id being inserted by another transaction).
+ */
+export const TURN_LOCK_WAIT_MS = 50;
+
+/** A transaction of {@link Dispatcher.transaction}. */
+export interface DispatchingTransaction {
+  readonly client: PoolClient;
+  /** Tells that the transaction queued jobs: a round's claims then run in it before its commit. */
+  dispatchOnCommit(): void;
+  /** Runs `fn` once the transaction has committed, before its dispatches are sent (their events go out first). */
+  afterCommit(fn: () => void): void;
 }
 
 export class Dispatcher {
@@ -143,14 +169,61 @@ export class Dispatcher {
     return this.#inTurn(fn);
   }
 
+  /**
+   * Runs `work` in a transaction that holds the rounds' turn. When it queued jobs (it calls
+   * `dispatchOnCommit`), a round's claims run in the same transaction, and their dispatches are
+   * sent once it has committed, after the `afterCommit` callbacks. A failed claim rolls the whole
+   * transaction back. A statement that would wait longer than {@link TURN_LOCK_WAIT_MS} for a
+   * lock fails (`isLockNotAvailable`), and the transaction with it, so that the rounds are held
+   * back no longer: its caller does the work again outside.
+   */
+  transaction<T>(lease: Lease, work: (tx: DispatchingTransaction) => Promise<T>): Promise<T> {
+    return this.#inTurn(async () => {
+      const client = await this.#opts.pool.connect();
+      let queued = false;
+      const committed: (() => void)[] = [];
+      try {
+        // One round trip: a simple query of two statements.
+        await client.query(`BEGIN; SET LOCAL lock_timeout = ${TURN_LOCK_WAIT_MS}`);
+        const result = await work({ client, dispatchOnCommit: () => void (queued = true), afterCommit: (fn) => void committed.push(fn) });
+        const sends: (() => void)[] = [];
+        const dispatched = queued ? await this.#claimAll(client, lease, (send) => sends.push(send)) : 0;
+        await client.query('COMMIT');
+        try {
+          for (const fn of committed) fn();
+        } finally {
+          // Claimed is claimed: its dispatches go out whatever a callback did.
+          for (const send of sends) send();
+        }
+        // As after a full round: more may be waiting for the credit the next beats bring.
+        if (dispatched >= this.#opts.batch) this.wake();
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
   #inTurn<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#turn.then(fn);
     this.#turn = run.catch(() => undefined);
     return run;
   }
 
-  async #round(lease: Lease): Promise<number> {
-    const { pool, workers, batch } = this.#opts;
+  #round(lease: Lease): Promise<number> {
+    return this.#claimAll(this.#opts.pool, lease, (send) => send());
+  }
+
+  /**
+   * Claims for every pool with live workers, on `db`; returns how many jobs it claimed. Each
+   * claim's sending is handed to `send`, which sends now (the claim has committed) or once the
+   * transaction that holds it has.
+   */
+  async #claimAll(db: Pool | PoolClient, lease: Lease, send: (go: () => void) => void): Promise<number> {
+    const { workers, batch } = this.#opts;
     // The pools with live workers, each with those of its workers that take jobs.
     const pools = new Map<string, WorkerView[]>();
     for (const w of workers.live()) {
@@ -175,7 +248,7 @@ export class Dispatcher {
       const full = free.every((w) => w.busy >= w.slots);
       const { credit, jobs: claimed } = full
         ? { credit: 0, jobs: [] }
-        : await claim(pool, lease, {
+        : await claim(db, lease, {
           pool: poolName,
           limit: batch,
           workers: free,
@@ -184,20 +257,24 @@ export class Dispatcher {
         });
       this.#opts.metrics.freeSlots.set({ pool: poolName }, credit);
       if (claimed.length > 0) {
-        // Sent before the express claim runs, and the next round does not wait for their
-        // PubAcks: claimed jobs count against the credit (dispatched, not yet claimed) from the
-        // moment of the claim, and a failed publish is un-marked when its answer comes.
-        const published = this.#publish(poolName, lease, claimed).catch((err: unknown) =>
-          this.#opts.logger.error({ err, pool: poolName }, 'dispatch publish bookkeeping failed'),
-        );
-        this.#inFlight.add(published);
-        void published.finally(() => this.#inFlight.delete(published));
+        // Sent before the express claim runs (once the claim has committed), and the next round
+        // does not wait for their PubAcks: claimed jobs count against the credit (dispatched,
+        // not yet claimed) from the moment of the claim, and a failed publish is un-marked when
+        // its answer comes.
+        send(() => this.#track(this.#publish(poolName, lease, claimed), poolName, 'dispatch publish bookkeeping failed'));
         total += claimed.length;
       }
       // Ordinary credit used up: urgent jobs may still start in express slots.
-      if (claimed.length >= credit) total += await this.#expressRound(poolName, lease, views);
+      if (claimed.length >= credit) total += await this.#expressRound(db, poolName, lease, views, send);
     }
     return total;
+  }
+
+  /** Keeps a send's answer and bookkeeping until it settles, so that `run` waits for it; logs its failure. */
+  #track(work: Promise<void>, poolName: string, failure: string): void {
+    const tracked = work.catch((err: unknown) => this.#opts.logger.error({ err, pool: poolName }, failure));
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
   }
 
   /** The jobs `w` holds in express slots as far as this leader knows: its beat's, and those sent since that it does not list. */
@@ -213,7 +290,7 @@ export class Dispatcher {
   }
 
   /** Claims urgent jobs for the pool's free express slots and sends them; returns how many it claimed. */
-  async #expressRound(poolName: string, lease: Lease, views: readonly WorkerView[]): Promise<number> {
+  async #expressRound(db: Pool | PoolClient, poolName: string, lease: Lease, views: readonly WorkerView[], send: (go: () => void) => void): Promise<number> {
     const room = new Map<string, number>();
     for (const w of views) {
       if (w.express === undefined) continue;
@@ -223,22 +300,25 @@ export class Dispatcher {
     }
     const limit = Math.min(this.#opts.batch, [...room.values()].reduce((a, b) => a + b, 0));
     if (limit === 0) return 0;
-    const { jobs } = await claim(this.#opts.pool, lease, {
+    const { jobs } = await claim(db, lease, {
       pool: poolName,
       limit,
       defaultWorkspaceLimit: this.#opts.defaultWorkspaceLimit,
       agingSecondsPerPoint: this.#opts.agingSecondsPerPoint,
       minPriority: this.#opts.expressPriority,
     });
-    for (const job of jobs) {
+    const assigned = jobs.map((job) => {
       // The worker with the most express room takes the next job.
       const [workerId] = [...room].reduce((best, e) => (e[1] > best[1] ? e : best));
       room.set(workerId, room.get(workerId)! - 1);
-      const sent = this.#sendExpress(poolName, lease, workerId, job).catch((err: unknown) =>
-        this.#opts.logger.error({ err, pool: poolName }, 'express dispatch bookkeeping failed'),
-      );
-      this.#inFlight.add(sent);
-      void sent.finally(() => this.#inFlight.delete(sent));
+      return { job, workerId };
+    });
+    if (assigned.length > 0) {
+      send(() => {
+        for (const { job, workerId } of assigned) {
+          this.#track(this.#sendExpress(poolName, lease, workerId, job), poolName, 'express dispatch bookkeeping failed');
+        }
+      });
     }
     return jobs.length;
   }

@@ -1,0 +1,136 @@
+/**
+ * Jobs dispatched by the commit that creates them (`Dispatcher.transaction`). The dispatch loop
+ * runs no round of its own here (a long interval, a worker that beats once) but those a test
+ * asks for, so whether a round is under way when a submit's pass runs is up to the test.
+ */
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { Headers, type JobSpecInput } from '@gantry/contracts';
+import { createToken, createWorkspace } from '@gantry/testkit';
+import { useScheduler } from '../testing/use-scheduler.js';
+import { FakeWorker, ownPool, publishCommand, waitFor } from '../testing/harness.js';
+
+const h = useScheduler({ dispatchIntervalMs: 600_000, workerLostMs: 60_000 });
+let workspaceId: string;
+let token: string;
+
+beforeAll(async () => {
+  workspaceId = await createWorkspace(h.pool);
+  token = await createToken(h.pool, workspaceId);
+});
+
+const spec = (pool: string): JobSpecInput => ({ type: 'at-once', pool, steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] });
+
+/** A worker of its own pool, heard by the leader, and no round under way or due. */
+async function idleWorker(name: string): Promise<{ pool: string; worker: FakeWorker }> {
+  const pool = await ownPool(h.ns, name);
+  const worker = new FakeWorker(h.ns, h.pool, 4, { pool, beatEveryMs: 30_000 });
+  worker.start();
+  await waitFor(() => h.scheduler.workers.isLive(worker.workerId), 10_000, 'the worker heard');
+  // Its beat woke a round; a direct round waits for it, and nothing wakes another.
+  await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
+  return { pool, worker };
+}
+
+async function submit(pool: string, count: number): Promise<string[]> {
+  const jobIds = Array.from({ length: count }, () => randomUUID());
+  const command = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: jobIds.map((jobId) => ({ jobId, job: spec(pool) })) };
+  await publishCommand(h.ns, 'submit', command, { [Headers.token]: token });
+  return jobIds;
+}
+
+/**
+ * The jobs: whether each is dispatched, and whether by the transaction that created it (the
+ * claim's `dispatched_at` is then that transaction's `now()`, the time of its `job.created` event).
+ */
+async function dispatchOf(ids: readonly string[]): Promise<{ dispatched: boolean; atOnce: boolean }[]> {
+  const { rows } = await h.pool.query<{ dispatched: boolean; at_once: boolean }>(
+    `SELECT j.dispatched_at IS NOT NULL AS dispatched, j.dispatched_at = e.created_at AS at_once
+     FROM runner_jobs j JOIN job_events e ON e.job_id = j.id AND e.type = 'job.created'
+     WHERE j.id = ANY($1::uuid[]) ORDER BY j.id`,
+    [ids],
+  );
+  return rows.map((r) => ({ dispatched: r.dispatched, atOnce: r.at_once ?? false }));
+}
+
+describe('dispatch on commit', () => {
+  it('dispatches a submit’s jobs by the commit that creates them, with no round of its own', async () => {
+    const { pool, worker } = await idleWorker('at-once');
+    // No round claims for the pool: the loop sleeps, and the pass's own claim runs on its transaction's connection.
+    const queries = vi.spyOn(h.pool, 'query');
+    try {
+      const ids = await submit(pool, 3);
+      await waitFor(() => worker.dispatches.length === 3, 10_000, 'three dispatches');
+      expect(worker.dispatches.map((d) => d.jobId).sort()).toEqual([...ids].sort());
+      expect(await dispatchOf(ids)).toEqual(ids.map(() => ({ dispatched: true, atOnce: true })));
+      const roundClaims = queries.mock.calls.filter(([q]) => (q as unknown as { name?: string }).name === 'gantry_claim');
+      expect(roundClaims).toHaveLength(0);
+    } finally {
+      queries.mockRestore();
+      await worker.stop();
+    }
+  });
+
+  it('waits for a round under way before it creates a submit’s jobs, and then dispatches them by its commit', async () => {
+    const { pool, worker } = await idleWorker('behind-a-round');
+    // A round whose claim for the pool is held until the test lets it go.
+    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held = false;
+    const spy = vi.spyOn(h.pool, 'query').mockImplementation(((...args: unknown[]) => {
+      const config = args[0] as { name?: string; values?: unknown[] };
+      if (held || config.name !== 'gantry_claim' || config.values?.[3] !== pool) return query(...args);
+      held = true;
+      return released.then(() => query(...args));
+    }) as never);
+    try {
+      const round = h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
+      await waitFor(() => held, 10_000, 'the round’s claim held');
+      const ids = await submit(pool, 3);
+      // The pass waits for the round's turn: nothing of it is written beside the round.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await dispatchOf(ids)).toEqual([]);
+      release();
+      expect(await round).toBe(0);
+      await waitFor(() => worker.dispatches.length === 3, 10_000, 'three dispatches after the round');
+      expect(await dispatchOf(ids)).toEqual(ids.map(() => ({ dispatched: true, atOnce: true })));
+    } finally {
+      release();
+      spy.mockRestore();
+      await worker.stop();
+    }
+  });
+
+  it('holds no round back while a submit’s creation waits for a lock, and dispatches its jobs once it commits', async () => {
+    const { pool, worker } = await idleWorker('behind-a-lock');
+    const locked = await createWorkspace(h.pool);
+    const lockedToken = await createToken(h.pool, locked);
+    // Another transaction locks the workspace row, which the jobs' foreign key needs.
+    const blocker = await h.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [locked]);
+      const jobId = randomUUID();
+      const command = { v: 1, kind: 'submit', id: randomUUID(), workspaceId: locked, jobs: [{ jobId, job: spec(pool) }] };
+      await publishCommand(h.ns, 'submit', command, { [Headers.token]: lockedToken });
+      await new Promise((r) => setTimeout(r, 300));
+      // The pass gave the rounds' turn up: a round runs now, and finds nothing to dispatch.
+      let roundDone = false;
+      const round = h.scheduler.dispatcher.round(h.scheduler.leadership.lease!).then((n) => {
+        roundDone = true;
+        return n;
+      });
+      await waitFor(() => roundDone, 2_000, 'a round while the creation waits for its lock');
+      expect(await round).toBe(0);
+      await blocker.query('COMMIT');
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the dispatch once the lock went');
+      expect(worker.dispatches[0]!.jobId).toBe(jobId);
+      expect(await dispatchOf([jobId])).toEqual([{ dispatched: true, atOnce: false }]);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+      await worker.stop();
+    }
+  });
+});
