@@ -14,7 +14,7 @@
  * per command ({@link handleByReading}). Both decide the same; the first spares a round trip.
  */
 import { isGantryError, submittedJobs } from '@gantry/contracts';
-import { insertJobs, insertJobsUnlessForeign, type InsertJobsResult, isLockNotAvailable, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
+import { insertJobs, insertJobsUnlessForeign, type InsertJobsResult, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -81,28 +81,17 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
 /**
  * `insertJobsUnlessForeign`, in a transaction whose commit dispatches what it created
  * (`Dispatcher.transaction`: one statement's worth of jobs is short enough to hold the dispatch
- * rounds back while it runs). If the statement would wait for a lock, the rounds are not held
- * back meanwhile: it is done again on its own, and a round is woken once it commits.
+ * rounds back while it runs).
  */
-async function insertDispatched(ctx: CommandContext, jobs: readonly NewJob[]): Promise<InsertJobsResult | undefined> {
-  try {
-    return await ctx.transaction(async (tx) => {
-      const r = await insertJobsUnlessForeign(tx.client, jobs);
-      if (r !== undefined && r.created.length > 0) {
-        tx.dispatchOnCommit();
-        tx.afterCommit(() => ctx.fanOut(r.created));
-      }
-      return r;
-    });
-  } catch (err) {
-    if (!isLockNotAvailable(err)) throw err;
-    const r = await insertJobsUnlessForeign(ctx.pool, jobs);
+function insertDispatched(ctx: CommandContext, jobs: readonly NewJob[]): Promise<InsertJobsResult | undefined> {
+  return ctx.transaction(async (tx) => {
+    const r = await insertJobsUnlessForeign(tx.client, jobs);
     if (r !== undefined && r.created.length > 0) {
-      ctx.fanOut(r.created);
-      ctx.wakeDispatcher();
+      tx.dispatchOnCommit();
+      tx.afterCommit(() => ctx.fanOut(r.created));
     }
     return r;
-  }
+  });
 }
 
 /** Queues a stored PENDING job of the command at `index`, which is applied if that took; whether it was queued. */

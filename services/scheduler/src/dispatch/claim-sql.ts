@@ -22,7 +22,10 @@
  *    by priority alone (a range of the backlog index, so a backlog below `$9` costs nothing);
  * 4. `ordered`: effective priority = priority + waited seconds / AGING_SECONDS_PER_POINT (capped
  *    at the maximum priority), and each job's turn within its workspace, counted on from the
- *    jobs the workspace already has running or dispatched (its share of the slots);
+ *    jobs the workspace already has running or dispatched (its share of the slots). The wait is
+ *    never less than 0: claimed in the transaction that created it (`Dispatcher.transaction`),
+ *    a job's `queued_at` (the insert's clock) is later than `now()` (the transaction's start),
+ *    and floored it would lose a point;
  * 5. `eligible`: highest effective priority first and, within one effective priority, turn by
  *    turn across workspaces — round-robin from equal shares, so a workspace that arrives while
  *    another holds every slot takes the freed slots until their shares are even;
@@ -109,7 +112,7 @@ ordered AS (
   FROM (
     SELECT id, workspace_id, queued_at,
       LEAST(${Priority.max}, priority + CASE WHEN $7::int > 0
-        THEN floor(extract(epoch FROM now() - queued_at) / $7::int)::int ELSE 0 END) AS effective
+        THEN GREATEST(0, floor(extract(epoch FROM now() - queued_at) / $7::int))::int ELSE 0 END) AS effective
     FROM heads
   ) x
 ),

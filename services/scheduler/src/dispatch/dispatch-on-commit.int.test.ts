@@ -6,11 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Headers, type JobSpecInput } from '@gantry/contracts';
-import { createToken, createWorkspace } from '@gantry/testkit';
+import type { PoolClient } from '@gantry/store';
+import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
 import { FakeWorker, ownPool, publishCommand, waitFor } from '../testing/harness.js';
 
-const h = useScheduler({ dispatchIntervalMs: 600_000, workerLostMs: 60_000 });
+// Aging on, as in production: a job claimed by the transaction that created it must not lose a point to it.
+const h = useScheduler({ dispatchIntervalMs: 600_000, workerLostMs: 60_000, agingSecondsPerPoint: 10 });
 let workspaceId: string;
 let token: string;
 
@@ -19,12 +21,17 @@ beforeAll(async () => {
   token = await createToken(h.pool, workspaceId);
 });
 
-const spec = (pool: string): JobSpecInput => ({ type: 'at-once', pool, steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] });
+const spec = (pool: string, priority?: number): JobSpecInput => ({
+  type: 'at-once',
+  pool,
+  ...(priority === undefined ? {} : { priority }),
+  steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }],
+});
 
 /** A worker of its own pool, heard by the leader, and no round under way or due. */
-async function idleWorker(name: string): Promise<{ pool: string; worker: FakeWorker }> {
+async function idleWorker(name: string, slots = 4): Promise<{ pool: string; worker: FakeWorker }> {
   const pool = await ownPool(h.ns, name);
-  const worker = new FakeWorker(h.ns, h.pool, 4, { pool, beatEveryMs: 30_000 });
+  const worker = new FakeWorker(h.ns, h.pool, slots, { pool, beatEveryMs: 30_000 });
   worker.start();
   await waitFor(() => h.scheduler.workers.isLive(worker.workerId), 10_000, 'the worker heard');
   // Its beat woke a round; a direct round waits for it, and nothing wakes another.
@@ -32,9 +39,9 @@ async function idleWorker(name: string): Promise<{ pool: string; worker: FakeWor
   return { pool, worker };
 }
 
-async function submit(pool: string, count: number): Promise<string[]> {
+async function submit(pool: string, count: number, priority?: number): Promise<string[]> {
   const jobIds = Array.from({ length: count }, () => randomUUID());
-  const command = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: jobIds.map((jobId) => ({ jobId, job: spec(pool) })) };
+  const command = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: jobIds.map((jobId) => ({ jobId, job: spec(pool, priority) })) };
   await publishCommand(h.ns, 'submit', command, { [Headers.token]: token });
   return jobIds;
 }
@@ -130,6 +137,48 @@ describe('dispatch on commit', () => {
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
+      await worker.stop();
+    }
+  });
+
+  it('ranks the jobs it creates by their priority against the backlog, aging included', async () => {
+    const { pool, worker } = await idleWorker('ranked', 1);
+    // An older job one point lower waits; the loop sleeps, so only the submit's claim can take it.
+    const [older] = await createJobs(h.pool, workspaceId, 1, { spec: jobSpec({ pool, priority: 49 }) });
+    await new Promise((r) => setTimeout(r, 50));
+    const [urgent] = await submit(pool, 1, 50);
+    await waitFor(() => worker.dispatches.length === 1, 10_000, 'the one slot taken');
+    expect(worker.dispatches[0]!.jobId).toBe(urgent);
+    expect(await dispatchOf([older!.id])).toEqual([{ dispatched: false, atOnce: false }]);
+    await worker.stop();
+  });
+
+  it('creates a submit’s jobs all the same when the claims in its transaction fail, and a round dispatches them', async () => {
+    const { pool, worker } = await idleWorker('claim-fails');
+    // The next claim on a connection checked out by promise (a transaction's; a round's
+    // `pool.query` checks out by callback) fails once.
+    const connect = h.pool.connect.bind(h.pool) as (...args: unknown[]) => Promise<PoolClient>;
+    let failed = false;
+    const spy = vi.spyOn(h.pool, 'connect').mockImplementation((async (...args: unknown[]) => {
+      if (args.length > 0) return connect(...args);
+      const client = await connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      client.query = ((...args: unknown[]) => {
+        if (!failed && (args[0] as { name?: string }).name === 'gantry_claim') {
+          failed = true;
+          return Promise.reject(new Error('the claim failed'));
+        }
+        return query(...args);
+      }) as never;
+      return client;
+    }) as never);
+    try {
+      const ids = await submit(pool, 2);
+      await waitFor(() => worker.dispatches.length === 2, 10_000, 'two dispatches by a round');
+      expect(failed).toBe(true);
+      expect(await dispatchOf(ids)).toEqual(ids.map(() => ({ dispatched: true, atOnce: false })));
+    } finally {
+      spy.mockRestore();
       await worker.stop();
     }
   });

@@ -23,8 +23,8 @@
  * between, and no round can dispatch a job of lower priority while the new ones are queued but
  * not yet visible. It holds back the rounds while it runs, so it is for small creations (a
  * command pass's single statement), not for a flood's chunks, and its statements wait at most
- * {@link TURN_LOCK_WAIT_MS} for a lock (a row another transaction holds: its caller then does
- * the work again outside the turn). Whatever takes the turn takes its connection inside it, so
+ * {@link TURN_LOCK_WAIT_MS} for a lock (a row another transaction holds: the work is then done
+ * again outside the turn, as it is when the claims fail). Whatever takes the turn takes its connection inside it, so
  * nothing waits for the turn while holding a connection a turn's holder may need.
  *
  * The express lane (docs/protocol.md, "Express dispatches"). When a round leaves a pool without
@@ -43,7 +43,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
-import type { Pool, PoolClient } from '@gantry/store';
+import { isLockNotAvailable, type Pool, type PoolClient } from '@gantry/store';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { WorkerRegistry, WorkerView } from '../workers/registry.js';
@@ -94,6 +94,9 @@ function dispatchOf(job: ClaimedJob, lease: Lease, at: Date): Dispatch {
  * (a workspace locked by hand, the same job id being inserted by another transaction).
  */
 export const TURN_LOCK_WAIT_MS = 50;
+
+/** What a try of {@link Dispatcher.transaction} in the rounds' turn answers when it gave up. */
+const GAVE_UP: unique symbol = Symbol('gave up');
 
 /** A transaction of {@link Dispatcher.transaction}. */
 export interface DispatchingTransaction {
@@ -153,6 +156,8 @@ export class Dispatcher {
       }
       if (!this.#wakeRequested) await this.#sleep(signal);
     }
+    // A creating transaction in the turn may still send dispatches.
+    await this.#turn;
     await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -172,39 +177,67 @@ export class Dispatcher {
   /**
    * Runs `work` in a transaction that holds the rounds' turn. When it queued jobs (it calls
    * `dispatchOnCommit`), a round's claims run in the same transaction, and their dispatches are
-   * sent once it has committed, after the `afterCommit` callbacks. A failed claim rolls the whole
-   * transaction back. A statement that would wait longer than {@link TURN_LOCK_WAIT_MS} for a
-   * lock fails (`isLockNotAvailable`), and the transaction with it, so that the rounds are held
-   * back no longer: its caller does the work again outside.
+   * sent once it has committed, after the `afterCommit` callbacks. If a statement of `work` would
+   * wait longer than {@link TURN_LOCK_WAIT_MS} for a lock, or the claims fail, the transaction is
+   * rolled back and `work` runs again in one of its own, outside the turn, after which a round
+   * is woken for what it queued: the rounds are held back no longer, and a job is not refused
+   * for a claim's failure.
    */
-  transaction<T>(lease: Lease, work: (tx: DispatchingTransaction) => Promise<T>): Promise<T> {
-    return this.#inTurn(async () => {
-      const client = await this.#opts.pool.connect();
-      let queued = false;
-      const committed: (() => void)[] = [];
+  async transaction<T>(lease: Lease, work: (tx: DispatchingTransaction) => Promise<T>): Promise<T> {
+    const inTurn = await this.#inTurn(() => this.#transaction(work, lease));
+    // Outside the turn a try never gives up.
+    return inTurn === GAVE_UP ? ((await this.#transaction(work, undefined)) as T) : inTurn;
+  }
+
+  /**
+   * One try of {@link transaction}: in the turn with `lease` (claims, a bounded lock wait), else
+   * outside it. {@link GAVE_UP} when the try in the turn gave up, rolled back.
+   */
+  async #transaction<T>(work: (tx: DispatchingTransaction) => Promise<T>, lease: Lease | undefined): Promise<T | typeof GAVE_UP> {
+    const client = await this.#opts.pool.connect();
+    let queued = false;
+    const committed: (() => void)[] = [];
+    const sends: (() => void)[] = [];
+    const giveUp = async (): Promise<typeof GAVE_UP> => {
+      await client.query('ROLLBACK');
+      return GAVE_UP;
+    };
+    try {
+      // One round trip: a simple query of two statements.
+      await client.query(lease === undefined ? 'BEGIN' : `BEGIN; SET LOCAL lock_timeout = ${TURN_LOCK_WAIT_MS}`);
+      let result: T;
       try {
-        // One round trip: a simple query of two statements.
-        await client.query(`BEGIN; SET LOCAL lock_timeout = ${TURN_LOCK_WAIT_MS}`);
-        const result = await work({ client, dispatchOnCommit: () => void (queued = true), afterCommit: (fn) => void committed.push(fn) });
-        const sends: (() => void)[] = [];
-        const dispatched = queued ? await this.#claimAll(client, lease, (send) => sends.push(send)) : 0;
-        await client.query('COMMIT');
-        try {
-          for (const fn of committed) fn();
-        } finally {
-          // Claimed is claimed: its dispatches go out whatever a callback did.
-          for (const send of sends) send();
-        }
-        // As after a full round: more may be waiting for the credit the next beats bring.
-        if (dispatched >= this.#opts.batch) this.wake();
-        return result;
+        result = await work({ client, dispatchOnCommit: () => void (queued = true), afterCommit: (fn) => void committed.push(fn) });
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (lease !== undefined && isLockNotAvailable(err)) return await giveUp();
         throw err;
-      } finally {
-        client.release();
       }
-    });
+      let dispatched = 0;
+      if (queued && lease !== undefined) {
+        try {
+          dispatched = await this.#claimAll(client, lease, (send) => sends.push(send));
+        } catch (err) {
+          this.#opts.logger.warn({ err }, 'claims in a creating transaction failed; creating without them');
+          return await giveUp();
+        }
+      }
+      await client.query('COMMIT');
+      try {
+        for (const fn of committed) fn();
+      } finally {
+        // Claimed is claimed: its dispatches go out whatever a callback did.
+        for (const send of sends) send();
+      }
+      // Outside the turn nothing was claimed; after a full claim more may be waiting for the
+      // credit the next beats bring.
+      if ((queued && lease === undefined) || dispatched >= this.#opts.batch) this.wake();
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   #inTurn<T>(fn: () => Promise<T>): Promise<T> {
