@@ -14,7 +14,7 @@
  * per command ({@link handleByReading}). Both decide the same; the first spares a round trip.
  */
 import { isGantryError, submittedJobs } from '@gantry/contracts';
-import { insertJobs, insertJobsUnlessForeign, type InsertJobsResult, type NewJob, ONE_STATEMENT_MAX } from '@gantry/store';
+import { applyWrites, insertJobs, insertJobsUnlessForeign, type InsertJobsResult, type NewJob, ONE_STATEMENT_MAX, type WriteResult } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -64,16 +64,15 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
   markCreated(live, result.created, outcomes);
   const storedIds = [...result.existing].filter(([requested, existing]) => requested === existing).map(([id]) => id);
   if (storedIds.length > 0) {
-    const stored = await readJobs(ctx, storedIds);
-    const queued = await Promise.all(
-      live.map(async (c) => {
-        const job = stored.get(c.job.id);
-        // Another workspace's job, created by a concurrent pass after this one's check: a no-op (see MAX_PASSES).
-        if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') return false;
-        return queueStored(ctx, job, batch[c.index]!.command, c.index, outcomes);
-      }),
-    );
-    if (queued.includes(true)) ctx.wakeDispatcher();
+    const rows = await readJobs(ctx, storedIds);
+    const stored: Stored[] = [];
+    for (const c of live) {
+      const job = rows.get(c.job.id);
+      // Another workspace's job, created by a concurrent pass after this one's check: a no-op (see MAX_PASSES).
+      if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') continue;
+      stored.push({ index: c.index, job, actor: batch[c.index]!.command.actor ?? 'scheduler' });
+    }
+    await queueStored(ctx, stored, outcomes);
   }
   return outcomes;
 }
@@ -94,11 +93,41 @@ function insertDispatched(ctx: CommandContext, jobs: readonly NewJob[]): Promise
   });
 }
 
-/** Queues a stored PENDING job of the command at `index`, which is applied if that took; whether it was queued. */
-async function queueStored(ctx: CommandContext, job: JobRow, command: Incoming<'submit'>['command'], index: number, outcomes: Outcome[]): Promise<boolean> {
-  const r = await ctx.writer.write(queueSubmitted(stateOf(job), command.actor ?? 'scheduler'));
-  if (r.applied && outcomes[index]!.kind === 'done') outcomes[index] = applied;
-  return r.applied;
+/** A stored PENDING job to queue for the command at `index`. */
+interface Stored {
+  readonly index: number;
+  readonly job: JobRow;
+  readonly actor: string;
+}
+
+/**
+ * Queues stored PENDING jobs (the API stores a request's jobs, then announces their ids), each
+ * command applied when one of its jobs was queued by it. One statement's worth goes in a
+ * transaction whose commit dispatches them (`Dispatcher.transaction`); more go through the
+ * group writer, and a round is woken.
+ */
+async function queueStored(ctx: CommandContext, stored: readonly Stored[], outcomes: Outcome[]): Promise<void> {
+  if (stored.length === 0) return;
+  const writes = stored.map((s) => queueSubmitted(stateOf(s.job), s.actor));
+  let results: readonly WriteResult[];
+  if (stored.length <= ONE_STATEMENT_MAX) {
+    results = await ctx.transaction(async (tx) => {
+      const r = await applyWrites(tx.client, writes);
+      const queued = r.filter((w) => w.applied);
+      if (queued.length > 0) {
+        tx.dispatchOnCommit();
+        tx.afterCommit(() => ctx.fanOut(queued));
+      }
+      return r;
+    });
+  } else {
+    results = await Promise.all(writes.map((w) => ctx.writer.write(w)));
+    if (results.some((r) => r.applied)) ctx.wakeDispatcher();
+  }
+  results.forEach((r, i) => {
+    const { index } = stored[i]!;
+    if (r.applied && outcomes[index]!.kind === 'done') outcomes[index] = applied;
+  });
 }
 
 /** Marks applied the command of each creation whose job is among `created`. */
@@ -111,7 +140,7 @@ function markCreated(creations: readonly Creation[], created: readonly { readonl
 async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'submit'>[], perCommand: readonly Submitted[]): Promise<Outcome[]> {
   const jobs = await readJobs(ctx, perCommand.flatMap((list) => list.map((j) => j.jobId)));
   const outcomes: Outcome[] = batch.map(() => noop);
-  const writes: Promise<boolean>[] = [];
+  const stored: Stored[] = [];
   const creations: Creation[] = [];
 
   await Promise.all(
@@ -134,7 +163,8 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
         if (!job) {
           fresh.push(newJob(command, { jobId, job: spec }));
         } else if (job.status === 'PENDING') {
-          writes.push(queueStored(ctx, job, command, index, outcomes));
+          // Queued even if the command's new jobs are refused below: stored jobs need no token.
+          stored.push({ index, job, actor: command.actor ?? 'scheduler' });
         }
       }
       if (fresh.length === 0) return;
@@ -148,9 +178,8 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
       for (const job of fresh) creations.push({ index, job });
     }),
   );
-  const queued = (await Promise.all(writes)).includes(true);
-  const created = creations.length > 0 && (await create(ctx, creations, outcomes));
-  if (queued || created) ctx.wakeDispatcher();
+  await queueStored(ctx, stored, outcomes);
+  if (creations.length > 0 && (await create(ctx, creations, outcomes))) ctx.wakeDispatcher();
   return outcomes;
 }
 

@@ -47,13 +47,13 @@ async function submit(pool: string, count: number, priority?: number): Promise<s
 }
 
 /**
- * The jobs: whether each is dispatched, and whether by the transaction that created it (the
- * claim's `dispatched_at` is then that transaction's `now()`, the time of its `job.created` event).
+ * The jobs: whether each is dispatched, and whether by the transaction that queued it (the
+ * claim's `dispatched_at` is then that transaction's `now()`, the time of its `job.queued` event).
  */
 async function dispatchOf(ids: readonly string[]): Promise<{ dispatched: boolean; atOnce: boolean }[]> {
   const { rows } = await h.pool.query<{ dispatched: boolean; at_once: boolean }>(
     `SELECT j.dispatched_at IS NOT NULL AS dispatched, j.dispatched_at = e.created_at AS at_once
-     FROM runner_jobs j JOIN job_events e ON e.job_id = j.id AND e.type = 'job.created'
+     FROM runner_jobs j JOIN job_events e ON e.job_id = j.id AND e.type = 'job.queued'
      WHERE j.id = ANY($1::uuid[]) ORDER BY j.id`,
     [ids],
   );
@@ -181,5 +181,16 @@ describe('dispatch on commit', () => {
       spy.mockRestore();
       await worker.stop();
     }
+  });
+
+  it('queues the jobs the API stored and dispatches them by the same commit', async () => {
+    const { pool, worker } = await idleWorker('stored');
+    const pending = await createJobs(h.pool, workspaceId, 2, { spec: jobSpec({ pool }), status: 'PENDING' });
+    const ids = pending.map((j) => j.id);
+    // As the API announces a request's jobs: ids only, no token.
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: ids.map((jobId) => ({ jobId })) });
+    await waitFor(() => worker.dispatches.length === 2, 10_000, 'two dispatches');
+    expect(await dispatchOf(ids)).toEqual(ids.map(() => ({ dispatched: true, atOnce: true })));
+    await worker.stop();
   });
 });

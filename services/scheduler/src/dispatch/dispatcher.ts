@@ -21,8 +21,8 @@
  * a transaction that takes the rounds' turn, queues jobs, and runs a round's claims before its
  * commit. That spares each job a commit of its own for the claim and the wake-up of the loop in
  * between, and no round can dispatch a job of lower priority while the new ones are queued but
- * not yet visible. It holds back the rounds while it runs, so it is for small creations (a
- * command pass's single statement), not for a flood's chunks, and its statements wait at most
+ * not yet visible. It holds back the rounds while it runs, so it is for a submit pass's one
+ * statement's worth of jobs, not for a flood's chunks, and its statements wait at most
  * {@link TURN_LOCK_WAIT_MS} for a lock (a row another transaction holds: the work is then done
  * again outside the turn, as it is when the claims fail). Whatever takes the turn takes its connection inside it, so
  * nothing waits for the turn while holding a connection a turn's holder may need.
