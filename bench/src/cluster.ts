@@ -1,7 +1,8 @@
 /**
  * A Gantry cluster for one benchmark run: its own database (migrated from scratch), its own
  * NATS namespace, a scheduler process and N worker processes, driven through the public NATS
- * interface (batched submit commands with an API token). Torn down afterwards, whatever happened.
+ * interface (batched submit commands with an API token), or with `api` through the HTTP API
+ * (its own process, `submitHttp`). Torn down afterwards, whatever happened.
  */
 import { randomUUID } from 'node:crypto';
 import { Headers, type JobSpecInput, type SubmitCommand, JobSpec, parseWith } from '@gantry/contracts';
@@ -12,6 +13,7 @@ import {
   createTestDatabase,
   createTestNamespace,
   dropTemplate,
+  freePort,
   startService,
   sweepStaleTestResources,
   type ServiceProcess,
@@ -28,6 +30,8 @@ export interface ClusterOptions {
   workspaces?: number;
   schedulerEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** Also start the API (rate limit off), for `submitHttp`. */
+  api?: boolean;
 }
 
 export interface Cluster {
@@ -43,6 +47,11 @@ export interface Cluster {
    * publisher that does not set it).
    */
   submit(jobs: readonly { workspaceId: string; spec: JobSpecInput; id?: string }[], opts?: { workspaceHeader?: boolean }): Promise<{ id: string; submittedAt: number }[]>;
+  /**
+   * Submits `specs` to workspace `workspaceId` through the API, in one `POST /runner-jobs/batch`
+   * (the cluster must have `api`); their ids as the API answered, and when the request was sent.
+   */
+  submitHttp(workspaceId: string, specs: readonly JobSpecInput[]): Promise<{ id: string; submittedAt: number }[]>;
   /** Polls until `count` jobs are in a terminal status (less often while many remain); returns when it saw them. */
   waitForTerminal(count: number, timeoutMs: number): Promise<number>;
   /** Starts one more worker process (worker ids are w0, w1, … in start order). */
@@ -82,6 +91,15 @@ export interface JobStages {
   readonly dispatchedAt: number;
   readonly startedAt: number;
   readonly endedAt: number;
+}
+
+/** Waits until the API at `base` answers its readiness check. */
+async function apiReady(base: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the api did not become ready');
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
@@ -135,6 +153,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     processes.push(scheduler);
     await ready(scheduler);
     const workers = await Promise.all(Array.from({ length: opts.workers }, spawnWorker));
+    let apiBase: string | undefined;
+    if (opts.api) {
+      const port = await freePort();
+      processes.push(startService('api', { ...env, PORT: String(port), RATE_LIMIT_PER_SECOND: '0' }, { nodeArgs: profilingArgs('api') }));
+      apiBase = `http://127.0.0.1:${port}`;
+      await apiReady(apiBase);
+    }
     publisher = createPublisher(ns.nc, { maxInFlight: 256 });
     const names = ns.names;
     const p = pool;
@@ -170,6 +195,18 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         }
         await Promise.all(sends);
         return ids.map((id, i) => ({ id, submittedAt: submittedAt[i]! }));
+      },
+      async submitHttp(workspaceId, specs) {
+        if (apiBase === undefined) throw new Error('submitHttp needs a cluster started with api');
+        const submittedAt = Date.now();
+        const res = await fetch(`${apiBase}/runner-jobs/batch`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.get(workspaceId)!}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ jobs: specs }),
+        });
+        if (res.status !== 202) throw new Error(`POST /runner-jobs/batch answered ${res.status}: ${await res.text()}`);
+        const { jobs: accepted } = (await res.json()) as { jobs: { id: string }[] };
+        return accepted.map((j) => ({ id: j.id, submittedAt }));
       },
       async waitForTerminal(count, timeoutMs) {
         const deadline = Date.now() + timeoutMs;

@@ -14,6 +14,10 @@
  * drained a burst meets a steady rate: its writers have run their statements in waves of
  * hundreds. With `--history` (a job history already analyzed), this is how a long-lived
  * deployment runs, and how the JIT compilation of every write showed (docs/performance.md).
+ *
+ * `--http` submits through the API instead (`POST /runner-jobs/batch` with the jobs due, as a
+ * service that submits over HTTP would), so the path also has the API's insert and its
+ * announcement of the stored jobs; the ingest stage then starts at the request.
  */
 import { writeHistory } from '../history.js';
 import type { Scenario } from '../scenario.js';
@@ -22,7 +26,7 @@ import { cpuSince, cpuSnapshot } from '../cpu.js';
 
 export const latency: Scenario = {
   name: 'latency',
-  description: 'submit → terminal event ms at a fixed arrival rate (--rate 300, --seconds 30 after --warmup 3 unmeasured, --workers 2, --concurrency 64, --history 0 completed jobs written first, --burst 0 jobs run at once before)',
+  description: 'submit → terminal event ms at a fixed arrival rate (--rate 300, --seconds 30 after --warmup 3 unmeasured, --workers 2, --concurrency 64, --history 0 completed jobs written first, --burst 0 jobs run at once before, --http to submit through the API)',
   async run(args) {
     const rate = Number(args.get('rate') ?? 300);
     const seconds = Number(args.get('seconds') ?? 30);
@@ -31,7 +35,8 @@ export const latency: Scenario = {
     const concurrency = Number(args.get('concurrency') ?? 64);
     const history = Number(args.get('history') ?? 0);
     const burst = Number(args.get('burst') ?? 0);
-    const cluster = await startCluster({ workers, concurrency });
+    const http = args.has('http');
+    const cluster = await startCluster({ workers, concurrency, api: http });
     try {
       const ws = cluster.workspaceIds[0]!;
       if (history > 0) await writeHistory(cluster.pool, ws, history);
@@ -53,7 +58,11 @@ export const latency: Scenario = {
           // The warm-up's last job goes alone, so that the measured window starts on a batch.
           const upTo = sent < warm ? Math.min(due, warm) : due;
           if (sent < warm && upTo === warm) cpuBefore = cpuSnapshot();
-          submitted.push(cluster.submit(Array.from({ length: upTo - sent }, () => ({ workspaceId: ws, spec }))));
+          submitted.push(
+            http
+              ? cluster.submitHttp(ws, Array.from({ length: upTo - sent }, () => spec))
+              : cluster.submit(Array.from({ length: upTo - sent }, () => ({ workspaceId: ws, spec }))),
+          );
           sent = upTo;
         }
         // Sleep until the next job is due (job k is due k / rate seconds after the start), not
@@ -80,6 +89,7 @@ export const latency: Scenario = {
         return { p50: percentile(values, 50), p99: percentile(values, 99) };
       };
       return {
+        ...(http ? { via: 'http' } : {}),
         rate,
         seconds,
         jobs: jobs.length,
