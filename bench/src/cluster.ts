@@ -40,6 +40,8 @@ export interface Cluster {
   readonly workspaceIds: readonly string[];
   readonly scheduler: ServiceProcess;
   readonly workers: ServiceProcess[];
+  /** The API's process, with `api`. */
+  readonly api: ServiceProcess | undefined;
   /**
    * Publishes batched submit commands for `jobs` (asynchronously, bounded in flight); resolves
    * when all are acked by JetStream. A job's id is made here unless it names one. Commands carry
@@ -154,9 +156,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await ready(scheduler);
     const workers = await Promise.all(Array.from({ length: opts.workers }, spawnWorker));
     let apiBase: string | undefined;
+    let api: ServiceProcess | undefined;
     if (opts.api) {
       const port = await freePort();
-      processes.push(startService('api', { ...env, PORT: String(port), RATE_LIMIT_PER_SECOND: '0' }, { nodeArgs: profilingArgs('api') }));
+      api = startService('api', { ...env, PORT: String(port), RATE_LIMIT_PER_SECOND: '0' }, { nodeArgs: profilingArgs('api') });
+      processes.push(api);
       apiBase = `http://127.0.0.1:${port}`;
       await apiReady(apiBase);
     }
@@ -171,6 +175,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       workspaceIds,
       scheduler,
       workers,
+      api,
       async submit(jobs, { workspaceHeader = true } = {}) {
         // Batched submit commands: up to SUBMIT_BATCH jobs of one workspace per message.
         const ids = jobs.map((j) => j.id ?? randomUUID());

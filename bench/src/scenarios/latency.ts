@@ -78,6 +78,7 @@ export const latency: Scenario = {
       const cpuSeconds = cpuSince(cpuBefore, {
         scheduler: cluster.scheduler.child.pid,
         ...Object.fromEntries(cluster.workers.map((w, i) => [`w${i}`, w.child.pid])),
+        ...(cluster.api ? { api: cluster.api.child.pid } : {}),
         bench: process.pid,
       });
       const times = await cluster.timings();
