@@ -8,10 +8,13 @@
  *
  * A pass goes one of two ways. The usual submit over NATS carries every job with its spec, and
  * its pass creates them with one statement that refuses the whole pass when an id names a job
- * of another workspace, in a transaction whose commit also dispatches them ({@link createCarried});
- * any other pass — ids without specs (the API's),
+ * of another workspace ({@link createCarried}); any other pass — ids without specs (the API's),
  * more jobs than one statement takes, or that refusal — reads the named jobs first and decides
  * per command ({@link handleByReading}). Both decide the same; the first spares a round trip.
+ *
+ * One statement's worth of jobs, created or queued (the API's stored ones), is written in a
+ * transaction whose commit also dispatches them (`Dispatcher.transaction`); more than that, a
+ * flood's, commits on its own and wakes a dispatch round.
  */
 import { isGantryError, submittedJobs } from '@gantry/contracts';
 import { applyWrites, insertJobs, insertJobsUnlessForeign, type InsertJobsResult, type NewJob, ONE_STATEMENT_MAX, type WriteResult } from '@gantry/store';
@@ -203,10 +206,11 @@ export function roundRobin<T extends { readonly job: { readonly workspaceId: str
 
 /**
  * Creates jobs of authorised commands (a valid token proves its workspace exists), in chunks of
- * {@link CREATE_CHUNK} committed one after another, round-robin across workspaces; the
- * dispatcher is woken after each (a chunk is too long to hold the rounds back while it runs, as
- * a creation dispatched by its own commit does); whether any job was created. A command whose jobs span chunks is acked after the last: if
- * the scheduler dies in between, the redelivered command creates only what is missing.
+ * {@link CREATE_CHUNK} committed one after another, round-robin across workspaces, and answers
+ * whether any job was created; the dispatcher is woken after each chunk but the last (a chunk
+ * takes too long to hold the rounds back while it runs, as a creation dispatched by its own
+ * commit does). A command whose jobs span chunks is acked after the last: if the scheduler dies
+ * in between, the redelivered command creates only what is missing.
  */
 async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<boolean> {
   const live = roundRobin(creations.filter((c) => outcomes[c.index]!.kind === 'done'));
