@@ -96,7 +96,7 @@ export interface JobStages {
 }
 
 /** Waits until the API at `base` answers its readiness check. */
-async function apiReady(base: string): Promise<void> {
+export async function apiReady(base: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return;
     await new Promise((r) => setTimeout(r, 100));

@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPool, mintToken } from '@gantry/store';
 import { createTemplate, createTestDatabase, createTestNamespace, dropTemplate, freePort, jobSpec, startService } from '@gantry/testkit';
+import { apiReady } from '../cluster.js';
 import { cpuSince, cpuSnapshot } from '../cpu.js';
 import { profilingArgs } from '../profile.js';
 import type { Scenario } from '../scenario.js';
@@ -69,17 +70,6 @@ function cpuPerJob(before: number | undefined, after: number | undefined, jobs: 
   return before === undefined || after === undefined ? null : Math.round(((after - before) * 1e6) / jobs);
 }
 
-
-/** Waits until the API answers /readyz with 200. */
-async function ready(base: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the api did not become ready');
-}
-
 /** Runs `total` units of work on `concurrency` workers; returns seconds elapsed. */
 async function drive(total: number, concurrency: number, work: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
@@ -126,7 +116,7 @@ export const submit: Scenario = {
         minted.hash,
         minted.prefix,
       ]);
-      await ready(base);
+      await apiReady(base);
       const job = JSON.stringify(
         jobSpec({ steps: Array.from({ length: stepsPerJob }, (_, i) => ({ name: `step-${i}`, phase: 'EXECUTION', type: 'NOOP' })) }),
       );

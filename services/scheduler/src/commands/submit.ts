@@ -88,10 +88,7 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
 function insertDispatched(ctx: CommandContext, jobs: readonly NewJob[]): Promise<InsertJobsResult | undefined> {
   return ctx.transaction(async (tx) => {
     const r = await insertJobsUnlessForeign(tx.client, jobs);
-    if (r !== undefined && r.created.length > 0) {
-      tx.dispatchOnCommit();
-      tx.afterCommit(() => ctx.fanOut(r.created));
-    }
+    if (r !== undefined && r.created.length > 0) tx.queued(() => ctx.fanOut(r.created));
     return r;
   });
 }
@@ -117,10 +114,7 @@ async function queueStored(ctx: CommandContext, stored: readonly Stored[], outco
     results = await ctx.transaction(async (tx) => {
       const r = await applyWrites(tx.client, writes);
       const queued = r.filter((w) => w.applied);
-      if (queued.length > 0) {
-        tx.dispatchOnCommit();
-        tx.afterCommit(() => ctx.fanOut(queued));
-      }
+      if (queued.length > 0) tx.queued(() => ctx.fanOut(queued));
       return r;
     });
   } else {
@@ -182,7 +176,7 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
     }),
   );
   await queueStored(ctx, stored, outcomes);
-  if (creations.length > 0 && (await create(ctx, creations, outcomes))) ctx.wakeDispatcher();
+  if (creations.length > 0) await create(ctx, creations, outcomes);
   return outcomes;
 }
 
@@ -206,22 +200,19 @@ export function roundRobin<T extends { readonly job: { readonly workspaceId: str
 
 /**
  * Creates jobs of authorised commands (a valid token proves its workspace exists), in chunks of
- * {@link CREATE_CHUNK} committed one after another, round-robin across workspaces, and answers
- * whether any job was created; the dispatcher is woken after each chunk but the last (a chunk
- * takes too long to hold the rounds back while it runs, as a creation dispatched by its own
- * commit does). A command whose jobs span chunks is acked after the last: if the scheduler dies
- * in between, the redelivered command creates only what is missing.
+ * {@link CREATE_CHUNK} committed one after another, round-robin across workspaces; the
+ * dispatcher is woken after each (a chunk takes too long to hold the rounds back while it runs,
+ * as a creation dispatched by its own commit does). A command whose jobs span chunks is acked
+ * after the last: if the scheduler dies in between, the redelivered command creates only what is
+ * missing.
  */
-async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<boolean> {
+async function create(ctx: CommandContext, creations: readonly Creation[], outcomes: Outcome[]): Promise<void> {
   const live = roundRobin(creations.filter((c) => outcomes[c.index]!.kind === 'done'));
-  let any = false;
   for (let start = 0; start < live.length; start += CREATE_CHUNK) {
     const chunk = live.slice(start, start + CREATE_CHUNK);
     const { created } = await insertJobs(ctx.pool, chunk.map((c) => c.job));
     ctx.fanOut(created);
     markCreated(chunk, created, outcomes);
-    any ||= created.length > 0;
-    if (created.length > 0 && start + CREATE_CHUNK < live.length) ctx.wakeDispatcher();
+    if (created.length > 0) ctx.wakeDispatcher();
   }
-  return any;
 }

@@ -101,10 +101,12 @@ const GAVE_UP: unique symbol = Symbol('gave up');
 /** A transaction of {@link Dispatcher.transaction}. */
 export interface DispatchingTransaction {
   readonly client: PoolClient;
-  /** Tells that the transaction queued jobs: a round's claims then run in it before its commit. */
-  dispatchOnCommit(): void;
-  /** Runs `fn` once the transaction has committed, before its dispatches are sent (their events go out first). */
-  afterCommit(fn: () => void): void;
+  /**
+   * Tells that the transaction queued jobs, so that a round's claims run in it before its commit,
+   * and gives what to do once it has committed (publish their events), which runs before its
+   * dispatches are sent.
+   */
+  queued(onCommit: () => void): void;
 }
 
 export class Dispatcher {
@@ -176,8 +178,8 @@ export class Dispatcher {
 
   /**
    * Runs `work` in a transaction that holds the rounds' turn. When it queued jobs (it calls
-   * `dispatchOnCommit`), a round's claims run in the same transaction, and their dispatches are
-   * sent once it has committed, after the `afterCommit` callbacks. If a statement of `work` would
+   * `queued`), a round's claims run in the same transaction, and their dispatches are sent once
+   * it has committed, after the `queued` callbacks. If a statement of `work` would
    * wait longer than {@link TURN_LOCK_WAIT_MS} for a lock, or the claims fail, the transaction is
    * rolled back and `work` runs again in one of its own, outside the turn, after which a round
    * is woken for what it queued: the rounds are held back no longer, and a job is not refused
@@ -195,7 +197,6 @@ export class Dispatcher {
    */
   async #transaction<T>(work: (tx: DispatchingTransaction) => Promise<T>, lease: Lease | undefined): Promise<T | typeof GAVE_UP> {
     const client = await this.#opts.pool.connect();
-    let queued = false;
     const committed: (() => void)[] = [];
     const sends: (() => void)[] = [];
     const giveUp = async (): Promise<typeof GAVE_UP> => {
@@ -207,11 +208,12 @@ export class Dispatcher {
       await client.query(lease === undefined ? 'BEGIN' : `BEGIN; SET LOCAL lock_timeout = ${TURN_LOCK_WAIT_MS}`);
       let result: T;
       try {
-        result = await work({ client, dispatchOnCommit: () => void (queued = true), afterCommit: (fn) => void committed.push(fn) });
+        result = await work({ client, queued: (onCommit) => void committed.push(onCommit) });
       } catch (err) {
         if (lease !== undefined && isLockNotAvailable(err)) return await giveUp();
         throw err;
       }
+      const queued = committed.length > 0;
       let dispatched = 0;
       if (queued && lease !== undefined) {
         try {
