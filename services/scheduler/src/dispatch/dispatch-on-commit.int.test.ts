@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Headers, type JobSpecInput } from '@gantry/contracts';
-import type { PoolClient } from '@gantry/store';
+import { insertJobs, type PoolClient } from '@gantry/store';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
+import { acquireLease, type Lease } from '../leadership/lease.js';
 import { useScheduler } from '../testing/use-scheduler.js';
 import { FakeWorker, ownPool, publishCommand, waitFor } from '../testing/harness.js';
 
@@ -192,5 +193,29 @@ describe('dispatch on commit', () => {
     await waitFor(() => worker.dispatches.length === 2, 10_000, 'two dispatches');
     expect(await dispatchOf(ids)).toEqual(ids.map(() => ({ dispatched: true, atOnce: true })));
     await worker.stop();
+  });
+
+  it('claims nothing for a leader whose lease ran out after the transaction began', async () => {
+    const { pool, worker } = await idleWorker('lease-expired');
+    // A lease of its own (not the harness leader's), so that expiring it deposes nobody else.
+    const term = await acquireLease(h.pool, 'lease-expired', 'deposed', 60_000);
+    const lease: Lease = { name: 'lease-expired', holder: 'deposed', term: term! };
+    const jobId = randomUUID();
+    try {
+      await h.scheduler.dispatcher.transaction(lease, async (tx) => {
+        // The lease runs out while the transaction is under way (its renewals failed for leaseMs):
+        // `now()`, the time of its BEGIN, is still within the lease.
+        await h.pool.query(`UPDATE scheduler_leases SET expires_at = clock_timestamp() WHERE name = $1`, [lease.name]);
+        await new Promise((r) => setTimeout(r, 20));
+        const { created } = await insertJobs(tx.client, [{ id: jobId, workspaceId, spec: jobSpec({ pool }), status: 'QUEUED', actor: 'test' }]);
+        tx.queued(() => undefined);
+        return created;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await dispatchOf([jobId])).toEqual([{ dispatched: false, atOnce: false }]);
+      expect(worker.dispatches).toHaveLength(0);
+    } finally {
+      await worker.stop();
+    }
   });
 });

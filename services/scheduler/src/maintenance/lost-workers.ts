@@ -24,7 +24,6 @@ export async function recoverLostWorkersOnce(
     limit?: number;
   },
 ): Promise<void> {
-  workers.forgetLost();
   const hearing = workers.hearingSince();
   if (hearing === undefined || Date.now() - Math.max(opts.leaderSince, hearing) < opts.lostAfterMs) return;
   const live = workers.live().map((w) => w.workerId);

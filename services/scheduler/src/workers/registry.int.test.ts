@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heartbeat } from '@gantry/contracts';
 import { connectNats, createLogger, loadConfig } from '@gantry/runtime';
 import { createTestNamespace, startPrivateNats, type TestNamespace } from '@gantry/testkit';
-import { WorkerRegistry } from './registry.js';
+import { COUNT_INTERVAL_MS, WorkerRegistry } from './registry.js';
 
 let ns: TestNamespace;
 
@@ -73,6 +73,26 @@ describe('WorkerRegistry', () => {
       await registry.stop();
       await nc.close();
       await nats.cleanup();
+    }
+  });
+
+  it('forgets workers silent for lostAfterMs by itself, as a standby must (only a leader recovers lost workers)', async () => {
+    const registry = new WorkerRegistry({ nc: ns.nc, names: ns.names, lostAfterMs: 200, logger: createLogger({ service: 'test', version: '0', level: 'silent' }) });
+    await registry.start();
+    try {
+      // 200 worker processes come and go (pods restarted, scaled down): an id each.
+      for (let i = 0; i < 200; i++) ns.nc.publish(ns.names.subjects.heartbeat(`gone-${i}`), JSON.stringify(beat(`gone-${i}`, 'default')));
+      await ns.nc.flush();
+      const deadline = Date.now() + 10_000;
+      while (registry.live().length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(registry.live()).toHaveLength(200);
+      // Past lostAfterMs and two periodic counts, with nobody calling forgetLost.
+      await new Promise((r) => setTimeout(r, 200 + 2 * COUNT_INTERVAL_MS + 200));
+      expect(registry.live()).toHaveLength(0);
+      // What the map still holds: forgetLost answers the ids it still had to drop.
+      expect(registry.forgetLost()).toEqual([]);
+    } finally {
+      await registry.stop();
     }
   });
 });

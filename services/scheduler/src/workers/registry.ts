@@ -7,6 +7,11 @@
  * down no worker is heard, however well it runs. {@link WorkerRegistry.hearingSince} says since
  * when beats have been able to arrive, so that nobody is judged lost by this replica's own
  * outage (the lost-worker recovery waits `lostAfterMs` after a reconnect, as after an election).
+ *
+ * A worker silent for `lostAfterMs` is also forgotten, at the next periodic count: every
+ * replica, standbys included, hears every worker process that ever ran (an id per process), and
+ * would otherwise keep them all. The lost-worker recovery does not need them: it asks which
+ * workers are live, and requeues the RUNNING jobs of every other.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Heartbeat, type Names } from '@gantry/contracts';
@@ -77,7 +82,10 @@ export class WorkerRegistry {
       },
     });
     this.#sub = sub;
-    this.#timer = setInterval(() => this.#count(), COUNT_INTERVAL_MS);
+    this.#timer = setInterval(() => {
+      this.forgetLost();
+      this.#count();
+    }, COUNT_INTERVAL_MS);
     this.#timer.unref();
     await this.#opts.nc.flush();
     this.#hearingSince = Date.now();
