@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { boundedJsonObject, jsonBytes, utf8Bytes } from './json.js';
+import { boundedJsonObject, jsonBytes, storableJson, storableText, unstorable, utf8Bytes } from './json.js';
 
 const encoder = new TextEncoder();
 
@@ -33,5 +33,30 @@ describe('boundedJsonObject', () => {
     const over = schema.safeParse({ a: 'ééx' });
     expect(over.success).toBe(false);
     expect(z.prettifyError(over.error!)).toContain('thing is 13 bytes serialised; the limit is 12 bytes');
+  });
+});
+
+describe('storableText and storableJson', () => {
+  it('replace a NUL and unpaired surrogates with U+FFFD, and keep pairs and everything else', () => {
+    expect(storableText('a\u0000b')).toBe('a\ufffdb');
+    expect(storableText('😀 x \ud83d')).toBe('😀 x \ufffd');
+    expect(storableText('\ude00 and \ud83d\ude00')).toBe('\ufffd and 😀');
+    const plain = 'plain ✓ 😀';
+    expect(storableText(plain)).toBe(plain);
+  });
+
+  it('agree with unstorable on random strings', () => {
+    const units = [0, 0x41, 0xe9, 0x2713, 0xd83d, 0xde00, 0xdbff, 0xdc00];
+    for (let n = 0; n < 500; n++) {
+      const text = String.fromCharCode(...Array.from({ length: 1 + (n % 9) }, (_, i) => units[(n * 7 + i * 3) % units.length]!));
+      expect(unstorable(storableText(text))).toBeUndefined();
+      if (unstorable(text) === undefined) expect(storableText(text)).toBe(text);
+    }
+  });
+
+  it('reach every string of a value, keys included, and return the value itself when none needs it', () => {
+    expect(storableJson({ 'k\u0000': ['x\ud800', 1, null, { y: 'z\u0000' }] })).toEqual({ 'k\ufffd': ['x\ufffd', 1, null, { y: 'z\ufffd' }] });
+    const clean = { a: ['b', 2], c: { d: true } };
+    expect(storableJson(clean)).toBe(clean);
   });
 });

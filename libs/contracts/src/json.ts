@@ -63,6 +63,39 @@ export function unstorable(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `text` with every character PostgreSQL cannot store (a NUL, an unpaired surrogate) replaced
+ * by U+FFFD; `text` itself when it has none. For text Gantry writes on someone's behalf (a
+ * step's error message, its output), which is kept as well as it can be rather than refused.
+ */
+export function storableText(text: string): string {
+  if (unstorable(text) === undefined) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      out += text.slice(i, i + 2);
+      i++;
+    } else if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) out += '\ufffd';
+    else out += text[i];
+  }
+  return out;
+}
+
+/** `value` with {@link storableText} applied to each of its strings, keys included; `value` itself when none needs it. */
+export function storableJson<T>(value: T): T {
+  return anyUnstorable(value) ? (withStorableStrings(value) as T) : value;
+}
+
+function withStorableStrings(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(withStorableStrings);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), withStorableStrings(v)]));
+  }
+  return value;
+}
+
 /** True when a string in `value` (keys included) is one PostgreSQL cannot store; allocates nothing. */
 function anyUnstorable(value: unknown): boolean {
   if (typeof value === 'string') return unstorable(value) !== undefined;

@@ -38,8 +38,8 @@ export function createCancelListener(opts: CancelListenerOptions): StartStopComp
             logger.warn({ err: parseErr }, 'invalid cancel signal ignored');
             return;
           }
-          const entry = opts.inFlight.get(signal.jobId);
-          if (!entry || entry.attempt !== signal.attempt) {
+          const entry = opts.inFlight.get(signal.jobId, signal.attempt);
+          if (!entry) {
             logger.debug({ jobId: signal.jobId, attempt: signal.attempt }, 'cancel signal for an attempt not held here');
             return;
           }

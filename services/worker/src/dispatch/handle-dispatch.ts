@@ -60,7 +60,7 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: Dispatch
         signals.emit('dispatchDropped', { reason: 'invalid' });
         return;
       }
-      if (inFlight.get(d.jobId)?.attempt === d.attempt) {
+      if (inFlight.get(d.jobId, d.attempt) !== undefined) {
         signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'duplicate' });
         msg.claimed?.(false);
         return;

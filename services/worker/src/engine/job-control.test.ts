@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GantryError, Limits } from '@gantry/contracts';
+import { GantryError, Limits, unstorable } from '@gantry/contracts';
 import { CancelJobError, classifyStepError, RetryLaterError, StepFailedError, UnrecoverableError } from './job-control.js';
 
 describe('classifyStepError', () => {
@@ -20,6 +20,15 @@ describe('classifyStepError', () => {
   it('bounds the message', () => {
     const long = classifyStepError(new Error('x'.repeat(10_000)), 's').error.message;
     expect(long.length).toBe(Limits.maxErrorMessageLength);
+  });
+
+  it('makes the message storable: no NUL, and no surrogate pair cut in two by the bound', () => {
+    expect(classifyStepError(new Error('a\u0000b'), 's').error.message).toBe('a\ufffdb');
+    // Cut at max - 1 units, the last kept unit would be the high half of an emoji.
+    const cut = classifyStepError(new Error(`${'a'.repeat(Limits.maxErrorMessageLength - 2)}${'😀'.repeat(10)}`), 's').error.message;
+    expect(cut).toBe(`${'a'.repeat(Limits.maxErrorMessageLength - 2)}…`);
+    expect(unstorable(cut)).toBeUndefined();
+    expect(classifyStepError(new CancelJobError('lone \ud83d half'), 's').error.message).toBe('lone \ufffd half');
   });
 
   it('refuses a retry delay out of range', () => {

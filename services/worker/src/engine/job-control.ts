@@ -11,7 +11,7 @@
  *
  * Errors are classified once, by {@link classifyStepError}; nothing else inspects them.
  */
-import { GantryError, type JobError, Limits } from '@gantry/contracts';
+import { GantryError, type JobError, Limits, storableText } from '@gantry/contracts';
 
 /** A step failure with a stable code; retryable unless `retryable: false`. */
 export class StepFailedError extends Error {
@@ -67,10 +67,20 @@ export interface StepFailure {
   readonly retryDelayMs?: number;
 }
 
-/** Cuts a message to the length the contracts allow on a job or step. */
+/**
+ * A message as a job or step can store it: cut to the length the contracts allow (never inside a
+ * surrogate pair), with what PostgreSQL cannot store (a NUL, an unpaired surrogate) replaced by
+ * U+FFFD. A handler's message is anyone's text; refused by PostgreSQL, it would fail the write
+ * that ends the attempt.
+ */
 export function boundedMessage(message: string): string {
   const max = Limits.maxErrorMessageLength;
-  return message.length <= max ? message : `${message.slice(0, max - 1)}…`;
+  if (message.length > max) {
+    let end = max - 1;
+    if ((message.charCodeAt(end - 1) & 0xfc00) === 0xd800) end -= 1;
+    message = `${message.slice(0, end)}…`;
+  }
+  return storableText(message);
 }
 
 /** What `err`, thrown by the handler of step `stepId`, does to the step and its job. */

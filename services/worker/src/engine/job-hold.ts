@@ -82,11 +82,20 @@ export class JobHold {
    * Claims the job (row 4), the hold's first write; the claim also loads it (`JobWrite.load`),
    * so it costs one round trip. Nothing may be pending: a write that loads changes no step.
    * Resolves with the job as claimed, or undefined when refused.
+   *
+   * A claim whose answer was lost is sent again as a replay, which the store answers applied
+   * (its event is stored) with the job as it is now. If the job moved on meanwhile (the
+   * scheduler queued it again as a later attempt, or ended it), the attempt is no longer this
+   * worker's, and the claim counts as refused: nothing may run.
    */
   async claim(move: Move): Promise<LoadedJob | undefined> {
     const result = await this.#enqueue(move, true);
-    if (result !== undefined && result.job === undefined) throw new Error(`the claim of job ${this.#opts.jobId} was answered without the job`);
-    return result?.job;
+    if (result === undefined) return undefined;
+    const job = result.job;
+    if (job === undefined) throw new Error(`the claim of job ${this.#opts.jobId} was answered without the job`);
+    if (job.status === move.to && job.attempt === this.#opts.holder.attempt) return job;
+    this.#fence(result);
+    return undefined;
   }
 
   /** Writes what is pending, guarded by RUNNING; resolves at once with true when nothing is. */

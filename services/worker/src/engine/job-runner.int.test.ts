@@ -39,6 +39,17 @@ const throwsAtOnce = defineStepType({
   },
 });
 
+/** Text PostgreSQL cannot store, from a handler: a NUL in its message, a message long enough to be cut inside an emoji, an output string cut by code units. */
+const unstorableText = defineStepType({
+  type: 'UNSTORABLE_TEXT',
+  spec: z.object({ kind: z.enum(['nul', 'long-emoji', 'output']) }),
+  async run({ spec }) {
+    if (spec.kind === 'nul') throw new Error('bad byte \u0000 in the tool output');
+    if (spec.kind === 'long-emoji') throw new Error(`${'a'.repeat(3998)}${'😀'.repeat(10)}`);
+    return { output: { summary: '😀😀😀'.slice(0, 5) } };
+  },
+});
+
 function payloadOf(events: readonly JobEvent[], type: string): Record<string, unknown> {
   return events.find((e) => e.type === type)!.payload as Record<string, unknown>;
 }
@@ -171,6 +182,28 @@ describe('the step engine', () => {
     expect(await metrics.render()).toMatch(/^gantry_dispatches_dropped_total\{reason="stale"\} 2$/m);
   });
 
+  it('keeps reaching the running attempt of a job while a stale dispatch of its earlier attempt is dropped', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const job = await h.createJob({ steps: [{ name: 'hold', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'stale-beside' } }] });
+    // The job is on its second attempt (its first worker was judged lost, say).
+    await h.pool.query('UPDATE runner_jobs SET attempt = 2 WHERE id = $1', [job.id]);
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id && e.attempt === 2);
+    await h.dispatch(job.id, 2);
+    await block.started('stale-beside');
+    // The first attempt's dispatch comes again (redelivered after the ack wait): dropped as stale.
+    const dropped = worker.signals.next('dispatchDropped', (d) => d.jobId === job.id && d.attempt === 1);
+    await h.dispatch(job.id, 1, `${job.id}:1:redelivered`);
+    expect((await dropped).reason).toBe('stale');
+    try {
+      // A cancel of the running attempt (move 11) still reaches it.
+      h.ns.nc.publish(h.ns.names.subjects.cancel(worker.id), JSON.stringify({ v: 1, jobId: job.id, attempt: 2, reason: 'cancelled' }));
+      expect((await ended).outcome).toBe('CANCELLED');
+      expect(await h.job(job.id)).toMatchObject({ status: 'CANCELLED', attempt: 2 });
+    } finally {
+      block.release('stale-beside');
+    }
+  });
+
   it('stops writing when a newer attempt fenced the running one, and acks its dispatch', async () => {
     const { worker } = await h.startWorker({ stepTypes: [block.handler] });
     const job = await h.createJob({
@@ -252,6 +285,20 @@ describe('the step engine', () => {
     const hooked = await h.createJob({ steps: [{ name: 'hook', phase: 'EXECUTION', type: 'NOT_JSON', spec: { hook: 'throw' } }] });
     expect(await h.run(worker, hooked.id)).toBe('FAILED');
     expect((await h.steps(hooked.id))[0]!.error).toMatchObject({ message: 'no timeout here', retryable: false });
+  });
+
+  it('ends the attempt when a handler’s error or output holds text PostgreSQL cannot store, storing it with U+FFFD instead', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [unstorableText] });
+    for (const kind of ['nul', 'long-emoji'] as const) {
+      const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'x', phase: 'EXECUTION', type: 'UNSTORABLE_TEXT', spec: { kind } }] });
+      expect(await h.run(worker, job.id)).toBe('FAILED');
+      expect(await h.job(job.id)).toMatchObject({ status: 'FAILED', worker_id: null });
+      const message = (await h.steps(job.id))[0]!.error!.message;
+      expect(message).toBe(kind === 'nul' ? 'bad byte \ufffd in the tool output' : `${'a'.repeat(3998)}…`);
+    }
+    const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'x', phase: 'EXECUTION', type: 'UNSTORABLE_TEXT', spec: { kind: 'output' } }] });
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+    expect((await h.job(job.id)).result).toEqual({ x: { summary: '😀😀\ufffd' } });
   });
 
   it('fails a step of an unknown type without retry', async () => {

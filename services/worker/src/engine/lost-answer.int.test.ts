@@ -2,14 +2,23 @@
  * A commit whose answer never arrives: a TCP proxy between the worker's pool and PostgreSQL
  * forwards a write, lets PostgreSQL commit it, and cuts both connections instead of passing the
  * answer on — what a PostgreSQL crash does between a commit and its answer. The hold retries the
- * write on a new connection; the job must record it once.
+ * write on a new connection; the job must record it once, and a claim whose job moved on before
+ * its retry must not run.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLogger } from '@gantry/runtime';
-import { createPool, JobWriter, type Pool } from '@gantry/store';
-import { createJobs, createWorkspace, useTestDatabase } from '@gantry/testkit';
+import { z } from 'zod';
+import { createLogger, createMetrics } from '@gantry/runtime';
+import { applyWrites, createPool, JobWriter, type Pool } from '@gantry/store';
+import { createJobs, createWorkspace, jobSpec, useTestDatabase } from '@gantry/testkit';
+import { createWorkerMetrics } from '../metrics.js';
+import { StepRegistry } from '../steps/registry.js';
+import { defineStepType, type StepHandler } from '../steps/types.js';
 import { JobHold } from './job-hold.js';
+import { AttemptRun } from './job-runner.js';
 import * as W from './writes.js';
 
 const db = useTestDatabase();
@@ -58,6 +67,7 @@ let cutter: AnswerCutter;
 let direct: Pool;
 let proxied: Pool;
 let workspaceId: string;
+let workDir: string;
 
 beforeAll(async () => {
   const url = new URL(db.url);
@@ -66,11 +76,13 @@ beforeAll(async () => {
   direct = createPool(db.url, { max: 2, applicationName: 'lost-answer-test' });
   proxied = createPool(url.toString(), { max: 2, applicationName: 'lost-answer-test-proxied' });
   workspaceId = await createWorkspace(direct);
+  workDir = await mkdtemp(join(tmpdir(), 'gantry-lost-answer-'));
 });
 afterAll(async () => {
   await proxied.end();
   await direct.end();
   await new Promise((r) => cutter.server.close(r));
+  await rm(workDir, { recursive: true, force: true });
 });
 
 it('records a step write once when PostgreSQL committed it and the answer was lost', async () => {
@@ -104,4 +116,42 @@ it('records a step write once when PostgreSQL committed it and the answer was lo
     ['step.started', two],
   ]);
   await writer.stop();
+});
+
+it('runs nothing when a claim committed, its answer was lost, and the job moved on before the retry', async () => {
+  let ran = 0;
+  const mark = defineStepType({ type: 'MARK', spec: z.object({}), run: async () => {
+    ran += 1;
+    return {};
+  } }) as StepHandler<unknown>;
+  const [job] = await createJobs(direct, workspaceId, 1, { spec: jobSpec({ steps: [{ name: 'mark', phase: 'EXECUTION', type: 'MARK' }] }) });
+  const writer = new JobWriter({ pool: proxied });
+  const metrics = createWorkerMetrics(createMetrics({ service: 'worker', version: '0', defaultMetrics: false }), 'default', () => ({ total: 1, busy: 1, expressTotal: 0, expressBusy: 0 }));
+  const claimed: boolean[] = [];
+  const run = new AttemptRun({ jobId: job!.id, attempt: 1 }, {
+    writer, registry: new StepRegistry([mark]), metrics, logger,
+    settings: { workerId: 'w1', workDir, killGraceMs: 1_000, progressIntervalMs: 0, stepWriteDelayMs: 10 },
+    onClaim: (ok) => claimed.push(ok),
+  });
+  await proxied.query('SELECT 1'); // a connection is open: the next answer cut is the claim's
+  cutter.armed = true;
+  const outcome = run.run();
+  // The claim's answer is lost and the claim commits (the statements after the cut answer were
+  // already on their way). Before the hold's retry (100 ms later) the scheduler ends attempt 1
+  // (its deadline passed, say) and queues attempt 2.
+  while (cutter.cut === 0) await new Promise((r) => setTimeout(r, 2));
+  for (;;) {
+    const { rows } = await direct.query<{ status: string }>('SELECT status FROM runner_jobs WHERE id = $1', [job!.id]);
+    if (rows[0]!.status === 'RUNNING') break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const [moved] = await applyWrites(direct, [{
+    jobId: job!.id, attempt: 1, expect: ['RUNNING'], to: 'QUEUED',
+    set: { attempt: 2, failures: 1, workerId: null, dispatchedAt: null, error: { code: 'TIMEOUT', message: 'timed out' } },
+    events: [{ type: 'job.queued', actor: 'scheduler', payload: { attempt: 2, reason: 'retry', runAt: null } }],
+  }]);
+  expect(moved!.applied).toBe(true);
+  expect(await outcome).toBe('REFUSED');
+  await writer.stop();
+  expect({ ran, claimed }).toEqual({ ran: 0, claimed: [false] });
 });

@@ -17,7 +17,7 @@
  *   handler's spec hooks (`parseSpec`, `timeoutMs`, `stopGraceMs`): the attempt never ends
  *   without a word over a handler's mistake.
  */
-import { jsonBytes, Limits } from '@gantry/contracts';
+import { jsonBytes, Limits, storableJson } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
 import type { JobHold } from './job-hold.js';
 import type { WorkDir } from '../workdir.js';
@@ -71,15 +71,18 @@ function settle(work: Promise<unknown>, interruption: Interruption, graceMs: num
   });
 }
 
-/** The step's output as stored: NUL-free JSON within the result limit. */
+/**
+ * The step's output as stored: JSON (as `JSON.stringify` makes it) within the result limit, its
+ * strings with what PostgreSQL cannot store (a NUL, an unpaired surrogate) replaced by U+FFFD.
+ */
 export function boundedOutput(output: unknown): Json | undefined {
   if (output === undefined) return undefined;
-  let text = JSON.stringify(output);
+  const text = JSON.stringify(output);
   if (text === undefined) return undefined;
-  if (text.includes('\\u0000')) text = text.replaceAll('\\u0000', '\\ufffd');
-  const bytes = jsonBytes(JSON.parse(text));
+  const value = storableJson(JSON.parse(text) as Json);
+  const bytes = jsonBytes(value);
   if (bytes > Limits.maxResultBytes) return { truncated: true, bytes };
-  return JSON.parse(text) as Json;
+  return value;
 }
 
 function timeoutOf(step: LoadedStep, handler: StepHandler<unknown>, spec: unknown): number | undefined {
