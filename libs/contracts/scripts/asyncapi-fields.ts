@@ -30,6 +30,7 @@ export const HEADER_DOCS = {
   originalSequence: 'The original message’s sequence in its stream.',
   deliveries: 'How many times the original message was delivered.',
   originalMsgId: 'The original message’s Nats-Msg-Id (the command id), when it had one.',
+  droppedHeaders: 'The original headers left out, comma-separated, when the original headers passed 32 KiB: the largest are dropped first, so that the dead letter stays within JetStream’s header limit.',
 } as const satisfies Record<keyof typeof Headers, string>;
 
 /** Replaces every sentinel in `text` by its `{param}`. */

@@ -157,7 +157,7 @@ export function asyncApiDocument(version: string): Doc {
     summary: 'A refused or undeliverable command, byte for byte, with the reason in its headers.',
     contentType: 'application/octet-stream',
     headers: headers(
-      ['deadLetterCode', 'deadLetterReason', 'originalSubject', 'originalSequence', 'deliveries', 'originalMsgId'],
+      ['deadLetterCode', 'deadLetterReason', 'originalSubject', 'originalSequence', 'deliveries', 'originalMsgId', 'droppedHeaders'],
       ['deadLetterCode', 'deadLetterReason', 'originalSubject'],
       {
         deadLetterCode: { enum: [...ERROR_CODES] },

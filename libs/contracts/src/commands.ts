@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { JobSpec } from './jobs.js';
+import { storableString } from './json.js';
 import { Limits, Priority } from './limits.js';
 import type { CommandKind } from './names.js';
 
@@ -19,7 +20,7 @@ const base = {
   v: z.literal(CURRENT_COMMAND_VERSION),
   id: z.uuid().describe('Command id; also the Nats-Msg-Id.'),
   workspaceId: z.uuid(),
-  actor: z.string().min(1).max(Limits.maxNameLength).optional().describe('Who asked, for the audit trail.'),
+  actor: storableString(Limits.maxNameLength).min(1).optional().describe('Who asked, for the audit trail.'),
   issuedAt: z.iso.datetime({ offset: true }).optional(),
 };
 
@@ -88,7 +89,7 @@ export const CancelCommand = z
     ...base,
     kind: z.literal('cancel'),
     jobId: z.uuid(),
-    reason: z.string().max(Limits.maxReasonLength).optional(),
+    reason: storableString(Limits.maxReasonLength).optional(),
   })
   .meta({ id: 'CancelCommand', description: 'Cancel a job; a running job is aborted on its worker.' });
 export type CancelCommand = z.infer<typeof CancelCommand>;
@@ -109,7 +110,7 @@ export const ApproveCommand = z
     jobId: z.uuid(),
     stepId: z.uuid(),
     decision: z.enum(['approve', 'reject']),
-    comment: z.string().max(Limits.maxReasonLength).optional(),
+    comment: storableString(Limits.maxReasonLength).optional(),
   })
   .meta({ id: 'ApproveCommand', description: 'Decide a manual approval gate.' });
 export type ApproveCommand = z.infer<typeof ApproveCommand>;

@@ -96,6 +96,32 @@ function withStorableStrings(value: unknown): unknown {
   return value;
 }
 
+/** A string of at most `max` characters that PostgreSQL can store ({@link unstorable}): free text from a client, refused at the edge otherwise. */
+export function storableString(max: number) {
+  return z.string().max(max).check((ctx) => {
+    const why = unstorable(ctx.value);
+    if (why !== undefined) ctx.issues.push({ code: 'custom', message: why, input: ctx.value });
+  });
+}
+
+/**
+ * True when `value` nests objects and arrays more than `max` levels deep (a bare object or
+ * array is one level); it descends no further than that, so a value of any depth is checked
+ * without deep recursion.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestsDeeperThan(item, max - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && nestsDeeperThan((value as Record<string, unknown>)[key], max - 1)) return true;
+  }
+  return false;
+}
+
 /** True when a string in `value` (keys included) is one PostgreSQL cannot store; allocates nothing. */
 function anyUnstorable(value: unknown): boolean {
   if (typeof value === 'string') return unstorable(value) !== undefined;

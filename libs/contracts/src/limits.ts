@@ -11,6 +11,12 @@ export const Limits = {
    * 1 MiB message limit, so a refused command always fits in its dead letter.
    */
   maxCommandBytes: 512 * 1024,
+  /**
+   * Levels of objects and arrays a request body or command may nest, the envelope included
+   * (a job's payload inside a batch sits four levels down). Deeper JSON would exhaust the
+   * stack of whatever checks or stores it, PostgreSQL's jsonb included.
+   */
+  maxJsonDepth: 128,
   /** Largest job payload, serialised. */
   maxPayloadBytes: 256 * 1024,
   /** Largest step spec, serialised. */

@@ -42,6 +42,8 @@ export const Headers = {
   deliveries: 'Gantry-Deliveries',
   /** On a dead letter: the original message's `Nats-Msg-Id` (absent when it had none), for tracing. */
   originalMsgId: 'Gantry-Original-Msg-Id',
+  /** On a dead letter: the original headers left out (comma-separated names), the largest first, to keep within JetStream's header limit. */
+  droppedHeaders: 'Gantry-Dropped-Headers',
 } as const;
 
 function assertNamespace(namespace: string): void {

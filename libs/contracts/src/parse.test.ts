@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { COMMAND_VERSIONS, CURRENT_COMMAND_VERSION } from './commands.js';
 import { type GantryError, isGantryError } from './errors.js';
 import { JobSpec } from './jobs.js';
+import { nestsDeeperThan } from './json.js';
 import { Limits } from './limits.js';
 import { COMMAND_KINDS, type CommandKind } from './names.js';
 import { formatPath, parseCommand, parseWith, readCommand, validateCommand } from './parse.js';
@@ -215,5 +217,27 @@ describe('readCommand and validateCommand, the two halves of parseCommand', () =
     expect(codeOf('cancel', body([1]))).toBe('VALIDATION_FAILED');
     expect(codeOf('cancel', body({ ...VALID.cancel, v: 99 }))).toBe('UNSUPPORTED_VERSION');
     expect(codeOf('retry', body(VALID.cancel))).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('nesting', () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels; i++) value = i % 2 === 0 ? [value] : { x: value };
+    return value;
+  };
+
+  it('counts levels of objects and arrays, and stops descending at the limit', () => {
+    expect(nestsDeeperThan(nested(3), 3)).toBe(false);
+    expect(nestsDeeperThan(nested(4), 3)).toBe(true);
+    expect(nestsDeeperThan('text', 0)).toBe(false);
+    // Far deeper than a recursive check could go.
+    expect(nestsDeeperThan(nested(200_000), Limits.maxJsonDepth)).toBe(true);
+  });
+
+  it('refuses input nested past maxJsonDepth as LIMIT_EXCEEDED before the schema runs', () => {
+    const deep = { v: 1, kind: 'submit', id: '00000000-0000-4000-8000-000000000000', payload: nested(10_000) };
+    expect(() => parseWith(z.json(), deep, 'submit command')).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
+    expect(parseWith(z.json(), nested(Limits.maxJsonDepth))).toEqual(nested(Limits.maxJsonDepth));
   });
 });

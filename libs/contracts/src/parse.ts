@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { COMMAND_SCHEMAS, COMMAND_VERSIONS, type CommandOf } from './commands.js';
 import { type FieldIssue, GantryError } from './errors.js';
+import { nestsDeeperThan } from './json.js';
 import { Limits } from './limits.js';
 import type { CommandKind } from './names.js';
 
@@ -22,8 +23,15 @@ function toFieldIssues(error: z.ZodError): FieldIssue[] {
   );
 }
 
-/** Validates `input` against `schema`; throws VALIDATION_FAILED or LIMIT_EXCEEDED with every issue. */
+/**
+ * Validates `input` against `schema`; throws VALIDATION_FAILED or LIMIT_EXCEEDED with every
+ * issue. Input nested deeper than {@link Limits.maxJsonDepth} is refused first, before a
+ * schema's recursive check of free JSON (a payload, a step spec) runs out of stack.
+ */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what = 'input'): z.infer<S> {
+  if (nestsDeeperThan(input, Limits.maxJsonDepth)) {
+    throw new GantryError('LIMIT_EXCEEDED', `invalid ${what}: it nests objects and arrays more than ${Limits.maxJsonDepth} levels deep`);
+  }
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = toFieldIssues(result.error);

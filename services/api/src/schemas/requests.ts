@@ -4,18 +4,11 @@
  * types here; a path parameter that does not parse answers 404 (see `app.ts`).
  */
 import { z } from 'zod';
-import { Instant, JOB_STATUSES, JobSpec, JobStatus, Limits, Priority, unstorable } from '@gantry/contracts';
+import { Instant, JOB_STATUSES, JobSpec, JobStatus, Limits, Priority, storableString } from '@gantry/contracts';
 
 /** Instants PostgreSQL's timestamptz takes (years 0001–9999, offsets up to ±15:59). */
 const isoTime = Instant;
 const uuid = z.uuid();
-/** Free text PostgreSQL can store (`unstorable` in the contracts: no NUL, no unpaired surrogate), refused at the edge otherwise (400, not 500). */
-function storableText(max: number) {
-  return z.string().max(max).check((ctx) => {
-    const why = unstorable(ctx.value);
-    if (why !== undefined) ctx.issues.push({ code: 'custom', message: why, input: ctx.value });
-  });
-}
 
 /** An integer carried in a query string. */
 function queryInt(min: number, max: number) {
@@ -50,8 +43,8 @@ export const JOB_SORTS = ['-createdAt', 'createdAt', '-priority', 'priority'] as
 export type JobSort = (typeof JOB_SORTS)[number];
 
 const filterFields = {
-  type: storableText(Limits.maxNameLength).min(1).optional().describe('Jobs of this type.'),
-  agentTaskId: storableText(Limits.maxNameLength).min(1).optional().describe('Jobs of this agent task.'),
+  type: storableString(Limits.maxNameLength).min(1).optional().describe('Jobs of this type.'),
+  agentTaskId: storableString(Limits.maxNameLength).min(1).optional().describe('Jobs of this agent task.'),
   createdAfter: isoTime.optional().describe('Jobs created after this instant (exclusive, to the millisecond).'),
   createdBefore: isoTime.optional().describe('Jobs created before this instant (exclusive).'),
 };
@@ -80,7 +73,7 @@ export const BulkCancelBody = z
     status: z.array(z.enum(CANCELLABLE_STATUSES)).min(1).optional().describe('Only jobs in these statuses; default every active status.'),
     priorityMin: z.int().min(Priority.min).max(Priority.max).optional(),
     priorityMax: z.int().min(Priority.min).max(Priority.max).optional(),
-    reason: storableText(Limits.maxReasonLength).optional(),
+    reason: storableString(Limits.maxReasonLength).optional(),
   })
   .refine((b) => Object.keys(b).some((k) => k !== 'reason'), {
     message: 'name at least one criterion (status, type, agentTaskId, priorityMin, priorityMax, createdAfter, createdBefore)',
@@ -124,12 +117,12 @@ export const BatchRequest = z
 
 /** `POST /runner-jobs/:id/cancel`. */
 export const CancelRequest = z
-  .strictObject({ reason: storableText(Limits.maxReasonLength).optional() })
+  .strictObject({ reason: storableString(Limits.maxReasonLength).optional() })
   .meta({ id: 'CancelRequest' });
 
 /** `POST /runner-jobs/:id/steps/:stepId/approve|reject`. */
 export const DecisionRequest = z
-  .strictObject({ comment: storableText(Limits.maxReasonLength).optional() })
+  .strictObject({ comment: storableString(Limits.maxReasonLength).optional() })
   .meta({ id: 'DecisionRequest' });
 
 /** `:id/artifacts/:name`. */

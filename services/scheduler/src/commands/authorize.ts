@@ -4,6 +4,12 @@
  * already stored — carries an API token of that workspace in the `Gantry-Token` header (the API
  * forwards its caller's). The token is checked exactly as the API checks a bearer token:
  * SHA-256 of the secret, not revoked, not expired, the right workspace and scope.
+ *
+ * One authorizer serves the leader's whole term. A token's row is read once per
+ * {@link TOKEN_RECHECK_MS} at most, so a flood of commands under one token costs one query a
+ * second, and a revocation or expiry takes effect within that time (the API's `AUTH_CACHE_MS`
+ * does the same for HTTP). At most {@link MAX_TOKENS} rows are kept, the oldest read dropped
+ * first: junk tokens cannot grow the cache.
  */
 import { GantryError } from '@gantry/contracts';
 import { allows, hashToken, type Pool, type TokenScope } from '@gantry/store';
@@ -15,13 +21,21 @@ interface TokenRow {
   revoked_at: Date | null;
 }
 
-/** Checks tokens for one batch of commands, asking PostgreSQL once per distinct token. */
+/** How long a token's row is trusted before it is read again (milliseconds). */
+export const TOKEN_RECHECK_MS = 1_000;
+/** Token rows kept at most. */
+export const MAX_TOKENS = 10_000;
+
+/** Checks the tokens of commands; see the module doc. */
 export class CommandAuthorizer {
   readonly #pool: Pool;
-  readonly #cache = new Map<string, Promise<TokenRow | undefined>>();
+  /** By token hash, in the order they were read. */
+  readonly #cache = new Map<string, { readonly row: Promise<TokenRow | undefined>; readonly at: number }>();
+  readonly #now: () => number;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, now: () => number = Date.now) {
     this.#pool = pool;
+    this.#now = now;
   }
 
   /** Resolves when `token` may write to `workspaceId`; throws the GantryError to dead-letter with. */
@@ -41,13 +55,19 @@ export class CommandAuthorizer {
 
   #lookup(token: string): Promise<TokenRow | undefined> {
     const hash = hashToken(token);
-    let found = this.#cache.get(hash);
-    if (!found) {
-      found = this.#pool
-        .query<TokenRow>('SELECT workspace_id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1', [hash])
-        .then((r) => r.rows[0]);
-      this.#cache.set(hash, found);
-    }
-    return found;
+    const now = this.#now();
+    const cached = this.#cache.get(hash);
+    if (cached && now - cached.at < TOKEN_RECHECK_MS) return cached.row;
+    this.#cache.delete(hash);
+    if (this.#cache.size >= MAX_TOKENS) this.#cache.delete(this.#cache.keys().next().value!);
+    const row = this.#pool
+      .query<TokenRow>('SELECT workspace_id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1', [hash])
+      .then((r) => r.rows[0]);
+    this.#cache.set(hash, { row, at: now });
+    // A failed read is not kept: the next command reads again.
+    row.catch(() => {
+      if (this.#cache.get(hash)?.row === row) this.#cache.delete(hash);
+    });
+    return row;
   }
 }

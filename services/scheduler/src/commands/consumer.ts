@@ -139,14 +139,18 @@ function workspaceOf(r: Read): string {
   return typeof claimed === 'string' ? claimed : '';
 }
 
-/** Checks a read message against its command's schema. */
+/**
+ * Checks a read message against its command's schema. A check that throws something other than
+ * its answer (a fault, or input that outran a guard) refuses the message with what it threw:
+ * one message must not stop the consumer, and the dead letter keeps it.
+ */
 function validate(r: Read): Parsed {
   if (!('raw' in r)) return r;
   try {
     return { msg: r.msg, kind: r.raw.kind, incoming: { command: validateCommand(r.raw), token: r.token } };
   } catch (err) {
     if (isGantryError(err)) return { msg: r.msg, refusal: err };
-    throw err;
+    return { msg: r.msg, refusal: new GantryError('VALIDATION_FAILED', `the ${r.raw.kind} command could not be checked: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) };
   }
 }
 

@@ -18,6 +18,13 @@ const DROPPED_HEADERS = new Set(
   [Headers.token, Headers.msgId, Headers.originalMsgId].map((h) => h.toLowerCase()),
 );
 
+/**
+ * Bytes of the original headers a dead letter copies at most. JetStream refuses a message whose
+ * headers pass 64 KiB, and the dead letter adds its own (the reason alone can be 6 KB), so a
+ * command whose headers were near the limit could otherwise never be dead-lettered.
+ */
+export const MAX_COPIED_HEADER_BYTES = 32 * 1024;
+
 /** What is known of the message being dead-lettered. */
 export interface DeadLetterSource {
   subject: string;
@@ -41,11 +48,7 @@ export function createDeadLetterer(opts: { publisher: Publisher; names: Names; m
   const { publisher, names, metrics, logger } = opts;
   return async (source, code, reason) => {
     const kind = commandKindOf(names, source.subject);
-    const headers: Record<string, string> = {};
-    for (const [key, values] of source.headers ?? []) {
-      if (DROPPED_HEADERS.has(key.toLowerCase())) continue;
-      headers[key] = values.join(',');
-    }
+    const headers = copiedHeaders(source.headers);
     const msgId = source.headers?.get(Headers.msgId);
     if (msgId) headers[Headers.originalMsgId] = msgId;
     headers[Headers.deadLetterCode] = code;
@@ -59,4 +62,37 @@ export function createDeadLetterer(opts: { publisher: Publisher; names: Names; m
     metrics.deadLetters.inc({ command: kind, reason: code });
     logger.warn({ subject: source.subject, seq: source.streamSequence, code, reason }, 'command dead-lettered');
   };
+}
+
+/**
+ * The original headers a dead letter carries: all but {@link DROPPED_HEADERS}, and, when they
+ * pass {@link MAX_COPIED_HEADER_BYTES}, without the largest until they fit, named in
+ * `Gantry-Dropped-Headers`.
+ */
+function copiedHeaders(original: MsgHdrs | undefined): Record<string, string> {
+  const copied: [string, string][] = [];
+  let bytes = 0;
+  for (const [key, values] of original ?? []) {
+    if (DROPPED_HEADERS.has(key.toLowerCase())) continue;
+    const value = values.join(',');
+    copied.push([key, value]);
+    bytes += headerBytes(key, value);
+  }
+  const left: string[] = [];
+  if (bytes > MAX_COPIED_HEADER_BYTES) {
+    copied.sort((a, b) => headerBytes(...b) - headerBytes(...a));
+    while (bytes > MAX_COPIED_HEADER_BYTES) {
+      const [key, value] = copied.shift()!;
+      bytes -= headerBytes(key, value);
+      left.push(key);
+    }
+  }
+  const headers = Object.fromEntries(copied);
+  if (left.length > 0) headers[Headers.droppedHeaders] = left.join(',').slice(0, 1024);
+  return headers;
+}
+
+/** A header's bytes on the wire: `Name: value\r\n`. */
+function headerBytes(key: string, value: string): number {
+  return Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
 }

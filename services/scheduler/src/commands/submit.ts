@@ -127,10 +127,19 @@ async function queueStored(ctx: CommandContext, stored: readonly Stored[], outco
   });
 }
 
-/** Marks applied the command of each creation whose job is among `created`. */
-function markCreated(creations: readonly Creation[], created: readonly { readonly id: string }[], outcomes: Outcome[]): void {
-  const createdIds = new Set(created.map((c) => c.id));
-  for (const c of creations) if (createdIds.has(c.job.id)) outcomes[c.index] = applied;
+/**
+ * Marks applied the command of each creation whose job is among `created`. Two commands of one
+ * pass may name the same new id from two workspaces: the first creates it, and the other is
+ * refused FORBIDDEN, as it would be in a later pass.
+ */
+function markCreated(creations: readonly Creation[], created: readonly { readonly id: string; readonly workspaceId: string }[], outcomes: Outcome[]): void {
+  const workspaceOf = new Map(created.map((c) => [c.id, c.workspaceId]));
+  for (const c of creations) {
+    const workspace = workspaceOf.get(c.job.id);
+    if (workspace === undefined) continue;
+    if (workspace !== c.job.workspaceId) outcomes[c.index] = refuse('FORBIDDEN', `job ${c.job.id} belongs to another workspace`);
+    else if (outcomes[c.index]!.kind !== 'refuse') outcomes[c.index] = applied;
+  }
 }
 
 /** Any pass: the named jobs are read first, then each command is decided on what they are. */
