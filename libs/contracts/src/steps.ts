@@ -81,12 +81,23 @@ export const GateSpec = z
   .meta({ id: 'GateSpec', description: 'Spec of a GATE step.' });
 export type GateSpec = z.infer<typeof GateSpec>;
 
+/**
+ * A media type as an HTTP header can carry it: `type/subtype`, then parameters, in printable
+ * ASCII (RFC 9110's token characters for the type and subtype).
+ */
+export const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;[\x20-\x7e]*)?$/;
+
 /** ARTIFACT: a file or directory of the job directory, stored in the artifact bucket. */
 export const ArtifactSpec = z
   .strictObject({
     path: relativePath,
     name: z.string().min(1).max(Limits.maxNameLength).regex(/^[A-Za-z0-9._-]+$/).optional(),
-    contentType: z.string().min(1).max(255).optional(),
+    contentType: z
+      .string()
+      .max(255)
+      .regex(MEDIA_TYPE, 'must be a media type such as text/plain or application/json; charset=utf-8 (printable ASCII)')
+      .optional()
+      .describe('The Content-Type the API serves the artifact with.'),
   })
   .meta({ id: 'ArtifactSpec', description: 'Spec of an ARTIFACT step.' });
 export type ArtifactSpec = z.infer<typeof ArtifactSpec>;

@@ -65,6 +65,12 @@ export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance 
     genReqId: requestIdOf,
     return503OnClosing: true,
     clientErrorHandler,
+    // An artifact's name may be 200 characters, more once percent-encoded (Fastify's default is 100).
+    routerOptions: { maxParamLength: 2_048 },
+    // The router's own refusals (a malformed percent-encoding, a parameter past that length) are problems too.
+    frameworkErrors: (err, req, reply) => {
+      sendProblem(err, req, reply);
+    },
   });
   app.decorateRequest('principal', null);
 

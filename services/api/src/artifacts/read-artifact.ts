@@ -36,7 +36,15 @@ interface ObjectMeta {
   nuid: string;
   size: number;
   chunks: number;
+  /** `SHA-256=<base64url>` of the bytes. */
+  digest?: string;
   deleted?: boolean;
+}
+
+/** The SHA-256 of an object's meta, as hex; undefined when it names none. */
+function sha256Of(meta: ObjectMeta): string | undefined {
+  const match = /^SHA-256=(.+)$/i.exec(meta.digest ?? '');
+  return match ? Buffer.from(match[1]!, 'base64url').toString('hex') : undefined;
 }
 
 function metaSubject(bucket: string, key: string): string {
@@ -44,13 +52,23 @@ function metaSubject(bucket: string, key: string): string {
   return `$O.${bucket}.M.${b64.padEnd(Math.ceil(b64.length / 4) * 4, '=')}`;
 }
 
-/** Streams the bytes of `artifact` from the object store; the consumer is deleted when the read ends. */
+/**
+ * Streams the bytes of `artifact` from the object store; the consumer is deleted when the read
+ * ends. The object must still be the one the event recorded: a deleted object, or one put again
+ * under its key with other bytes (a later attempt's upload), is NOT_FOUND, before any byte —
+ * the answer's length and ETag come from the event.
+ */
 export async function* readArtifact(js: JetStreamClient, jsm: JetStreamManager, artifact: ArtifactRecord): AsyncGenerator<Uint8Array> {
   const stream = `OBJ_${artifact.bucket}`;
   const stored = await jsm.streams.getMessage(stream, { last_by_subj: metaSubject(artifact.bucket, artifact.key) }).catch(() => null);
   if (!stored) throw new GantryError('NOT_FOUND', `artifact ${artifact.name} is no longer stored`);
   const meta = stored.json<ObjectMeta>();
-  if (meta.deleted || meta.chunks === 0) return;
+  if (meta.deleted) throw new GantryError('NOT_FOUND', `artifact ${artifact.name} is no longer stored`);
+  const sha256 = sha256Of(meta);
+  if (meta.size !== artifact.size || (sha256 !== undefined && sha256 !== artifact.sha256)) {
+    throw new GantryError('NOT_FOUND', `artifact ${artifact.name} was replaced in the object store since it was recorded`);
+  }
+  if (meta.chunks === 0) return;
   const name = `artifact-${randomUUID()}`;
   await jsm.consumers.add(stream, {
     name,

@@ -18,8 +18,24 @@ function canonical(value: unknown): unknown {
   );
 }
 
+/**
+ * An instant in milliseconds as it reads back once stored: PostgreSQL keeps microseconds,
+ * rounding finer fractions half to even (its `rint`), and node-postgres cuts them to
+ * milliseconds. `Date.parse` alone cuts `…00.1239995Z` to .123 where the stored job reads .124.
+ */
 function instant(value: string | null | undefined): number | null {
-  return value === null || value === undefined ? null : Date.parse(value);
+  if (value === null || value === undefined) return null;
+  const fine = /\.(\d{7,})/.exec(value);
+  if (!fine) return Date.parse(value);
+  const micros = roundHalfEven(Number(`0.${fine[1]}`) * 1_000_000);
+  return Date.parse(value.replace(fine[0], '')) + Math.floor(micros / 1_000);
+}
+
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const rest = x - floor;
+  if (rest !== 0.5) return Math.round(x);
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 function ofSpec(spec: JobSpec): unknown {

@@ -1,7 +1,7 @@
 /** `GET /runner-jobs/:id/artifacts` and `…/artifacts/:name`: what ARTIFACT steps stored, listed and streamed back. */
 import { Readable } from 'node:stream';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { GantryError } from '@gantry/contracts';
+import { GantryError, MEDIA_TYPE } from '@gantry/contracts';
 import { artifactsOf, readArtifact } from '../artifacts/read-artifact.js';
 import { defineRoute } from '../http/route.js';
 import { getJobRow } from '../jobs/read.js';
@@ -67,7 +67,8 @@ export const getArtifactRoute = defineRoute({
     return {
       status: 200,
       headers: {
-        'content-type': artifact.contentType,
+        // One stored before content types were checked may be no header value at all.
+        'content-type': MEDIA_TYPE.test(artifact.contentType) ? artifact.contentType : 'application/octet-stream',
         'content-length': String(artifact.size),
         etag: `"sha256-${artifact.sha256}"`,
         'content-disposition': `attachment; filename="${artifact.name}"`,

@@ -101,6 +101,16 @@ describe('idempotency', () => {
     expect(await footprint()).toEqual(before);
   });
 
+  it('answers the very same request again when its runAt is finer than PostgreSQL keeps (a microsecond)', async () => {
+    const runAt = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, '.1239995Z');
+    const first = await submit(spec({ runAt }), { 'idempotency-key': 'sub-microsecond' });
+    expect(first.status, first.text).toBe(202);
+    const again = await submit(spec({ runAt }), { 'idempotency-key': 'sub-microsecond' });
+    expect(again.status, again.text).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(JobView.parse(again.body).id).toBe(JobView.parse(first.body).id);
+  });
+
   it('takes the key from the idempotencyKey field as well, and refuses a header that disagrees with it', async () => {
     const first = await submit(spec({ idempotencyKey: 'field-key' }));
     const again = await submit(spec(), { 'idempotency-key': 'field-key' });
@@ -194,6 +204,24 @@ describe('bad input gets a problem naming the field and changes nothing', () => 
       expect(res.status).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ path })] });
+      expect(await footprint()).toEqual(before);
+    }
+  });
+
+  it('answers JSON nested past maxJsonDepth inside a payload or a step spec with 400 LIMIT_EXCEEDED, and changes nothing', async () => {
+    // 10,000 levels in 20 KB, far below every size limit: deep enough to exhaust a recursive check.
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const steps = JSON.stringify([{ name: 'a', phase: 'EXECUTION', type: 'NOOP' }]);
+    for (const [path, body] of [
+      ['/runner-jobs', `{"type":"t","steps":${steps},"payload":{"a":${deep}}}`],
+      ['/runner-jobs/batch', `{"jobs":[{"type":"t","steps":${steps},"payload":{"a":${deep}}}]}`],
+      ['/runner-jobs', `{"type":"t","steps":[{"name":"a","phase":"EXECUTION","type":"CUSTOM_X","spec":{"a":${deep}}}]}`],
+    ] as const) {
+      const before = await footprint();
+      const res = await t.api.call('POST', path, { token: ws.writer, body });
+      expect(res.status, res.text).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'LIMIT_EXCEEDED' });
       expect(await footprint()).toEqual(before);
     }
   });
