@@ -66,6 +66,40 @@ describe('lost workers', () => {
   });
 });
 
+describe('jobs a live worker no longer holds', () => {
+  it('are queued again once its beats have not listed them for WORKER_LOST_MS, and those it lists are left alone', async () => {
+    const pool = await ownPool(h.ns, 'dropped');
+    // A live worker of its own pool, with one slot: it claims one job and holds it, listed in its beats.
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool });
+    worker.start();
+    const [held, dropped] = await createJobs(h.pool, ws, 2, { spec: jobSpec({ pool, maxAttempts: 3 }) });
+    try {
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'one dispatch');
+      const heldId = worker.dispatches[0]!.jobId;
+      const droppedId = heldId === held!.id ? dropped!.id : held!.id;
+      // Claimed, and listed in a beat the leader heard (this fake lists a job from its claim on; a
+      // worker lists it from the dispatch's arrival, before its claim).
+      const listed = () => h.scheduler.workers.live().some((w) => w.workerId === worker.workerId && w.jobs.some((j) => j.jobId === heldId));
+      await waitFor(async () => (await job(heldId)).status === 'RUNNING' && listed(), 10_000, 'the held job claimed and listed');
+      // The other job is RUNNING on the same live worker without it holding it: the worker gave the
+      // attempt up, say, or restarted under the same id. Both started long ago.
+      await h.pool.query(
+        `UPDATE runner_jobs SET status = 'RUNNING', worker_id = $2, started_at = now() - interval '5 seconds', dispatched_at = now() - interval '5 seconds' WHERE id = $1`,
+        [droppedId, worker.workerId],
+      );
+      await h.pool.query(`UPDATE runner_jobs SET started_at = now() - interval '5 seconds' WHERE id = $1`, [heldId]);
+      await waitFor(async () => (await job(droppedId)).attempt === 2, 10_000, 'the dropped job queued again');
+      const queued = (await events(droppedId)).find((e) => e.type === 'job.queued' && e.attempt === 2);
+      expect(queued.payload).toMatchObject({ reason: 'worker_lost', error: { code: 'WORKER_LOST', message: expect.stringContaining('no longer holds') } });
+      // Several more passes of the duty: the job the worker holds stays its own.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await job(heldId)).toMatchObject({ status: 'RUNNING', attempt: 1, worker_id: worker.workerId });
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
 describe('a pending cancel', () => {
   it('ends a lost worker’s job CANCELLED, with the cancel’s reason, rather than running it again', async () => {
     const [target] = await createJobs(h.pool, ws, 1);
