@@ -80,7 +80,13 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: Dispatch
     } catch (err) {
       logger.error({ err }, 'dispatch handling failed');
       msg.claimed?.(false);
-      msg.nak(RETRY_DISPATCH_DELAY_MS);
+      // Settling fails too when the connection is closed (a drain that ran out of time): the
+      // message is then redelivered after its ack wait, and the handler must not reject.
+      try {
+        msg.nak(RETRY_DISPATCH_DELAY_MS);
+      } catch (nakErr) {
+        logger.warn({ err: nakErr }, 'dispatch not settled');
+      }
     } finally {
       deps.slots.release();
     }

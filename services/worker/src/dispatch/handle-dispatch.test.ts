@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@gantry/runtime';
+import type { AttemptRun } from '../engine/job-runner.js';
+import { InFlight } from '../in-flight.js';
+import { WorkerSignals } from '../signals.js';
+import { Slots } from '../slots.js';
+import { createDispatchHandler } from './handle-dispatch.js';
+import type { DispatchMessage } from './message.js';
+
+describe('the dispatch handler', () => {
+  it('does not reject, and frees its slot once, when the message cannot be settled (the connection closed)', async () => {
+    const slots = new Slots(1);
+    slots.occupy();
+    const inFlight = new InFlight();
+    const handle = createDispatchHandler({
+      inFlight,
+      slots,
+      signals: new WorkerSignals(),
+      logger: createLogger({ service: 'test', version: '0', level: 'silent' }),
+      startAttempt: () => ({ run: async () => 'COMPLETED', signal: () => undefined }) as unknown as AttemptRun,
+    });
+    const closed = () => {
+      throw new Error('connection closed');
+    };
+    const settled: string[] = [];
+    const msg: DispatchMessage = {
+      subject: 'dispatch',
+      json: <T>() => ({ v: 1, jobId: randomUUID(), workspaceId: randomUUID(), attempt: 1, term: 1, dispatchedAt: new Date().toISOString() }) as T,
+      ack: () => {
+        settled.push('ack');
+        closed();
+      },
+      nak: () => {
+        settled.push('nak');
+        closed();
+      },
+      term: closed,
+      working: closed,
+    };
+    await expect(handle(msg)).resolves.toBeUndefined();
+    expect(settled).toEqual(['ack', 'nak']);
+    expect({ busy: slots.busy, free: slots.free, held: inFlight.size }).toEqual({ busy: 0, free: 1, held: 0 });
+  });
+});
