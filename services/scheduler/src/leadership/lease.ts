@@ -17,12 +17,14 @@ export interface Lease {
 /**
  * A SQL condition true only while `$1` (name), `$2` (holder), `$3` (term) still hold an unexpired
  * lease; statements that act as the leader include it so a deposed leader's write does nothing.
- * The expiry is compared with the statement's own clock, not `now()`: inside a transaction
+ * The expiry is compared with the statement's start, not `now()`: inside a transaction
  * (`Dispatcher.transaction`) `now()` is the time of its `BEGIN`, and a lease that ran out while
- * the transaction's earlier statements ran would still pass.
+ * the transaction's earlier statements ran would still pass. `statement_timestamp()` is stable
+ * within the statement, as `now()` is (`clock_timestamp()`, volatile, would keep the planner
+ * from folding the claim's steps together).
  */
 export const LEASE_HELD_SQL = `EXISTS (SELECT 1 FROM scheduler_leases l
-  WHERE l.name = $1 AND l.holder = $2 AND l.term = $3 AND l.expires_at > clock_timestamp())`;
+  WHERE l.name = $1 AND l.holder = $2 AND l.term = $3 AND l.expires_at > statement_timestamp())`;
 
 /** Takes the lease if it is free or expired; returns the new term, or null if someone holds it. */
 export async function acquireLease(pool: Pool, name: string, holder: string, leaseMs: number): Promise<number | null> {
