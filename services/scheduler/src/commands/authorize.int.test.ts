@@ -10,6 +10,7 @@ import { hashToken } from '@gantry/store';
 import { createToken, createWorkspace } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
 import { TOKEN_RECHECK_MS } from './authorize.js';
+import { deadLetterCodes } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
@@ -18,16 +19,6 @@ const job: JobSpecInput = { type: 'revoked', steps: [{ name: 'only', phase: 'EXE
 
 async function exists(id: string): Promise<boolean> {
   return (await h.pool.query('SELECT 1 FROM runner_jobs WHERE id = $1', [id])).rowCount === 1;
-}
-
-async function deadLetterCodes(originalMsgId: string): Promise<string[]> {
-  const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
-  const out: string[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
-    if (m && m.header.get(Headers.originalMsgId) === originalMsgId) out.push(m.header.get(Headers.deadLetterCode));
-  }
-  return out;
 }
 
 describe('command tokens', () => {
@@ -42,7 +33,7 @@ describe('command tokens', () => {
     await new Promise((r) => setTimeout(r, TOKEN_RECHECK_MS));
     const second = randomUUID();
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: second, workspaceId, job }, { [Headers.token]: token });
-    await waitFor(async () => (await exists(second)) || (await deadLetterCodes(second)).length > 0, 10_000, 'the second command settled');
-    expect({ created: await exists(second), deadLetters: await deadLetterCodes(second) }).toEqual({ created: false, deadLetters: ['UNAUTHENTICATED'] });
+    await waitFor(async () => (await exists(second)) || (await deadLetterCodes(h.ns, second)).length > 0, 10_000, 'the second command settled');
+    expect({ created: await exists(second), deadLetters: await deadLetterCodes(h.ns, second) }).toEqual({ created: false, deadLetters: ['UNAUTHENTICATED'] });
   });
 });

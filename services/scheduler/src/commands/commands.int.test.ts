@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelSignal, Headers, type JobSpecInput } from '@gantry/contracts';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
+import { deadLetters } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
@@ -28,16 +29,6 @@ async function eventTypes(id: string): Promise<string[]> {
   return rows.map((r) => r.type);
 }
 
-/** Dead letters so far, as [original subject, code, reason]. */
-async function deadLetters(): Promise<[string, string, string][]> {
-  const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
-  const out: [string, string, string][] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
-    if (m) out.push([m.header.get(Headers.originalSubject), m.header.get(Headers.deadLetterCode), m.header.get(Headers.deadLetterReason)]);
-  }
-  return out;
-}
 
 describe('submit commands', () => {
   it('queue a job the API stored as PENDING', async () => {
@@ -95,13 +86,13 @@ describe('submit commands', () => {
     const otherWs = await createWorkspace(h.pool);
     const [foreign] = await createJobs(h.pool, otherWs, 1, { status: 'PENDING' });
     const fresh = randomUUID();
-    const before = (await deadLetters()).length;
+    const before = (await deadLetters(h.ns)).length;
     const mixed = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh, job }, { jobId: foreign!.id, job }] };
     const repeated = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh, job }, { jobId: fresh, job }] };
     const both = { v: 1, kind: 'submit', id: randomUUID(), workspaceId, job, jobs: [{ jobId: randomUUID(), job }] };
     for (const c of [mixed, repeated, both]) await publishCommand(h.ns, 'submit', c, { [Headers.token]: token });
-    await waitFor(async () => (await deadLetters()).length === before + 3);
-    expect((await deadLetters()).slice(before).map(([, code]) => code).sort()).toEqual(['FORBIDDEN', 'VALIDATION_FAILED', 'VALIDATION_FAILED']);
+    await waitFor(async () => (await deadLetters(h.ns)).length === before + 3);
+    expect((await deadLetters(h.ns)).slice(before).map((d) => d.code).sort()).toEqual(['FORBIDDEN', 'VALIDATION_FAILED', 'VALIDATION_FAILED']);
     expect(await status(fresh)).toBeUndefined();
     expect(await status(foreign!.id)).toEqual({ status: 'PENDING', attempt: 0 });
   });
@@ -132,7 +123,7 @@ describe('submit commands', () => {
       // Queued by the first workspaceId its body names (a peek), which JSON.parse does not keep.
       ['VALIDATION_FAILED', `{"v":1,"kind":"submit","id":"${randomUUID()}","workspaceId":"${otherWs}","job":${JSON.stringify(job)},"workspaceId":"${workspaceId}"}`, { [Headers.token]: token }],
     ];
-    const before = (await deadLetters()).length;
+    const before = (await deadLetters(h.ns)).length;
     const msgIds: string[] = [];
     for (const [, data, hdrs] of bad) {
       const hh = natsHeaders();
@@ -153,11 +144,11 @@ describe('submit commands', () => {
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: peeked, job, workspaceId }, { [Headers.token]: token });
     await waitFor(async () => (await status(named))?.status === 'QUEUED');
     await waitFor(async () => (await status(peeked))?.status === 'QUEUED');
-    await waitFor(async () => (await deadLetters()).length === before + bad.length + 1);
-    const letters = (await deadLetters()).slice(before);
-    expect(letters.map(([, code]) => code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
-    expect(letters.filter(([, , reason]) => reason.includes(`the ${Headers.workspace} header names workspace "${otherWs}"`))).toHaveLength(1);
-    expect(letters.filter(([, , reason]) => reason.includes(`names workspaceId twice: first "${otherWs}", then "${workspaceId}"`))).toHaveLength(1);
+    await waitFor(async () => (await deadLetters(h.ns)).length === before + bad.length + 1);
+    const letters = (await deadLetters(h.ns)).slice(before);
+    expect(letters.map((d) => d.code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
+    expect(letters.filter((d) => d.reason.includes(`the ${Headers.workspace} header names workspace "${otherWs}"`))).toHaveLength(1);
+    expect(letters.filter((d) => d.reason.includes(`names workspaceId twice: first "${otherWs}", then "${workspaceId}"`))).toHaveLength(1);
     // The token never reaches the dead-letter stream; the command's Nats-Msg-Id travels as
     // Gantry-Original-Msg-Id, and the dead letter has its own.
     const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
@@ -325,7 +316,7 @@ describe('cancel, retry and approve commands', () => {
     const other = await createWorkspace(h.pool);
     const [foreign] = await createJobs(h.pool, other, 1);
     await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: foreign!.id }, { [Headers.token]: token });
-    await waitFor(async () => (await deadLetters()).some(([, code]) => code === 'NOT_FOUND'));
+    await waitFor(async () => (await deadLetters(h.ns)).some((d) => d.code === 'NOT_FOUND'));
     expect((await status(foreign!.id))?.status).toBe('QUEUED');
   });
 });

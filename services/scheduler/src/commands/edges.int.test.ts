@@ -9,21 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { Headers, type JobSpecInput, MetricNames } from '@gantry/contracts';
 import { createToken, createWorkspace } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
+import { deadLetterCodes, deadLetters, inOnePass } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
 
 const job: JobSpecInput = { type: 'edges', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] };
-
-async function deadLetterCodes(originalMsgId: string): Promise<string[]> {
-  const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
-  const out: string[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
-    if (m && m.header.get(Headers.originalMsgId) === originalMsgId) out.push(m.header.get(Headers.deadLetterCode));
-  }
-  return out;
-}
 
 async function submitsApplied(): Promise<number> {
   const metric = await h.metrics.registry.getSingleMetric(MetricNames.commandsProcessed)!.get();
@@ -47,14 +38,13 @@ describe('command edges', () => {
     const after = randomUUID();
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: after, workspaceId, job }, { [Headers.token]: token });
     await waitFor(async () => (await h.pool.query('SELECT 1 FROM runner_jobs WHERE id = $1', [after])).rowCount === 1, 10_000, 'the good job');
-    await waitFor(async () => (await deadLetterCodes(id)).length > 0, 8_000, 'the dead letter').catch(() => undefined);
-    expect(await deadLetterCodes(id)).toEqual(['VALIDATION_FAILED']);
+    await waitFor(async () => (await deadLetterCodes(h.ns, id)).length > 0, 8_000, 'the dead letter').catch(() => undefined);
+    expect(await deadLetterCodes(h.ns, id)).toEqual(['VALIDATION_FAILED']);
     // The largest original header is left out, and named; the others travel.
-    const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
-    const letter = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq: info.state.last_seq });
-    expect(letter!.header.get(Headers.droppedHeaders)).toBe('X-Trace-Baggage');
-    expect(letter!.header.get(Headers.workspace)).toBe(named);
-    expect(letter!.header.get('X-Trace-Baggage')).toBe('');
+    const letter = (await deadLetters(h.ns)).find((d) => d.originalMsgId === id)!;
+    expect(letter.headers.get(Headers.droppedHeaders)).toBe('X-Trace-Baggage');
+    expect(letter.headers.get(Headers.workspace)).toBe(named);
+    expect(letter.headers.get('X-Trace-Baggage')).toBe('');
   }, 30_000);
 
   it('a submit naming the same new job id as another workspace’s submit in its pass is refused, not acked as applied', async () => {
@@ -63,39 +53,14 @@ describe('command edges', () => {
     const jobId = randomUUID();
     const [ca, cb] = [randomUUID(), randomUUID()];
     const appliedBefore = await submitsApplied();
-    await inOnePass(async () => {
+    await inOnePass(h, 2, async () => {
       await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: ca, workspaceId: a, jobs: [{ jobId, job }] }, { [Headers.token]: ta });
       await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: cb, workspaceId: b, jobs: [{ jobId, job }] }, { [Headers.token]: tb });
     });
     await waitFor(async () => (await h.pool.query('SELECT 1 FROM runner_jobs WHERE id = $1', [jobId])).rowCount === 1, 10_000, 'the job');
     const loser = (await h.pool.query('SELECT workspace_id FROM runner_jobs WHERE id = $1', [jobId])).rows[0].workspace_id === a ? cb : ca;
-    await waitFor(async () => (await deadLetterCodes(loser)).length > 0, 5_000, 'the loser’s dead letter').catch(() => undefined);
+    await waitFor(async () => (await deadLetterCodes(h.ns, loser)).length > 0, 5_000, 'the loser’s dead letter').catch(() => undefined);
     // The two blockers and the winner applied, the loser refused.
-    expect({ applied: (await submitsApplied()) - appliedBefore, loserDeadLetters: await deadLetterCodes(loser) }).toEqual({ applied: 3, loserDeadLetters: ['FORBIDDEN'] });
+    expect({ applied: (await submitsApplied()) - appliedBefore, loserDeadLetters: await deadLetterCodes(h.ns, loser) }).toEqual({ applied: 3, loserDeadLetters: ['FORBIDDEN'] });
   }, 30_000);
 });
-
-/** As in poison.int.test.ts: two other workspaces' passes hold both pass slots while `publish` runs. */
-async function inOnePass(publish: () => Promise<void>): Promise<void> {
-  const blockers = [await createWorkspace(h.pool), await createWorkspace(h.pool)];
-  const tokens = [await createToken(h.pool, blockers[0]!), await createToken(h.pool, blockers[1]!)];
-  const client = await h.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT id FROM workspaces WHERE id = ANY($1::uuid[]) FOR UPDATE', [blockers]);
-    for (const [i, w] of blockers.entries()) {
-      await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: w, jobs: [{ jobId: randomUUID(), job }] }, { [Headers.token]: tokens[i]! });
-    }
-    await waitFor(async () => {
-      const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'scheduler-test'`);
-      return rows[0].n >= 2;
-    }, 10_000, 'two passes blocked');
-    const pending = async () => (await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler)).num_ack_pending;
-    const before = await pending();
-    await publish();
-    await waitFor(async () => (await pending()) >= before + 2, 10_000, 'the commands delivered');
-    await client.query('COMMIT');
-  } finally {
-    client.release();
-  }
-}

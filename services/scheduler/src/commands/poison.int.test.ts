@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Headers, type JobSpecInput, MetricNames } from '@gantry/contracts';
 import { createToken, createWorkspace } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
+import { deadLetterCodes, deadLetters, inOnePass } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
@@ -27,65 +28,24 @@ async function submitsRetried(): Promise<number> {
   return metric.values.filter((v) => v.labels.command === 'submit' && v.labels.outcome === 'retried').reduce((n, v) => n + v.value, 0);
 }
 
-/** Dead letters as [original msg id, code, reason]. */
-async function deadLetters(): Promise<[string, string, string][]> {
-  const info = await h.ns.jsm.streams.info(h.ns.names.streams.deadLetters);
-  const out: [string, string, string][] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await h.ns.jsm.streams.getMessage(h.ns.names.streams.deadLetters, { seq });
-    if (m) out.push([m.header.get(Headers.originalMsgId), m.header.get(Headers.deadLetterCode), m.header.get(Headers.deadLetterReason)]);
-  }
-  return out;
-}
-
-/**
- * Holds the consumer's two pass slots (MAX_PASSES) with passes of two other workspaces that wait
- * on a lock of their workspace rows, runs `publish`, then releases them: what `publish` sent is
- * then taken in one pass.
- */
-async function inOnePass(publish: () => Promise<void>): Promise<void> {
-  const blockers = [await createWorkspace(h.pool), await createWorkspace(h.pool)];
-  const tokens = [await createToken(h.pool, blockers[0]!), await createToken(h.pool, blockers[1]!)];
-  const client = await h.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT id FROM workspaces WHERE id = ANY($1::uuid[]) FOR UPDATE', [blockers]);
-    const held = blockers.map(() => randomUUID());
-    for (const [i, w] of blockers.entries()) {
-      await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId: w, jobs: [{ jobId: held[i], job }] }, { [Headers.token]: tokens[i]! });
-    }
-    // Both passes are waiting on the lock.
-    await waitFor(async () => {
-      const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'scheduler-test'`);
-      return rows[0].n >= 2;
-    }, 10_000, 'two passes blocked');
-    await publish();
-    const delivered = async () => (await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler)).num_ack_pending;
-    await waitFor(async () => (await delivered()) >= 4, 10_000, 'the commands delivered');
-    await client.query('COMMIT');
-  } finally {
-    client.release();
-  }
-}
-
 describe('poison commands', () => {
   it('a submit whose actor PostgreSQL cannot store is dead-lettered with its reason and does not fail another workspace’s submit in its pass', async () => {
     const [bad, good] = [await createWorkspace(h.pool), await createWorkspace(h.pool)];
     const [badToken, goodToken] = [await createToken(h.pool, bad), await createToken(h.pool, good)];
     const badId = randomUUID();
     const goodId = randomUUID();
-    await inOnePass(async () => {
+    await inOnePass(h, 2, async () => {
       await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: badId, workspaceId: bad, actor: 'svc\u0000x', job }, { [Headers.token]: badToken });
       await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: goodId, workspaceId: good, job }, { [Headers.token]: goodToken });
     });
     // The bad one is refused by its pass at once, the good one applied by it.
-    await waitFor(async () => (await exists(goodId)) && (await deadLetters()).some(([id]) => id === badId), 8_000, 'both settled').catch(() => undefined);
-    const letters = await deadLetters();
+    await waitFor(async () => (await exists(goodId)) && (await deadLetters(h.ns)).some((d) => d.originalMsgId === badId), 8_000, 'both settled').catch(() => undefined);
+    const letters = await deadLetters(h.ns);
     expect({
       goodCreated: await exists(goodId),
       submitsRetried: await submitsRetried(),
-      goodDeadLettered: letters.filter(([id]) => id === goodId).map(([, code]) => code),
-      bad: letters.filter(([id]) => id === badId).map(([, code]) => code),
+      goodDeadLettered: letters.filter((d) => d.originalMsgId === goodId).map((d) => d.code),
+      bad: letters.filter((d) => d.originalMsgId === badId).map((d) => d.code),
     }).toEqual({ goodCreated: true, submitsRetried: 0, goodDeadLettered: [], bad: ['VALIDATION_FAILED'] });
   }, 60_000);
 
@@ -97,8 +57,8 @@ describe('poison commands', () => {
     await waitFor(() => exists(jobId), 10_000, 'the job');
     const cancelId = randomUUID();
     await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: cancelId, workspaceId: ws, jobId, reason: 'bad \ud800 reason' }, { [Headers.token]: token });
-    await waitFor(async () => (await deadLetters()).some(([id]) => id === cancelId), 5_000, 'the cancel’s dead letter').catch(() => undefined);
-    expect((await deadLetters()).filter(([id]) => id === cancelId).map(([, code]) => code)).toEqual(['VALIDATION_FAILED']);
+    await waitFor(async () => (await deadLetterCodes(h.ns, cancelId)).length > 0, 5_000, 'the cancel’s dead letter').catch(() => undefined);
+    expect(await deadLetterCodes(h.ns, cancelId)).toEqual(['VALIDATION_FAILED']);
   }, 30_000);
 
   it('a deeply nested payload is dead-lettered, and neither crashes the leader nor holds back the command behind it', async () => {
@@ -120,7 +80,7 @@ describe('poison commands', () => {
     expect({
       leaderFailure: failed === undefined ? null : `${failed.name}: ${failed.message}`,
       goodCreated: await exists(goodId),
-      deepDeadLettered: (await deadLetters()).some(([id]) => id === deepId),
+      deepDeadLettered: (await deadLetterCodes(h.ns, deepId)).length > 0,
     }).toEqual({ leaderFailure: null, goodCreated: true, deepDeadLettered: true });
   }, 30_000);
 });
