@@ -5,20 +5,34 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type BaseConfig, type BaseEnv, type Config, type EnvShape, loadConfig } from './config.js';
-import type { Component } from './lifecycle.js';
+import { type Component, DEFAULT_STOP_TIMEOUT_MS, StopTimeoutError } from './lifecycle.js';
 import { createLogger, loggableConfig, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { connectNats } from './nats.js';
 
-/** A component that only closes something (a connection, a pool) when the service stops. */
+/**
+ * A component that only closes something (a connection, a pool) when the service stops. Its stop
+ * keeps the stop's deadline like any component's: a pool's `end()` waits for every client
+ * checked out, and one held by work that did not stop in time would otherwise hold the service
+ * past its shutdown timeout, and past the exit that follows an unclean stop.
+ */
 export function closing(name: string, close: () => Promise<unknown>): Component {
   let closed: Promise<void> | undefined;
   return {
     name,
     start: async () => {},
-    stop: () => {
+    stop: async (opts) => {
       closed ??= close().then(() => undefined);
-      return closed;
+      const timeoutMs = opts?.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StopTimeoutError(name, timeoutMs)), timeoutMs);
+      });
+      try {
+        await Promise.race([closed, late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

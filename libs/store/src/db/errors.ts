@@ -43,7 +43,7 @@ export function isConnectionError(err: unknown): boolean {
       NETWORK_ERRORS.has(code)
     );
   }
-  return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(err.message);
+  return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect|has encountered a connection error and is not queryable/i.test(err.message);
 }
 
 /** True for errors after which the same statement may succeed if tried again: a lost connection, a deadlock, a lock or statement timeout. */

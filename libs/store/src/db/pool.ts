@@ -42,6 +42,14 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
   }) as typeof pool.end;
   // An idle client that loses its connection emits here; the pool replaces it.
   pool.on('error', () => {});
+  // A checked-out client has no 'error' listener of the pool's, and a connection that ends emits
+  // 'error' on its client even when the statement in flight fails with it too: uncaught, that
+  // would end the process (a PostgreSQL restart during any transaction). This listener only
+  // keeps it caught: the statements fail (the one in flight with the loss, later ones as "not
+  // queryable"), and the pool destroys such a client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 
