@@ -103,8 +103,10 @@ export interface BulkCancelCounts {
 
 /**
  * Cancels every active job of the workspace that `filter` selects, a page at a time in
- * (created_at, id) order so each job is considered once. Jobs that moved meanwhile (their write
- * is refused) are not counted.
+ * (created_at, id) order so each job is considered once. A job that moved between the read and
+ * its write (the scheduler queued or a worker claimed it: the write is refused) is read again
+ * and cancelled as it is now, if the filter still selects it, up to {@link MAX_TRIES} times as a
+ * single cancel is.
  */
 export async function cancelMatching(deps: ApiDeps, filter: JobFilter, who: Canceller): Promise<BulkCancelCounts> {
   const counts: BulkCancelCounts = { matched: 0, cancelled: 0, cancelRequested: 0 };
@@ -124,27 +126,46 @@ export async function cancelMatching(deps: ApiDeps, filter: JobFilter, who: Canc
       params,
     );
     counts.matched += rows.length;
-    const pending: { job: Target; write: JobWrite }[] = [];
-    for (const job of rows) {
-      if (job.status === JobStatus.RUNNING && job.cancel_requested_at !== null) {
-        counts.cancelRequested += 1;
-        signal(deps, job, who);
-        continue;
-      }
-      const write = cancelWrite(job, who);
-      if (write) pending.push({ job, write });
+    let batch: readonly Target[] = rows;
+    for (let tries = 0; batch.length > 0 && tries < MAX_TRIES; tries++) {
+      const moved = await cancelEach(deps, batch, who, counts);
+      if (moved.length === 0) break;
+      const again: unknown[] = [];
+      const conditions = filterConditions(who.workspaceId, { ...filter, status: statuses }, again);
+      again.push(moved);
+      batch = (await deps.pool.query<Target>(
+        `SELECT j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at FROM runner_jobs j
+         WHERE ${conditions.join(' AND ')} AND j.id = ANY($${again.length}::uuid[])`,
+        again,
+      )).rows;
     }
-    const results = await deps.writer.writeMany(pending.map((p) => p.write));
-    results.forEach((result, i) => {
-      if (!result.applied) return;
-      const { job } = pending[i]!;
-      if (job.status === JobStatus.RUNNING) {
-        counts.cancelRequested += 1;
-        signal(deps, job, who);
-      } else counts.cancelled += 1;
-    });
     if (rows.length < BULK_PAGE) return counts;
     const last = rows[rows.length - 1]!;
     after = { at: last.cursor_at, id: last.id };
   }
+}
+
+/** Cancels `jobs` as read, counting into `counts`; answers the ids of those that moved meanwhile. */
+async function cancelEach(deps: ApiDeps, jobs: readonly Target[], who: Canceller, counts: BulkCancelCounts): Promise<string[]> {
+  const pending: { job: Target; write: JobWrite }[] = [];
+  for (const job of jobs) {
+    if (job.status === JobStatus.RUNNING && job.cancel_requested_at !== null) {
+      counts.cancelRequested += 1;
+      signal(deps, job, who);
+      continue;
+    }
+    const write = cancelWrite(job, who);
+    if (write) pending.push({ job, write });
+  }
+  const results = await deps.writer.writeMany(pending.map((p) => p.write));
+  const moved: string[] = [];
+  results.forEach((result, i) => {
+    const { job } = pending[i]!;
+    if (!result.applied) moved.push(job.id);
+    else if (job.status === JobStatus.RUNNING) {
+      counts.cancelRequested += 1;
+      signal(deps, job, who);
+    } else counts.cancelled += 1;
+  });
+  return moved;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { CancelSignal, EventBatch, Headers, type JobSpecInput } from '@gantry/contracts';
@@ -171,6 +172,43 @@ describe('POST /runner-jobs/cancel', () => {
       errors: [{ path: 'status.0' }],
     });
     expect((await t.api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
+  });
+
+  it('cancels a matching job that the scheduler queues between the bulk cancel’s read and its write', async () => {
+    const res = await t.api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs: [{ type: 'bulk-race', steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }] }] } });
+    const id = BatchResult.parse(res.body).jobs[0]!.id;
+
+    // The scheduler's move 2 (PENDING → QUEUED, attempt 1, job.queued), held uncommitted.
+    const sched = await t.api.pool.connect();
+    try {
+      await sched.query('BEGIN');
+      await sched.query(`UPDATE runner_jobs SET status = 'QUEUED', attempt = 1, queued_at = now() WHERE id = $1`, [id]);
+      await sched.query(
+        `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt, payload)
+         VALUES ($1, 2, $2, $3, 'job.queued', 'scheduler', 1, '{"attempt":1,"reason":"submitted","runAt":null}')`,
+        [id, randomUUID(), ws.id],
+      );
+      const bulk = t.api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'bulk-race' } });
+      // Wait until the bulk cancel's write waits on the job's row lock (its read saw PENDING).
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await t.api.pool.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await sched.query('COMMIT');
+      const answer = await bulk;
+      expect(answer.status).toBe(200);
+      const { rows } = await t.api.pool.query('SELECT status, cancel_requested_at FROM runner_jobs WHERE id = $1', [id]);
+      // The job matched the filter and was active throughout: it must end CANCELLED.
+      expect({ answer: answer.body, status: rows[0].status }).toEqual({
+        answer: { matched: 1, cancelled: 1, cancelRequested: 0 },
+        status: 'CANCELLED',
+      });
+    } finally {
+      sched.release();
+    }
   });
 });
 
