@@ -53,14 +53,21 @@ export function createHeartbeatView(opts: HeartbeatViewOptions): HeartbeatView {
       logger.debug({ err }, 'dropped a heartbeat that does not parse');
       return;
     }
+    // A worker process beats under an id of its own: a new one is the time to forget those gone
+    // silent, or the map would keep every worker that ever ran unless someone asked for the view.
+    if (!beats.has(beat.workerId)) forgetSilent();
     beats.set(beat.workerId, { beat, at: now() });
     for (const resolve of waiters.get(beat.workerId) ?? []) resolve();
     waiters.delete(beat.workerId);
   };
 
-  const live = (): Beat[] => {
+  const forgetSilent = () => {
     const cutoff = now() - liveMs;
     for (const [id, b] of beats) if (b.at < cutoff) beats.delete(id);
+  };
+
+  const live = (): Beat[] => {
+    forgetSilent();
     return [...beats.values()].sort((a, b) => a.beat.workerId.localeCompare(b.beat.workerId));
   };
 
