@@ -168,6 +168,7 @@ export class AttemptRun {
       clearTimeout(this.#deadline);
       clearInterval(this.#holdCheck);
       hold.close();
+      if (user) await this.#deps.users!.sweep(user).catch((err: unknown) => this.#log().warn({ err }, 'could not sweep the attempt user’s processes'));
       await dir?.remove();
       if (user) this.#deps.users!.release(user);
     }

@@ -17,7 +17,7 @@
  *   handler's spec hooks (`parseSpec`, `timeoutMs`, `stopGraceMs`): the attempt never ends
  *   without a word over a handler's mistake.
  */
-import { jsonBytes, Limits, storableJson } from '@gantry/contracts';
+import { jsonBytes, Limits, storableJson, storableText } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
 import type { JobHold } from './job-hold.js';
 import type { WorkDir } from '../workdir.js';
@@ -25,7 +25,7 @@ import type { Json, JobInfo, ParkRequest, StepContext, StepHandler, StepRecord }
 import { Interrupt, Interruption } from './abort.js';
 import { boundedMessage, classifyStepError, type StepFailure } from './job-control.js';
 import type { Holder } from './writes.js';
-import type { LoadedStep } from '@gantry/store';
+import type { EventInput, LoadedStep } from '@gantry/store';
 
 /** How a step run ended. */
 export type StepRun =
@@ -128,14 +128,16 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
     get logger() {
       return o.logger();
     },
+    // What a handler emits or records is anyone's text (an AI endpoint's model name, a tool's
+    // output): made storable, so that PostgreSQL does not refuse the write that carries it.
     emit(event) {
-      if (open) o.hold.add({ events: [{ ...event, actor: o.holder.actor, attempt: o.holder.attempt, stepId: step.id }], steps: [] });
+      if (open) o.hold.add({ events: [{ ...event, payload: storableJson(event.payload), actor: o.holder.actor, attempt: o.holder.attempt, stepId: step.id } as EventInput], steps: [] });
     },
     async flush() {
       if (!(await o.hold.flush())) throw new Interrupt('fenced');
     },
     record(fields) {
-      if (open) Object.assign(record, fields);
+      if (open) Object.assign(record, typeof fields.outputTail === 'string' ? { ...fields, outputTail: storableText(fields.outputTail) } : fields);
     },
   };
   let outcome: Settled;

@@ -11,13 +11,13 @@
  * A later attempt stores the artifact again under the same key, replacing it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
 import { ArtifactSpec, type Names, parseWith, StepType } from '@gantry/contracts';
 import { UnrecoverableError } from '../engine/job-control.js';
 import { contentTypeOf } from './artifact/content-type.js';
+import { openFileInside } from './artifact/open-inside.js';
 import { tarDirectory } from './artifact/tar.js';
 import type { StepHandler } from './types.js';
 
@@ -31,6 +31,19 @@ export interface ArtifactDeps {
 function defaultName(path: string, jobDir: string, isDirectory: boolean): string {
   const base = path === jobDir ? 'job' : basename(path).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 190) || 'artifact';
   return isDirectory ? `${base}.tar` : base;
+}
+
+/**
+ * The bytes of the file at `path`, read from a descriptor checked to be a regular file inside the
+ * job directory (`open-inside.ts`); opened on the first read, closed when the reading ends.
+ */
+async function* fileContents(root: Buffer, path: string): AsyncGenerator<Uint8Array> {
+  const handle = await openFileInside(root, path);
+  try {
+    yield* handle.createReadStream({ autoClose: false });
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A web stream of `source` that hashes and counts what passes and errors when `signal` aborts. */
@@ -69,6 +82,7 @@ export function artifactStep(deps: ArtifactDeps): StepHandler<ArtifactSpec> {
     async run(ctx) {
       const { spec, job } = ctx;
       const jobDir = await ctx.workDir.resolve('.');
+      const root = Buffer.from(await realpath(jobDir));
       const path = await ctx.workDir.resolve(spec.path);
       const st = await stat(path);
       if (!st.isFile() && !st.isDirectory()) {
@@ -78,7 +92,7 @@ export function artifactStep(deps: ArtifactDeps): StepHandler<ArtifactSpec> {
       const name = spec.name ?? defaultName(path, jobDir, isDirectory);
       const key = `${job.workspaceId}/${job.id}/${name}`;
       const contentType = spec.contentType ?? (isDirectory ? 'application/x-tar' : contentTypeOf(name));
-      const source: AsyncIterable<Uint8Array> = isDirectory ? tarDirectory(path) : createReadStream(path);
+      const source: AsyncIterable<Uint8Array> = isDirectory ? tarDirectory(path, root) : fileContents(root, path);
       const { stream, digest } = hashingStream(source, ctx.signal);
       const bucket = await deps.bucket();
       await bucket.put(

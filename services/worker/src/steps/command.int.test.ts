@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Limits, type EventPayload, type JobEvent } from '@gantry/contracts';
 import { typesOf, useWorkerHarness } from '../testing/harness.js';
 
@@ -169,5 +169,85 @@ describe('COMMAND steps', () => {
     // ignores SIGTERM, still ran until its SIGKILL at 2,500 ms.
     expect(await gone(pid)).toBe(true);
     expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['FAILED', 'COMPLETED']);
+  });
+
+  describe('processes that leave the step’s process group', () => {
+    const strays: number[] = [];
+    afterAll(() => {
+      for (const pid of strays) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    });
+
+    /** The pid a script printed as `pid N`. */
+    async function printedPid(jobId: string): Promise<number> {
+      const pid = Number(/^pid (\d+)$/m.exec(await h.stdout(jobId, (t) => /^pid \d+$/m.test(t)))![1]);
+      strays.push(pid);
+      return pid;
+    }
+
+    async function goneWithin(pid: number, ms: number): Promise<boolean> {
+      for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) if (await gone(pid)) return true;
+      return gone(pid);
+    }
+
+    it('ends the step once the command exited, within the kill grace and a second, though a process of a new session holds its output', async () => {
+      const { worker } = await h.startWorker();
+      const job = await h.createJob({
+        maxAttempts: 1,
+        steps: [{ name: 'daemon', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script: 'setsid sleep 60 & echo "pid $!"; sleep 0.5; echo main-done', killGraceMs: 300 } }],
+      });
+      const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+      await h.dispatch(job.id, 1);
+      await printedPid(job.id);
+      const outcome = await Promise.race([ended.then((e) => e.outcome), new Promise((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+      expect(outcome).toBe('COMPLETED');
+      expect((await h.steps(job.id))[0]!.output_tail).toContain('main-done');
+    });
+
+    it('on cancel, kills a background job of a shell with job control (a process group of its own, in the step’s session)', async () => {
+      const { worker } = await h.startWorker();
+      const job = await h.createJob({
+        steps: [
+          { name: 'jobs', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['/bin/bash', '-c', 'set -m; sleep 60 & echo "pid $!"; wait'], killGraceMs: 300 } },
+          { name: 'cleanup', phase: 'CLEANUP', type: 'NOOP' },
+        ],
+      });
+      const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+      await h.dispatch(job.id, 1);
+      const pid = await printedPid(job.id);
+      expect(await gone(pid)).toBe(false);
+      h.ns.nc.publish(h.ns.names.subjects.cancel(worker.id), JSON.stringify({ v: 1, jobId: job.id, attempt: 1, reason: 'cancelled' }));
+      expect((await ended).outcome).toBe('CANCELLED');
+      expect(await goneWithin(pid, 2_000)).toBe(true);
+    });
+
+    it('kills, and does not wait for, a background job of a shell with job control when the command exits', async () => {
+      const { worker } = await h.startWorker();
+      const job = await h.createJob({
+        maxAttempts: 1,
+        steps: [{ name: 'jobs', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['/bin/bash', '-c', 'set -m; sleep 60 >/dev/null 2>&1 & echo "pid $!"; sleep 0.3'], killGraceMs: 300 } }],
+      });
+      expect(await h.run(worker, job.id)).toBe('COMPLETED');
+      const pid = Number(/^pid (\d+)$/m.exec(await h.stdout(job.id, (t) => /^pid \d+$/m.test(t)))![1]);
+      strays.push(pid);
+      expect(await goneWithin(pid, 2_000)).toBe(true);
+    });
+
+    it.runIf(process.getuid?.() === 0)('kills what a new session left running when the attempt’s own user (a WORKER_STEP_USER range) is given back', async () => {
+      const { worker } = await h.startWorker({ settings: { stepUsers: { first: { uid: 100_010, gid: 100_010 }, count: 2 } } });
+      const job = await h.createJob({
+        maxAttempts: 1,
+        steps: [{ name: 'daemon', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script: 'setsid sleep 60 >/dev/null 2>&1 </dev/null & echo "pid $!"; sleep 0.3' } }],
+      });
+      expect(await h.run(worker, job.id)).toBe('COMPLETED');
+      const pid = Number(/^pid (\d+)$/m.exec(await h.stdout(job.id, (t) => /^pid \d+$/m.test(t)))![1]);
+      strays.push(pid);
+      expect(await goneWithin(pid, 2_000)).toBe(true);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,7 +35,7 @@ describe('tarDirectory', () => {
     await writeFile(join(src, 'sub', long, 'ünïcode-and-a-rather-long-file-name-that-goes-on-and-on-and-on-and-on-and-on-and-on.bin'), Buffer.alloc(1025, 7));
     await symlink('a.txt', join(src, 'link'));
     const chunks: Buffer[] = [];
-    for await (const c of tarDirectory(src)) chunks.push(c);
+    for await (const c of tarDirectory(src, Buffer.from(await realpath(dir)))) chunks.push(c);
     const archive = Buffer.concat(chunks);
     expect(archive.length % 512).toBe(0);
     const out = join(dir, 'out');
@@ -48,5 +48,22 @@ describe('tarDirectory', () => {
     expect(await readlink(join(out, 'link'))).toBe('a.txt');
     const { stdout } = await run('tar', ['-tf', join(dir, 'a.tar')]);
     expect(stdout.split('\n').filter(Boolean)[0]).toBe('a.txt');
+  });
+
+  it('archives names that are not UTF-8 as the bytes they are, short and long', async () => {
+    const src = join(dir, 'bytes');
+    await mkdir(src);
+    const short = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]); // "caf\xe9.txt" in Latin-1
+    const long = Buffer.concat([Buffer.from('l'.repeat(150)), Buffer.from([0xff, 0xfe])]);
+    await writeFile(Buffer.concat([Buffer.from(`${src}/`), short]), 'latin\n');
+    await writeFile(Buffer.concat([Buffer.from(`${src}/`), long]), 'long\n');
+    const chunks: Buffer[] = [];
+    for await (const c of tarDirectory(src, Buffer.from(await realpath(dir)))) chunks.push(c);
+    const out = join(dir, 'bytes-out');
+    await mkdir(out);
+    await writeFile(join(dir, 'bytes.tar'), Buffer.concat(chunks));
+    await run('tar', ['-xf', join(dir, 'bytes.tar')], { cwd: out });
+    expect((await readFile(Buffer.concat([Buffer.from(`${out}/`), short]))).toString()).toBe('latin\n');
+    expect((await readFile(Buffer.concat([Buffer.from(`${out}/`), long]))).toString()).toBe('long\n');
   });
 });

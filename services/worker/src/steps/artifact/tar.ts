@@ -3,42 +3,50 @@
  * a directory, so that a directory artifact is one object. Entries are sorted by name; regular
  * files, directories and symbolic links (stored as links, never followed) are archived; other
  * file types (sockets, devices, fifos) are left out. Owners are stored as 0/root.
+ *
+ * Names are bytes, as the file system keeps them: a name that is not UTF-8 is archived as it
+ * is (in a pax header, with `hdrcharset=BINARY`). Each file is opened through
+ * {@link openFileInside}, so the archive holds only the job directory's files, whatever the
+ * job's processes change meanwhile.
  */
-import { type FileHandle, lstat, open, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, lstat, readdir, readlink } from 'node:fs/promises';
+import { openFileInside } from './open-inside.js';
 
 const BLOCK = 512;
 const MAX_OCTAL_SIZE = 0o77777777777;
 
-function field(buf: Buffer, offset: number, length: number, value: string): void {
-  Buffer.from(value, 'utf8').copy(buf, offset, 0, length);
+function field(buf: Buffer, offset: number, length: number, value: string | Buffer): void {
+  (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).copy(buf, offset, 0, length);
 }
 
 function octal(buf: Buffer, offset: number, length: number, value: number): void {
   field(buf, offset, length, `${Math.max(0, Math.floor(value)).toString(8).padStart(length - 1, '0')}\0`);
 }
 
+const SLASH = 0x2f;
+const EMPTY = Buffer.alloc(0);
+
 /** Splits a long path into ustar's prefix and name fields, if it fits them. */
-function splitPath(path: string): [prefix: string, name: string] | undefined {
-  if (Buffer.byteLength(path) <= 100) return ['', path];
-  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) {
-    const prefix = path.slice(0, i);
-    const name = path.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name !== '') return [prefix, name];
+function splitPath(path: Buffer): [prefix: Buffer, name: Buffer] | undefined {
+  if (path.length <= 100) return [EMPTY, path];
+  for (let i = path.indexOf(SLASH); i !== -1; i = path.indexOf(SLASH, i + 1)) {
+    const prefix = path.subarray(0, i);
+    const name = path.subarray(i + 1);
+    if (prefix.length <= 155 && name.length <= 100 && name.length > 0) return [prefix, name];
   }
   return undefined;
 }
 
 interface Entry {
-  readonly path: string;
+  readonly path: Buffer;
   readonly type: '0' | '2' | '5' | 'x';
   readonly size: number;
   readonly mode: number;
   readonly mtimeSec: number;
-  readonly linkname?: string;
+  readonly linkname?: Buffer;
 }
 
-function header(e: Entry, prefix: string, name: string, size: number, linkname: string): Buffer {
+function header(e: Entry, prefix: Buffer, name: Buffer, size: number, linkname: Buffer): Buffer {
   const buf = Buffer.alloc(BLOCK);
   field(buf, 0, 100, name);
   octal(buf, 100, 8, e.mode & 0o7777);
@@ -61,12 +69,24 @@ function header(e: Entry, prefix: string, name: string, size: number, linkname: 
 }
 
 /** One pax record: `<length> <key>=<value>\n`, where length counts the whole record. */
-export function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bodyBytes = Buffer.byteLength(body);
+export function paxRecord(key: string, value: string | Buffer): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  const bodyBytes = key.length + bytes.length + 3;
   let length = bodyBytes + String(bodyBytes).length;
   if (String(length).length !== String(bodyBytes).length) length = bodyBytes + String(length).length;
-  return `${length}${body}`;
+  return Buffer.concat([Buffer.from(`${length} ${key}=`), bytes, Buffer.from('\n')]);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** True when `bytes` are UTF-8. */
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    utf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function padding(size: number): Buffer {
@@ -77,27 +97,30 @@ function padding(size: number): Buffer {
 /** The header blocks of `e`: a pax header first when ustar cannot hold its path, link or size. */
 export function headerBlocks(e: Entry): Buffer[] {
   const split = splitPath(e.path);
-  const longLink = e.linkname !== undefined && Buffer.byteLength(e.linkname) > 100;
+  const longLink = e.linkname !== undefined && e.linkname.length > 100;
   const bigSize = e.size > MAX_OCTAL_SIZE;
   const blocks: Buffer[] = [];
   if (!split || longLink || bigSize) {
-    const records =
-      (split ? '' : paxRecord('path', e.path)) +
-      (longLink ? paxRecord('linkpath', e.linkname!) : '') +
-      (bigSize ? paxRecord('size', String(e.size)) : '');
-    const data = Buffer.from(records, 'utf8');
-    const paxEntry: Entry = { path: 'PaxHeader', type: 'x', size: data.length, mode: 0o644, mtimeSec: e.mtimeSec };
-    blocks.push(header(paxEntry, '', 'PaxHeader', data.length, ''), data, padding(data.length));
+    const binary = (!split && !isUtf8(e.path)) || (longLink && !isUtf8(e.linkname!));
+    const data = Buffer.concat([
+      ...(binary ? [paxRecord('hdrcharset', 'BINARY')] : []),
+      ...(split ? [] : [paxRecord('path', e.path)]),
+      ...(longLink ? [paxRecord('linkpath', e.linkname!)] : []),
+      ...(bigSize ? [paxRecord('size', String(e.size))] : []),
+    ]);
+    const pax = Buffer.from('PaxHeader');
+    const paxEntry: Entry = { path: pax, type: 'x', size: data.length, mode: 0o644, mtimeSec: e.mtimeSec };
+    blocks.push(header(paxEntry, EMPTY, pax, data.length, EMPTY), data, padding(data.length));
   }
-  const [prefix, name] = split ?? ['', e.path.slice(-100)];
-  blocks.push(header(e, prefix, name, bigSize ? 0 : e.size, longLink ? '' : (e.linkname ?? '')));
+  const [prefix, name] = split ?? [EMPTY, e.path.subarray(-100)];
+  blocks.push(header(e, prefix, name, bigSize ? 0 : e.size, longLink ? EMPTY : (e.linkname ?? EMPTY)));
   return blocks;
 }
 
-async function* fileData(path: string, size: number): AsyncGenerator<Buffer> {
+async function* fileData(root: Buffer, path: Buffer, size: number): AsyncGenerator<Buffer> {
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, 'r');
+    handle = await openFileInside(root, path);
     let left = size;
     while (left > 0) {
       const buf = Buffer.alloc(Math.min(left, 256 * 1024));
@@ -115,27 +138,35 @@ async function* fileData(path: string, size: number): AsyncGenerator<Buffer> {
   yield padding(size);
 }
 
-async function* walk(root: string, rel: string): AsyncGenerator<Buffer> {
-  const names = (await readdir(rel === '' ? root : join(root, rel))).sort();
+/** `a/b` of byte paths; `b` alone when `a` is empty. */
+function joined(a: Buffer, b: Buffer): Buffer {
+  return a.length === 0 ? b : Buffer.concat([a, Buffer.from('/'), b]);
+}
+
+async function* walk(dir: Buffer, rel: Buffer, root: Buffer): AsyncGenerator<Buffer> {
+  const names = (await readdir(joined(dir, rel), { encoding: 'buffer' })).sort(Buffer.compare);
   for (const n of names) {
-    const path = rel === '' ? n : `${rel}/${n}`;
-    const full = join(root, path);
+    const path = joined(rel, n);
+    const full = joined(dir, path);
     const st = await lstat(full);
     const base = { mode: st.mode, mtimeSec: st.mtimeMs / 1000 };
     if (st.isDirectory()) {
-      yield* headerBlocks({ ...base, path: `${path}/`, type: '5', size: 0 });
-      yield* walk(root, path);
+      yield* headerBlocks({ ...base, path: Buffer.concat([path, Buffer.from('/')]), type: '5', size: 0 });
+      yield* walk(dir, path, root);
     } else if (st.isFile()) {
       yield* headerBlocks({ ...base, path, type: '0', size: st.size });
-      yield* fileData(full, st.size);
+      yield* fileData(root, full, st.size);
     } else if (st.isSymbolicLink()) {
-      yield* headerBlocks({ ...base, path, type: '2', size: 0, linkname: await readlink(full) });
+      yield* headerBlocks({ ...base, path, type: '2', size: 0, linkname: await readlink(full, { encoding: 'buffer' }) });
     }
   }
 }
 
-/** The tar archive of the directory `root` (entries relative to it), block by block. */
-export async function* tarDirectory(root: string): AsyncGenerator<Buffer> {
-  yield* walk(root, '');
+/**
+ * The tar archive of the directory `dir` (entries relative to it), block by block; `root` is the
+ * job directory's real path, which every archived file must be inside.
+ */
+export async function* tarDirectory(dir: string, root: Buffer): AsyncGenerator<Buffer> {
+  yield* walk(Buffer.from(dir), EMPTY, root);
   yield Buffer.alloc(2 * BLOCK);
 }

@@ -4,14 +4,19 @@
  * started: on cancel or timeout the group gets SIGTERM, then SIGKILL after a grace period.
  *
  * Invariants:
- * - when the command's main process exits, processes it left in its group are terminated the
- *   same way (SIGTERM, then SIGKILL), so nothing a step started outlives the step;
- * - `done` resolves once the main process exited and its output pipes closed, or 1 s after the
- *   SIGKILL if a process that escaped the group still holds them;
+ * - when the command's main process exits, processes it left in its group or its session (a
+ *   background job of a shell with job control has a group of its own) are terminated the same
+ *   way (SIGTERM, then SIGKILL);
+ * - `done` resolves once the main process exited and its output pipes closed, or at most
+ *   `killGraceMs` + 1 s after the exit, or after a SIGKILL, if a process that escaped the group
+ *   and the session (`setsid`) still holds them: such a process is out of the step's reach here,
+ *   and is killed when its attempt's user is given back, for a user of its own
+ *   (`StepUserPool.sweep`);
  * - every group still alive is registered in a {@link ProcessGroups}, which the worker kills
  *   when it stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { StepUser } from './step-user.js';
 
@@ -63,6 +68,42 @@ export function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
+/** The processes of session `sid` (from `/proc/<pid>/stat`); none where there is no `/proc`. */
+export async function sessionMembers(sid: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const members: number[] = [];
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (!/^\d+$/.test(entry)) return;
+      try {
+        const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+        // `pid (comm) state ppid pgrp session …`: the fields after the name's last ')'.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[3]) === sid && fields[0] !== 'Z') members.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }),
+  );
+  return members;
+}
+
+/** Sends `signal` to each of `pids`; one that is gone is ignored. */
+function killEach(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone, or not ours to signal
+    }
+  }
+}
+
 /** The shell convention for a process ended by `signal`: 128 + its number. */
 export function exitCodeOf(exit: Pick<ProcessExit, 'code' | 'signal'>): number | null {
   if (exit.code !== null) return exit.code;
@@ -104,17 +145,26 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
   let terminating = false;
   let giveUp: NodeJS.Timeout | undefined;
 
+  // Once nothing more can be waited for: the pipes are closed, which ends the wait for them.
+  const armGiveUp = (afterMs: number) => {
+    clearTimeout(giveUp);
+    giveUp = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, afterMs);
+  };
+
+  // The group and the rest of the session (the command leads both: it was spawned detached).
   const terminate = (graceMs: number) => {
     if (terminating || pid === undefined) return;
     terminating = true;
     killGroup(pid, 'SIGTERM');
+    void sessionMembers(pid).then((members) => killEach(members, 'SIGTERM'));
     setTimeout(() => {
       if (killGroup(pid, 0)) killGroup(pid, 'SIGKILL');
+      void sessionMembers(pid).then((members) => killEach(members, 'SIGKILL'));
       opts.groups.delete(pid);
-      giveUp = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, 1_000);
+      armGiveUp(1_000);
     }, graceMs);
   };
 
@@ -128,7 +178,15 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
     });
     child.once('exit', (code, signal) => {
       exit = { code, signal };
-      if (pid !== undefined && killGroup(pid, 0)) terminate(opts.killGraceMs);
+      if (pid === undefined) return;
+      // A process that left the group and the session may hold the pipes for ever.
+      if (!terminating) armGiveUp(opts.killGraceMs + 1_000);
+      if (killGroup(pid, 0)) terminate(opts.killGraceMs);
+      else {
+        void sessionMembers(pid).then((members) => {
+          if (members.length > 0) terminate(opts.killGraceMs);
+        });
+      }
     });
     child.once('close', (code, signal) => {
       clearTimeout(giveUp);

@@ -15,7 +15,7 @@
  * any other worker runs them as itself (naming its own uid means the same).
  */
 import { spawn } from 'node:child_process';
-import { chmod, stat } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '@gantry/runtime';
 
 /** A numeric user and group. */
@@ -80,6 +80,48 @@ export class StepUserPool {
   release(user: StepUser): void {
     if (this.#users.count > 1) this.#free.push(user.uid);
   }
+
+  /**
+   * Kills what still runs as `user` when its attempt ends, if the user is the attempt's own (a
+   * range): a process that left its step's group and session (`setsid`) is out of the step's
+   * reach, and would otherwise outlive its attempt and share its uid with the next one. A user
+   * shared by every attempt cannot be swept: its other processes belong to other jobs.
+   */
+  async sweep(user: StepUser): Promise<number> {
+    if (this.#users.count === 1) return 0;
+    const pids = await processesOf(user.uid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return pids.length;
+  }
+}
+
+/** The processes whose real user is `uid` (from `/proc/<pid>/status`); none where there is no `/proc`. */
+async function processesOf(uid: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (!/^\d+$/.test(entry)) return;
+      try {
+        const status = await readFile(`/proc/${entry}/status`, 'utf8');
+        if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) found.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }),
+  );
+  return found;
 }
 
 /**

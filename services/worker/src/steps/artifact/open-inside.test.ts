@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFileInside } from './open-inside.js';
+
+let base: string;
+let root: string;
+
+beforeAll(async () => {
+  base = await realpath(await mkdtemp(join(tmpdir(), 'open-inside-')));
+  root = join(base, 'job');
+  await mkdir(join(root, 'd'), { recursive: true });
+  await mkdir(join(base, 'outside'));
+  await writeFile(join(root, 'd', 'f'), 'inside\n');
+  await writeFile(join(base, 'outside', 'f'), 'outside\n');
+  await symlink(join(base, 'outside'), join(root, 'away'));
+  await symlink('d/f', join(root, 'link'));
+  await promisify(execFile)('mkfifo', [join(root, 'fifo')]);
+});
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('openFileInside', () => {
+  it('opens a regular file inside the root', async () => {
+    const handle = await openFileInside(Buffer.from(root), join(root, 'd', 'f'));
+    try {
+      expect((await handle.readFile()).toString()).toBe('inside\n');
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('refuses a file reached through a directory that leads outside the root, judged on what it opened', async () => {
+    await expect(openFileInside(Buffer.from(root), join(root, 'away', 'f'))).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+  });
+
+  it('refuses a symbolic link as the last component, and a FIFO without waiting for a writer', async () => {
+    await expect(openFileInside(Buffer.from(root), join(root, 'link'))).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+    await expect(openFileInside(Buffer.from(root), join(root, 'fifo'))).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+  });
+
+  it('does not take a sibling with the root as its prefix for the root', async () => {
+    await mkdir(`${root}-x`);
+    await writeFile(`${root}-x/f`, 'sibling\n');
+    await expect(openFileInside(Buffer.from(root), `${root}-x/f`)).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+  });
+});
