@@ -63,7 +63,11 @@ describe('ARTIFACT path check and open', () => {
     const created = events.filter((e) => e.type === 'artifact.created').map((e) => (e.payload as { sha256: string }).sha256);
     const secretSha = createHash('sha256').update(SECRET).digest('hex');
     const leaked = created.filter((s) => s === secretSha).length;
-    expect(created.length).toBeGreaterThan(0);
+    const outcomes = (await h.steps(job.id)).slice(1).map((st) => st.error?.code ?? st.status);
+    // Each ARTIFACT stored the job's own file or was refused; the swapper ran (some were refused).
+    expect(outcomes.filter((o) => o !== 'COMPLETED' && o !== 'PATH_ESCAPES_JOB_DIR' && o !== 'NOT_A_FILE')).toEqual([]);
+    expect(outcomes.filter((o) => o !== 'COMPLETED').length).toBeGreaterThan(0);
+    expect(created.length).toBe(outcomes.filter((o) => o === 'COMPLETED').length);
     expect(leaked).toBe(0);
   }, 120_000);
 });
