@@ -35,17 +35,20 @@ async function runScript(body: string): Promise<{ code: number; stdout: string; 
   }
 }
 
-describe('withTransaction when its connection is lost', () => {
-  it('rejects with a connection error while a statement runs, without crashing the process', async () => {
-    const out = await runScript(`
+/**
+ * Runs a transaction in a process of its own whose connection another client terminates as
+ * `lose` says (the transaction's backend pid is `pid`, the other client `killer`), and prints
+ * how it ended and whether the pool still serves afterwards.
+ */
+function loseConnection(lose: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runScript(`
       const pool = createPool(url, { max: 2 });
       const killer = new pg.Client({ connectionString: url });
       await killer.connect();
       try {
         await withTransaction(pool, async (client) => {
           const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-          setTimeout(() => void killer.query('SELECT pg_terminate_backend($1)', [pid]), 200);
-          await client.query('SELECT pg_sleep(3)');
+          ${lose}
         });
         console.log('RESOLVED');
       } catch (err) {
@@ -55,6 +58,13 @@ describe('withTransaction when its connection is lost', () => {
       console.log('AFTER ' + (await pool.query('SELECT 1 AS one')).rows[0].one);
       await killer.end();
       await pool.end();`);
+}
+
+describe('withTransaction when its connection is lost', () => {
+  it('rejects with a connection error while a statement runs, without crashing the process', async () => {
+    const out = await loseConnection(`
+          setTimeout(() => void killer.query('SELECT pg_terminate_backend($1)', [pid]), 200);
+          await client.query('SELECT pg_sleep(3)');`);
     expect(out.stderr).not.toContain("Unhandled 'error' event");
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('REJECTED connection=true');
@@ -62,24 +72,10 @@ describe('withTransaction when its connection is lost', () => {
   });
 
   it('rejects with a connection error when the connection is lost between statements, without crashing', async () => {
-    const out = await runScript(`
-      const pool = createPool(url, { max: 2 });
-      const killer = new pg.Client({ connectionString: url });
-      await killer.connect();
-      try {
-        await withTransaction(pool, async (client) => {
-          const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const out = await loseConnection(`
           await killer.query('SELECT pg_terminate_backend($1)', [pid]);
           await new Promise((r) => setTimeout(r, 300)); // e.g. awaiting something else mid-transaction
-          await client.query('SELECT 1');
-        });
-        console.log('RESOLVED');
-      } catch (err) {
-        console.log('REJECTED connection=' + isConnectionError(err));
-      }
-      console.log('AFTER ' + (await pool.query('SELECT 1 AS one')).rows[0].one);
-      await killer.end();
-      await pool.end();`);
+          await client.query('SELECT 1');`);
     expect(out.stderr).not.toContain("Unhandled 'error' event");
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('REJECTED connection=true');

@@ -70,24 +70,24 @@ export function createDeadLetterer(opts: { publisher: Publisher; names: Names; m
  * `Gantry-Dropped-Headers`.
  */
 function copiedHeaders(original: MsgHdrs | undefined): Record<string, string> {
-  const copied: [string, string][] = [];
+  const copied: { key: string; value: string; bytes: number }[] = [];
   let bytes = 0;
   for (const [key, values] of original ?? []) {
     if (DROPPED_HEADERS.has(key.toLowerCase())) continue;
     const value = values.join(',');
-    copied.push([key, value]);
-    bytes += headerBytes(key, value);
+    copied.push({ key, value, bytes: headerBytes(key, value) });
+    bytes += copied.at(-1)!.bytes;
   }
   const left: string[] = [];
   if (bytes > MAX_COPIED_HEADER_BYTES) {
-    copied.sort((a, b) => headerBytes(...b) - headerBytes(...a));
+    copied.sort((a, b) => b.bytes - a.bytes);
     while (bytes > MAX_COPIED_HEADER_BYTES) {
-      const [key, value] = copied.shift()!;
-      bytes -= headerBytes(key, value);
-      left.push(key);
+      const largest = copied.shift()!;
+      bytes -= largest.bytes;
+      left.push(largest.key);
     }
   }
-  const headers = Object.fromEntries(copied);
+  const headers = Object.fromEntries(copied.map((h) => [h.key, h.value]));
   if (left.length > 0) headers[Headers.droppedHeaders] = left.join(',').slice(0, 1024);
   return headers;
 }

@@ -35,44 +35,31 @@ export async function recoverLostWorkersOnce(
   const hearing = workers.hearingSince();
   if (hearing === undefined || Date.now() - Math.max(opts.leaderSince, hearing) < opts.lostAfterMs) return;
   const live = workers.live();
-  const liveIds = live.map((w) => w.workerId);
-  const limit = opts.limit ?? 1_000;
-  const lost = await ctx.pool.query<OrphanedJob & { worker_id: string }>(
-    `SELECT ${ORPHAN_COLUMNS}, j.worker_id FROM runner_jobs j
-     WHERE j.status = 'RUNNING' AND NOT (j.worker_id = ANY($1::text[]))
-       AND j.started_at < now() - make_interval(secs => $2 / 1000.0)
-     LIMIT $3`,
-    [liveIds, opts.lostAfterMs, limit],
-  );
-  await requeue(ctx, lost.rows, (job) => `worker ${job.worker_id} stopped heartbeating`, 'recovered jobs of lost workers');
   const held = live.flatMap((w) => w.jobs);
-  const dropped = await ctx.pool.query<OrphanedJob & { worker_id: string }>(
-    `SELECT ${ORPHAN_COLUMNS}, j.worker_id FROM runner_jobs j
-     WHERE j.status = 'RUNNING' AND j.worker_id = ANY($1::text[])
-       AND j.started_at < now() - make_interval(secs => 2 * $2 / 1000.0)
-       AND NOT EXISTS (SELECT 1 FROM unnest($3::uuid[], $4::int[]) AS h(id, attempt) WHERE h.id = j.id AND h.attempt = j.attempt)
+  // One statement for both: a job whose worker is not live, and a live worker's job its beats
+  // have not listed (judged on jobs started twice as long ago: see the module doc).
+  const { rows } = await ctx.pool.query<OrphanedJob & { worker_id: string; worker_live: boolean }>(
+    `SELECT ${ORPHAN_COLUMNS}, j.worker_id, j.worker_id = ANY($1::text[]) AS worker_live FROM runner_jobs j
+     WHERE j.status = 'RUNNING' AND (
+       (NOT (j.worker_id = ANY($1::text[])) AND j.started_at < now() - make_interval(secs => $2 / 1000.0))
+       OR (j.worker_id = ANY($1::text[]) AND j.started_at < now() - make_interval(secs => 2 * $2 / 1000.0)
+           AND NOT EXISTS (SELECT 1 FROM unnest($3::uuid[], $4::int[]) AS h(id, attempt) WHERE h.id = j.id AND h.attempt = j.attempt)))
      LIMIT $5`,
-    [liveIds, opts.lostAfterMs, held.map((h) => h.jobId), held.map((h) => h.attempt), limit],
+    [live.map((w) => w.workerId), opts.lostAfterMs, held.map((h) => h.jobId), held.map((h) => h.attempt), opts.limit ?? 1_000],
   );
-  await requeue(ctx, dropped.rows, (job) => `worker ${job.worker_id} no longer holds the attempt (it gave it up, or restarted)`, 'recovered jobs their live workers no longer hold');
-}
-
-/** Ends the attempts of `orphans` as lost (queued again at once, or FAILED), between dispatch rounds. */
-async function requeue(
-  ctx: DutyContext,
-  orphans: readonly (OrphanedJob & { worker_id: string })[],
-  why: (job: OrphanedJob & { worker_id: string }) => string,
-  what: string,
-): Promise<void> {
-  if (orphans.length === 0) return;
+  if (rows.length === 0) return;
   const results = await ctx.betweenRounds(() => ctx.writer.writeMany(
-    orphans.map((job) => {
-      const error: JobError = { code: 'WORKER_LOST', message: why(job), retryable: true };
+    rows.map((job) => {
+      const message = job.worker_live
+        ? `worker ${job.worker_id} no longer holds the attempt (it gave it up, or restarted)`
+        : `worker ${job.worker_id} stopped heartbeating`;
+      const error: JobError = { code: 'WORKER_LOST', message, retryable: true };
       return attemptFailed(job, error, 'worker_lost');
     }),
   ));
   const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
-  ctx.logger.warn({ jobs: orphans.length, requeued, workers: [...new Set(orphans.map((j) => j.worker_id))] }, what);
+  const workersOf = (isLive: boolean) => [...new Set(rows.filter((j) => j.worker_live === isLive).map((j) => j.worker_id))];
+  ctx.logger.warn({ jobs: rows.length, requeued, lostWorkers: workersOf(false), liveWorkers: workersOf(true) }, 'recovered jobs of lost workers, or that their live workers no longer hold');
   if (requeued > 0) {
     ctx.metrics.requeued.inc({ reason: 'worker_lost' }, requeued);
     ctx.wakeDispatcher();

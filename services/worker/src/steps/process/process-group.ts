@@ -16,8 +16,8 @@
  *   when it stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { processesWhere, signalEach } from './procfs.js';
 import type { StepUser } from './step-user.js';
 
 /** How a process ended. */
@@ -68,40 +68,13 @@ export function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** The processes of session `sid` (from `/proc/<pid>/stat`); none where there is no `/proc`. */
-export async function sessionMembers(sid: number): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return [];
-  }
-  const members: number[] = [];
-  await Promise.all(
-    entries.map(async (entry) => {
-      if (!/^\d+$/.test(entry)) return;
-      try {
-        const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-        // `pid (comm) state ppid pgrp session …`: the fields after the name's last ')'.
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(fields[3]) === sid && fields[0] !== 'Z') members.push(Number(entry));
-      } catch {
-        // gone meanwhile
-      }
-    }),
-  );
-  return members;
-}
-
-/** Sends `signal` to each of `pids`; one that is gone is ignored. */
-function killEach(pids: readonly number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone, or not ours to signal
-    }
-  }
+/** The live processes of session `sid` (from `/proc/<pid>/stat`). */
+function sessionMembers(sid: number): Promise<number[]> {
+  return processesWhere('stat', (stat) => {
+    // `pid (comm) state ppid pgrp session …`: the fields after the name's last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[3]) === sid && fields[0] !== 'Z';
+  });
 }
 
 /** The shell convention for a process ended by `signal`: 128 + its number. */
@@ -159,10 +132,10 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
     if (terminating || pid === undefined) return;
     terminating = true;
     killGroup(pid, 'SIGTERM');
-    void sessionMembers(pid).then((members) => killEach(members, 'SIGTERM'));
+    void sessionMembers(pid).then((members) => signalEach(members, 'SIGTERM'));
     setTimeout(() => {
       if (killGroup(pid, 0)) killGroup(pid, 'SIGKILL');
-      void sessionMembers(pid).then((members) => killEach(members, 'SIGKILL'));
+      void sessionMembers(pid).then((members) => signalEach(members, 'SIGKILL'));
       opts.groups.delete(pid);
       armGiveUp(1_000);
     }, graceMs);

@@ -15,8 +15,9 @@
  * any other worker runs them as itself (naming its own uid means the same).
  */
 import { spawn } from 'node:child_process';
-import { chmod, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { ConfigError } from '@gantry/runtime';
+import { processesWhere, signalEach } from './procfs.js';
 
 /** A numeric user and group. */
 export interface StepUser {
@@ -89,39 +90,10 @@ export class StepUserPool {
    */
   async sweep(user: StepUser): Promise<number> {
     if (this.#users.count === 1) return 0;
-    const pids = await processesOf(user.uid);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    const pids = await processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === user.uid);
+    signalEach(pids, 'SIGKILL');
     return pids.length;
   }
-}
-
-/** The processes whose real user is `uid` (from `/proc/<pid>/status`); none where there is no `/proc`. */
-async function processesOf(uid: number): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  await Promise.all(
-    entries.map(async (entry) => {
-      if (!/^\d+$/.test(entry)) return;
-      try {
-        const status = await readFile(`/proc/${entry}/status`, 'utf8');
-        if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) found.push(Number(entry));
-      } catch {
-        // gone meanwhile
-      }
-    }),
-  );
-  return found;
 }
 
 /**

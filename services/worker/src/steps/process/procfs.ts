@@ -1,0 +1,39 @@
+/**
+ * Finding and signalling processes through Linux's `/proc`: the processes a step's group no
+ * longer reaches (its session's other groups, an attempt user's processes). Where there is no
+ * `/proc`, nothing is found.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+
+/** The pids whose `/proc/<pid>/<file>` text satisfies `matches`; a process gone meanwhile is skipped. */
+export async function processesWhere(file: 'stat' | 'status', matches: (text: string) => boolean): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (!/^\d+$/.test(entry)) return;
+      try {
+        if (matches(await readFile(`/proc/${entry}/${file}`, 'utf8'))) found.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }),
+  );
+  return found;
+}
+
+/** Sends `signal` to each of `pids`; one that is gone, or not ours to signal, is ignored. */
+export function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
