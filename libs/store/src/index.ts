@@ -8,7 +8,7 @@ export { migrate, type MigrateResult } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { TENANT_ROLE, TENANT_SETTING } from './migrations/0006-tenant-rls.js';
 export { ensureDatabase } from './ensure-database.js';
-export { createPool, postgresReadinessCheck, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
+export { createPool, postgresReadinessCheck, releaseAfter, withTransaction, type Pool, type PoolClient, type PoolOptions } from './db/pool.js';
 export { statement } from './db/statement.js';
 export { byIds } from './db/ids-param.js';
 export { isConnectionError, isLockNotAvailable, isTransientError, isUniqueViolation, translateDbError } from './db/errors.js';

@@ -5,7 +5,7 @@ const pgError = (code: string, message = 'boom') => Object.assign(new Error(mess
 
 describe('translateDbError', () => {
   it('answers UNAVAILABLE (try again) for a lost connection and for a statement that failed for the moment', () => {
-    for (const err of [pgError('08006'), pgError('57P02'), pgError('53300'), Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })]) {
+    for (const err of [pgError('08006'), pgError('57P02'), pgError('53300'), pgError('25006'), Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })]) {
       expect(isConnectionError(err)).toBe(true);
       expect(translateDbError(err).code).toBe('UNAVAILABLE');
     }
@@ -14,6 +14,10 @@ describe('translateDbError', () => {
       expect(isTransientError(pgError(code))).toBe(true);
       expect(translateDbError(pgError(code)).code).toBe('UNAVAILABLE');
     }
+  });
+
+  it('says why a write was refused as read-only', () => {
+    expect(translateDbError(pgError('25006')).message).toMatch(/takes no writes \(a standby, or a failover in progress\)/);
   });
 
   it('answers VALIDATION_FAILED for a value PostgreSQL cannot store, and INTERNAL for the rest', () => {

@@ -18,6 +18,8 @@ const SQLSTATE = {
   crashShutdown: '57P02',
   tooManyConnections: '53300',
   lockNotAvailable: '55P03',
+  /** A write on a server that takes none: a standby, or a primary being demoted in a failover. */
+  readOnlyTransaction: '25006',
 } as const;
 
 /** Socket errors of a connection that failed or went away. */
@@ -30,7 +32,11 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIP
  */
 const TRANSIENT = new Set(['40001', '40P01', SQLSTATE.lockNotAvailable, '57014']);
 
-/** True for errors that mean PostgreSQL could not be reached or went away. */
+/**
+ * True for errors that mean PostgreSQL could not be reached, went away, or is no longer the
+ * primary (a write refused as read-only): in each case the connection is worth nothing and a new
+ * one (which may reach the new primary) is the way on.
+ */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
@@ -40,6 +46,7 @@ export function isConnectionError(err: unknown): boolean {
       code === SQLSTATE.adminShutdown ||
       code === SQLSTATE.crashShutdown ||
       code === SQLSTATE.tooManyConnections ||
+      code === SQLSTATE.readOnlyTransaction ||
       NETWORK_ERRORS.has(code)
     );
   }
@@ -66,6 +73,9 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 /** Maps a driver error onto a GantryError; GantryErrors pass through unchanged. */
 export function translateDbError(err: unknown): GantryError {
   if (err instanceof GantryError) return err;
+  if ((err as { code?: unknown }).code === SQLSTATE.readOnlyTransaction) {
+    return new GantryError('UNAVAILABLE', 'PostgreSQL takes no writes (a standby, or a failover in progress); try again', { cause: err });
+  }
   if (isConnectionError(err)) {
     return new GantryError('UNAVAILABLE', 'PostgreSQL is unavailable', { cause: err });
   }

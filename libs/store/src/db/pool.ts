@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { trackResource } from '@gantry/runtime/resources';
+import { isConnectionError } from './errors.js';
 import { SESSION_SQL } from './session.js';
 
 export type Pool = pg.Pool;
@@ -53,19 +54,31 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
   return pool;
 }
 
+/**
+ * Gives a checked-out client back to its pool after `failure` (if any): a connection that failed
+ * with a connection error, or reached a server that takes no writes, is closed rather than kept
+ * for the next caller, who then gets a new connection (which after a failover reaches the new
+ * primary). `pool.query` does the same for the clients it checks out.
+ */
+export function releaseAfter(client: PoolClient, failure?: unknown): void {
+  client.release(failure !== undefined && isConnectionError(failure) ? (failure as Error) : undefined);
+}
+
 /** Runs `fn` in a transaction on a client of `pool`; commits on success, rolls back on error. */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let failure: unknown;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    failure = err;
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    releaseAfter(client, failure);
   }
 }
 

@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEvent, MetricNames, type JobSpecInput } from '@gantry/contracts';
 import { JobWriter } from '@gantry/store';
@@ -130,6 +134,23 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     sse.close();
   });
 
+  it('keeps its live consumer past a message on the job’s subject that is not an event batch', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    const sse = await stream(id);
+    const seen = await sse.until(isEvent(2));
+    const queued = JobEvent.parse(JSON.parse(seen.seen.at(-1)!.data!));
+    const subject = ns.names.subjects.events(ws.id, id);
+    ns.nc.publish(subject, 'not json');
+    ns.nc.publish(subject, JSON.stringify({ v: 1, jobId: id, workspaceId: ws.id, events: ['not an event'] }));
+    // An event only NATS has: only the live consumer can deliver it (PostgreSQL never holds it).
+    const liveOnly: JobEvent = { ...queued, id: randomUUID(), sequence: 3, type: 'job.progress', payload: { progress: 10, completedSteps: 0, totalSteps: 1 } };
+    ns.nc.publish(subject, JSON.stringify({ v: 1, jobId: id, workspaceId: ws.id, events: [liveOnly] }));
+    const got = await sse.until(isEvent(3));
+    expect(JSON.parse(got.seen.at(-1)!.data!)).toMatchObject({ sequence: 3, type: 'job.progress' });
+    sse.close();
+  });
+
   it('sends keep-alives while idle, and on them catches up events NATS never delivered', async () => {
     const id = await submit();
     const sse = await stream(id);
@@ -199,6 +220,32 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     } finally {
       await other.stop();
     }
+  });
+
+  it('drops a client that stops reading, once its writes have waited two keep-alive intervals', async () => {
+    const id = await submit();
+    await writer.write(queue(id));
+    await writer.write(start(id));
+    // ≈ 10 MB of output: more than the socket buffers on both sides hold for a client that reads nothing.
+    await api.pool.query(
+      `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt, payload)
+       SELECT $1, 4 + i, gen_random_uuid(), $2, 'step.output', 'worker:test', 1,
+              jsonb_build_object('stream', 'stdout', 'offset', i * 16000, 'chunk', repeat('x', 16000))
+       FROM generate_series(0, 639) AS i`,
+      [id, ws.id],
+    );
+    const url = new URL(api.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    socket.write(`GET /runner-jobs/${id}/events/stream HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${ws.reader}\r\naccept: text/event-stream\r\n\r\n`);
+    await once(socket, 'data');
+    socket.pause();
+    const streams = api.server.deps.streams;
+    expect(streams.size).toBe(1);
+    // The server gives the stream up (its consumer deleted, its place freed) while the client still reads nothing.
+    while (streams.size > 0) await sleep(50);
+    expect(await ephemeralConsumers()).toBe(0);
+    socket.destroy();
   });
 
   it('answers 503 beyond SSE_MAX_CLIENTS streams', async () => {

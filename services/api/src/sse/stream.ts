@@ -12,7 +12,8 @@
  * 3. After sending a terminal event (`job.completed|failed|cancelled` with nothing after it) the
  *    stream ends. A client resuming after the terminal event of a finished job gets 204, which
  *    tells an EventSource to stop reconnecting.
- * 4. The request's token is verified again every keep-alive interval (through the
+ * 4. A client that takes no data for two keep-alive intervals is dropped (`write`).
+ * 5. The request's token is verified again every keep-alive interval (through the
  *    authenticator's cache, so within `AUTH_CACHE_MS` of a revocation or expiry): a token no
  *    longer valid ends the stream, and its reconnect is refused.
  */
@@ -65,12 +66,19 @@ async function wait(ms: number, signal: AbortSignal, wake?: Promise<void>): Prom
   if (onAbort) signal.removeEventListener('abort', onAbort);
 }
 
+/**
+ * Writes `chunk`, waiting for the client to take what is buffered. A client that takes nothing
+ * for two keep-alive intervals is dropped (it resumes from its last event when it reconnects):
+ * the stream would otherwise hold its place, its consumer and what it buffers until TCP gives up.
+ */
 async function write(s: Session, chunk: string): Promise<void> {
   if (s.signal.aborted) return;
   s.lastWriteAt = Date.now();
   if (s.res.write(chunk)) return;
   await new Promise<void>((resolve) => {
+    const stalled = setTimeout(() => s.res.destroy(), 2 * s.deps.settings.sseKeepaliveMs);
     const done = () => {
+      clearTimeout(stalled);
       s.res.off('drain', done);
       s.signal.removeEventListener('abort', done);
       resolve();

@@ -43,7 +43,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
-import { isLockNotAvailable, type Pool, type PoolClient } from '@gantry/store';
+import { isLockNotAvailable, releaseAfter, type Pool, type PoolClient } from '@gantry/store';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { WorkerRegistry, WorkerView } from '../workers/registry.js';
@@ -197,6 +197,7 @@ export class Dispatcher {
    */
   async #transaction<T>(work: (tx: DispatchingTransaction) => Promise<T>, lease: Lease | undefined): Promise<T | typeof GAVE_UP> {
     const client = await this.#opts.pool.connect();
+    let failure: unknown;
     const committed: (() => void)[] = [];
     const sends: (() => void)[] = [];
     const giveUp = async (): Promise<typeof GAVE_UP> => {
@@ -235,10 +236,11 @@ export class Dispatcher {
       if ((queued && lease === undefined) || dispatched >= this.#opts.batch) this.wake();
       return result;
     } catch (err) {
+      failure = err;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      releaseAfter(client, failure);
     }
   }
 

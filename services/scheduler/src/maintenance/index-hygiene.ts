@@ -14,6 +14,7 @@
  * sequential scans switched off for that transaction only): it pays once for the entries that
  * died since the last pass, and the rounds in between read little more than the live ones.
  */
+import { releaseAfter } from '@gantry/store';
 import type { DutyContext } from './duty.js';
 
 /** One round trip: the settings are local to the transaction. */
@@ -27,12 +28,14 @@ COMMIT;`;
 /** Reads the two indexes by plain index scans; see the module doc. */
 export async function sweepDeadIndexEntriesOnce(ctx: Pick<DutyContext, 'pool'>): Promise<void> {
   const client = await ctx.pool.connect();
+  let failure: unknown;
   try {
     await client.query(SWEEP_SQL);
   } catch (err) {
+    failure = err;
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    releaseAfter(client, failure);
   }
 }
