@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFileInside } from './open-inside.js';
+import { DirectoryInside, openFileInside } from './open-inside.js';
 
 let base: string;
 let root: string;
@@ -47,5 +47,33 @@ describe('openFileInside', () => {
     await mkdir(`${root}-x`);
     await writeFile(`${root}-x/f`, 'sibling\n');
     await expect(openFileInside(Buffer.from(root), `${root}-x/f`)).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+  });
+});
+
+describe('DirectoryInside', () => {
+  it('lists and opens its entries, refusing a link where a directory or a file was wanted', async () => {
+    const top = await DirectoryInside.open(Buffer.from(root), root);
+    try {
+      expect((await top.names()).map(String)).toEqual(expect.arrayContaining(['away', 'd', 'link']));
+      expect((await top.readlink(Buffer.from('link'))).toString()).toBe('d/f');
+      const d = await top.openDirectory(Buffer.from('d'));
+      try {
+        const f = await d.openFile(Buffer.from('f'));
+        expect((await f.readFile()).toString()).toBe('inside\n');
+        await f.close();
+      } finally {
+        await d.close();
+      }
+      await expect(top.openDirectory(Buffer.from('away'))).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+      await expect(top.openFile(Buffer.from('link'))).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+      await expect(top.openFile(Buffer.from('fifo'))).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+      await expect(top.readlink(Buffer.from('d'))).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+    } finally {
+      await top.close();
+    }
+  });
+
+  it('refuses a directory outside the root, judged on what it opened', async () => {
+    await expect(DirectoryInside.open(Buffer.from(root), `${join(root, 'away')}/`)).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
   });
 });

@@ -5,12 +5,13 @@
  * file types (sockets, devices, fifos) are left out. Owners are stored as 0/root.
  *
  * Names are bytes, as the file system keeps them: a name that is not UTF-8 is archived as it
- * is (in a pax header, with `hdrcharset=BINARY`). Each file is opened through
- * {@link openFileInside}, so the archive holds only the job directory's files, whatever the
- * job's processes change meanwhile.
+ * is (in a pax header, with `hdrcharset=BINARY`). The directory is opened once and walked
+ * through descriptors ({@link DirectoryInside}): every name, link target and file in the archive
+ * is from the tree that was opened, inside the job directory, whatever the job's processes
+ * rename meanwhile.
  */
-import { type FileHandle, lstat, readdir, readlink } from 'node:fs/promises';
-import { openFileInside } from './open-inside.js';
+import type { FileHandle } from 'node:fs/promises';
+import { DirectoryInside } from './open-inside.js';
 
 const BLOCK = 512;
 const MAX_OCTAL_SIZE = 0o77777777777;
@@ -117,23 +118,18 @@ export function headerBlocks(e: Entry): Buffer[] {
   return blocks;
 }
 
-async function* fileData(root: Buffer, path: Buffer, size: number): AsyncGenerator<Buffer> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await openFileInside(root, path);
-    let left = size;
-    while (left > 0) {
-      const buf = Buffer.alloc(Math.min(left, 256 * 1024));
-      const { bytesRead } = await handle.read(buf, 0, buf.length, size - left);
-      if (bytesRead === 0) {
-        yield Buffer.alloc(left);
-        break;
-      }
-      left -= bytesRead;
-      yield buf.subarray(0, bytesRead);
+/** `size` bytes of `handle`'s file (zeros for what it lost meanwhile), then the padding. */
+async function* fileData(handle: FileHandle, size: number): AsyncGenerator<Buffer> {
+  let left = size;
+  while (left > 0) {
+    const buf = Buffer.alloc(Math.min(left, 256 * 1024));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, size - left);
+    if (bytesRead === 0) {
+      yield Buffer.alloc(left);
+      break;
     }
-  } finally {
-    await handle?.close();
+    left -= bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
   yield padding(size);
 }
@@ -143,30 +139,45 @@ function joined(a: Buffer, b: Buffer): Buffer {
   return a.length === 0 ? b : Buffer.concat([a, Buffer.from('/'), b]);
 }
 
-async function* walk(dir: Buffer, rel: Buffer, root: Buffer): AsyncGenerator<Buffer> {
-  const names = (await readdir(joined(dir, rel), { encoding: 'buffer' })).sort(Buffer.compare);
-  for (const n of names) {
-    const path = joined(rel, n);
-    const full = joined(dir, path);
-    const st = await lstat(full);
-    const base = { mode: st.mode, mtimeSec: st.mtimeMs / 1000 };
+/** The entries of `dir`, whose path in the archive is `rel`, each reached through `dir`'s descriptor. */
+async function* walk(dir: DirectoryInside, rel: Buffer): AsyncGenerator<Buffer> {
+  for (const name of await dir.names()) {
+    const path = joined(rel, name);
+    const st = await dir.lstat(name);
     if (st.isDirectory()) {
-      yield* headerBlocks({ ...base, path: Buffer.concat([path, Buffer.from('/')]), type: '5', size: 0 });
-      yield* walk(dir, path, root);
+      const sub = await dir.openDirectory(name);
+      try {
+        yield* headerBlocks({ mode: st.mode, mtimeSec: st.mtimeMs / 1000, path: Buffer.concat([path, Buffer.from('/')]), type: '5', size: 0 });
+        yield* walk(sub, path);
+      } finally {
+        await sub.close();
+      }
     } else if (st.isFile()) {
-      yield* headerBlocks({ ...base, path, type: '0', size: st.size });
-      yield* fileData(root, full, st.size);
+      const handle = await dir.openFile(name);
+      try {
+        // The header describes the file that was opened, not the one lstat saw.
+        const opened = await handle.stat();
+        yield* headerBlocks({ mode: opened.mode, mtimeSec: opened.mtimeMs / 1000, path, type: '0', size: opened.size });
+        yield* fileData(handle, opened.size);
+      } finally {
+        await handle.close();
+      }
     } else if (st.isSymbolicLink()) {
-      yield* headerBlocks({ ...base, path, type: '2', size: 0, linkname: await readlink(full, { encoding: 'buffer' }) });
+      yield* headerBlocks({ mode: st.mode, mtimeSec: st.mtimeMs / 1000, path, type: '2', size: 0, linkname: await dir.readlink(name) });
     }
   }
 }
 
 /**
  * The tar archive of the directory `dir` (entries relative to it), block by block; `root` is the
- * job directory's real path, which every archived file must be inside.
+ * job directory's real path, which `dir` must be inside.
  */
 export async function* tarDirectory(dir: string, root: Buffer): AsyncGenerator<Buffer> {
-  yield* walk(Buffer.from(dir), EMPTY, root);
+  const top = await DirectoryInside.open(root, dir);
+  try {
+    yield* walk(top, EMPTY);
+  } finally {
+    await top.close();
+  }
   yield Buffer.alloc(2 * BLOCK);
 }
