@@ -26,6 +26,13 @@ import { cpuSince, cpuSnapshot, type CpuSnapshot } from '../cpu.js';
 
 const WORKER_FILE = fileURLToPath(new URL('../peers/bullmq-worker.ts', import.meta.url));
 const ADD_BULK = 1_000;
+/**
+ * The length the queue's event stream is trimmed to. BullMQ's default (10,000 entries, a few a
+ * job) let the workers of a fast hour run more than that ahead of the bench's reader, whose
+ * `completed` events were then trimmed unread: the throughput part waited for them until its
+ * timeout. A million holds every event of a run.
+ */
+const EVENTS_MAX_LEN = 1_000_000;
 /** How long each part may take before the run fails (a lost `completed` event would hang it). */
 const PART_TIMEOUT_MS = 300_000;
 const VERSION = (createRequire(import.meta.url)('bullmq/package.json') as { version: string }).version;
@@ -87,10 +94,13 @@ export const bullmq: Scenario = {
     const concurrency = Number(args.get('concurrency') ?? 64);
     const name = `gantry-bench-${randomBytes(4).toString('hex')}`;
     const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const queue = new Queue(name, { connection });
+    const queue = new Queue(name, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
     const events = new QueueEvents(name, { connection: { url: redisUrl } });
     const workers: ChildProcess[] = [];
     try {
+      // The queue's settings (the event stream's length among them) are in Redis before any
+      // worker starts: BullMQ writes them once connected, and `getVersion` waits for that.
+      await queue.getVersion();
       await events.waitUntilReady();
       for (let i = 0; i < workerCount; i++) workers.push(await startWorker(redisUrl, name, concurrency));
       const data = { workspaceId: 'bench', priority: 50, spec: standardJob() };
