@@ -34,7 +34,7 @@ export const SCHEDULER_ENV = {
     default: 10,
     min: 0,
     max: 86_400,
-    description: 'Waiting this many seconds raises a queued job’s effective priority by one; 0 turns aging off.',
+    description: 'Waiting this many seconds raises a queued job’s effective priority by one (counted from when it became runnable: its runAt or a retry’s backoff ended); 0 turns aging off.',
   }),
   DISPATCH_EXPRESS_PRIORITY: envInt({
     default: 80,
@@ -46,7 +46,7 @@ export const SCHEDULER_ENV = {
     default: 1_000,
     min: 1,
     max: 1_000_000,
-    description: 'Jobs of one workspace running (or dispatched) at once, unless the workspace sets its own limit.',
+    description: 'Jobs of one workspace running (or dispatched) at once, in all pools together, unless the workspace sets its own limit.',
   }),
   RECONCILE_INTERVAL_MS: envInt({ default: 1_000, min: 50, max: 600_000, description: 'How often the reconciler, timeout and lost-worker checks run.' }),
   PENDING_GRACE_MS: envInt({

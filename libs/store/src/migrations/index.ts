@@ -10,6 +10,7 @@ import { Migration0004Assert } from './0004-assert.js';
 import { Migration0005LeanInserts } from './0005-lean-inserts.js';
 import { Migration0006TenantRls } from './0006-tenant-rls.js';
 import { Migration0007PendingCancels } from './0007-pending-cancels.js';
+import { Migration0008RunnableAge } from './0008-runnable-age.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001-initial', class: Migration0001Initial },
@@ -19,4 +20,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: '0005-lean-inserts', class: Migration0005LeanInserts },
   { name: '0006-tenant-rls', class: Migration0006TenantRls },
   { name: '0007-pending-cancels', class: Migration0007PendingCancels },
+  { name: '0008-runnable-age', class: Migration0008RunnableAge },
 ];

@@ -1,7 +1,7 @@
 /** What the command handlers work with, and what they decide for each message. */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandKind, CommandOf, ErrorCode, JobEvent, Names } from '@gantry/contracts';
-import { byIds, type JobWriter, type Pool, statement } from '@gantry/store';
+import { byIds, type JobWriter, latestCancelReasonSql, type Pool, statement } from '@gantry/store';
 import type { DispatchingTransaction } from '../dispatch/dispatcher.js';
 import type { CommandAuthorizer } from './authorize.js';
 
@@ -46,12 +46,18 @@ export interface JobRow {
   max_attempts: number;
   run_at: Date | null;
   worker_id: string | null;
+  /** A cancel was requested while it ran and no attempt has honoured it yet (`cancel_requested_at`). */
+  cancel_pending: boolean;
+  /** That cancel's reason, read only when one is pending. */
+  cancel_reason: string | null;
 }
 
 /** The jobs of `$1`, a JSON array of ids (`byIds`: a plan made once, not on every call). */
 const READ_JOBS = statement(
   'gantry_read_command_jobs',
-  `SELECT j.id, j.workspace_id, j.status, j.attempt, j.failures, j.max_attempts, j.run_at, j.worker_id
+  `SELECT j.id, j.workspace_id, j.status, j.attempt, j.failures, j.max_attempts, j.run_at, j.worker_id,
+     j.cancel_requested_at IS NOT NULL AS cancel_pending,
+     CASE WHEN j.cancel_requested_at IS NOT NULL THEN ${latestCancelReasonSql('j.id')} END AS cancel_reason
    FROM ${byIds('runner_jobs', '$1', 'j')}`,
 );
 

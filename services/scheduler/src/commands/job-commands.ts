@@ -142,6 +142,9 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
     const { command } = incoming;
     const gate = gates.get(command.stepId);
     if (job.status !== 'WAITING' || gate !== job.id) return null;
+    // A cancel requested while the job ran, which its park reached first, comes before the
+    // decision: the job is cancelled, as the reconciler would have cancelled it.
+    if (job.cancel_pending) return cancelIdle(job, 'WAITING', job.cancel_reason, 'scheduler');
     const actor = actorOf(incoming);
     const comment = command.comment === undefined ? {} : { comment: command.comment };
     if (command.decision === 'approve') {

@@ -2,8 +2,8 @@
  * The set-based claim: one statement counts a pool's credit, picks the pool's next jobs within
  * it and marks them dispatched — one round trip per pool and round.
  *
- * 0. `held`, `credit`: the pool's jobs running (by worker and workspace) and dispatched but not
- *    yet claimed, counted once. The credit is what the pool can start now: each live worker
+ * 0. `held`, `credit`: the jobs running (by worker and workspace) and dispatched but not yet
+ *    claimed, counted once, this pool's apart. The credit is what the pool can start now: each live worker
  *    that is not draining (`$8`, from the heartbeats) offers its slots minus the jobs it holds —
  *    the larger of what its last beat said and what the database records (less the jobs it
  *    holds in express slots, which are no ordinary slot's), so a claim made after the beat still
@@ -14,16 +14,19 @@
  * 1. `ws`: the workspaces with a dispatchable backlog in the pool (a skip scan: one index probe
  *    per workspace, whatever the backlog size);
  * 2. `room`: how many more each may run now — its limit (`workspaces.max_running_jobs`, else the
- *    default) minus its jobs running or dispatched, and never more than the credit (the
+ *    default) minus its jobs running or dispatched in every pool (the limit is the workspace's,
+ *    not a pool's), and never more than the credit (the
  *    recursion's last row, with no workspace, is left out);
- * 3. `heads`: each workspace's head, twice — by priority then age, and by age alone (so aging
- *    can lift a long-waiting job whatever its priority) — at most `room` of each. The express
+ * 3. `heads`: each workspace's head, twice — by priority then age, and by the time each job
+ *    became runnable alone (so aging can lift a long-waiting job whatever its priority) — at
+ *    most `room` of each. A job became runnable when it was queued, or when its `run_at` (a
+ *    delay, a retry's backoff) came, whichever was later. The express
  *    claim (`EXPRESS_CLAIM_SQL`, see `dispatcher.ts`) takes only jobs of priority `$9` or more,
  *    by priority alone (a range of the backlog index, so a backlog below `$9` costs nothing);
- * 4. `ordered`: effective priority = priority + waited seconds / AGING_SECONDS_PER_POINT (capped
- *    at the maximum priority), and each job's turn within its workspace, counted on from the
- *    jobs the workspace already has running or dispatched (its share of the slots). The wait is
- *    never less than 0: claimed in the transaction that created it (`Dispatcher.transaction`),
+ * 4. `ordered`: effective priority = priority + seconds runnable / AGING_SECONDS_PER_POINT
+ *    (capped at the maximum priority), and each job's turn within its workspace, counted on from
+ *    the jobs the workspace already has running or dispatched in this pool (its share of the
+ *    pool's slots). The wait is never less than 0: claimed in the transaction that created it (`Dispatcher.transaction`),
  *    a job's `queued_at` (the insert's clock) is later than `now()` (the transaction's start),
  *    and floored it would lose a point;
  * 5. `eligible`: highest effective priority first and, within one effective priority, turn by
@@ -68,42 +71,42 @@ WITH RECURSIVE ws(workspace_id) AS (
   FROM ws WHERE ws.workspace_id IS NOT NULL
 ),
 held AS (
-  SELECT workspace_id, worker_id, status, count(*)::int AS n FROM (
-    SELECT workspace_id, worker_id, status FROM runner_jobs WHERE status = 'RUNNING' AND pool = $4
+  SELECT pool = $4 AS here, workspace_id, worker_id, status, count(*)::int AS n FROM (
+    SELECT pool, workspace_id, worker_id, status FROM runner_jobs WHERE status = 'RUNNING'
     UNION ALL
-    SELECT workspace_id, worker_id, status FROM runner_jobs WHERE status = 'QUEUED' AND dispatched_at IS NOT NULL AND pool = $4
+    SELECT pool, workspace_id, worker_id, status FROM runner_jobs WHERE status = 'QUEUED' AND dispatched_at IS NOT NULL
   ) h
-  GROUP BY workspace_id, worker_id, status
+  GROUP BY pool = $4, workspace_id, worker_id, status
 ),
 busy AS (
-  SELECT workspace_id, sum(n)::int AS n FROM held GROUP BY workspace_id
+  SELECT workspace_id, (sum(n) FILTER (WHERE here))::int AS n, sum(n)::int AS everywhere FROM held GROUP BY workspace_id
 ),
 credit AS (
   SELECT CASE WHEN $8::jsonb IS NULL THEN $5::int ELSE GREATEST(0,
     COALESCE((SELECT sum(GREATEST(0, w.slots - GREATEST(w.busy, COALESCE(r.n, 0) - COALESCE(w.express, 0))))::int
       FROM jsonb_to_recordset($8::jsonb) AS w(worker_id text, slots int, busy int, express int)
-      LEFT JOIN (SELECT worker_id, sum(n)::int AS n FROM held WHERE status = 'RUNNING' GROUP BY worker_id) r
+      LEFT JOIN (SELECT worker_id, sum(n)::int AS n FROM held WHERE here AND status = 'RUNNING' GROUP BY worker_id) r
         USING (worker_id)), 0)
-    - COALESCE((SELECT sum(n)::int FROM held WHERE status = 'QUEUED'), 0)) END AS n
+    - COALESCE((SELECT sum(n)::int FROM held WHERE here AND status = 'QUEUED'), 0)) END AS n
 ),
 room AS (
   SELECT ws.workspace_id, LEAST($5::int, (SELECT n FROM credit),
-    COALESCE((SELECT w.max_running_jobs FROM workspaces w WHERE w.id = ws.workspace_id), $6::int) - COALESCE(b.n, 0)) AS n
+    COALESCE((SELECT w.max_running_jobs FROM workspaces w WHERE w.id = ws.workspace_id), $6::int) - COALESCE(b.everywhere, 0)) AS n
   FROM ws
   LEFT JOIN busy b ON b.workspace_id = ws.workspace_id
   WHERE ws.workspace_id IS NOT NULL
 ),
 heads AS (
   SELECT h.* FROM room r, LATERAL (
-    (SELECT j.id, j.workspace_id, j.priority, j.queued_at FROM runner_jobs j
+    (SELECT j.id, j.workspace_id, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at FROM runner_jobs j
       WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
         AND (j.run_at IS NULL OR j.run_at <= now())${express ? ' AND j.priority >= $9::int' : ''}
       ORDER BY j.priority DESC, j.queued_at, j.id LIMIT r.n)${express ? '' : `
     UNION
-    (SELECT j.id, j.workspace_id, j.priority, j.queued_at FROM runner_jobs j
+    (SELECT j.id, j.workspace_id, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at FROM runner_jobs j
       WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
         AND (j.run_at IS NULL OR j.run_at <= now())
-      ORDER BY j.queued_at, j.id LIMIT r.n)`}
+      ORDER BY GREATEST(j.queued_at, j.run_at), j.id LIMIT r.n)`}
   ) h
   WHERE r.n > 0
 ),
@@ -112,7 +115,7 @@ ordered AS (
   FROM (
     SELECT id, workspace_id, queued_at,
       LEAST(${Priority.max}, priority + CASE WHEN $7::int > 0
-        THEN GREATEST(0, floor(extract(epoch FROM now() - queued_at) / $7::int))::int ELSE 0 END) AS effective
+        THEN GREATEST(0, floor(extract(epoch FROM now() - runnable_at) / $7::int))::int ELSE 0 END) AS effective
     FROM heads
   ) x
 ),

@@ -115,6 +115,8 @@ export class Dispatcher {
   #wakeUp: (() => void) | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #express = new Map<string, ExpressPending>();
+  /** The pools whose free-slots gauge a round has set, so that one whose workers are all gone is set to 0. */
+  readonly #gaugedPools = new Set<string>();
   /** The last round or {@link betweenRounds} call; the next one starts after it settles. */
   #turn: Promise<unknown> = Promise.resolve();
 
@@ -268,6 +270,13 @@ export class Dispatcher {
       pools.set(w.pool, list);
       if (!w.draining) list.push(w);
     }
+    // A pool whose last worker stopped beating has no free slots, whatever its last round counted.
+    for (const poolName of this.#gaugedPools) {
+      if (pools.has(poolName)) continue;
+      this.#opts.metrics.freeSlots.set({ pool: poolName }, 0);
+      this.#gaugedPools.delete(poolName);
+    }
+    for (const poolName of pools.keys()) this.#gaugedPools.add(poolName);
     // A worker that stopped beating takes its express accounting with it.
     for (const [workerId, pending] of this.#express) {
       if (pending.requested.size === 0 && !workers.isLive(workerId)) this.#express.delete(workerId);
