@@ -92,6 +92,26 @@ function timeoutOf(step: LoadedStep, handler: StepHandler<unknown>, spec: unknow
 }
 
 /** Runs `o.step`; see the module doc. */
+/** PostgreSQL's `integer`, the type of a step's numeric columns. */
+const INT4_MAX = 2_147_483_647;
+
+/**
+ * What a handler records, as its columns can hold it: the output tail as storable text, token
+ * counts within 0..2³¹−1 (an AI endpoint's answer is anyone's number), an exit code that is
+ * not a 32-bit integer left out. A value PostgreSQL refused would fail the step's write, and
+ * with it the attempt.
+ */
+function storableRecord(fields: StepRecord): StepRecord {
+  const out: StepRecord = { ...fields };
+  if (typeof out.outputTail === 'string') out.outputTail = storableText(out.outputTail);
+  for (const key of ['inputTokens', 'outputTokens'] as const) {
+    const n = out[key];
+    if (n !== undefined) out[key] = Number.isFinite(n) ? Math.min(INT4_MAX, Math.max(0, Math.trunc(n))) : 0;
+  }
+  if (typeof out.exitCode === 'number' && !(Number.isInteger(out.exitCode) && Math.abs(out.exitCode) <= INT4_MAX)) out.exitCode = null;
+  return out;
+}
+
 export async function runStep(o: StepRunOptions): Promise<StepRun> {
   const started = performance.now();
   const record: StepRecord = {};
@@ -137,7 +157,7 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
       if (!(await o.hold.flush())) throw new Interrupt('fenced');
     },
     record(fields) {
-      if (open) Object.assign(record, typeof fields.outputTail === 'string' ? { ...fields, outputTail: storableText(fields.outputTail) } : fields);
+      if (open) Object.assign(record, storableRecord(fields));
     },
   };
   let outcome: Settled;
@@ -149,7 +169,11 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
     clearTimeout(timer);
     forward();
   }
-  if (outcome.kind === 'value') {
+  // A step interrupted before its handler returned is interrupted, whatever the handler returned:
+  // a command that exits 0 on SIGTERM (a shell's trap, a graceful shutdown) did not finish its
+  // work, and recorded COMPLETED it would pass its timeout, or be skipped by the attempt after a
+  // hand-back.
+  if (outcome.kind === 'value' && interruption.kind === undefined) {
     const result = (outcome.value ?? {}) as { output?: unknown; park?: ParkRequest };
     if (result.park) return { kind: 'parked', durationMs: elapsed(), record, park: result.park };
     let output: Json | undefined;
