@@ -363,6 +363,12 @@ export interface ApplyOptions {
    * batches, one more round trip. `db` must then be a client inside an open transaction.
    */
   bulkEvents?: boolean;
+  /**
+   * Ask a refused replay once more, in a statement of its own (default true; see the module
+   * doc). False answers it refused, for a caller that asks again itself: one whose statements
+   * commit alone, and which must not run the first statement's writes again if the second fails.
+   */
+  askReplaysAgain?: boolean;
 }
 
 /**
@@ -377,10 +383,16 @@ export async function applyWrites(db: Queryable, writes: readonly JobWrite[], op
     const waveResults = await applyWave(db, wave.map((i) => writes[i]!), options.bulkEvents ?? false);
     wave.forEach((i, k) => (results[i] = waveResults[k]!));
     // A refused replay is asked once more, in a statement of its own (see the module doc).
-    const refusedReplays = wave.filter((i) => writes[i]!.replay === true && !results[i]!.applied);
+    if (options.askReplaysAgain === false) continue;
+    const refusedReplays = wave.filter((i) => isRefusedReplay(writes[i]!, results[i]!));
     if (refusedReplays.length === 0) continue;
     const again = await applyWave(db, refusedReplays.map((i) => writes[i]!), options.bulkEvents ?? false);
     refusedReplays.forEach((i, k) => (results[i] = again[k]!));
   }
   return results;
+}
+
+/** True for a replay its statement refused, which a statement of its own may yet answer (see the module doc). */
+export function isRefusedReplay(write: JobWrite, result: WriteResult): boolean {
+  return write.replay === true && !result.applied;
 }

@@ -9,14 +9,15 @@
  *
  * Writes of one job are applied in the order they were handed in, one per flush: a job with a
  * write in this flush, or in one that has not committed yet, waits for the next. So every flush
- * is one statement in its own transaction: one round trip to PostgreSQL. If a batch fails for a reason
+ * is one statement in its own transaction: one round trip to PostgreSQL (and one more when a
+ * replay in it was refused and is asked again; see `#apply`). If a batch fails for a reason
  * other than a lost connection, its writes are retried one per transaction so that one bad
  * write cannot fail its neighbours.
  */
 import { GantryError } from '@gantry/contracts';
 import { isConnectionError, translateDbError } from '../db/errors.js';
 import { type Pool, withTransaction } from '../db/pool.js';
-import { applyWrites, isSequenceConflict } from './apply-writes.js';
+import { applyWrites, isRefusedReplay, isSequenceConflict } from './apply-writes.js';
 import { assertWellFormed, type JobWrite, type WriteResult } from './job-write.js';
 
 /** What one flush did, for metrics. */
@@ -176,15 +177,38 @@ export class JobWriter {
     return batch;
   }
 
-  /** Applies a batch, again when a concurrent append to one of its jobs collided (nothing was written). */
-  async #apply(writes: readonly JobWrite[]): Promise<WriteResult[]> {
+  /**
+   * Applies a batch: each write's result, or the error of a refused replay's second ask. Throws
+   * when nothing of the batch was written.
+   *
+   * Small flushes are one statement, committed alone; large ones bulk-load their events with
+   * COPY in one transaction, which asks refused replays again inside it (all or nothing). A
+   * refused replay of a small flush is asked again in a statement of its own after the first
+   * committed: should that fail, only the replays fail with it, and nothing the first statement
+   * committed is applied again.
+   */
+  async #apply(writes: readonly JobWrite[]): Promise<(WriteResult | Error)[]> {
     const events = writes.reduce((n, w) => n + w.events.length, 0);
+    if (events >= this.#bulkEventsFrom) {
+      return this.#untilNoConflict(() => withTransaction(this.#pool, (client) => applyWrites(client, writes, { bulkEvents: true })));
+    }
+    const results: (WriteResult | Error)[] = await this.#untilNoConflict(() => applyWrites(this.#pool, writes, { askReplaysAgain: false }));
+    const refused = writes.flatMap((w, i) => (isRefusedReplay(w, results[i] as WriteResult) ? [i] : []));
+    if (refused.length === 0) return results;
+    try {
+      const again = await this.#untilNoConflict(() => applyWrites(this.#pool, refused.map((i) => writes[i]!), { askReplaysAgain: false }));
+      refused.forEach((i, k) => (results[i] = again[k]!));
+    } catch (err) {
+      for (const i of refused) results[i] = err instanceof Error ? err : new Error(String(err));
+    }
+    return results;
+  }
+
+  /** `apply()`, again when a concurrent append to one of its jobs collided (the statement wrote nothing). */
+  async #untilNoConflict<T>(apply: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        // Small flushes are one round trip; large ones bulk-load their events with COPY.
-        return events >= this.#bulkEventsFrom
-          ? await withTransaction(this.#pool, (client) => applyWrites(client, writes, { bulkEvents: true }))
-          : await applyWrites(this.#pool, writes);
+        return await apply();
       } catch (err) {
         if (!isSequenceConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
       }
@@ -198,9 +222,9 @@ export class JobWriter {
    */
   async #flush(batch: Pending[]): Promise<void> {
     const started = performance.now();
-    let results: WriteResult[];
+    let settled: (WriteResult | Error)[];
     try {
-      results = await this.#apply(batch.map((p) => p.write));
+      settled = await this.#apply(batch.map((p) => p.write));
     } catch (err) {
       this.#report(batch.length, [], started, false);
       if (batch.length === 1 || isConnectionError(err)) {
@@ -211,21 +235,31 @@ export class JobWriter {
       for (const p of batch) await this.#flushAlone(p);
       return;
     }
+    const results = settled.filter((r): r is WriteResult => !(r instanceof Error));
     this.#report(batch.length, results, started, true);
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    this.#settle(batch, settled);
     this.#committed(results);
   }
 
   async #flushAlone(p: Pending): Promise<void> {
-    let result: WriteResult;
+    let settled: (WriteResult | Error)[];
     try {
-      [result] = (await this.#apply([p.write])) as [WriteResult];
+      settled = await this.#apply([p.write]);
     } catch (err) {
       p.reject(translateDbError(err));
       return;
     }
-    p.resolve(result);
-    this.#committed([result]);
+    this.#settle([p], settled);
+    this.#committed(settled.filter((r): r is WriteResult => !(r instanceof Error)));
+  }
+
+  /** Settles each caller with its write's result, or rejects it with its error. */
+  #settle(batch: readonly Pending[], settled: readonly (WriteResult | Error)[]): void {
+    batch.forEach((p, i) => {
+      const r = settled[i]!;
+      if (r instanceof Error) p.reject(translateDbError(r));
+      else p.resolve(r);
+    });
   }
 
   #committed(results: readonly WriteResult[]): void {
