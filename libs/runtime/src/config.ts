@@ -54,7 +54,7 @@ export const BASE_ENV = {
   NATS_URL: envUrlList({
     default: 'nats://127.0.0.1:4222',
     protocols: ['nats', 'tls'],
-    description: 'NATS server URL, or a comma-separated list of a cluster’s URLs.',
+    description: 'NATS server URL, or a comma-separated list of a cluster’s URLs; a tls:// URL requires TLS (a server that offers none is refused).',
   }),
   NATS_USER: envOptional({ description: 'NATS user name; requires NATS_PASSWORD.' }),
   NATS_PASSWORD: envOptional({ description: 'NATS password; requires NATS_USER. Secret.' }),

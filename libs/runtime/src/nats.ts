@@ -77,10 +77,16 @@ async function authenticator(config: NatsConfig): Promise<Authenticator | undefi
   return undefined;
 }
 
+/**
+ * TLS when a TLS file is configured or any server URL is `tls://`. The client reads no scheme:
+ * without this option it would connect in plaintext to a `tls://` server that offers none (or
+ * through anything that strips TLS from the server's INFO), credentials and all.
+ */
 function tlsOptions(config: NatsConfig): NodeConnectionOptions['tls'] {
   const { natsTlsCaFile: caFile, natsTlsCertFile: certFile, natsTlsKeyFile: keyFile } = config;
-  if (!caFile && !certFile && !keyFile) return undefined;
-  return { caFile, certFile, keyFile };
+  const files = caFile || certFile || keyFile ? { caFile, certFile, keyFile } : undefined;
+  if (files) return files;
+  return config.natsUrl.some((url) => /^tls:\/\//i.test(url)) ? {} : undefined;
 }
 
 /** The connection options {@link connectNats} uses, without reading any file. Exported for tests. */
