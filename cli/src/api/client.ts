@@ -61,9 +61,12 @@ export class ApiClient {
     readonly token: string,
   ) {}
 
-  /** The URL of `path` with `query`. */
+  /**
+   * The URL of `path` (from the API's root, `/runner-jobs`…) with `query`, under the base URL's
+   * own path: an API served at `https://ops.example.com/gantry` is asked at `/gantry/runner-jobs`.
+   */
   url(path: string, query: Query = {}): string {
-    const url = new URL(path, `${this.baseUrl}/`);
+    const url = new URL(`${this.baseUrl}/${path.replace(/^\/+/, '')}`);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     return url.toString();
   }

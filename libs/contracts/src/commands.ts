@@ -16,10 +16,17 @@ import type { CommandKind } from './names.js';
 export const COMMAND_VERSIONS = [1] as const;
 export const CURRENT_COMMAND_VERSION = 1;
 
+/**
+ * A UUID as PostgreSQL writes it (lower case), whatever case it arrives in: the scheduler
+ * compares ids it reads back from PostgreSQL with a command's as text, and an upper-case id
+ * found nothing (an approval acked with no effect).
+ */
+const uuid = () => z.uuid().toLowerCase();
+
 const base = {
   v: z.literal(CURRENT_COMMAND_VERSION),
-  id: z.uuid().describe('Command id; also the Nats-Msg-Id.'),
-  workspaceId: z.uuid(),
+  id: uuid().describe('Command id; also the Nats-Msg-Id.'),
+  workspaceId: uuid(),
   actor: storableString(Limits.maxNameLength).min(1).optional().describe('Who asked, for the audit trail.'),
   issuedAt: z.iso.datetime({ offset: true }).optional(),
 };
@@ -30,7 +37,7 @@ const base = {
  */
 export const SubmittedJob = z
   .strictObject({
-    jobId: z.uuid().describe('Id of the job.'),
+    jobId: uuid().describe('Id of the job.'),
     job: JobSpec.optional().describe('The job; required unless the job is already stored (PENDING).'),
   })
   .meta({ id: 'SubmittedJob' });
@@ -40,7 +47,7 @@ export const SubmitCommand = z
   .strictObject({
     ...base,
     kind: z.literal('submit'),
-    jobId: z.uuid().optional().describe('Id for the new job (with `job`); the command id when absent.'),
+    jobId: uuid().optional().describe('Id for the new job (with `job`); the command id when absent.'),
     job: JobSpec.optional().describe('The job; exactly one of `job` and `jobs`.'),
     jobs: z
       .array(SubmittedJob)
@@ -88,7 +95,7 @@ export const CancelCommand = z
   .strictObject({
     ...base,
     kind: z.literal('cancel'),
-    jobId: z.uuid(),
+    jobId: uuid(),
     reason: storableString(Limits.maxReasonLength).optional(),
   })
   .meta({ id: 'CancelCommand', description: 'Cancel a job; a running job is aborted on its worker.' });
@@ -98,7 +105,7 @@ export const RetryCommand = z
   .strictObject({
     ...base,
     kind: z.literal('retry'),
-    jobId: z.uuid(),
+    jobId: uuid(),
   })
   .meta({ id: 'RetryCommand', description: 'Start a new attempt of a FAILED or CANCELLED job.' });
 export type RetryCommand = z.infer<typeof RetryCommand>;
@@ -107,8 +114,8 @@ export const ApproveCommand = z
   .strictObject({
     ...base,
     kind: z.literal('approve'),
-    jobId: z.uuid(),
-    stepId: z.uuid(),
+    jobId: uuid(),
+    stepId: uuid(),
     decision: z.enum(['approve', 'reject']),
     comment: storableString(Limits.maxReasonLength).optional(),
   })

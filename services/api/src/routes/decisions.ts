@@ -49,13 +49,15 @@ export const retryJobRoute = defineRoute({
 });
 
 interface GateRow {
+  /** The step's id as PostgreSQL writes it (lower case), whatever the URL's spelling. */
+  id: string;
   type: string;
   status: StepStatus;
   spec: { kind?: unknown };
 }
 
 async function waitingGate(db: Queryable, jobId: string, stepId: string): Promise<GateRow> {
-  const { rows } = await db.query<GateRow>('SELECT type, status, spec FROM job_steps WHERE id = $1 AND job_id = $2', [stepId, jobId]);
+  const { rows } = await db.query<GateRow>('SELECT id, type, status, spec FROM job_steps WHERE id = $1 AND job_id = $2', [stepId, jobId]);
   const step = rows[0];
   if (!step) throw new GantryError('NOT_FOUND', `job ${jobId} has no step ${stepId}`);
   return step;
@@ -87,11 +89,11 @@ function decisionRoute(decision: ApproveCommand['decision']) {
       }
       const command: ApproveCommand = {
         v: CURRENT_COMMAND_VERSION,
-        id: derivedUuid('approve', job.id, ctx.params.stepId, job.attempt, decision),
+        id: derivedUuid('approve', job.id, step.id, job.attempt, decision),
         kind: 'approve',
         workspaceId,
         jobId: job.id,
-        stepId: ctx.params.stepId,
+        stepId: step.id,
         decision,
         ...(ctx.body.comment === undefined ? {} : { comment: ctx.body.comment }),
         actor: `api:${tokenId}`,
