@@ -86,6 +86,10 @@ export {
   gaugeOn,
   /** A histogram on a registry, created on first use. */
   histogramOn,
+  /** A label whose first N distinct values get their own series, later ones `other`. */
+  boundedLabel,
+  /** The label value of values past a bounded label's first N. */
+  OTHER_LABEL,
 } from './metrics.js';
 export type {
   /** A service's metrics registry and its exposition. */

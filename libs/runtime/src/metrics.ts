@@ -87,3 +87,21 @@ export function histogramOn<L extends string>(
     () => new Histogram({ ...config, registers: [registry] }),
   );
 }
+
+/** The label value of values beyond a {@link boundedLabel}'s first `max`. */
+export const OTHER_LABEL = 'other';
+
+/**
+ * A label for values a client chooses (a job type, a model an AI endpoint names): the first
+ * `max` distinct values get a series of their own, later ones count under
+ * {@link OTHER_LABEL}, so that no client can grow the registry without bound.
+ */
+export function boundedLabel(max: number): (value: string) => string {
+  const seen = new Set<string>();
+  return (value) => {
+    if (seen.has(value)) return value;
+    if (seen.size >= max) return OTHER_LABEL;
+    seen.add(value);
+    return value;
+  };
+}

@@ -10,12 +10,12 @@
  */
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MetricLabels, MetricNames } from '@gantry/contracts';
-import { counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
+import { boundedLabel, counterOn, gaugeOn, histogramOn, OTHER_LABEL } from '@gantry/runtime';
 
 /** Distinct job types with their own series in the submitted counter. */
 export const MAX_TYPE_LABELS = 200;
 /** The `type` label of job types beyond {@link MAX_TYPE_LABELS}. */
-export const OTHER_TYPE = 'other';
+export const OTHER_TYPE = OTHER_LABEL;
 /** The `route` label of requests that matched no route. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -48,13 +48,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     name: MetricNames.sseClients,
     help: 'Server-sent event streams open now.',
   });
-  const types = new Set<string>();
-  const typeLabel = (type: string) => {
-    if (types.has(type)) return type;
-    if (types.size >= MAX_TYPE_LABELS) return OTHER_TYPE;
-    types.add(type);
-    return type;
-  };
+  const typeLabel = boundedLabel(MAX_TYPE_LABELS);
   return {
     observeRequest(route, method, status, seconds) {
       duration.observe(

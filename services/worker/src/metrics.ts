@@ -1,9 +1,11 @@
 /**
  * The worker's metrics, on the service registry, named by `MetricNames` of the contracts.
- * Slot gauges are computed when scraped, so the hot path pays nothing for them.
+ * Slot gauges are computed when scraped, so the hot path pays nothing for them. Labels whose
+ * values come from jobs (job and step types, an AI endpoint's model) give their first
+ * {@link MAX_CLIENT_LABELS} values a series each and count the rest as `other`.
  */
 import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
-import { counterOn, gaugeOn, histogramOn, type Metrics, writeFlushRecorder } from '@gantry/runtime';
+import { boundedLabel, counterOn, gaugeOn, histogramOn, type Metrics, writeFlushRecorder } from '@gantry/runtime';
 import type { FlushReport } from '@gantry/store';
 import type { AttemptOutcome } from './engine/types.js';
 
@@ -32,6 +34,9 @@ export interface WorkerMetrics {
   flushed(report: FlushReport): void;
 }
 
+/** Distinct values a label that jobs choose gets series for (each of job type, step type, model). */
+export const MAX_CLIENT_LABELS = 200;
+
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
 
 /** The worker's slots as its gauges read them: ordinary, and express (0 and 0 without express slots). */
@@ -52,6 +57,9 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
   const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without running anything, by reason: stale (its claim was refused: the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
   const flushed = writeFlushRecorder(r);
+  const typeLabel = boundedLabel(MAX_CLIENT_LABELS);
+  const stepTypeLabel = boundedLabel(MAX_CLIENT_LABELS);
+  const modelLabel = boundedLabel(MAX_CLIENT_LABELS);
   gaugeOn(r, { name: M.slotsTotal, help: 'Jobs this worker can run at once.', labelNames: [L.pool], collect() { this.set({ pool }, slots().total); } });
   gaugeOn(r, { name: M.slotsBusy, help: 'Jobs this worker holds now in its ordinary slots.', labelNames: [L.pool], collect() { this.set({ pool }, slots().busy); } });
   gaugeOn(r, { name: M.expressSlotsTotal, help: 'Express slots of this worker (WORKER_EXPRESS_SLOTS): for urgent jobs only, beyond its ordinary slots.', labelNames: [L.pool], collect() { this.set({ pool }, slots().expressTotal); } });
@@ -61,18 +69,20 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
     attemptEnded(jobType, outcome, seconds) {
       const status = OUTCOME_LABEL[outcome];
       if (status === undefined) return;
-      finished.inc({ type: jobType, status });
-      jobSeconds.observe({ type: jobType, status }, seconds);
+      const type = typeLabel(jobType);
+      finished.inc({ type, status });
+      jobSeconds.observe({ type, status }, seconds);
     },
     stepEnded(phase, stepType, status, seconds) {
-      stepSeconds.observe({ phase, step_type: stepType, status }, seconds);
+      stepSeconds.observe({ phase, step_type: stepTypeLabel(stepType), status }, seconds);
     },
     aiTokens(model, input, output) {
-      tokens.inc({ direction: 'input', model }, input);
-      tokens.inc({ direction: 'output', model }, output);
+      const label = modelLabel(model);
+      tokens.inc({ direction: 'input', model: label }, input);
+      tokens.inc({ direction: 'output', model: label }, output);
     },
     commandExited(stepType, exitClass) {
-      exits.inc({ step_type: stepType, exit_class: exitClass });
+      exits.inc({ step_type: stepTypeLabel(stepType), exit_class: exitClass });
     },
     dispatchDropped(reason) {
       dropped.inc({ reason });

@@ -143,4 +143,28 @@ describe('AI_ACTION steps', () => {
     expect(seen).toHaveLength(0);
     expect((await h.steps(job.id))[0]!.error).toMatchObject({ code: 'UNKNOWN_SECRET' });
   });
+
+  it('fails without retry on an answer larger than it reads, and cuts a long model name', async () => {
+    const { worker } = await h.startWorker({ settings: { ai: { ...h.settings().ai, baseUrl } } });
+    const huge: Reply = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // More than MAX_ANSWER_BYTES, sent in 1 MiB chunks; the worker stops reading past the limit.
+      const chunk = 'x'.repeat(1024 * 1024);
+      for (let i = 0; i < 9; i++) res.write(chunk);
+      res.end();
+    };
+    reset(huge);
+    const flooded = await h.createJob({ maxAttempts: 3, steps: [{ name: 'ask', phase: 'EXECUTION', type: 'AI_ACTION', spec: { messages } }] });
+    expect(await h.run(worker, flooded.id)).toBe('FAILED');
+    expect((await h.steps(flooded.id))[0]!.error).toMatchObject({ code: 'AI_REQUEST_REJECTED', message: expect.stringMatching(/larger than 8388608 bytes/) });
+
+    reset((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ model: 'm'.repeat(10_000), choices: [{ message: { content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+    });
+    const named = await h.createJob({ steps: [{ name: 'ask', phase: 'EXECUTION', type: 'AI_ACTION', spec: { messages } }] });
+    expect(await h.run(worker, named.id)).toBe('COMPLETED');
+    const used = (await h.events(named.id)).find((e) => e.type === 'ai.tokens_used')!.payload as { model: string };
+    expect(used.model).toBe('m'.repeat(200));
+  });
 });

@@ -1,7 +1,10 @@
 /**
  * The OpenAI-compatible chat-completions provider (`POST <baseUrl>/chat/completions`), spoken
  * with `fetch`. 429 and 5xx answers and failed connections are retryable failures (with the
- * server's Retry-After); other 4xx answers are not.
+ * server's Retry-After); other 4xx answers are not. A job may name any endpoint, so what it
+ * answers is bounded: the body is read up to {@link MAX_ANSWER_BYTES} (a larger one fails the
+ * step without retry, and is not read further), and a model name is cut to
+ * {@link MAX_MODEL_LENGTH} characters.
  */
 import { AiProviderError, type AiEndpoint, type AiProvider, type ChatCompletion, type ChatRequest } from './provider.js';
 
@@ -12,6 +15,29 @@ interface CompletionBody {
 }
 
 const MAX_ERROR_TEXT = 500;
+/** The largest answer read from an endpoint: far beyond any chat completion's. */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+/** The longest model name kept from an answer. */
+export const MAX_MODEL_LENGTH = 200;
+
+/** The body of `response` as text, read no further than {@link MAX_ANSWER_BYTES}. */
+async function boundedText(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new AiProviderError(`the AI endpoint's answer is larger than ${MAX_ANSWER_BYTES} bytes`, false, response.status);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or bad. */
 export function retryAfterMs(header: string | null, nowMs = Date.now()): number | undefined {
@@ -48,9 +74,9 @@ export function openAiCompatibleProvider(endpoint: AiEndpoint): AiProvider {
       let text: string;
       try {
         response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
-        text = await response.text();
+        text = await boundedText(response);
       } catch (err) {
-        if (isAbort(err) || signal.aborted) throw err;
+        if (isAbort(err) || signal.aborted || err instanceof AiProviderError) throw err;
         throw new AiProviderError(`the AI endpoint cannot be reached: ${(err as Error).message}`, true, undefined, undefined, { cause: err });
       }
       if (!response.ok) {
@@ -73,7 +99,7 @@ export function openAiCompatibleProvider(endpoint: AiEndpoint): AiProvider {
       if (typeof content !== 'string') throw new AiProviderError('the AI answer has no message content', false, response.status);
       return {
         content,
-        model: typeof parsed.model === 'string' && parsed.model !== '' ? parsed.model : request.model,
+        model: typeof parsed.model === 'string' && parsed.model !== '' ? parsed.model.slice(0, MAX_MODEL_LENGTH) : request.model,
         finishReason: typeof choice?.finish_reason === 'string' ? choice.finish_reason : null,
         inputTokens: count(parsed.usage?.prompt_tokens),
         outputTokens: count(parsed.usage?.completion_tokens),
