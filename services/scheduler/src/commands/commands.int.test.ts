@@ -295,6 +295,25 @@ describe('cancel, retry and approve commands', () => {
     expect(steps.rows).toEqual([{ status: 'PENDING' }]);
   });
 
+  it('apply a retry once, though the same command arrives again after the job failed again', async () => {
+    const [failed, marker] = await createJobs(h.pool, workspaceId, 2);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 3 WHERE id = $1`, [failed!.id]);
+    const retry = { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: failed!.id };
+    await publishCommand(h.ns, 'retry', retry, { [Headers.token]: token });
+    await waitFor(async () => (await status(failed!.id))?.status === 'QUEUED');
+    // Its second attempt fails too; then the command is delivered again (its first ack lost): the
+    // same command under another message id, which the stream does not take for a duplicate.
+    await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED' WHERE id = $1`, [failed!.id]);
+    const headers = natsHeaders();
+    headers.set(Headers.token, token);
+    await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('retry'), JSON.stringify(retry), { msgID: randomUUID(), headers });
+    // A later command of the workspace, handled after it.
+    await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: marker!.id }, { [Headers.token]: token });
+    await waitFor(async () => (await status(marker!.id))?.status === 'CANCELLED');
+    expect(await status(failed!.id)).toEqual({ status: 'FAILED', attempt: 2 });
+    expect((await eventTypes(failed!.id)).filter((t) => t === 'job.queued')).toHaveLength(2);
+  });
+
   it('approve and reject a waiting approval gate', async () => {
     const spec = jobSpec({ steps: [{ name: 'gate', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }] });
     const [approved, rejected] = await createJobs(h.pool, workspaceId, 2, { spec });

@@ -5,7 +5,7 @@
  */
 import { type CancelSignal, type CommandKind, isGantryError, type JobError } from '@gantry/contracts';
 import type { JobWrite } from '@gantry/store';
-import { cancelIdle, requestCancel, requeue } from '../jobs/writes.js';
+import { cancelIdle, once, requestCancel, requeue } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
 type JobCommand = 'cancel' | 'retry' | 'approve';
@@ -112,14 +112,17 @@ export async function handleRetries(ctx: CommandContext, batch: readonly Incomin
   const steps = await stepIdsOf(ctx, batch.map((i) => i.command.jobId));
   const outcomes = await applyEach(ctx, batch, (incoming, job) =>
     job.status === 'FAILED' || job.status === 'CANCELLED'
-      ? requeue(stateOf(job), job.status, {
-          reason: 'manual_retry',
-          runAt: null,
-          failures: 0,
-          error: null,
-          resetSteps: steps.get(job.id) ?? [],
-          actor: actorOf(incoming),
-        })
+      ? once(
+          requeue(stateOf(job), job.status, {
+            reason: 'manual_retry',
+            runAt: null,
+            failures: 0,
+            error: null,
+            resetSteps: steps.get(job.id) ?? [],
+            actor: actorOf(incoming),
+          }),
+          incoming.command.id,
+        )
       : null,
   );
   if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
@@ -149,17 +152,17 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
     const comment = command.comment === undefined ? {} : { comment: command.comment };
     if (command.decision === 'approve') {
       const write = requeue(stateOf(job), 'WAITING', { reason: 'approved', runAt: null, actor });
-      return {
+      return once({
         ...write,
         steps: [{ stepId: command.stepId, status: 'COMPLETED', completedAt: 'now' }],
         events: [
           { type: 'gate.passed', stepId: command.stepId, actor, payload: { kind: 'approval', decidedBy: actor, ...comment } },
           ...write.events,
         ],
-      };
+      }, command.id);
     }
     const error: JobError = { code: 'STEP_FAILED', message: `approval rejected by ${actor}`, stepId: command.stepId, retryable: false };
-    return {
+    return once({
       jobId: job.id,
       attempt: job.attempt,
       expect: ['WAITING'],
@@ -170,7 +173,7 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
         { type: 'gate.failed', stepId: command.stepId, actor, payload: { kind: 'approval', decidedBy: actor, reason: 'rejected', ...comment } },
         { type: 'job.failed', actor, payload: { error, attempts: job.attempt } },
       ],
-    };
+    }, command.id);
   });
   if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
   return outcomes;

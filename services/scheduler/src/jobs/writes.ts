@@ -128,3 +128,15 @@ export function requestCancel(job: JobState, reason: string | null, actor: strin
     replay: true,
   };
 }
+
+/**
+ * `write` as the answer to command `commandId`: its first event is named after the command and
+ * the write is a replay, so the same command delivered again (its first answer lost, and the job
+ * back in a status it applies to by then: a retried job that failed again) is answered from the
+ * stored event instead of applied twice.
+ */
+export function once(write: JobWrite, commandId: string): JobWrite {
+  const [first, ...rest] = write.events;
+  if (!first) return write;
+  return { ...write, events: [{ ...first, id: derivedUuid(first.type, commandId, write.jobId) }, ...rest], replay: true };
+}
