@@ -82,13 +82,28 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   }
 }
 
-/** A readiness check (for `/readyz`) that PostgreSQL answers on `pool`. */
+/**
+ * A readiness check (for `/readyz`) that PostgreSQL answers on `pool` and takes writes there: a
+ * standby (reached through a stale address, or a primary demoted in a failover) answers reads
+ * while refusing every write the service makes, so it is not ready. The connection that found
+ * it read-only is closed, so the next check (and the next statement) connects afresh.
+ */
 export function postgresReadinessCheck(pool: Pool, timeoutMs = 2_000) {
   return {
     name: 'postgres',
     timeoutMs,
     check: async () => {
-      await pool.query('SELECT 1');
+      const client = await pool.connect();
+      let failure: Error | undefined;
+      try {
+        const { rows } = await client.query<{ read_only: string }>("SELECT current_setting('transaction_read_only') AS read_only");
+        if (rows[0]?.read_only === 'on') failure = new Error('PostgreSQL takes no writes (a standby, or a failover in progress)');
+      } catch (err) {
+        failure = err as Error;
+      } finally {
+        client.release(failure);
+      }
+      if (failure) throw failure;
     },
   };
 }

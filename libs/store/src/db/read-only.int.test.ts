@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@gantry/testkit';
 import { translateDbError } from './errors.js';
-import { createPool, withTransaction, type Pool } from './pool.js';
+import { createPool, postgresReadinessCheck, withTransaction, type Pool } from './pool.js';
 
 const db = useTestDatabase();
 let admin: pg.Client;
@@ -54,5 +54,20 @@ describe('a write refused as read-only', () => {
     const first = await withTransaction(pool, (client) => backend(client));
     await expect(withTransaction(pool, (client) => client.query('INSERT INTO probe VALUES (1 / 0)'))).rejects.toMatchObject({ code: '22012' });
     expect(await withTransaction(pool, (client) => backend(client))).toBe(first);
+  });
+
+  it('makes the readiness check fail while the server takes no writes', async () => {
+    await admin.query(`ALTER DATABASE "${database()}" SET default_transaction_read_only = on`);
+    // A pool connected to the server as it is now, as a service's would be after a failover.
+    const standby = createPool(db.url, { max: 1, applicationName: 'read-only-readiness' });
+    try {
+      await expect(postgresReadinessCheck(standby).check()).rejects.toThrow(/takes no writes/);
+      // Once the server takes writes again, the next check is ready: the read-only connection was closed.
+      await admin.query(`ALTER DATABASE "${database()}" RESET default_transaction_read_only`);
+      await expect(postgresReadinessCheck(standby).check()).resolves.toBeUndefined();
+    } finally {
+      await admin.query(`ALTER DATABASE "${database()}" RESET default_transaction_read_only`);
+      await standby.end();
+    }
   });
 });
