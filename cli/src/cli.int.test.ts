@@ -88,13 +88,16 @@ describe('gantry token', () => {
     expect((await submit(token)).status).toBe(202);
   });
 
-  it('create refuses an unknown workspace (1) and unknown scopes (2)', async () => {
+  it('create refuses an unknown workspace (3) and unknown scopes (2)', async () => {
     expect(await gantry('token', 'create', '--workspace', 'nope', '--scopes', 'jobs:read')).toMatchObject({
-      code: EXIT.failed,
+      code: EXIT.notFound,
       stdout: [],
       stderr: 'error: no workspace named nope',
     });
     expect((await gantry('token', 'create', '--workspace', 'acme', '--scopes', 'admin')).code).toBe(EXIT.usage);
+    // Beyond any date PostgreSQL or JavaScript holds: a usage error, not the database's.
+    expect((await gantry('token', 'create', '--workspace', 'acme', '--scopes', 'jobs:read', '--expires-in', '100000000d')).code).toBe(EXIT.usage);
+    expect((await gantry('workspace', 'create', 'too-many', '--max-running-jobs', '2147483648')).code).toBe(EXIT.usage);
   });
 
   it('list shows tokens without their secrets; revoke by prefix or id takes the token out of service', async () => {
@@ -110,7 +113,8 @@ describe('gantry token', () => {
     expect((await submit(token)).status).toBe(401);
     expect((await gantry('token', 'revoke', entry!.id)).stderr).toContain('already revoked');
     expect((await gantry('token', 'list', '--workspace', 'revoking')).stdout[0]).toContain('revoked');
-    expect((await gantry('token', 'revoke', 'gantry_nothing')).code).toBe(EXIT.failed);
+    expect((await gantry('token', 'revoke', 'gantry_nothing')).code).toBe(EXIT.notFound);
+    expect((await gantry('token', 'list', '--workspace', 'nope')).code).toBe(EXIT.notFound);
   });
 });
 

@@ -6,6 +6,7 @@ import { isScope, mintToken, TOKEN_SCOPES, type TokenScope } from '@gantry/store
 import { ApiTokenSchema, WorkspaceSchema } from '@gantry/store';
 import { parseDuration, UsageError, type ParsedArgs } from '../args.js';
 import { withDatabase } from '../db.js';
+import { EXIT } from '../exit.js';
 import type { Command } from './command.js';
 
 function scopesOf(args: ParsedArgs): TokenScope[] {
@@ -19,15 +20,20 @@ function scopesOf(args: ParsedArgs): TokenScope[] {
   return scopes as TokenScope[];
 }
 
+/** The latest expiry a token may be given. */
+const LATEST_EXPIRY = Date.parse('9999-12-31T23:59:59.999Z');
+
 function expiryOf(args: ParsedArgs, now: number): Date | null {
   const inText = args.values.get('expires-in');
   const atText = args.values.get('expires-at');
   if (inText !== undefined && atText !== undefined) throw new UsageError('give --expires-in or --expires-at, not both');
-  if (inText !== undefined) return new Date(now + parseDuration(inText));
-  if (atText === undefined) return null;
-  const at = Date.parse(atText);
+  const at = inText !== undefined ? now + parseDuration(inText) : atText === undefined ? null : Date.parse(atText);
+  if (at === null) return null;
   if (Number.isNaN(at)) throw new UsageError(`--expires-at ${JSON.stringify(atText)} is not a date and time (ISO 8601)`);
   if (at <= now) throw new UsageError('--expires-at is in the past');
+  // PostgreSQL's timestamps end in the year 294276, JavaScript's dates before; either way, a date
+  // no token needs.
+  if (at > LATEST_EXPIRY) throw new UsageError(`the expiry is after ${new Date(LATEST_EXPIRY).toISOString()}`);
   return new Date(at);
 }
 
@@ -62,7 +68,7 @@ export const tokenCreate: Command = {
     });
     if (!created) {
       io.err(`error: no workspace named ${workspaceName}`);
-      return 1;
+      return EXIT.notFound;
     }
     if (args.switches.has('json')) {
       io.out(JSON.stringify({ token: minted.token, id: created.id, workspaceId: created.workspaceId, scopes, expiresAt }));

@@ -2,6 +2,7 @@
 import { ApiTokenSchema, WorkspaceSchema } from '@gantry/store';
 import { UsageError } from '../args.js';
 import { withDatabase } from '../db.js';
+import { EXIT } from '../exit.js';
 import type { Command } from './command.js';
 
 function state(t: { revokedAt?: Date | null; expiresAt?: Date | null }, now: number): string {
@@ -24,7 +25,7 @@ export const tokenList: Command = {
     });
     if (!tokens) {
       io.err(`error: no workspace named ${workspaceName}`);
-      return 1;
+      return EXIT.notFound;
     }
     const now = Date.now();
     for (const t of tokens) {

@@ -6,6 +6,7 @@
 import { ApiTokenSchema } from '@gantry/store';
 import { UsageError } from '../args.js';
 import { withDatabase } from '../db.js';
+import { EXIT } from '../exit.js';
 import type { Command } from './command.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,11 +32,11 @@ export const tokenRevoke: Command = {
     });
     if (outcome.found === 0) {
       io.err(`error: no token ${key}`);
-      return 1;
+      return EXIT.notFound;
     }
     if (outcome.found > 1) {
       io.err(`error: ${key} names ${outcome.found} tokens (${outcome.ids?.join(', ')}); revoke one by its id`);
-      return 1;
+      return EXIT.usage;
     }
     io.err(outcome.already ? `token ${outcome.id} was already revoked at ${outcome.already.toISOString()}` : `revoked token ${outcome.id}`);
     return 0;

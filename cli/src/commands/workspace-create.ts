@@ -11,6 +11,9 @@ function uniqueViolation(err: unknown): boolean {
   return isUniqueViolation(err) || isUniqueViolation((err as { cause?: unknown }).cause);
 }
 
+/** The largest limit the column (`integer`) holds. */
+const INT4_MAX = 2_147_483_647;
+
 export const workspaceCreate: Command = {
   words: ['workspace', 'create'],
   usage: 'workspace create NAME [--max-running-jobs N] [--json]',
@@ -24,8 +27,8 @@ export const workspaceCreate: Command = {
     }
     const limitText = args.values.get('max-running-jobs');
     const maxRunningJobs = limitText === undefined ? null : Number(limitText);
-    if (maxRunningJobs !== null && !(Number.isSafeInteger(maxRunningJobs) && maxRunningJobs > 0)) {
-      throw new UsageError('--max-running-jobs must be a positive whole number');
+    if (maxRunningJobs !== null && !(Number.isSafeInteger(maxRunningJobs) && maxRunningJobs > 0 && maxRunningJobs <= INT4_MAX)) {
+      throw new UsageError(`--max-running-jobs must be a whole number from 1 to ${INT4_MAX}`);
     }
     try {
       const workspace = await withDatabase(io, async (em) => {
