@@ -150,6 +150,13 @@ describe('startStop', () => {
     await component.stop();
   });
 
+  it('reports a run that returns before it is stopped through failed', async () => {
+    const component = startStop({ name: 'quitter', run: async () => {} });
+    await component.start();
+    expect((await component.failed).message).toBe('quitter stopped on its own');
+    await component.stop();
+  });
+
   it('rejects stop with an error the run throws while stopping', async () => {
     const component = startStop({
       name: 'messy',

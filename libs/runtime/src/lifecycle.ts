@@ -71,7 +71,8 @@ export interface StartStopOptions {
   readonly setup?: (signal: AbortSignal) => Promise<void>;
   /**
    * The component's work, started after `setup`; it must return soon after `signal` aborts and
-   * release what `setup` acquired. A rejection before the abort is a failure.
+   * release what `setup` acquired. A rejection before the abort is a failure, and so is a return
+   * before it: the work stopped while the service runs on.
    */
   readonly run: (signal: AbortSignal) => Promise<void>;
 }
@@ -125,12 +126,19 @@ export function startStop(opts: StartStopOptions): StartStopComponent {
 
   const launch = async (signal: AbortSignal, failed: Deferred<Error>): Promise<void> => {
     await opts.setup?.(signal);
-    finished = opts.run(signal).catch((err: unknown) => {
-      if (isAbortError(err, signal) && signal.aborted) return;
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (signal.aborted) throw error;
-      failed.resolve(error);
-    });
+    finished = opts.run(signal).then(
+      () => {
+        // Its work is a loop until stopped: one that ended on its own stopped doing it, and the
+        // service would run on without it.
+        if (!signal.aborted) failed.resolve(new Error(`${opts.name} stopped on its own`));
+      },
+      (err: unknown) => {
+        if (isAbortError(err, signal) && signal.aborted) return;
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (signal.aborted) throw error;
+        failed.resolve(error);
+      },
+    );
     finished.catch(() => undefined);
     if (state === 'starting') state = 'running';
   };

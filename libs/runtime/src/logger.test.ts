@@ -57,6 +57,14 @@ describe('createLogger', () => {
 });
 
 describe('redactUrl', () => {
+  it('masks secrets passed as query parameters', () => {
+    const out = redactUrl('postgres://db:5432/gantry?user=g&password=pa55&sslpassword=k3y&sslmode=require');
+    expect(out).not.toContain('pa55');
+    expect(out).not.toContain('k3y');
+    expect(out).toContain('sslmode=require');
+    expect(out).toContain('user=g');
+  });
+
   it('removes the user name and password from a URL', () => {
     expect(redactUrl('postgres://gantry:pa55@db:5432/gantry')).toBe(
       `postgres://${URL_CREDENTIAL_MASK}:${URL_CREDENTIAL_MASK}@db:5432/gantry`,

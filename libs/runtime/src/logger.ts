@@ -73,18 +73,24 @@ export function createLogger(opts: LoggerOptions): Logger {
 /** What a URL's user name and password are replaced with (URL-safe, unlike {@link REDACTED}). */
 export const URL_CREDENTIAL_MASK = '***';
 
+/** Query parameters that carry a secret (libpq's `password` and `sslpassword`, a `token`…). */
+const SECRET_PARAMETER = /(password|token|secret|key)$/i;
+
 function redactOneUrl(raw: string): string {
   if (!URL.canParse(raw)) return raw;
   const url = new URL(raw);
-  if (url.username === '' && url.password === '') return raw;
+  const secretParameters = [...url.searchParams.keys()].filter((k) => SECRET_PARAMETER.test(k));
+  if (url.username === '' && url.password === '' && secretParameters.length === 0) return raw;
   // A NATS URL carries a token where the user name goes, so both are masked.
   url.username = url.username === '' ? '' : URL_CREDENTIAL_MASK;
   url.password = url.password === '' ? '' : URL_CREDENTIAL_MASK;
+  for (const k of secretParameters) url.searchParams.set(k, URL_CREDENTIAL_MASK);
   return url.toString();
 }
 
 /**
- * `raw` with the user name and password of every URL in it replaced by {@link URL_CREDENTIAL_MASK};
+ * `raw` with the user name, the password and the secret query parameters (`?password=`,
+ * `sslpassword`, `token`…) of every URL in it replaced by {@link URL_CREDENTIAL_MASK};
  * accepts a comma-separated list (as `NATS_URL`). A string that is not a URL is returned as is.
  */
 export function redactUrl(raw: string): string {
