@@ -4,7 +4,8 @@
  * by the reconciler", which finds such jobs by their `cancel_requested_at`. An approve of the
  * parked job (row 16) went through `requeue`, which cleared `cancel_requested_at`: the job was
  * queued again as a new attempt, the reconciler no longer saw the cancel, and the job the user
- * cancelled ran to its end. The approve now cancels it.
+ * cancelled ran to its end. The approve now cancels it. So did the gate's timeout, which failed
+ * the job instead; it now leaves it to the reconciler's cancel.
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { createLogger } from '@gantry/runtime';
 import { JobWriter } from '@gantry/store';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
 import { reconcileOnce } from '../maintenance/reconciler.js';
+import { enforceTimeoutsOnce } from '../maintenance/timeouts.js';
 import type { DutyContext } from '../maintenance/duty.js';
 import { schedulerMetrics } from '../metrics.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
@@ -37,8 +39,8 @@ async function row(id: string) {
   return rows[0]!;
 }
 
-describe('a cancel requested while the job ran, then an approve of its park', () => {
-  it('still ends the job CANCELLED', async () => {
+describe('a cancel requested while the job ran, then its park', () => {
+  it('ends CANCELLED though its gate is approved before the reconciler’s pass', async () => {
     const spec = jobSpec({ pool: 'approve', steps: [{ name: 'gate', phase: 'EXECUTION', type: 'GATE', spec: { kind: 'approval' } }] });
     const [job] = await createJobs(h.pool, workspaceId, 1, { spec });
     const stepId = job!.stepIds[0]!;
@@ -69,23 +71,46 @@ describe('a cancel requested while the job ran, then an approve of its park', ()
     await waitFor(async () => (await row(job!.id)).status !== 'WAITING', 10_000, 'the approve handled');
 
     // The reconciler's pass, which honours cancels that reached no attempt.
-    const duty: DutyContext = {
-      pool: h.pool,
-      writer: new JobWriter({ pool: h.pool }),
-      nc: h.ns.nc,
-      names: h.ns.names,
-      logger: createLogger({ service: 'test', version: '0', level: 'silent' }),
-      metrics: schedulerMetrics(h.metrics.registry),
-      lease: h.scheduler.leadership.lease!,
-      wakeDispatcher: () => h.scheduler.dispatcher.wake(),
-      betweenRounds: (fn) => h.scheduler.dispatcher.betweenRounds(fn),
-    };
-    try {
-      await reconcileOnce(duty, { pendingGraceMs: 60_000, unclaimedMs: 150_000, cancelResendMs: 300 });
-    } finally {
-      await duty.writer.stop();
-    }
+    await withDuty((duty) => reconcileOnce(duty, RECONCILE));
     // The cancel came first: the job must not run again.
     expect(await row(job!.id)).toMatchObject({ status: 'CANCELLED' });
   });
+
+  it('is cancelled, not failed, when its gate’s deadline passes before the reconciler’s pass', async () => {
+    const spec = jobSpec({ pool: 'no-workers', steps: [{ name: 'gate', phase: 'EXECUTION', type: 'GATE', spec: { kind: 'approval' } }] });
+    const [job] = await createJobs(h.pool, workspaceId, 1, { spec });
+    const stepId = job!.stepIds[0]!;
+    // Parked just after a cancel request, and its gate's deadline already past.
+    await h.pool.query(
+      `UPDATE runner_jobs SET status = 'WAITING', cancel_requested_at = now(), deadline_at = now() - interval '1 second' WHERE id = $1`,
+      [job!.id],
+    );
+    await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE id = $1`, [stepId]);
+    await withDuty((duty) => enforceTimeoutsOnce(duty, 400));
+    expect(await row(job!.id)).toMatchObject({ status: 'WAITING' });
+    await withDuty((duty) => reconcileOnce(duty, RECONCILE));
+    expect(await row(job!.id)).toMatchObject({ status: 'CANCELLED' });
+  });
 });
+
+const RECONCILE = { pendingGraceMs: 60_000, unclaimedMs: 150_000, cancelResendMs: 300 };
+
+/** Runs one maintenance duty of the leader's by hand, with a writer of its own. */
+async function withDuty(run: (duty: DutyContext) => Promise<void>): Promise<void> {
+  const duty: DutyContext = {
+    pool: h.pool,
+    writer: new JobWriter({ pool: h.pool }),
+    nc: h.ns.nc,
+    names: h.ns.names,
+    logger: createLogger({ service: 'test', version: '0', level: 'silent' }),
+    metrics: schedulerMetrics(h.metrics.registry),
+    lease: h.scheduler.leadership.lease!,
+    wakeDispatcher: () => h.scheduler.dispatcher.wake(),
+    betweenRounds: (fn) => h.scheduler.dispatcher.betweenRounds(fn),
+  };
+  try {
+    await run(duty);
+  } finally {
+    await duty.writer.stop();
+  }
+}

@@ -11,7 +11,8 @@ import { attemptFailed, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } fro
 const signalled = new WeakMap<DutyContext, Set<string>>();
 
 /**
- * WAITING jobs past their gate's deadline, each with its waiting step. The step is looked up per
+ * WAITING jobs past their gate's deadline, each with its waiting step; not those parked just
+ * after a cancel request, which the reconciler cancels (the request came first). The step is looked up per
  * job through `(job_id, ordinal)`: `job_steps` has no index on its status, and a join let the
  * planner hash the whole table's WAITING steps in every pass, a scan of every step ever written.
  */
@@ -19,7 +20,7 @@ export const GATES_OVERDUE_SQL = `SELECT j.id, j.attempt, j.failures, s.id AS st
   CROSS JOIN LATERAL (
     SELECT s.id FROM job_steps s WHERE s.job_id = j.id AND s.status = 'WAITING' ORDER BY s.ordinal LIMIT 1
   ) s
-  WHERE j.status = 'WAITING' AND j.deadline_at < now() ORDER BY j.deadline_at LIMIT $1`;
+  WHERE j.status = 'WAITING' AND j.deadline_at < now() AND j.cancel_requested_at IS NULL ORDER BY j.deadline_at LIMIT $1`;
 
 export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, limit = 1_000): Promise<void> {
   const seen = signalled.get(ctx) ?? new Set<string>();
