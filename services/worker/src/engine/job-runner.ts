@@ -166,6 +166,9 @@ export class AttemptRun {
     } finally {
       tell(false); // not claimed: handed back before the claim, or its write failed
       clearTimeout(this.#deadline);
+      // No check of the hold starts after this one is cleared (a timeout signal while the
+      // directory is removed below would start one that nobody clears).
+      this.#hold = undefined;
       clearInterval(this.#holdCheck);
       hold.close();
       if (user) await this.#deps.users!.sweep(user).catch((err: unknown) => this.#log().warn({ err }, 'could not sweep the attempt user’s processes'));
