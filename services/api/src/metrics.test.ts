@@ -1,18 +1,20 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MetricNames } from '@gantry/contracts';
-import { createApiMetrics, MAX_TYPE_LABELS, OTHER_TYPE } from './metrics.js';
+import { createApiMetrics } from './metrics.js';
 
 describe('createApiMetrics', () => {
-  it('gives at most MAX_TYPE_LABELS job types their own series, then counts the rest as other', async () => {
+  it('counts submitted jobs by priority alone: no label a client chooses', async () => {
     const registry = new Registry();
     const metrics = createApiMetrics(registry);
-    for (let i = 0; i < MAX_TYPE_LABELS + 5; i++) metrics.countSubmitted(`type-${i}`, 50);
-    metrics.countSubmitted('type-0', 50, 2);
+    metrics.countSubmitted(50);
+    metrics.countSubmitted(50, 2);
+    metrics.countSubmitted(90);
     const { values } = await registry.getSingleMetric(MetricNames.jobsSubmitted)!.get();
-    expect(values).toHaveLength(MAX_TYPE_LABELS + 1);
-    expect(values.find((v) => v.labels.type === OTHER_TYPE)?.value).toBe(5);
-    expect(values.find((v) => v.labels.type === 'type-0')?.value).toBe(3);
+    expect(values.map((v) => [v.labels, v.value])).toEqual([
+      [{ priority: '50' }, 3],
+      [{ priority: '90' }, 1],
+    ]);
   });
 
   it('labels request durations by status class', async () => {

@@ -3,19 +3,16 @@
  *
  * - `gantry_http_request_duration_seconds{route,method,status_class}`: `route` is the route
  *   template (`/runner-jobs/:id`), never a concrete path; unmatched paths share one value.
- * - `gantry_jobs_submitted_total{type,priority}`: jobs created by submits (replays excluded).
- *   Job types are chosen by clients, so at most {@link MAX_TYPE_LABELS} distinct types get their
- *   own series; the rest count under `other`.
+ * - `gantry_jobs_submitted_total{priority}`: jobs created by submits (replays excluded). Not by
+ *   job type: the API's port serves `/metrics` to anyone, and a type is a client's free text
+ *   (a project's, a customer's name) that other workspaces must not read. The workers count
+ *   attempts by type on their own, internal metrics port.
  * - `gantry_sse_clients`: event streams open now.
  */
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MetricLabels, MetricNames } from '@gantry/contracts';
-import { boundedLabel, counterOn, gaugeOn, histogramOn, OTHER_LABEL } from '@gantry/runtime';
+import { counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
 
-/** Distinct job types with their own series in the submitted counter. */
-export const MAX_TYPE_LABELS = 200;
-/** The `type` label of job types beyond {@link MAX_TYPE_LABELS}. */
-export const OTHER_TYPE = OTHER_LABEL;
 /** The `route` label of requests that matched no route. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -26,8 +23,8 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 export interface ApiMetrics {
   /** Records one finished request. */
   observeRequest(route: string, method: string, status: number, seconds: number): void;
-  /** Counts `count` created jobs of `type` at `priority`. */
-  countSubmitted(type: string, priority: number, count?: number): void;
+  /** Counts `count` created jobs at `priority`. */
+  countSubmitted(priority: number, count?: number): void;
   readonly sseClients: Gauge<string>;
 }
 
@@ -41,14 +38,13 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
   });
   const submitted: Counter<string> = counterOn(registry, {
     name: MetricNames.jobsSubmitted,
-    help: `Jobs created through the API, by type (at most ${MAX_TYPE_LABELS} types, then "${OTHER_TYPE}") and priority.`,
-    labelNames: [MetricLabels.type, MetricLabels.priority],
+    help: 'Jobs created through the API, by priority.',
+    labelNames: [MetricLabels.priority],
   });
   const sseClients = gaugeOn(registry, {
     name: MetricNames.sseClients,
     help: 'Server-sent event streams open now.',
   });
-  const typeLabel = boundedLabel(MAX_TYPE_LABELS);
   return {
     observeRequest(route, method, status, seconds) {
       duration.observe(
@@ -56,8 +52,8 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
         seconds,
       );
     },
-    countSubmitted(type, priority, count = 1) {
-      submitted.inc({ [MetricLabels.type]: typeLabel(type), [MetricLabels.priority]: String(priority) }, count);
+    countSubmitted(priority, count = 1) {
+      submitted.inc({ [MetricLabels.priority]: String(priority) }, count);
     },
     sseClients,
   };

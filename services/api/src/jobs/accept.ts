@@ -122,8 +122,8 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
   const created: CreatedJob[] = [];
   // Each with its jobs' highest priority: the scheduler may take an urgent submit first (overtaking.ts).
   const groups = new Map<string, { job: PreparedJob; ids: string[]; priority: number }>();
-  // Counted per type and priority, not per job: a counter update costs a labels lookup.
-  const counts = new Map<string, { type: string; priority: number; n: number }>();
+  // Counted per priority, not per job: a counter update costs a labels lookup.
+  const counts = new Map<number, number>();
   for (let i = 0; i < jobs.length; i++) {
     const s = stored[i]!;
     if (s.kind !== 'created') continue;
@@ -135,13 +135,10 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
       group.ids.push(job.id);
       group.priority = Math.max(group.priority, job.spec.priority);
     } else groups.set(key, { job, ids: [job.id], priority: job.spec.priority });
-    const countKey = `${job.spec.type}\u0000${job.spec.priority}`;
-    const count = counts.get(countKey);
-    if (count) count.n += 1;
-    else counts.set(countKey, { type: job.spec.type, priority: job.spec.priority, n: 1 });
+    counts.set(job.spec.priority, (counts.get(job.spec.priority) ?? 0) + 1);
   }
   if (created.length === 0) return;
-  for (const { type, priority, n } of counts.values()) deps.apiMetrics.countSubmitted(type, priority, n);
+  for (const [priority, n] of counts) deps.apiMetrics.countSubmitted(priority, n);
   const issuedAt = new Date().toISOString();
   const messages: OutgoingMessage[] = [];
   for (const { job, ids, priority } of groups.values()) {
