@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { processesWhere, signalEach } from './procfs.js';
+import { processesWhere, signalEach, startTimeOf } from './procfs.js';
 import type { StepUser } from './step-user.js';
 
 /** How a process ended. */
@@ -41,12 +41,14 @@ export interface GroupProcess {
 
 /** The process groups of running steps, killed together when the worker stops. */
 export class ProcessGroups {
-  readonly #alive = new Set<number>();
-  add(pgid: number): void {
-    this.#alive.add(pgid);
+  /** Group id → the step that registered it: a later step given the same id registers it anew. */
+  readonly #alive = new Map<number, object>();
+  add(pgid: number, owner: object): void {
+    this.#alive.set(pgid, owner);
   }
-  delete(pgid: number): void {
-    this.#alive.delete(pgid);
+  /** Forgets `pgid` if `owner` still holds it. */
+  delete(pgid: number, owner: object): void {
+    if (this.#alive.get(pgid) === owner) this.#alive.delete(pgid);
   }
   /** Group ids registered now. */
   get size(): number {
@@ -54,7 +56,7 @@ export class ProcessGroups {
   }
   /** Sends `signal` to every registered group. */
   killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
-    for (const pgid of this.#alive) killGroup(pgid, signal);
+    for (const pgid of this.#alive.keys()) killGroup(pgid, signal);
   }
 }
 
@@ -114,7 +116,16 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
     return { pid: undefined, done: Promise.resolve({ pid: undefined, code: null, signal: null, spawnError }), terminate: () => {} };
   }
   const pid = child.pid;
-  if (pid !== undefined) opts.groups.add(pid);
+  const owner = {};
+  if (pid !== undefined) opts.groups.add(pid, owner);
+  // The pid names this command's group and session until the group is gone; then the kernel
+  // may give it to another process, another step's command among them, which must not get the
+  // signals meant for this one. While the leader lives its start time says it is the same.
+  const startedAt = pid === undefined ? undefined : startTimeOf(pid);
+  const stillOurs = () => {
+    const now = startTimeOf(pid!);
+    return now === undefined || now === startedAt;
+  };
   let terminating = false;
   let giveUp: NodeJS.Timeout | undefined;
 
@@ -131,12 +142,20 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
   const terminate = (graceMs: number) => {
     if (terminating || pid === undefined) return;
     terminating = true;
-    killGroup(pid, 'SIGTERM');
-    void sessionMembers(pid).then((members) => signalEach(members, 'SIGTERM'));
+    if (stillOurs()) {
+      killGroup(pid, 'SIGTERM');
+      void sessionMembers(pid).then((members) => {
+        if (stillOurs()) signalEach(members, 'SIGTERM');
+      });
+    }
     setTimeout(() => {
-      if (killGroup(pid, 0)) killGroup(pid, 'SIGKILL');
-      void sessionMembers(pid).then((members) => signalEach(members, 'SIGKILL'));
-      opts.groups.delete(pid);
+      if (stillOurs()) {
+        if (killGroup(pid, 0)) killGroup(pid, 'SIGKILL');
+        void sessionMembers(pid).then((members) => {
+          if (stillOurs()) signalEach(members, 'SIGKILL');
+        });
+      }
+      opts.groups.delete(pid, owner);
       armGiveUp(1_000);
     }, graceMs);
   };
@@ -163,7 +182,7 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
     });
     child.once('close', (code, signal) => {
       clearTimeout(giveUp);
-      if (pid !== undefined && !terminating) opts.groups.delete(pid);
+      if (pid !== undefined && !terminating) opts.groups.delete(pid, owner);
       resolve({ pid, code: exit?.code ?? code, signal: exit?.signal ?? signal });
     });
   });

@@ -3,6 +3,7 @@
  * longer reaches (its session's other groups, an attempt user's processes). Where there is no
  * `/proc`, nothing is found.
  */
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** The pids whose `/proc/<pid>/<file>` text satisfies `matches`; a process gone meanwhile is skipped. */
@@ -35,5 +36,20 @@ export function signalEach(pids: readonly number[], signal: NodeJS.Signals): voi
     } catch {
       // gone meanwhile
     }
+  }
+}
+
+/**
+ * When process `pid` started (clock ticks since boot, `/proc/<pid>/stat`'s 22nd field), which
+ * tells a process from a later one given the same pid; undefined when there is no such process
+ * (or no `/proc`).
+ */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // `pid (comm) state …`: the fields after the name's last ')', from the 3rd on.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
