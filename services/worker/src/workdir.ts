@@ -5,7 +5,10 @@
  *
  * Layout under the worker's work root: `<jobId>.<attempt>/work` is the job directory (the
  * steps' working directory), `<jobId>.<attempt>/meta` holds the worker's own files for the
- * attempt (scripts of COMMAND steps), so they never show up in a directory artifact.
+ * attempt (scripts of COMMAND steps), so they never show up in a directory artifact, and
+ * `<jobId>.<attempt>/tmp` is the steps' `TMPDIR`, private to the attempt's user and removed with
+ * the rest: temporary files left in a shared `/tmp` would outlive the attempt, readable by a
+ * later attempt given the same user.
  *
  * When job processes run as another user (`owner`), the job directory and what the worker
  * creates in it for them belong to that user; the attempt's directory and `meta` stay the
@@ -14,7 +17,8 @@
  * Invariant: {@link WorkDir.resolve} never returns a path outside the job directory, neither
  * by `..` nor through a symbolic link.
  */
-import { chmod, lchown, mkdir, realpath, rm } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { chmod, type FileHandle, lchown, mkdir, open, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError } from './engine/job-control.js';
 import type { StepUser } from './steps/process/step-user.js';
@@ -25,6 +29,8 @@ export interface WorkDir {
   readonly path: string;
   /** Absolute path of the worker's private directory of the attempt (scripts). */
   readonly metaPath: string;
+  /** Absolute path of the attempt's temporary directory (the steps' `TMPDIR`); it exists once {@link ensure} resolved. */
+  readonly tmpPath: string;
   /** The user job processes run as, who owns the job directory; undefined: the worker's own. */
   readonly owner: StepUser | undefined;
   /** Creates the job directory (and the private one) if needed; resolves with its path. */
@@ -79,6 +85,50 @@ async function giveTree(jobDir: string, first: string, path: string, owner: Step
   }
 }
 
+/** Whether a descriptor can be named by path (`/proc/self/fd/<fd>`). */
+const FD_PATHS = existsSync('/proc/self/fd');
+const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** Opens directory `path` without following a last symbolic link; one there is a path that escapes. */
+async function openDirectory(path: string, shown: string): Promise<FileHandle> {
+  try {
+    return await open(path, DIRECTORY_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw escapes(shown);
+    throw err;
+  }
+}
+
+/**
+ * Creates the directories of `rel` (normalised, inside) under `jobDir`, one component at a time,
+ * each created and opened through its parent's descriptor (`/proc/self/fd/<fd>/<name>`) without
+ * following a symbolic link, and given to `owner` through its own descriptor. A job process
+ * that swaps a component for a link meanwhile cannot make the worker (root) create or hand over
+ * a directory elsewhere: the walk never leaves the tree it opened.
+ */
+async function makeDirsInside(jobDir: string, rel: string, owner: StepUser | undefined, shown: string): Promise<void> {
+  let dir = await openDirectory(jobDir, shown);
+  try {
+    for (const name of rel.split(sep).filter((n) => n !== '')) {
+      const at = `/proc/self/fd/${dir.fd}/${name}`;
+      let created = false;
+      try {
+        await mkdir(at);
+        created = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const next = await openDirectory(at, shown);
+      await dir.close();
+      dir = next;
+      if (created && owner !== undefined) await dir.chown(owner.uid, owner.gid);
+    }
+  } finally {
+    await dir.close();
+  }
+}
+
 /**
  * The directory of attempt `attempt` of job `jobId` under `root` (nothing is created yet);
  * `owner` is the user job processes run as, when it is not the worker's.
@@ -87,6 +137,7 @@ export function attemptDir(root: string, jobId: string, attempt: number, owner?:
   const base = resolve(root, `${jobId}.${attempt}`);
   const path = join(base, 'work');
   const metaPath = join(base, 'meta');
+  const tmpPath = join(base, 'tmp');
   let created: Promise<string> | undefined;
   let realRoot: string | undefined;
 
@@ -96,10 +147,12 @@ export function attemptDir(root: string, jobId: string, attempt: number, owner?:
       await mkdir(base, { recursive: true, mode: shared });
       await mkdir(path, { recursive: true, mode: 0o700 });
       await mkdir(metaPath, { recursive: true, mode: shared });
+      await mkdir(tmpPath, { recursive: true, mode: 0o700 });
       if (owner !== undefined) {
         await chmod(base, shared);
         await chmod(metaPath, shared);
         await lchown(path, owner.uid, owner.gid);
+        await lchown(tmpPath, owner.uid, owner.gid);
       }
       realRoot = await realpath(path);
       return path;
@@ -110,12 +163,17 @@ export function attemptDir(root: string, jobId: string, attempt: number, owner?:
   const dir: AttemptDir = {
     path,
     metaPath,
+    tmpPath,
     owner,
     ensure,
     async makeDir(relativePath) {
       const target = await dir.resolve(relativePath, { mustExist: false });
-      const first = await mkdir(target, { recursive: true });
-      if (first !== undefined && owner !== undefined) await giveTree(realRoot!, first, target, owner);
+      if (FD_PATHS) await makeDirsInside(realRoot!, relative(realRoot!, target), owner, relativePath);
+      else {
+        // Without /proc, by path: only as safe as the check of the path above.
+        const first = await mkdir(target, { recursive: true });
+        if (first !== undefined && owner !== undefined) await giveTree(realRoot!, first, target, owner);
+      }
       return dir.resolve(relativePath);
     },
     async handOver(file, mode) {

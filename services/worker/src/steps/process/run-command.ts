@@ -45,10 +45,12 @@ export function commandEnv(
   ctx: Pick<StepContext<unknown>, 'job' | 'step'>,
   jobDir: string,
   own: Readonly<Record<string, string>> = {},
+  tmpDir?: string,
 ): Record<string, string> {
   return {
     ...inherited,
     HOME: jobDir,
+    ...(tmpDir === undefined ? {} : { TMPDIR: tmpDir, TMP: tmpDir, TEMP: tmpDir }),
     GANTRY_JOB_ID: ctx.job.id,
     GANTRY_WORKSPACE_ID: ctx.job.workspaceId,
     GANTRY_ATTEMPT: String(ctx.job.attempt),
@@ -96,7 +98,7 @@ export async function runCommand(ctx: StepContext<unknown>, cmd: CommandInvocati
   const proc = spawnGroup(cmd.argv, {
     cwd,
     user: ctx.workDir.owner,
-    env: commandEnv(deps.settings.commandEnv, ctx, jobDir, cmd.env),
+    env: commandEnv(deps.settings.commandEnv, ctx, jobDir, cmd.env, ctx.workDir.tmpPath),
     onOutput: (stream, chunk) => collector.write(stream, chunk),
     killGraceMs,
     groups: deps.groups,

@@ -15,7 +15,8 @@
  * any other worker runs them as itself (naming its own uid means the same).
  */
 import { spawn } from 'node:child_process';
-import { chmod, stat } from 'node:fs/promises';
+import { chmod, lstat, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ConfigError } from '@gantry/runtime';
 import { processesWhere, signalEach } from './procfs.js';
 
@@ -59,6 +60,41 @@ export function resolveStepUser(raw: string | undefined, workerUid: number | und
   return Object.freeze({ first: Object.freeze({ uid, gid: range ? uid : gid! }), count });
 }
 
+/** Passes of {@link StepUserPool.sweep} at most. */
+const SWEEP_ROUNDS = 5;
+
+/** Directories every user may write to, where an attempt's user may leave files outside its job directory. */
+const SHARED_TMP = ['/tmp', '/var/tmp', '/dev/shm'];
+
+/** Removes the entries of `dir` (not following links) that `uid` owns; a directory that is missing is skipped. */
+async function removeOwnedBy(dir: string, uid: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names.map(async (name) => {
+      const path = join(dir, name);
+      try {
+        if ((await lstat(path)).uid === uid) await rm(path, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile
+      }
+    }),
+  );
+}
+
+/** Runs `kill -KILL -1` as `user`: every process of that user but the shell itself is killed, in one pass of the kernel. */
+function killEveryProcessOf(user: StepUser): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const killer = spawn('/bin/sh', ['-c', 'kill -KILL -1 2>/dev/null; exit 0'], { cwd: '/', uid: user.uid, gid: user.gid, env: {}, stdio: 'ignore' });
+    killer.once('error', reject);
+    killer.once('exit', () => resolve());
+  });
+}
+
 /** The users of a worker's running attempts: one user shared by all, or one of a range each. */
 export class StepUserPool {
   readonly #users: StepUsers;
@@ -66,13 +102,16 @@ export class StepUserPool {
 
   constructor(users: StepUsers) {
     this.#users = users;
-    for (let i = users.count - 1; i >= 0; i--) this.#free.push(users.first.uid + i);
+    for (let i = 0; i < users.count; i++) this.#free.push(users.first.uid + i);
   }
 
-  /** The user for a new attempt; with a range, one no running attempt has. Throws when the range is used up. */
+  /**
+   * The user for a new attempt; with a range, one no running attempt has, the one given back
+   * longest ago (first in, first out). Throws when the range is used up.
+   */
   acquire(): StepUser {
     if (this.#users.count === 1) return this.#users.first;
-    const uid = this.#free.pop();
+    const uid = this.#free.shift();
     if (uid === undefined) throw new Error(`all ${this.#users.count} users of WORKER_STEP_USER are taken by running attempts`);
     return { uid, gid: uid };
   }
@@ -87,12 +126,25 @@ export class StepUserPool {
    * range): a process that left its step's group and session (`setsid`) is out of the step's
    * reach, and would otherwise outlive its attempt and share its uid with the next one. A user
    * shared by every attempt cannot be swept: its other processes belong to other jobs.
+   *
+   * The kill is `kill(-1, SIGKILL)` from a process of that user (a shell's builtin `kill`): the
+   * kernel signals every process the user has in one pass, which no process escapes by forking,
+   * as it could escape a scan of `/proc` followed by a signal to each pid found. Until no process
+   * of the user is left (a process forked just before the pass, at most a few rounds).
+   *
+   * Then what the user left in the machine's shared temporary directories (`/tmp`, `/var/tmp`,
+   * `/dev/shm`: a tool that ignores `TMPDIR`) is removed, so that the next attempt given this
+   * user, of any workspace, finds nothing of this one.
    */
-  async sweep(user: StepUser): Promise<number> {
-    if (this.#users.count === 1) return 0;
-    const pids = await processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === user.uid);
-    signalEach(pids, 'SIGKILL');
-    return pids.length;
+  async sweep(user: StepUser): Promise<void> {
+    if (this.#users.count === 1) return;
+    for (let round = 0; round < SWEEP_ROUNDS; round++) {
+      await killEveryProcessOf(user);
+      const left = await processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === user.uid && !/^State:\s+Z/m.test(status));
+      if (left.length === 0) break;
+      signalEach(left, 'SIGKILL');
+    }
+    await Promise.all(SHARED_TMP.map((dir) => removeOwnedBy(dir, user.uid)));
   }
 }
 
