@@ -12,7 +12,7 @@ import type { Names } from '@gantry/contracts';
 import { type Component, createEventFanout, createPublisher, delay, type Logger, type Metrics, writeFlushRecorder } from '@gantry/runtime';
 import { JobWriter, type Pool } from '@gantry/store';
 import { CommandAuthorizer } from './commands/authorize.js';
-import { watchMaxDeliveries } from './commands/advisories.js';
+import { sweepGivenUp, watchMaxDeliveries } from './commands/advisories.js';
 import { CommandConsumer } from './commands/consumer.js';
 import { createDeadLetterer } from './commands/dead-letter.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
@@ -28,6 +28,12 @@ import { warnAboutServerSettings } from './maintenance/server-settings.js';
 import { enforceTimeoutsOnce } from './maintenance/timeouts.js';
 import { clearLeaderGauges, schedulerMetrics } from './metrics.js';
 import { WorkerRegistry } from './workers/registry.js';
+
+/**
+ * How old a stored command must be before the sweep takes it for given up: older than any
+ * command's handling with all its redeliveries (the consumer's backoff sums to under a minute).
+ */
+const GIVEN_UP_MIN_AGE_MS = 120_000;
 
 /** The scheduler's tunables (see config.ts for their meaning and defaults). */
 export interface SchedulerSettings {
@@ -112,7 +118,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     void warnAboutServerSettings(pool, logger);
     const jsm = await jetstreamManager(nc);
     const deadLetter = createDeadLetterer({ publisher, names, metrics, logger });
-    const advisories = watchMaxDeliveries({ nc, jsm, names, deadLetter, logger });
     const consumer = new CommandConsumer({
       js,
       names,
@@ -121,6 +126,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       logger,
       ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool), fanOut, wakeDispatcher, transaction: (work) => dispatcher.transaction(lease, work) },
     });
+    const advisories = watchMaxDeliveries({ nc, jsm, names, deadLetter, logger, onGivenUp: (seq) => consumer.givenUp(seq) });
     const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher, betweenRounds: (fn) => dispatcher.betweenRounds(fn) };
     const leaderSince = Date.now();
     const statistics: StatisticsState = { lastAnalyzeAt: 0 };
@@ -132,6 +138,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           ['lost-workers', () => recoverLostWorkersOnce(duty, workers, { lostAfterMs: settings.workerLostMs, leaderSince })],
           ['queue-gauges', async () => void (await keepBacklogStatisticsOnce(duty, await observeQueueOnce(duty), statistics))],
           ['index-hygiene', () => sweepDeadIndexEntriesOnce(duty)],
+          ['given-up-commands', async () => void (await sweepGivenUp({ jsm, names, deadLetter, logger, isHeld: (seq) => consumer.holds(seq), minAgeMs: GIVEN_UP_MIN_AGE_MS }))],
         ] as const) {
           if (signal.aborted) break;
           await once().catch((err: unknown) => logger.error({ err, duty: name }, 'duty failed'));

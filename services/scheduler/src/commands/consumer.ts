@@ -37,7 +37,7 @@ import {
   readCommand,
   validateCommand,
 } from '@gantry/contracts';
-import { aborted, type Logger } from '@gantry/runtime';
+import { aborted, delay, type Logger } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { CommandContext, Incoming, Outcome } from './context.js';
 import { commandKindOf, type DeadLetterer } from './dead-letter.js';
@@ -242,10 +242,23 @@ function splice<T>(queue: T[], chosen: ReadonlySet<number>): T[] {
   return taken;
 }
 
+/**
+ * How long a workspace waits at most for a command of its that was put back: longer than any
+ * redelivery takes, short enough that a lost one (see {@link CommandConsumer.givenUp}) does not
+ * hold the workspace for long.
+ */
+const STALL_LIMIT_MS = 120_000;
+
 export class CommandConsumer {
   readonly #opts: CommandConsumerOptions;
   readonly #batchSize: number;
   readonly #batchBytes: number;
+  /**
+   * Workspaces whose commands wait for earlier ones that were put back (their handling failed):
+   * workspace → the put-back messages' stream sequences, each with when it was put back.
+   */
+  readonly #stalled = new Map<string, Map<number, number>>();
+  #held: HeldMessages | undefined;
 
   constructor(opts: CommandConsumerOptions) {
     this.#opts = opts;
@@ -261,6 +274,7 @@ export class CommandConsumer {
     // The server's wait before it redelivers a held command: the first backoff step, else the ack wait.
     const redeliveryNanos = config.backoff?.[0] ?? config.ack_wait ?? 30e9;
     const held = new HeldMessages(Math.round(redeliveryNanos / 1e6));
+    this.#held = held;
     const messages = await consumer.consume({ max_messages: this.#batchSize * 2 });
     const queue: Queued[] = [];
     const lastServed = new Map<string, number>();
@@ -269,7 +283,10 @@ export class CommandConsumer {
     const pump = (async () => {
       for await (const msg of messages) {
         if (!held.hold(msg)) continue;
-        queue.push(this.#queued(msg));
+        const queued = this.#queued(msg);
+        queue.push(queued);
+        // A put-back command back: once all of its workspace's are, they go first, in their order.
+        if (this.#back(queued.workspace, msg.seq)) queue.sort((a, b) => a.msg.seq - b.msg.seq);
         notify?.();
       }
     })();
@@ -281,12 +298,15 @@ export class CommandConsumer {
     let failure: { err: unknown } | undefined;
     try {
       while (!signal.aborted && failure === undefined) {
-        if (running.size >= MAX_PASSES || !queue.some((q) => !busy.has(q.workspace))) {
-          await Promise.race([new Promise<void>((resolve) => (notify = resolve)), stopped, ...running]);
+        // A workspace with a command put back takes no pass until the command is back.
+        const waiting = this.#waiting(busy);
+        if (running.size >= MAX_PASSES || !queue.some((q) => !waiting.has(q.workspace))) {
+          const expiry = this.#stalled.size > 0 ? [delay(1_000, signal)] : [];
+          await Promise.race([new Promise<void>((resolve) => (notify = resolve)), stopped, ...running, ...expiry]);
           notify = undefined;
           continue;
         }
-        const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++, busy);
+        const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++, waiting);
         const workspaces = new Set(pass.map((q) => q.workspace));
         for (const w of workspaces) busy.add(w);
         const run: Promise<void> = this.process(pass.map((q) => validate(q.read)))
@@ -309,19 +329,72 @@ export class CommandConsumer {
       // Messages fetched but not handled are redelivered after the ack wait.
       for (const q of queue.splice(0)) q.msg.nak();
       held.clear();
+      this.#held = undefined;
+      this.#stalled.clear();
     }
   }
 
-  /** Handles one pass: refuse, handle in waves by kind (see {@link inWaves}), ack after commit. */
+  /** True while this consumer holds command `streamSequence` (received, not yet settled). */
+  holds(streamSequence: number): boolean {
+    return this.#held?.has(streamSequence) ?? false;
+  }
+
+  /**
+   * A put-back command the server will not deliver again (its deliveries are used up, and the
+   * MAX_DELIVERIES advisory dead-letters it): its workspace no longer waits for it.
+   */
+  givenUp(streamSequence: number): void {
+    for (const [workspace, pending] of this.#stalled) {
+      if (pending.delete(streamSequence) && pending.size === 0) this.#stalled.delete(workspace);
+    }
+  }
+
+  /** `busy` and the workspaces waiting for a put-back command (those waiting past {@link STALL_LIMIT_MS} are let go). */
+  #waiting(busy: ReadonlySet<string>): ReadonlySet<string> {
+    if (this.#stalled.size === 0) return busy;
+    const oldest = Date.now() - STALL_LIMIT_MS;
+    for (const [workspace, pending] of this.#stalled) {
+      for (const [seq, at] of pending) if (at < oldest) pending.delete(seq);
+      if (pending.size === 0) this.#stalled.delete(workspace);
+    }
+    return new Set([...busy, ...this.#stalled.keys()]);
+  }
+
+  /** Notes message `seq` of `workspace` back; true when that was the last its workspace waited for. */
+  #back(workspace: string, seq: number): boolean {
+    const pending = this.#stalled.get(workspace);
+    if (!pending?.delete(seq) || pending.size > 0) return false;
+    this.#stalled.delete(workspace);
+    return true;
+  }
+
+  /** Puts a command back, to be delivered again; its workspace's later commands wait for it (see {@link #waiting}). */
+  #putBack(msg: JsMsg, workspace: string, kind: CommandKind): void {
+    this.#held?.release([msg]);
+    msg.nak(NAK_DELAY_MS * msg.info.deliveryCount);
+    this.#opts.metrics.commands.inc({ command: kind, outcome: 'retried' });
+    let pending = this.#stalled.get(workspace);
+    if (!pending) this.#stalled.set(workspace, (pending = new Map()));
+    pending.set(msg.seq, Date.now());
+  }
+
+  /**
+   * Handles one pass: refuse, handle in waves by kind (see {@link inWaves}), ack after commit. A
+   * command whose handling failed is put back (delivered again later), and so is every later
+   * command of its workspace in the pass, unhandled: none may be applied before it.
+   */
   async process(parsed: readonly Parsed[]): Promise<void> {
     for (const p of parsed) {
       if ('refusal' in p) await this.#refuse(p.msg, p.refusal.code, p.refusal.message);
     }
     const valid = parsed.filter((p): p is Extract<Parsed, { kind: CommandKind }> => 'kind' in p);
+    const putBack = new Set<string>();
     for (const wave of inWaves(valid.map((p) => ({ ...p, workspace: p.incoming.command.workspaceId })))) {
       for (const kind of COMMAND_KINDS) {
         const group = wave.filter((p) => p.kind === kind);
-        if (group.length > 0) await this.#handle(kind, group);
+        for (const p of group) if (putBack.has(p.workspace)) this.#putBack(p.msg, p.workspace, kind);
+        const now = group.filter((p) => !putBack.has(p.workspace));
+        if (now.length > 0) for (const workspace of await this.#handle(kind, now)) putBack.add(workspace);
       }
     }
   }
@@ -367,26 +440,33 @@ export class CommandConsumer {
     }
   }
 
-  async #handle(kind: CommandKind, group: readonly { msg: JsMsg; incoming: Incoming<CommandKind> }[]): Promise<void> {
+  /** Handles a group of one kind; returns the workspaces of the commands it put back. */
+  async #handle(kind: CommandKind, group: readonly { msg: JsMsg; incoming: Incoming<CommandKind>; workspace: string }[]): Promise<Set<string>> {
     const handler = HANDLERS[kind] as (ctx: CommandContext, batch: readonly Incoming<CommandKind>[]) => Promise<Outcome[]>;
+    const putBack = new Set<string>();
     let outcomes: Outcome[];
+    let batchFailed = false;
     try {
       outcomes = await handler(this.#opts.ctx, group.map((g) => g.incoming));
     } catch (err) {
       this.#opts.logger.error({ err, kind, count: group.length }, 'command batch failed; will be redelivered');
-      this.#opts.metrics.commands.inc({ command: kind, outcome: 'retried' }, group.length);
-      for (const g of group) g.msg.nak(NAK_DELAY_MS * g.msg.info.deliveryCount);
-      return;
+      outcomes = group.map(() => ({ kind: 'retry', error: err }));
+      batchFailed = true;
     }
     for (const [i, g] of group.entries()) {
       const outcome = outcomes[i]!;
       if (outcome.kind === 'refuse') {
         await this.#refuse(g.msg, outcome.code, outcome.reason);
+      } else if (outcome.kind === 'retry') {
+        if (!batchFailed) this.#opts.logger.error({ err: outcome.error, kind, seq: g.msg.seq }, 'command failed; will be redelivered');
+        this.#putBack(g.msg, g.workspace, kind);
+        putBack.add(g.workspace);
       } else {
         g.msg.ack();
         this.#opts.metrics.commands.inc({ command: kind, outcome: outcome.effect });
       }
     }
+    return putBack;
   }
 
   async #refuse(msg: JsMsg, code: GantryError['code'], reason: string): Promise<void> {

@@ -28,7 +28,9 @@ export interface Incoming<K extends CommandKind> {
 /** What to do with a command's message once its handler is done. */
 export type Outcome =
   | { kind: 'done'; effect: 'applied' | 'noop' }
-  | { kind: 'refuse'; code: ErrorCode; reason: string };
+  | { kind: 'refuse'; code: ErrorCode; reason: string }
+  /** Not handled now (its write failed): delivered again later, while the rest of its batch stands. */
+  | { kind: 'retry'; error: unknown };
 
 export const applied: Outcome = { kind: 'done', effect: 'applied' };
 export const noop: Outcome = { kind: 'done', effect: 'noop' };

@@ -37,6 +37,11 @@ export class HeldMessages {
     return true;
   }
 
+  /** True while message `seq` of the stream is held. */
+  has(seq: number): boolean {
+    return this.#held.has(seq);
+  }
+
   /** Forgets settled messages. */
   release(messages: readonly JsMsg[]): void {
     for (const msg of messages) this.#held.delete(msg.seq);

@@ -54,23 +54,30 @@ async function applyEach<K extends JobCommand>(
 ): Promise<Outcome[]> {
   const resolved = await resolveJobs(ctx, batch);
   return Promise.all(
-    resolved.map(async (jobOrOutcome, i) => {
+    resolved.map(async (jobOrOutcome, i): Promise<Outcome> => {
       if (isOutcome(jobOrOutcome)) return jobOrOutcome;
       const incoming = batch[i]!;
       let job = jobOrOutcome;
-      for (let decisions = 1; ; decisions++) {
-        const write = decide(incoming, job);
-        if (!write) return noop;
-        const result = await ctx.writer.write(write);
-        if (result.applied) {
-          afterCommit?.(incoming, job);
-          return applied;
+      // Each command's writes commit on their own: one that fails is retried alone, and the
+      // others of the batch, committed, are answered (a redelivery of a committed one would
+      // apply it again to a job that moved on).
+      try {
+        for (let decisions = 1; ; decisions++) {
+          const write = decide(incoming, job);
+          if (!write) return noop;
+          const result = await ctx.writer.write(write);
+          if (result.applied) {
+            afterCommit?.(incoming, job);
+            return applied;
+          }
+          const movedOn = result.status !== job.status || result.attempt !== job.attempt;
+          if (!movedOn || decisions >= MAX_DECISIONS) return noop;
+          const now = (await readJobs(ctx, [job.id])).get(job.id);
+          if (!now) return noop;
+          job = now;
         }
-        const movedOn = result.status !== job.status || result.attempt !== job.attempt;
-        if (!movedOn || decisions >= MAX_DECISIONS) return noop;
-        const now = (await readJobs(ctx, [job.id])).get(job.id);
-        if (!now) return noop;
-        job = now;
+      } catch (error) {
+        return { kind: 'retry', error };
       }
     }),
   );
@@ -88,7 +95,7 @@ export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'can
         case 'PENDING':
         case 'QUEUED':
         case 'WAITING':
-          return cancelIdle(stateOf(job), job.status, reason, actorOf(incoming));
+          return once(cancelIdle(stateOf(job), job.status, reason, actorOf(incoming)), incoming.command.id);
         case 'RUNNING':
           return requestCancel(stateOf(job), reason, actorOf(incoming), incoming.command.id);
         default:
@@ -147,7 +154,7 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
     if (job.status !== 'WAITING' || gate !== job.id) return null;
     // A cancel requested while the job ran, which its park reached first, comes before the
     // decision: the job is cancelled, as the reconciler would have cancelled it.
-    if (job.cancel_pending) return cancelIdle(job, 'WAITING', job.cancel_reason, 'scheduler');
+    if (job.cancel_pending) return once(cancelIdle(job, 'WAITING', job.cancel_reason, 'scheduler'), command.id);
     const actor = actorOf(incoming);
     const comment = command.comment === undefined ? {} : { comment: command.comment };
     if (command.decision === 'approve') {
