@@ -11,6 +11,7 @@ export const MetricNames = {
   sseClients: 'gantry_sse_clients',
   // scheduler
   queueDepth: 'gantry_queue_depth',
+  queueDelayed: 'gantry_queue_delayed',
   queueOldestAge: 'gantry_queue_oldest_age_seconds',
   queueWait: 'gantry_queue_wait_seconds',
   jobsPastDeadline: 'gantry_jobs_past_deadline',

@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 /** Registers the scheduler's metrics on `registry` (each created once per registry). */
 export function schedulerMetrics(registry: Registry) {
   return {
-    queueDepth: gaugeOn(registry, { name: M.queueDepth, help: 'Jobs QUEUED and not yet dispatched, by pool and priority.', labelNames: [L.pool, L.priority] }),
+    queueDepth: gaugeOn(registry, { name: M.queueDepth, help: 'Jobs QUEUED, not yet dispatched and runnable now (their runAt, if any, passed), by pool and priority.', labelNames: [L.pool, L.priority] }),
+    queueDelayed: gaugeOn(registry, { name: M.queueDelayed, help: 'Jobs QUEUED whose runAt (a delay, or a retry’s backoff) has not come yet, by pool.', labelNames: [L.pool] }),
     queueOldestAge: gaugeOn(registry, { name: M.queueOldestAge, help: 'Age of the oldest dispatchable QUEUED job, by pool.', labelNames: [L.pool] }),
     pastDeadline: gaugeOn(registry, {
       name: M.jobsPastDeadline,
@@ -40,5 +41,5 @@ export type SchedulerMetrics = ReturnType<typeof schedulerMetrics>;
  * free slots), so that a replica that stops leading exports none rather than stale values.
  */
 export function clearLeaderGauges(metrics: SchedulerMetrics): void {
-  for (const gauge of [metrics.queueDepth, metrics.queueOldestAge, metrics.pastDeadline, metrics.freeSlots]) gauge.reset();
+  for (const gauge of [metrics.queueDepth, metrics.queueDelayed, metrics.queueOldestAge, metrics.pastDeadline, metrics.freeSlots]) gauge.reset();
 }

@@ -1,7 +1,8 @@
 /**
  * The queue gauges' age of the oldest dispatchable job. A job whose runAt (a delay, or a retry's
  * backoff) lies in the future is not dispatchable (the claim skips it), and its age counts from
- * when it becomes runnable: a job delayed by an hour is not an hour-old backlog.
+ * when it becomes runnable: a job delayed by an hour is not an hour-old backlog. Nor is it in the
+ * depth (which autoscaling reads): it is counted as delayed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricNames } from '@gantry/contracts';
@@ -34,6 +35,11 @@ describe('observeQueueOnce', () => {
     const values = (await metrics.registry.getSingleMetric(MetricNames.queueOldestAge)!.get()).values;
     const age = values.find((v) => v.labels.pool === 'delayed-only')?.value ?? 0;
     expect(age).toBeLessThan(1);
+    // Nor is it in the depth autoscaling reads: it counts as delayed.
+    const depth = (await metrics.registry.getSingleMetric(MetricNames.queueDepth)!.get()).values.filter((v) => v.labels.pool === 'delayed-only');
+    expect(depth).toEqual([]);
+    const waiting = (await metrics.registry.getSingleMetric(MetricNames.queueDelayed)!.get()).values.filter((v) => v.labels.pool === 'delayed-only');
+    expect(waiting.map((v) => v.value)).toEqual([1]);
   });
 
   it('counts a delayed job’s age from its runAt once that passed, and a ready job’s from its queueing', async () => {
