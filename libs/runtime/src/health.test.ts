@@ -54,6 +54,17 @@ describe('readyz', () => {
     ]);
   });
 
+  it('on a public port, keeps a failed check’s error out of the answer and hands it to reportErrors', async () => {
+    const reported: ReadinessReport[] = [];
+    const secretive = { name: 'postgres', check: async () => { throw new Error('password authentication failed for user "gantry" at 10.0.3.4:5432'); } };
+    const answer = await createHealthHandlers({ checks: [pass, secretive], reportErrors: (r) => void reported.push(r) }).readyz();
+    expect(answer.status).toBe(503);
+    expect(answer.body).not.toContain('10.0.3.4');
+    expect(report(answer.body)).toMatchObject({ status: 'not ready', checks: [{ name: 'postgres', ok: true }, { name: 'postgres', ok: false }] });
+    expect(report(answer.body).checks[1]).not.toHaveProperty('error');
+    expect(reported[0]!.checks[1]!.error).toMatch(/10\.0\.3\.4/);
+  });
+
   it('treats a check that throws synchronously as failed', async () => {
     const sync = {
       name: 'sync',

@@ -107,6 +107,12 @@ export interface HealthHandlers {
 export interface HealthHandlersOptions {
   readonly checks?: readonly ReadinessCheck[];
   readonly metrics?: Metrics;
+  /**
+   * Set on a port anyone may reach (the API's): a failed check's error (which may name hosts,
+   * ports and database users) goes to this function, for the log, and not into the answer,
+   * which keeps each check's name and outcome. Unset, the answer carries the errors.
+   */
+  readonly reportErrors?: (report: ReadinessReport) => void;
 }
 
 /** Builds the handlers for `/healthz`, `/readyz` and `/metrics`. */
@@ -117,7 +123,10 @@ export function createHealthHandlers(opts: HealthHandlersOptions): HealthHandler
     readyz: async () => {
       const report = await runChecks(checks);
       const status = report.status === 'ready' ? 200 : 503;
-      return { status, headers: JSON_HEADERS, body: JSON.stringify(report) };
+      if (opts.reportErrors === undefined || status === 200) return { status, headers: JSON_HEADERS, body: JSON.stringify(report) };
+      opts.reportErrors(report);
+      const shown: ReadinessReport = { status: report.status, checks: report.checks.map(({ error: _error, ...rest }) => rest) };
+      return { status, headers: JSON_HEADERS, body: JSON.stringify(shown) };
     },
     metrics: async () => {
       if (!opts.metrics) return { status: 404, headers: JSON_HEADERS, body: '{"error":"no metrics"}' };

@@ -91,6 +91,8 @@ export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance 
   const health = createHealthHandlers({
     checks: [natsReadinessCheck(deps.nc), postgresReadinessCheck(deps.pool)],
     metrics: deps.metrics,
+    // PORT answers anyone: why a check failed goes to the log only.
+    reportErrors: (report) => deps.logger.warn({ checks: report.checks.filter((c) => !c.ok) }, 'not ready'),
   });
   app.get(HealthPaths.healthz, async (_req, reply) => send(reply, health.healthz()));
   app.get(HealthPaths.readyz, async (_req, reply) => send(reply, await health.readyz()));
