@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type GantryError, isGantryError } from './errors.js';
-import { Instant, JobSpec, type JobSpecInput } from './jobs.js';
+import { Instant, JobSpec, type JobSpecInput, runAtTooFar } from './jobs.js';
 import { JobDefaults, Limits, Priority } from './limits.js';
 import { parseWith } from './parse.js';
 import { AiActionSpec, ArtifactSpec, CommandSpec, GateSpec, NoopSpec } from './steps.js';
@@ -250,8 +250,27 @@ describe('values PostgreSQL cannot store', () => {
   it('takes instants of the years 0001 to 9999 with offsets up to ±15:59 only', () => {
     expect(Instant.safeParse('2030-01-01T00:00:00Z').success).toBe(true);
     expect(Instant.safeParse('0001-01-01T00:00:00-15:59').success).toBe(true);
-    expect(Instant.safeParse('0000-01-01T00:00:00Z').error?.issues[0]?.message).toBe('must be in the years 0001 to 9999');
+    expect(Instant.safeParse('0000-01-01T00:00:00Z').error?.issues[0]?.message).toBe('must be in the years 0001 to 9999 (UTC)');
     expect(Instant.safeParse('2030-01-01T00:00:00+16:00').error?.issues[0]?.message).toBe('must have an offset of at most ±15:59');
     expect(issues({ ...job, runAt: '2030-01-01T00:00:00+23:59' })).toEqual([['runAt', 'must have an offset of at most ±15:59']]);
+    // The moment counts, not the year as written: the first is in the year 10000, the second in 0000.
+    expect(Instant.safeParse('9999-12-31T23:59:59-15:00').error?.issues[0]?.message).toBe('must be in the years 0001 to 9999 (UTC)');
+    expect(Instant.safeParse('0001-01-01T00:00:00+01:00').error?.issues[0]?.message).toBe('must be in the years 0001 to 9999 (UTC)');
+    expect(Instant.safeParse('9999-12-31T23:59:59+01:00').success).toBe(true);
+  });
+
+  it('tells a runAt delayed beyond Limits.maxDelayMs at submission, not in the schema', () => {
+    const now = Date.parse('2030-01-01T00:00:00Z');
+    expect(runAtTooFar({ runAt: '2030-12-31T00:00:00Z' }, now)).toBeUndefined();
+    expect(runAtTooFar({ runAt: '2031-01-02T00:00:00Z' }, now)).toMatch(/at most 365 days ahead/);
+    expect(runAtTooFar({}, now)).toBeUndefined();
+  });
+
+  it('takes at most Limits.maxEnvVars variables in a COMMAND or a command GATE', () => {
+    const env = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`V${i}`, 'x']));
+    const command = (n: number) => ({ ...job, steps: [{ name: 'a', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['true'], env: env(n) } }] });
+    expect(JobSpec.safeParse(command(Limits.maxEnvVars)).success).toBe(true);
+    const over = JobSpec.safeParse(command(Limits.maxEnvVars + 1));
+    expect(over.error?.issues.map((i) => i.code)).toContain('too_big');
   });
 });

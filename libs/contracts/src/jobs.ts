@@ -8,15 +8,25 @@ import { JobDefaults, Limits, Priority } from './limits.js';
 import { POOL_PATTERN } from './names.js';
 import { StepDefinition } from './steps.js';
 
+/** The first and the last moment an {@link Instant} may name (UTC). */
+const FIRST_MOMENT = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_MOMENT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /**
- * An instant with its offset (RFC 3339), within what PostgreSQL's timestamptz takes: years 0001
- * to 9999 and offsets up to ±15:59 (the ISO form also allows the year 0000 and offsets to
- * ±23:59, which it refuses).
+ * An instant with its offset (RFC 3339), whose moment lies in the years 0001 to 9999 (UTC), with
+ * an offset up to ±15:59 (PostgreSQL refuses a larger one). The moment is what counts, not the
+ * year as written: `9999-12-31T23:59:59-15:00` is in the year 10000, which no RFC 3339 answer
+ * can show.
  */
 export const Instant = z.iso.datetime({ offset: true }).check((ctx) => {
-  const year = Number(ctx.value.slice(0, 4));
   const offsetHours = /[+-](\d{2}):?\d{2}$/.exec(ctx.value)?.[1];
-  const why = year < 1 ? 'must be in the years 0001 to 9999' : offsetHours !== undefined && Number(offsetHours) > 15 ? 'must have an offset of at most ±15:59' : undefined;
+  const moment = Date.parse(ctx.value);
+  const why =
+    offsetHours !== undefined && Number(offsetHours) > 15
+      ? 'must have an offset of at most ±15:59'
+      : !(moment >= FIRST_MOMENT && moment <= LAST_MOMENT)
+        ? 'must be in the years 0001 to 9999 (UTC)'
+        : undefined;
   if (why !== undefined) ctx.issues.push({ code: 'custom', message: why, input: ctx.value });
 });
 
@@ -53,6 +63,7 @@ export const JobSpec = z
   .check((ctx) => {
     // PostgreSQL cannot store every string JSON can carry: refused here, naming the field.
     for (const { path, message } of unstorableStrings(ctx.value)) ctx.issues.push({ code: 'custom', path, message, input: ctx.value });
+
     const names = new Set<string>();
     ctx.value.steps.forEach((step, i) => {
       if (names.has(step.name)) {
@@ -80,3 +91,14 @@ export const JobError = z
   })
   .meta({ id: 'JobError' });
 export type JobError = z.infer<typeof JobError>;
+
+/**
+ * Why `spec`'s runAt is refused at submission, or undefined: a delay has a limit
+ * (`Limits.maxDelayMs`), as a retry's has, or a job years ahead would sit in the queue for ever.
+ * Checked where a job is submitted (the API, a NATS submit), not by the schema, which also reads
+ * jobs long after they were submitted.
+ */
+export function runAtTooFar(spec: Pick<JobSpec, 'runAt'>, now = Date.now()): string | undefined {
+  if (spec.runAt === undefined || Date.parse(spec.runAt) <= now + Limits.maxDelayMs) return undefined;
+  return `runAt must be at most ${Limits.maxDelayMs / 86_400_000} days ahead (Limits.maxDelayMs)`;
+}

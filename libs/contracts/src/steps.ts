@@ -20,6 +20,14 @@ const relativePath = z
     message: "must be relative to the job directory and may not contain '..'",
   });
 
+/** A process's own variables: at most {@link Limits.maxEnvVars}. */
+const environment = z.record(envName, z.string().max(32 * 1024)).check((ctx) => {
+  const count = Object.keys(ctx.value).length;
+  if (count > Limits.maxEnvVars) {
+    ctx.issues.push({ code: 'too_big', origin: 'object', maximum: Limits.maxEnvVars, message: `at most ${Limits.maxEnvVars} variables (${count} given)`, input: ctx.value });
+  }
+});
+
 /** COMMAND: an argv run without a shell, or a script run by the shell the spec names. */
 export const CommandSpec = z
   .strictObject({
@@ -27,7 +35,7 @@ export const CommandSpec = z
     script: z.string().min(1).max(Limits.maxStepSpecBytes).optional(),
     shell: z.string().min(1).max(4096).optional().describe('Interpreter for `script`, e.g. /bin/bash.'),
     cwd: relativePath.optional().describe('Working directory inside the job directory.'),
-    env: z.record(envName, z.string().max(32 * 1024)).optional(),
+    env: environment.optional(),
     timeoutMs: timeoutMs.optional(),
     killGraceMs: z.int().min(0).max(60_000).optional(),
   })
@@ -69,7 +77,7 @@ export const GateSpec = z
       kind: z.literal('command'),
       argv: z.array(z.string().max(64 * 1024)).min(1).max(Limits.maxArgvLength),
       cwd: relativePath.optional(),
-      env: z.record(envName, z.string().max(32 * 1024)).optional(),
+      env: environment.optional(),
       timeoutMs: timeoutMs.optional(),
     }),
     z.strictObject({

@@ -15,7 +15,7 @@
  * serialised — the largest a submit command over NATS can carry, so that both interfaces accept
  * the same jobs; a larger one is refused with LIMIT_EXCEEDED before anything is written.
  */
-import { GantryError, Limits, type JobSpec, type JobStatus } from '@gantry/contracts';
+import { GantryError, Limits, runAtTooFar, type JobSpec, type JobStatus } from '@gantry/contracts';
 import type { OutgoingMessage } from '@gantry/runtime';
 import { insertJobs, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
 import { submitCommand, submitMessage } from '../commands.js';
@@ -72,6 +72,8 @@ export function prepareJobs(who: Submitter, specs: readonly JobSpec[], pathOf: (
       const message = `the job is ${bytes} bytes serialised; the limit is ${Limits.maxCommandBytes} bytes (maxCommandBytes, the most a submit command carries)`;
       throw new GantryError('LIMIT_EXCEEDED', message, { issues: [{ path: pathOf(i), message }] });
     }
+    const tooFar = runAtTooFar(spec);
+    if (tooFar !== undefined) throw new GantryError('LIMIT_EXCEEDED', tooFar, { issues: [{ path: `${pathOf(i)}${pathOf(i) === '' ? '' : '.'}runAt`, message: tooFar }] });
     return { id: uuidv7(), workspaceId: who.workspaceId, spec, status: 'PENDING', actor: who.actor, requestId: who.requestId, path: pathOf(i) };
   });
 }

@@ -23,7 +23,7 @@ function canonical(value: unknown): unknown {
  * rounding finer fractions half to even (its `rint`), and node-postgres cuts them to
  * milliseconds. `Date.parse` alone cuts `…00.1239995Z` to .123 where the stored job reads .124.
  */
-function instant(value: string | null | undefined): number | null {
+export function storedInstant(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const fine = /\.(\d{7,})/.exec(value);
   if (!fine) return Date.parse(value);
@@ -45,7 +45,7 @@ function ofSpec(spec: JobSpec): unknown {
     pool: spec.pool ?? DEFAULT_POOL,
     payload: spec.payload,
     agentTaskId: spec.agentTaskId ?? null,
-    runAt: instant(spec.runAt),
+    runAt: storedInstant(spec.runAt),
     timeoutMs: spec.timeoutMs,
     maxAttempts: spec.maxAttempts,
     backoff: spec.backoff,
@@ -60,7 +60,7 @@ function ofJob(job: JobView): unknown {
     pool: job.pool,
     payload: job.payload,
     agentTaskId: job.agentTaskId,
-    runAt: instant(job.runAt),
+    runAt: storedInstant(job.runAt),
     timeoutMs: job.timeoutMs,
     maxAttempts: job.maxAttempts,
     backoff: job.backoff,

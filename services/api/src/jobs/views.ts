@@ -15,6 +15,7 @@ import {
   type StepStatus,
 } from '@gantry/contracts';
 import type { JobSummary, JobView, StepView } from '../schemas.js';
+import { storedInstant } from './same-spec.js';
 
 /** The columns of a job summary, for SELECT lists (alias `j`). */
 export const JOB_SUMMARY_COLUMNS = `j.id, j.workspace_id, j.agent_task_id, j.type, j.pool, j.status, j.priority,
@@ -198,7 +199,8 @@ export function acceptedJobView(job: { id: string; workspaceId: string; spec: Jo
     maxAttempts: spec.maxAttempts,
     backoff: spec.backoff,
     idempotencyKey: spec.idempotencyKey ?? null,
-    runAt: spec.runAt === undefined ? null : new Date(spec.runAt).toISOString(),
+    // As the stored job reads it back (PostgreSQL rounds past the microsecond), not cut.
+    runAt: spec.runAt === undefined ? null : new Date(storedInstant(spec.runAt)!).toISOString(),
     timeoutMs: spec.timeoutMs,
     workerId: null,
     cancelRequestedAt: null,

@@ -113,6 +113,8 @@ describe('submit commands', () => {
       // Values PostgreSQL cannot store: refused by the schema, never failing the pass they are in.
       ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, type: 'a\u0000b' } }), { [Headers.token]: token }],
       ['VALIDATION_FAILED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, runAt: '0000-01-01T00:00:00Z' } }), { [Headers.token]: token }],
+      // Delayed beyond Limits.maxDelayMs (a year), as the API refuses it.
+      ['LIMIT_EXCEEDED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job: { ...job, runAt: new Date(Date.now() + 400 * 86_400_000).toISOString() } }), { [Headers.token]: token }],
       ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), {}],
       ['UNAUTHENTICATED', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: 'gty_nonsense' }],
       ['FORBIDDEN', JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { [Headers.token]: otherToken }],

@@ -16,7 +16,7 @@
  * transaction whose commit also dispatches them (`Dispatcher.transaction`); more than that, a
  * flood's, commits on its own and wakes a dispatch round.
  */
-import { isGantryError, submittedJobs } from '@gantry/contracts';
+import { isGantryError, runAtTooFar, submittedJobs } from '@gantry/contracts';
 import { applyWrites, insertJobs, insertJobsUnlessForeign, type InsertJobsResult, type NewJob, ONE_STATEMENT_MAX, type WriteResult } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
@@ -30,6 +30,18 @@ interface Creation {
 type Submitted = ReturnType<typeof submittedJobs>;
 
 export async function handleSubmits(ctx: CommandContext, batch: readonly Incoming<'submit'>[]): Promise<Outcome[]> {
+  // A command carrying a job delayed beyond the limit is refused whole, as the API refuses it.
+  const refused = batch.map((i): Outcome | undefined => {
+    const tooFar = submittedJobs(i.command).map((j) => (j.job === undefined ? undefined : runAtTooFar(j.job))).find((m) => m !== undefined);
+    return tooFar === undefined ? undefined : refuse('LIMIT_EXCEEDED', tooFar);
+  });
+  const rest = batch.filter((_, k) => refused[k] === undefined);
+  const handled = rest.length === 0 ? [] : await handleValid(ctx, rest);
+  let next = 0;
+  return batch.map((_, k) => refused[k] ?? handled[next++]!);
+}
+
+async function handleValid(ctx: CommandContext, batch: readonly Incoming<'submit'>[]): Promise<Outcome[]> {
   const perCommand = batch.map((i) => submittedJobs(i.command));
   return (await createCarried(ctx, batch, perCommand)) ?? (await handleByReading(ctx, batch, perCommand));
 }
