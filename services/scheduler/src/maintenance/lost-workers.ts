@@ -4,8 +4,8 @@
  * is left, with a `job.queued{worker_lost}` / `job.failed` event saying why. A late result from
  * the lost worker is then refused by the attempt check. A new leader waits `lostAfterMs` before
  * judging, so that it has heard every live worker at least once, and so does a leader whose NATS
- * connection dropped (`WorkerRegistry.hearingSince`): while it is down no beat arrives, and every
- * worker would look lost.
+ * connection dropped or stalled (`WorkerRegistry.checkHearing`, a round trip before each pass):
+ * while it is down no beat arrives, and every worker would look lost.
  *
  * The jobs are queued again between dispatch rounds (`DutyContext.betweenRounds`): a round that
  * read the worker as live before it was forgotten would otherwise count the slots this frees as
@@ -32,7 +32,7 @@ export async function recoverLostWorkersOnce(
     limit?: number;
   },
 ): Promise<void> {
-  const hearing = workers.hearingSince();
+  const hearing = await workers.checkHearing();
   if (hearing === undefined || Date.now() - Math.max(opts.leaderSince, hearing) < opts.lostAfterMs) return;
   const live = workers.live();
   const held = live.flatMap((w) => w.jobs);

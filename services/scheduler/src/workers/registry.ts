@@ -48,6 +48,9 @@ export interface WorkerRegistryOptions {
 /** How often the live counts are reported when no beat arrives. */
 export const COUNT_INTERVAL_MS = 1_000;
 
+/** How long {@link WorkerRegistry.checkHearing}'s round trip may take before the connection counts as stalled. */
+const HEARING_CHECK_MS = 1_000;
+
 export class WorkerRegistry {
   readonly name = 'worker-registry';
   readonly #opts: WorkerRegistryOptions;
@@ -102,9 +105,29 @@ export class WorkerRegistry {
   }
 
   /**
+   * Checks the connection with a round trip of at most `timeoutMs`, and returns
+   * {@link hearingSince}. A connection that stalls without closing (a server that hangs, a
+   * network that drops packets rather than resetting) reports no disconnect until its pings go
+   * unanswered, a minute or more, while no beat arrives: every worker would look lost. So an
+   * unanswered round trip makes this replica deaf from now, and the first answered one after it
+   * hearing again from then.
+   */
+  async checkHearing(timeoutMs = HEARING_CHECK_MS): Promise<number | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.#opts.nc.rtt().then(() => true, () => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!answered) this.#hearingSince = undefined;
+    else this.#hearingSince ??= Date.now();
+    return this.#hearingSince;
+  }
+
+  /**
    * Since when (`Date.now()`) beats have been able to reach this replica without a break in its
-   * NATS connection; undefined while the connection is down. A worker silent for `lostAfterMs`
-   * is lost only once this is at least `lostAfterMs` ago.
+   * NATS connection; undefined while the connection is down (or stalled: {@link checkHearing}).
+   * A worker silent for `lostAfterMs` is lost only once this is at least `lostAfterMs` ago.
    */
   hearingSince(): number | undefined {
     return this.#hearingSince;

@@ -1,11 +1,12 @@
 /**
- * Review: the lost-worker recovery trusts `WorkerRegistry.hearingSince()`, which only changes on
- * the client's `disconnect` / `reconnect` statuses. A NATS connection that goes silent without
+ * The lost-worker recovery trusted `WorkerRegistry.hearingSince()`, which only changed on the
+ * client's `disconnect` / `reconnect` statuses. A NATS connection that goes silent without
  * closing (a server that hangs, a network path that drops packets instead of resetting) is not
  * noticed by the client until its pings go unanswered (20 s x 3 in `connectNats`), while the
- * leader judges workers lost after WORKER_LOST_MS (10 s). During that window no beat arrives,
- * yet the registry claims it can hear: every RUNNING job of every worker is queued again as
- * `worker_lost`, though the workers run fine and keep writing to PostgreSQL.
+ * leader judges workers lost after WORKER_LOST_MS (10 s). During that window no beat arrived,
+ * yet the registry claimed it could hear: every RUNNING job of every worker was queued again as
+ * `worker_lost`, though the workers ran fine and kept writing to PostgreSQL. A round trip before
+ * each pass now tells the stall.
  *
  * Here the leader's own nats-server is stopped (SIGSTOP) and resumed; the worker keeps its job.
  */
@@ -63,14 +64,16 @@ describe('a leader whose NATS connection stalls without closing', () => {
       // The server hangs: no beat reaches anyone, but no connection closes either.
       void nats.kill('SIGSTOP');
       await new Promise((r) => setTimeout(r, 9_000));
-      // The registry still believes it can hear (the client has not noticed the stall).
+      // The registry knows it cannot hear, though the client has not noticed the stall.
       const hearing = h.scheduler.workers.hearingSince();
       void nats.kill('SIGCONT');
+      // Beats reach the leader again, before it judges anyone lost.
+      await new Promise((r) => setTimeout(r, 3_000));
 
       const { rows } = await h.pool.query(`SELECT status, attempt, worker_id FROM runner_jobs WHERE id = $1`, [job!.id]);
       const lost = await h.pool.query(`SELECT count(*)::int AS n FROM job_events WHERE job_id = $1 AND type = 'job.queued' AND payload->>'reason' = 'worker_lost'`, [job!.id]);
       expect({ hearing: hearing !== undefined, status: rows[0].status, attempt: rows[0].attempt, workerLost: lost.rows[0].n })
-        .toEqual({ hearing: true, status: 'RUNNING', attempt: 1, workerLost: 0 });
+        .toEqual({ hearing: false, status: 'RUNNING', attempt: 1, workerLost: 0 });
     } finally {
       await worker.stop();
     }
