@@ -75,6 +75,7 @@ export class Slots {
 
   /** Gives back `n` reserved slots that no message filled. */
   unreserve(n: number): void {
+    if (n <= 0) return;
     this.#reserved -= Math.min(n, this.#reserved);
     if (n > 0) this.#wake();
     this.#wakeUnreserved();

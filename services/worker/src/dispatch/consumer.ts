@@ -9,7 +9,8 @@
  *
  * Invariants:
  * - requested + held ≤ concurrency, always: a pull reserves the free slots it asks for, each
- *   message received takes one, and unfilled reservations are returned when the pull ends;
+ *   message received takes one (one beyond them is nak'd), and unfilled reservations are
+ *   returned when the pull ends;
  * - after `stop()` nothing more is pulled; a message that still arrives is nak'd at once so that
  *   another worker takes it.
  */
@@ -58,6 +59,13 @@ export function createDispatchConsumer(opts: DispatchConsumerOptions): DispatchC
       else signal.addEventListener('abort', onAbort, { once: true });
       try {
         for await (const msg of batch) {
+          // More than this pull reserved for: after a reconnect the client asks the server again
+          // for the batch's full size, forgetting what it delivered. Another pull, or another
+          // worker, takes it.
+          if (received >= wanted) {
+            msg.nak();
+            continue;
+          }
           received += 1;
           if (signal.aborted) {
             opts.slots.unreserve(1);
