@@ -14,7 +14,7 @@
  */
 
 /** The exit codes (see the module doc). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4, unavailable: 5 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4, unavailable: 5, interrupted: 130 } as const;
 
 /** One of {@link EXIT}'s values. */
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -59,8 +59,9 @@ export async function followJob(client: ApiClient, id: string, io: CliIo, opts: 
     process.off('SIGINT', onSigint);
   }
   if (stop.signal.aborted) {
+    // Not 0, which says the job COMPLETED: `gantry submit --watch && deploy` must not go on.
     io.err(`stopped following job ${job.id}; it goes on (gantry watch ${job.id})`);
-    return EXIT.ok;
+    return EXIT.interrupted;
   }
   const status = last !== undefined && TERMINAL.includes(last) ? last.slice('job.'.length).toUpperCase() : (await client.get<JobView>(jobPath(job.id))).status;
   if (opts.mode === 'view') io.err(`job ${job.id} ${status}`);

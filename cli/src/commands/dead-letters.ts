@@ -77,7 +77,8 @@ to a token of that workspace with jobs:write.
       let code: number = EXIT.ok;
       const letters: DeadLetter[] = [];
       if (all) letters.push(...(await listDeadLetters(ctx, MAX_LIST)));
-      for (const seq of seqs) {
+      // Each named once: a sequence named twice is replayed once.
+      for (const seq of [...new Set(seqs)]) {
         const letter = await getDeadLetter(ctx, seq);
         if (letter) letters.push(letter);
         else {

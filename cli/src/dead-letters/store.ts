@@ -143,6 +143,17 @@ export async function replayDeadLetter(ctx: DeadLetterContext, letter: DeadLette
     headers: h,
     msgID: `replay:${ctx.names.streams.deadLetters}:${letter.seq}`,
   });
-  await ctx.jsm.streams.deleteMessage(ctx.names.streams.deadLetters, letter.seq, false);
+  try {
+    await ctx.jsm.streams.deleteMessage(ctx.names.streams.deadLetters, letter.seq, false);
+  } catch (err) {
+    // Deleted meanwhile: named twice, or replayed by someone else at the same time (whose
+    // publish this one's msgID made a duplicate of). Replayed either way.
+    if (!isNoMessage(err)) throw err;
+  }
   return { seq: letter.seq, subject: letter.originalSubject, duplicate: ack.duplicate };
+}
+
+/** True for the server's answer to a delete of a message that is not there. */
+function isNoMessage(err: unknown): boolean {
+  return err instanceof Error && /no message found/i.test(err.message);
 }

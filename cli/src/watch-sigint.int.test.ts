@@ -1,0 +1,53 @@
+/**
+ * `gantry watch` (and `submit --watch`) stopped by Ctrl-C exited 0, which says the job
+ * COMPLETED: `gantry submit job.yaml --watch && deploy` deployed after a Ctrl-C while the job
+ * still waited at its gate. It now exits 130.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '@gantry/testkit';
+import { EXIT } from './cli.js';
+import { startTestCluster, waitFor, type TestCluster } from './test-cluster.js';
+
+const db = useTestDatabase();
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await startTestCluster(db.url);
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('gantry watch interrupted with Ctrl-C', () => {
+  it('does not exit 0 (which means "the job COMPLETED") for a job that has not completed', async () => {
+    const file = join(tmpdir(), `gantry-watch-${process.pid}-gate.yaml`);
+    await writeFile(file, 'type: gated\nsteps:\n  - {name: ok, phase: VALIDATION, type: GATE, spec: {kind: approval}}\n');
+    const id = (await cluster.gantry(['submit', file])).stdout[0]!;
+    await waitFor(async () => {
+      const { rows } = await cluster.pool.query<{ status: string }>('SELECT status FROM runner_jobs WHERE id = $1', [id]);
+      return rows[0]?.status === 'WAITING';
+    }, 'the gate');
+
+    const bin = fileURLToPath(new URL('../bin/gantry.mjs', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'watch', id], { env: { ...process.env, ...cluster.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(async () => stdout.includes(`approve: gantry approve ${id}`), 'watch to show the gate', 60_000);
+
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(stderr).toContain(`stopped following job ${id}`);
+    // The job is still WAITING; README: exit 0 means "for watch and submit --watch, the job COMPLETED".
+    // `gantry submit job.yaml --watch && deploy` must not go on to deploy after a Ctrl-C.
+    // Not 0 (the job COMPLETED): 130, the shell's code for an interrupted command.
+    expect(code, stderr).toBe(EXIT.interrupted);
+  });
+});
