@@ -117,7 +117,9 @@ export async function ensureNats(natsUrl: string, stateDir: string, log: (line: 
   const dir = join(stateDir, 'nats');
   mkdirSync(dir, { recursive: true });
   log(`NATS does not answer at ${first.hostname}:${port}: starting ${binary} with JetStream (data in ${dir})`);
-  const child: ChildProcess = spawn(binary, ['-a', first.hostname, '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  // In a process group of its own, as the services are: Ctrl-C in the terminal reaches only `up`,
+  // which stops the services first (their last writes and acks still need NATS) and NATS last.
+  const child: ChildProcess = spawn(binary, ['-a', first.hostname, '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore', detached: true });
   await waitUntilAnswers(first.hostname, port, 'nats-server');
   return {
     name: 'nats-server',
