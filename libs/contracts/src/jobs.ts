@@ -24,7 +24,7 @@ export const Instant = z.iso.datetime({ offset: true }).check((ctx) => {
   const why =
     offsetHours !== undefined && Number(offsetHours) > 15
       ? 'must have an offset of at most ±15:59'
-      : !(moment >= FIRST_MOMENT && moment <= LAST_MOMENT)
+      : !Number.isNaN(moment) && !(moment >= FIRST_MOMENT && moment <= LAST_MOMENT)
         ? 'must be in the years 0001 to 9999 (UTC)'
         : undefined;
   if (why !== undefined) ctx.issues.push({ code: 'custom', message: why, input: ctx.value });

@@ -109,7 +109,7 @@ describe('the worker process', () => {
       await h.published(job.id, (e) => e.type === 'job.completed');
       const seen = (await h.steps(job.id))[0]!.output_tail!;
       const names = seen.trim().split('\n').map((l) => l.slice(0, l.indexOf('='))).sort();
-      expect(names).toEqual(['GANTRY_ATTEMPT', 'GANTRY_JOB_DIR', 'GANTRY_JOB_ID', 'GANTRY_STEP_ID', 'GANTRY_STEP_NAME', 'GANTRY_TEST_VISIBLE', 'GANTRY_WORKSPACE_ID', 'HOME', 'PATH']);
+      expect(names).toEqual(['GANTRY_ATTEMPT', 'GANTRY_JOB_DIR', 'GANTRY_JOB_ID', 'GANTRY_STEP_ID', 'GANTRY_STEP_NAME', 'GANTRY_TEST_VISIBLE', 'GANTRY_WORKSPACE_ID', 'HOME', 'PATH', 'TEMP', 'TMP', 'TMPDIR']);
       expect(seen).not.toContain(h.dbUrl);
       expect(seen).not.toContain('sk-very-secret');
     } finally {
