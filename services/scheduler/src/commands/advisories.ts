@@ -101,7 +101,9 @@ export async function sweepGivenUp(opts: GivenUpOptions & { isHeld: (streamSeque
     const stored = await opts.jsm.streams.getMessage(stream, { seq, next_by_subj: '>' } as unknown as MsgRequest);
     if (!stored || stored.seq > consumer.delivered.stream_seq) break;
     seq = stored.seq + 1;
-    if (opts.isHeld(stored.seq) || stored.time.getTime() > before) continue;
+    // Stored in order of arrival: from the first one too young on, all are.
+    if (stored.time.getTime() > before) break;
+    if (opts.isHeld(stored.seq)) continue;
     if (await deadLetterGivenUp(opts, stored.seq, deliveries, `not handled within ${deliveries} deliveries (found by the sweep of given-up commands)`)) swept += 1;
   }
   if (swept > 0) opts.logger.warn({ swept }, 'dead-lettered commands the server gave up whose advisory was lost');

@@ -10,92 +10,73 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Headers, MetricNames } from '@gantry/contracts';
+import { Headers } from '@gantry/contracts';
 import { createJobs, createToken, createWorkspace } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { inOnePass } from '../testing/commands.js';
+import { commandOutcomes, type FailingUpdates, failingUpdates, inOnePass, jobStatus } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
+let retries: FailingUpdates;
 
 beforeAll(async () => {
-  await h.pool.query(`CREATE TABLE fail_retry (job_id uuid PRIMARY KEY)`);
-  await h.pool.query(`
-    CREATE FUNCTION fail_retry() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF OLD.status IN ('FAILED', 'CANCELLED') AND NEW.status = 'QUEUED'
-         AND EXISTS (SELECT 1 FROM fail_retry WHERE job_id = NEW.id) THEN
-        RAISE EXCEPTION 'injected failure for job %', NEW.id;
-      END IF;
-      RETURN NEW;
-    END $$`);
-  await h.pool.query(`CREATE TRIGGER fail_retry BEFORE UPDATE ON runner_jobs FOR EACH ROW EXECUTE FUNCTION fail_retry()`);
+  retries = await failingUpdates(h.pool, 'fail_retry', `OLD.status IN ('FAILED', 'CANCELLED') AND NEW.status = 'QUEUED'`);
 });
-
 afterAll(async () => {
-  await h.pool.query('DROP TRIGGER IF EXISTS fail_retry ON runner_jobs');
-  await h.pool.query('DROP FUNCTION IF EXISTS fail_retry()');
-  await h.pool.query('DROP TABLE IF EXISTS fail_retry');
+  await retries?.drop();
 });
 
-async function outcomes(command: string): Promise<Record<string, number>> {
-  const metric = await h.metrics.registry.getSingleMetric(MetricNames.commandsProcessed)!.get();
-  return Object.fromEntries(metric.values.filter((v) => v.labels.command === command).map((v) => [String(v.labels.outcome), v.value]));
-}
-const count = async (command: string, outcome: string) => (await outcomes(command))[outcome] ?? 0;
+const count = async (command: string, outcome: string) => (await commandOutcomes(h, command))[outcome] ?? 0;
+const settled = () => waitFor(async () => (await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler)).num_ack_pending === 0, 15_000, 'all settled');
 
-async function status(id: string): Promise<{ status: string; attempt: number } | undefined> {
-  const { rows } = await h.pool.query('SELECT status, attempt FROM runner_jobs WHERE id = $1', [id]);
-  return rows[0];
+/** A FAILED job whose retries fail until healed, and a sender of commands for it. */
+async function failedJob() {
+  const workspaceId = await createWorkspace(h.pool);
+  const token = await createToken(h.pool, workspaceId);
+  const [target] = await createJobs(h.pool, workspaceId, 1);
+  await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);
+  await retries.fail(target!.id);
+  const send = (kind: 'cancel' | 'retry') => publishCommand(h.ns, kind, { v: 1, kind, id: randomUUID(), workspaceId, jobId: target!.id }, { [Headers.token]: token });
+  return { id: target!.id, send };
 }
 
 describe('a failed wave', () => {
   it('does not let the workspace’s later wave of the same pass go first: retry then cancel ends cancelled', async () => {
-    const workspaceId = await createWorkspace(h.pool);
-    const token = await createToken(h.pool, workspaceId);
-    const [target] = await createJobs(h.pool, workspaceId, 1);
-    await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);
-    await h.pool.query('INSERT INTO fail_retry VALUES ($1)', [target!.id]);
+    const job = await failedJob();
     const [retriedBefore, cancelsBefore] = [await count('retry', 'retried'), (await count('cancel', 'noop')) + (await count('cancel', 'applied'))];
-    const send = (kind: 'cancel' | 'retry') =>
-      publishCommand(h.ns, kind, { v: 1, kind, id: randomUUID(), workspaceId, jobId: target!.id }, { [Headers.token]: token });
+    const cancelOutcomesBefore = await commandOutcomes(h, 'cancel');
     // The user retries the job, then cancels it: both taken in one pass (waves: retry, cancel).
     await inOnePass(h, 2, async () => {
-      await send('retry');
-      await send('cancel');
+      await job.send('retry');
+      await job.send('cancel');
     });
     await waitFor(async () => (await count('retry', 'retried')) > retriedBefore, 10_000, 'the retry failed once');
     // The failure was transient: it is gone by the time the retry is delivered again.
-    await h.pool.query('DELETE FROM fail_retry WHERE job_id = $1', [target!.id]);
+    await retries.heal(job.id);
     await waitFor(async () => (await count('retry', 'applied')) > 0 || (await count('retry', 'noop')) > 0, 15_000, 'the retry redelivered and handled');
-    await waitFor(async () => (await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler)).num_ack_pending === 0, 15_000, 'all settled');
+    await settled();
     const cancelsHandled = (await count('cancel', 'noop')) + (await count('cancel', 'applied')) - cancelsBefore;
+    const cancelOutcomes = Object.fromEntries(Object.entries(await commandOutcomes(h, 'cancel')).map(([k, v]) => [k, v - (cancelOutcomesBefore[k] ?? 0)]));
     // Retry then cancel, as sent: the job was retried and its new attempt cancelled.
-    expect({ job: await status(target!.id), cancelOutcomes: await outcomes('cancel'), cancelsHandled }).toEqual({
+    expect({ job: await jobStatus(h.pool, job.id), cancelOutcomes, cancelsHandled }).toEqual({
       job: { status: 'CANCELLED', attempt: 2 },
       cancelOutcomes: { retried: 1, applied: 1 },
       cancelsHandled: 1,
     });
   }, 60_000);
 
-  it('does not let the workspace’s next command, in a later pass, overtake the nak’ed one', async () => {
-    const workspaceId = await createWorkspace(h.pool);
-    const token = await createToken(h.pool, workspaceId);
-    const [target] = await createJobs(h.pool, workspaceId, 1);
-    await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);
-    await h.pool.query('INSERT INTO fail_retry VALUES ($1)', [target!.id]);
+  it('does not let the workspace’s next command, in a later pass, overtake the put-back one', async () => {
+    const job = await failedJob();
     const retriedBefore = await count('retry', 'retried');
     const appliedBefore = await count('retry', 'applied');
-    const send = (kind: 'cancel' | 'retry') =>
-      publishCommand(h.ns, kind, { v: 1, kind, id: randomUUID(), workspaceId, jobId: target!.id }, { [Headers.token]: token });
-    await send('retry');
+    await job.send('retry');
     await waitFor(async () => (await count('retry', 'retried')) > retriedBefore, 10_000, 'the retry failed once');
     // The cancel the user sent after the retry.
-    await send('cancel');
+    await job.send('cancel');
     await new Promise((r) => setTimeout(r, 300));
-    await h.pool.query('DELETE FROM fail_retry WHERE job_id = $1', [target!.id]);
+    await retries.heal(job.id);
     await waitFor(async () => (await count('retry', 'applied')) > appliedBefore, 15_000, 'the retry redelivered and applied');
-    await waitFor(async () => (await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler)).num_ack_pending === 0, 15_000, 'all settled');
-    expect(await status(target!.id)).toEqual({ status: 'CANCELLED', attempt: 2 });
+    await settled();
+    expect(await jobStatus(h.pool, job.id)).toEqual({ status: 'CANCELLED', attempt: 2 });
   }, 60_000);
 });

@@ -265,3 +265,40 @@ describe('claimJobs', () => {
   });
 });
 
+describe('a workspace’s running limit', () => {
+  // The claim counted only the pool it claimed for, so a workspace with jobs in two pools ran up
+  // to its limit in each.
+  it('holds across the pools its jobs run in', async () => {
+    const ws = await createWorkspace(pool);
+    await pool.query('UPDATE workspaces SET max_running_jobs = 2 WHERE id = $1', [ws]);
+    await createJobs(pool, ws, 3, { spec: jobSpec({ pool: 'limit-a' }) });
+    await createJobs(pool, ws, 3, { spec: jobSpec({ pool: 'limit-b' }) });
+
+    expect(await claimJobs(pool, lease, options(10, { pool: 'limit-a' }))).toHaveLength(2);
+    // The workspace now holds its limit (2 dispatched in pool limit-a): pool limit-b gets nothing.
+    const inB = await claimJobs(pool, lease, options(10, { pool: 'limit-b' }));
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM runner_jobs WHERE workspace_id = $1
+         AND (status = 'RUNNING' OR (status = 'QUEUED' AND dispatched_at IS NOT NULL))`,
+      [ws],
+    );
+    expect({ claimedInB: inB.length, heldByWorkspace: rows[0]!.n }).toEqual({ claimedInB: 0, heldByWorkspace: 2 });
+  });
+});
+
+describe('aging', () => {
+  // Aging counted from queued_at (the submit), so a low-priority job scheduled an hour ahead was
+  // at the maximum priority the moment it became runnable, and beat fresh urgent jobs.
+  it('counts from when a job became runnable: a fresh urgent job goes before a low job that just became runnable', async () => {
+    const ws = await createWorkspace(pool);
+    // A priority-10 job submitted an hour ago with runAt one second ago (it just became runnable).
+    const [delayed] = await createJobs(pool, ws, 1, { spec: jobSpec({ priority: 10, pool: 'aging' }) });
+    await pool.query(`UPDATE runner_jobs SET queued_at = now() - interval '1 hour', run_at = now() - interval '1 second' WHERE id = $1`, [delayed!.id]);
+    const [urgent] = await createJobs(pool, ws, 1, { spec: jobSpec({ priority: 90, pool: 'aging' }) });
+
+    const jobs = await claimJobs(pool, lease, options(1, { pool: 'aging', agingSecondsPerPoint: 10 }));
+    // One second of real waiting is worth no aging point at 10 s a point: 10 < 90.
+    const name = (id: string) => (id === urgent!.id ? 'urgent p90, fresh' : id === delayed!.id ? 'p10, runnable 1 s ago' : id);
+    expect(jobs.map((j) => name(j.id))).toEqual(['urgent p90, fresh']);
+  });
+});

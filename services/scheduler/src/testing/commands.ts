@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { Headers, type JobSpecInput } from '@gantry/contracts';
+import { Headers, type JobSpecInput, MetricNames } from '@gantry/contracts';
+import type { Pool } from '@gantry/store';
 import { createToken, createWorkspace, type TestNamespace } from '@gantry/testkit';
 import { publishCommand, waitFor } from './harness.js';
 import type { SchedulerTestContext } from './use-scheduler.js';
@@ -72,4 +73,60 @@ export async function inOnePass(h: SchedulerTestContext, sent: number, publish: 
   } finally {
     client.release();
   }
+}
+
+/** A job's status and attempt, as stored. */
+export async function jobStatus(pool: Pool, id: string): Promise<{ status: string; attempt: number } | undefined> {
+  const { rows } = await pool.query<{ status: string; attempt: number }>('SELECT status, attempt FROM runner_jobs WHERE id = $1', [id]);
+  return rows[0];
+}
+
+/** A job's event types, in order. */
+export async function eventTypes(pool: Pool, id: string): Promise<string[]> {
+  const { rows } = await pool.query<{ type: string }>('SELECT type FROM job_events WHERE job_id = $1 ORDER BY sequence', [id]);
+  return rows.map((r) => r.type);
+}
+
+/** How many commands of `command` the consumer counted with each outcome. */
+export async function commandOutcomes(h: SchedulerTestContext, command: string): Promise<Record<string, number>> {
+  const metric = await h.metrics.registry.getSingleMetric(MetricNames.commandsProcessed)!.get();
+  const out: Record<string, number> = {};
+  for (const v of metric.values) if (v.labels.command === command) out[String(v.labels.outcome)] = (out[String(v.labels.outcome)] ?? 0) + v.value;
+  return out;
+}
+
+/** A failure PostgreSQL injects into the tests' jobs: see {@link failingUpdates}. */
+export interface FailingUpdates {
+  /** Makes `jobId`'s updates that match fail until {@link heal}. */
+  fail(jobId: string): Promise<void>;
+  heal(jobId: string): Promise<void>;
+  /** Removes the trigger, its function and its table. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A real failure of PostgreSQL for a command's write: a trigger `name` of the test's own
+ * database that raises on an UPDATE of `runner_jobs` matching `when` (a condition on OLD and NEW)
+ * for the jobs listed by {@link FailingUpdates.fail}.
+ */
+export async function failingUpdates(pool: Pool, name: string, when: string): Promise<FailingUpdates> {
+  await pool.query(`CREATE TABLE ${name} (job_id uuid PRIMARY KEY)`);
+  await pool.query(`
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF (${when}) AND EXISTS (SELECT 1 FROM ${name} WHERE job_id = NEW.id) THEN
+        RAISE EXCEPTION 'injected failure for job %', NEW.id;
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await pool.query(`CREATE TRIGGER ${name} BEFORE UPDATE ON runner_jobs FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+  return {
+    fail: async (jobId) => void (await pool.query(`INSERT INTO ${name} VALUES ($1)`, [jobId])),
+    heal: async (jobId) => void (await pool.query(`DELETE FROM ${name} WHERE job_id = $1`, [jobId])),
+    drop: async () => {
+      await pool.query(`DROP TRIGGER IF EXISTS ${name} ON runner_jobs`);
+      await pool.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      await pool.query(`DROP TABLE IF EXISTS ${name}`);
+    },
+  };
 }
