@@ -9,20 +9,11 @@
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDatabase } from '@gantry/testkit';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from './cli.js';
-import { startTestCluster, waitFor, type TestCluster } from './test-cluster.js';
+import { useTestCluster, waitFor } from './test-cluster.js';
 
-const db = useTestDatabase();
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await startTestCluster(db.url);
-}, 120_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useTestCluster();
 
 async function status(id: string): Promise<string | undefined> {
   const { rows } = await cluster.pool.query<{ status: string }>('SELECT status FROM runner_jobs WHERE id = $1', [id]);

@@ -6,20 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDatabase } from '@gantry/testkit';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from './cli.js';
-import { startTestCluster, waitFor, type TestCluster } from './test-cluster.js';
+import { useTestCluster, waitFor } from './test-cluster.js';
 
-const db = useTestDatabase();
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await startTestCluster(db.url);
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useTestCluster();
 
 async function listedSeqs(): Promise<number[]> {
   const run = await cluster.gantry(['dead-letters', 'list', '--json'], { GANTRY_TOKEN: undefined });

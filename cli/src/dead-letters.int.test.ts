@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Msg } from '@nats-io/transport-node';
 import { Headers } from '@gantry/contracts';
-import { useTestDatabase } from '@gantry/testkit';
 import { EXIT } from './cli.js';
-import { startTestCluster, waitFor, type TestCluster } from './test-cluster.js';
+import { useTestCluster, waitFor } from './test-cluster.js';
 
-const db = useTestDatabase();
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await startTestCluster(db.url);
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useTestCluster();
 
 interface Listed {
   seq: number;

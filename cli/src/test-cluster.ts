@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApi, type TestApi } from '@gantry/api/testing';
 import { createPool, type Pool } from '@gantry/store';
-import { createTestNamespace, startService, type ServiceProcess, type TestNamespace } from '@gantry/testkit';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestNamespace, startService, type ServiceProcess, type TestNamespace, useTestDatabase } from '@gantry/testkit';
 import { runCli } from './cli.js';
 import { recordingIo } from './testing.js';
 
@@ -99,4 +100,25 @@ export async function startTestCluster(dbUrl: string, workerEnv: Record<string, 
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The cluster of a test file, on a database of its own: started before the file's tests and
+ * stopped after them. Read it only from inside a test or a hook.
+ */
+export function useTestCluster(): TestCluster {
+  const db = useTestDatabase();
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startTestCluster(db.url);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return new Proxy({} as TestCluster, {
+    get(_, key) {
+      if (!cluster) throw new Error('the test cluster is not started yet');
+      return Reflect.get(cluster, key);
+    },
+  });
 }

@@ -8,20 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDatabase } from '@gantry/testkit';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from './cli.js';
-import { startTestCluster, waitFor, type TestCluster } from './test-cluster.js';
+import { useTestCluster, waitFor } from './test-cluster.js';
 
-const db = useTestDatabase();
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await startTestCluster(db.url);
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useTestCluster();
 
 describe('gantry watch interrupted with Ctrl-C', () => {
   it('does not exit 0 (which means "the job COMPLETED") for a job that has not completed', async () => {

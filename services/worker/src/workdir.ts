@@ -17,10 +17,10 @@
  * Invariant: {@link WorkDir.resolve} never returns a path outside the job directory, neither
  * by `..` nor through a symbolic link.
  */
-import { constants, existsSync } from 'node:fs';
 import { chmod, type FileHandle, lchown, mkdir, open, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError } from './engine/job-control.js';
+import { DIRECTORY_FLAGS, FD_PATHS, fdPath } from './fd-paths.js';
 import type { StepUser } from './steps/process/step-user.js';
 
 /** The job directory of one attempt. */
@@ -85,10 +85,6 @@ async function giveTree(jobDir: string, first: string, path: string, owner: Step
   }
 }
 
-/** Whether a descriptor can be named by path (`/proc/self/fd/<fd>`). */
-const FD_PATHS = existsSync('/proc/self/fd');
-const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-
 /** Opens directory `path` without following a last symbolic link; one there is a path that escapes. */
 async function openDirectory(path: string, shown: string): Promise<FileHandle> {
   try {
@@ -111,7 +107,7 @@ async function makeDirsInside(jobDir: string, rel: string, owner: StepUser | und
   let dir = await openDirectory(jobDir, shown);
   try {
     for (const name of rel.split(sep).filter((n) => n !== '')) {
-      const at = `/proc/self/fd/${dir.fd}/${name}`;
+      const at = fdPath(dir.fd, name);
       let created = false;
       try {
         await mkdir(at);

@@ -30,19 +30,21 @@ interface Creation {
 type Submitted = ReturnType<typeof submittedJobs>;
 
 export async function handleSubmits(ctx: CommandContext, batch: readonly Incoming<'submit'>[]): Promise<Outcome[]> {
+  const perCommand = batch.map((i) => submittedJobs(i.command));
   // A command carrying a job delayed beyond the limit is refused whole, as the API refuses it.
-  const refused = batch.map((i): Outcome | undefined => {
-    const tooFar = submittedJobs(i.command).map((j) => (j.job === undefined ? undefined : runAtTooFar(j.job))).find((m) => m !== undefined);
+  const refused = perCommand.map((jobs): Outcome | undefined => {
+    const tooFar = jobs.map((j) => (j.job === undefined ? undefined : runAtTooFar(j.job))).find((m) => m !== undefined);
     return tooFar === undefined ? undefined : refuse('LIMIT_EXCEEDED', tooFar);
   });
-  const rest = batch.filter((_, k) => refused[k] === undefined);
-  const handled = rest.length === 0 ? [] : await handleValid(ctx, rest);
+  if (refused.every((r) => r === undefined)) return handleValid(ctx, batch, perCommand);
+  const keep = (_: unknown, k: number) => refused[k] === undefined;
+  const rest = batch.filter(keep);
+  const handled = rest.length === 0 ? [] : await handleValid(ctx, rest, perCommand.filter(keep));
   let next = 0;
   return batch.map((_, k) => refused[k] ?? handled[next++]!);
 }
 
-async function handleValid(ctx: CommandContext, batch: readonly Incoming<'submit'>[]): Promise<Outcome[]> {
-  const perCommand = batch.map((i) => submittedJobs(i.command));
+async function handleValid(ctx: CommandContext, batch: readonly Incoming<'submit'>[], perCommand: readonly Submitted[]): Promise<Outcome[]> {
   return (await createCarried(ctx, batch, perCommand)) ?? (await handleByReading(ctx, batch, perCommand));
 }
 

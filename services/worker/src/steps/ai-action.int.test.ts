@@ -167,4 +167,16 @@ describe('AI_ACTION steps', () => {
     const used = (await h.events(named.id)).find((e) => e.type === 'ai.tokens_used')!.payload as { model: string };
     expect(used.model).toBe('m'.repeat(200));
   });
+
+  // A count past PostgreSQL's integer (2³¹−1) was recorded as it came: the write that ended the
+  // step was refused ("integer out of range"), and the attempt was ABANDONED with the job left
+  // RUNNING and nobody running it.
+  it('records token counts past the integer range at its maximum, and completes', async () => {
+    const { worker } = await h.startWorker({ settings: { ai: { ...h.settings().ai, baseUrl } } });
+    reset(ok('ok', { prompt_tokens: 3_000_000_000, completion_tokens: 5 }));
+    const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'ask', phase: 'EXECUTION', type: 'AI_ACTION', spec: { messages } }] });
+    expect({ outcome: await h.run(worker, job.id), status: (await h.job(job.id)).status }).toEqual({ outcome: 'COMPLETED', status: 'COMPLETED' });
+    const [step] = await h.steps(job.id);
+    expect({ input: step!.input_tokens, output: step!.output_tokens }).toEqual({ input: 2_147_483_647, output: 5 });
+  });
 });

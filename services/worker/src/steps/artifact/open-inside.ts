@@ -10,9 +10,10 @@
  * as `/proc/self/fd/<fd>/<name>`, which names the directory that was opened whatever has been
  * renamed since, so a walk never leaves the tree it started in.
  */
-import { constants, existsSync, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, readlink, realpath } from 'node:fs/promises';
 import { UnrecoverableError } from '../../engine/job-control.js';
+import { DIRECTORY_FLAGS, FD_PATHS, fdPath } from '../../fd-paths.js';
 
 const SLASH = 0x2f;
 
@@ -24,7 +25,7 @@ function inside(root: Buffer, path: Buffer): boolean {
 /** The real path of an open descriptor; on a system without `/proc`, the real path of `path` (checked again after the open, so only as safe as a check by path). */
 async function realPathOf(handle: FileHandle, path: string | Buffer): Promise<Buffer> {
   try {
-    return await readlink(`/proc/self/fd/${handle.fd}`, { encoding: 'buffer' });
+    return await readlink(fdPath(handle.fd), { encoding: 'buffer' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return realpath(path, { encoding: 'buffer' });
@@ -32,7 +33,6 @@ async function realPathOf(handle: FileHandle, path: string | Buffer): Promise<Bu
 }
 
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_DIRECTORY;
 
 /** Opens `path` with `flags`; a symbolic link where the open wanted none is a NOT_A_FILE. */
 async function openNoLink(path: string | Buffer, flags: number, shown: string): Promise<FileHandle> {
@@ -82,9 +82,6 @@ export async function openFileInside(root: Buffer, path: string | Buffer): Promi
   });
 }
 
-/** Whether a descriptor can be named by path (`/proc/self/fd/<fd>`). */
-const FD_PATHS = existsSync('/proc/self/fd');
-
 /**
  * A directory opened inside the job directory and read through its descriptor: each entry is
  * reached as `/proc/self/fd/<fd>/<name>`, never through the path the directory was opened by.
@@ -102,7 +99,7 @@ export class DirectoryInside {
     this.#root = root;
     this.#handle = handle;
     this.#path = path;
-    this.#base = FD_PATHS ? Buffer.from(`/proc/self/fd/${handle.fd}`) : path;
+    this.#base = FD_PATHS ? Buffer.from(fdPath(handle.fd)) : path;
   }
 
   /** Opens the directory at `path`, if what it opened is a directory inside `root` (the job directory's real path). */

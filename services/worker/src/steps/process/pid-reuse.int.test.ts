@@ -6,20 +6,12 @@
  * `spawnGroup` makes), the next step was killed. pid reuse is forced here with
  * /proc/sys/kernel/ns_last_pid (root), standing for a wrapped pid space.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { alive } from '../../testing/processes.js';
 import { ProcessGroups, spawnGroup, type GroupProcess } from './process-group.js';
 
 const opts = (groups: ProcessGroups) => ({ cwd: '/', env: { PATH: '/usr/bin:/bin' }, killGraceMs: 3_000, groups, onOutput: () => {} });
-
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
 
 describe('terminate() after the group is gone', () => {
   it('does not kill a later step whose command got the same pid', async () => {

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { alive } from '../../testing/processes.js';
 import { exitCodeOf, ProcessGroups, spawnGroup } from './process-group.js';
 
 function start(argv: string[], groups = new ProcessGroups()) {
@@ -16,15 +16,6 @@ async function dies(pid: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return true;
-}
-
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
 }
 
 describe('spawnGroup', () => {
