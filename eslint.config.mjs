@@ -1,6 +1,7 @@
 // Lint rules, including the module boundaries of the workspace:
 // - services may import libs; libs never import services;
 // - libs/contracts imports nothing with I/O: only zod and its own files.
+// Typed rules read the workspace's one program (tsconfig.json), built once for every package.
 import tseslint from 'typescript-eslint';
 
 const SERVICES = ['@gantry/api', '@gantry/scheduler', '@gantry/worker'];
@@ -10,7 +11,7 @@ export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'docs/**', '.nx/**'] },
   ...tseslint.configs.recommended,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { project: ['./tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false CI="${CI:-true}"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Each step's heading says when it starts, in seconds since the start: CI has a time limit, and
+# these show where a slow run spent it.
+step() { printf '\n\033[1m== %s\033[0m  (at %d s)\n' "$*" "$SECONDS"; }
 
 step "dependencies (npm ci when node_modules is missing or older than the lockfile)"
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
@@ -22,11 +24,11 @@ bash scripts/ensure-services.sh
 step "tools (kubectl with kustomize and promtool for the deploy checks, Chromium for the console test)"
 bash scripts/ensure-tools.sh
 
-step "lint"
-npx nx run-many -t lint --parallel=2 --output-style=stream-without-prefixes
+step "lint (every package, one typed program)"
+npm run --silent lint
 
-step "typecheck"
-npx nx run-many -t typecheck --parallel=2 --output-style=stream-without-prefixes
+step "typecheck (every package, one program: tsconfig.json)"
+npm run --silent typecheck
 
 step "contract drift (docs/contracts vs a fresh export)"
 npm run --silent contracts:export -- --check
