@@ -12,8 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobSpecInput } from '@gantry/contracts';
 import { createPool, mintToken, type Pool } from '@gantry/store';
-import { startService, type ServiceProcess, startPrivateNats, type PrivateNats, type PrivateNatsOptions } from '@gantry/testkit';
-import { startPrivatePostgres, type PrivatePostgres } from '../servers/private-postgres.js';
+import {
+  startPrivateNats,
+  startPrivatePostgres,
+  startService,
+  type PrivateNats,
+  type PrivateNatsOptions,
+  type PrivatePostgres,
+  type ServiceProcess,
+} from '@gantry/testkit';
 import { stopProcess, waitUntil } from './processes.js';
 
 /** The scheduler settings of every fault cluster (the scheduler's environment variables). */

@@ -8,5 +8,6 @@ export * from './service-smoke.js';
 export { metricsBase, metricSum, metricSums } from './service-metrics.js';
 export { sweepStaleTestResources, STALE_AFTER_MS } from './janitor.js';
 export { freePort } from './ports.js';
+export { startPrivatePostgres, type PrivatePostgres } from './private-postgres.js';
 export { type PlanNode, planNodes, planOf } from './plans.js';
 export { NATS_SERVER_BIN, natsServerVersion, natsSupportsSyncAlways, startPrivateNats, syncAlwaysNatsServer, TOOLS_NATS_SERVER_BIN, type PrivateNats, type PrivateNatsOptions } from './private-nats.js';

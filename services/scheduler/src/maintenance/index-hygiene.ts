@@ -8,7 +8,10 @@
  * find dead: between two vacuums each round pays for every job that passed through (in a
  * 20,000-job throughput run, 572 reads of 3.7 million entries where at most 512 were alive).
  * A plain index scan does mark them (btree `LP_DEAD`), and every later scan of any kind skips
- * marked entries without visiting the heap.
+ * marked entries without visiting the heap. It marks an entry only once its row version is dead
+ * to every transaction on the server, in any of its databases: while one transaction there
+ * stays open (a stuck client, a long report), entries that died after it began stay unmarked,
+ * as VACUUM cannot remove them either.
  *
  * So each maintenance pass reads both indexes once with plain index scans (bitmap and
  * sequential scans switched off for that transaction only): it pays once for the entries that

