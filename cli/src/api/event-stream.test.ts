@@ -88,6 +88,38 @@ describe('jobEvents', () => {
     ).rejects.toMatchObject({ exitCode: EXIT.unavailable });
   });
 
+  it('keeps following through connections a proxy cuts after a keep-alive, however many', async () => {
+    const cut = (_h: IncomingHttpHeaders, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('retry: 1\n\n: keep-alive\n\n');
+      setTimeout(() => res.destroy(), 5);
+    };
+    const { client, seen } = await serve([
+      (_h, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(message(event(1, 'job.waiting')));
+        setTimeout(() => res.destroy(), 5);
+      },
+      ...Array.from({ length: 6 }, () => cut),
+      (_h, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(message(event(2, 'job.completed'))),
+    ]);
+    const got: number[] = [];
+    for await (const e of jobEvents({ client, jobId: JOB, retryMs: 1, maxFailures: 3 })) got.push(e.sequence);
+    expect(got).toEqual([1, 2]);
+    expect(seen).toHaveLength(8);
+  });
+
+  it('counts a connection that ends before any keep-alive as failed', async () => {
+    const { client } = await serve(
+      Array.from({ length: 5 }, () => (_h: IncomingHttpHeaders, res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end('retry: 1\n\n')),
+    );
+    await expect(
+      (async () => {
+        for await (const _ of jobEvents({ client, jobId: JOB, retryMs: 1, maxFailures: 3 })) void _;
+      })(),
+    ).rejects.toMatchObject({ exitCode: EXIT.unavailable, message: expect.stringContaining('after 3 failed connections') });
+  });
+
   it('parses SSE fields by the spec', () => {
     expect(parseSseBlock('id: 7\nevent: x\ndata: a\ndata:b\n: comment\nretry: 50')).toEqual({ id: '7', data: 'a\nb', retry: 50 });
   });

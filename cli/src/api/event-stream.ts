@@ -5,7 +5,9 @@
  * `idleTimeoutMs` (the server sends a keep-alive comment every SSE_KEEPALIVE_MS), this client
  * reconnects after the server's `retry:` hint with `Last-Event-ID` set to the last sequence it
  * yielded, so no event is lost or repeated. A 204 means the job has finished and nothing follows.
- * After `maxFailures` reconnects in a row that deliver nothing it gives up (exit code 5).
+ * After `maxFailures` connections in a row that fail, or end before delivering an event or a
+ * keep-alive, it gives up (exit code 5). A connection that did deliver one was working: a proxy
+ * that cuts idle connections may end any number of them while a job waits for hours.
  */
 import { TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
 import { CliError, EXIT } from '../exit.js';
@@ -20,7 +22,7 @@ export interface JobEventsOptions {
   readonly signal?: AbortSignal;
   /** Reconnect when nothing, not even a keep-alive, arrived for this long; default 45 s. */
   readonly idleTimeoutMs?: number;
-  /** Consecutive connections that deliver nothing before giving up; default 10. */
+  /** Consecutive connections that deliver nothing, not even a keep-alive, before giving up; default 10. */
   readonly maxFailures?: number;
   /** Wait before reconnecting until the server sends a `retry:` hint; default 1 s. */
   readonly retryMs?: number;
@@ -84,7 +86,8 @@ export async function* jobEvents(opts: JobEventsOptions): AsyncGenerator<JobEven
       idle = setTimeout(() => abort.abort(), idleTimeoutMs);
     };
     let reason = 'the stream ended before the job did';
-    let delivered = false;
+    /** Whether this connection delivered an event or a keep-alive: it was working. */
+    let working = false;
     try {
       touch();
       const headers: Record<string, string> = { accept: 'text/event-stream', 'last-event-id': String(last) };
@@ -98,16 +101,17 @@ export async function* jobEvents(opts: JobEventsOptions): AsyncGenerator<JobEven
         touch();
         buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
         for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-          const message = parseSseBlock(buffer.slice(0, cut));
+          const block = buffer.slice(0, cut);
+          const message = parseSseBlock(block);
           buffer = buffer.slice(cut + 2);
+          if (block.startsWith(':')) working = true; // a keep-alive
           if (message.retry !== undefined) retryMs = message.retry;
           if (message.id === undefined || message.data === undefined) continue;
           const event = JSON.parse(message.data) as JobEvent;
           if (event.sequence <= last) continue;
           last = event.sequence;
           lastType = event.type;
-          delivered = true;
-          failures = 0;
+          working = true;
           yield event;
         }
       }
@@ -121,7 +125,8 @@ export async function* jobEvents(opts: JobEventsOptions): AsyncGenerator<JobEven
       signal?.removeEventListener('abort', onAbort);
       abort.abort();
     }
-    if (!delivered && ++failures >= maxFailures) {
+    failures = working ? 0 : failures + 1;
+    if (failures >= maxFailures) {
       throw new CliError(`gave up following job ${jobId} after ${failures} failed connections: ${reason}`, EXIT.unavailable);
     }
     opts.onReconnect?.(reason, last);
