@@ -27,7 +27,10 @@ const base = {
   v: z.literal(CURRENT_COMMAND_VERSION),
   id: uuid().describe('Command id; also the Nats-Msg-Id.'),
   workspaceId: uuid(),
-  actor: storableString(Limits.maxNameLength).min(1).optional().describe('Who asked, for the audit trail.'),
+  actor: storableString(Limits.maxNameLength)
+    .min(1)
+    .optional()
+    .describe('Who asked, for the audit trail: recorded for the submit of a job the API stored; a command checked against its Gantry-Token is recorded as that token (api:<token id>).'),
   issuedAt: z.iso.datetime({ offset: true }).optional(),
 };
 

@@ -28,7 +28,7 @@ let token: string;
 
 beforeAll(async () => {
   workspaceId = await createWorkspace(h.pool);
-  token = await createToken(h.pool, workspaceId);
+  token = await createToken(h.pool, workspaceId, { scopes: ['jobs:admin'] });
 });
 
 async function row(id: string) {

@@ -5,16 +5,19 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelSignal, Headers, type JobSpecInput } from '@gantry/contracts';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { deadLetters } from '../testing/commands.js';
+import { deadLetterCodes, deadLetters } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
 let workspaceId: string;
 let token: string;
+/** A token that may decide gates (jobs:admin), as the API's approve route requires. */
+let admin: string;
 
 beforeAll(async () => {
   workspaceId = await createWorkspace(h.pool);
   token = await createToken(h.pool, workspaceId);
+  admin = await createToken(h.pool, workspaceId, { scopes: ['jobs:admin'] });
 });
 
 const job: JobSpecInput = { type: 'nats', steps: [{ name: 'only', phase: 'EXECUTION', type: 'NOOP' }] };
@@ -324,13 +327,44 @@ describe('cancel, retry and approve commands', () => {
       await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [j.id]);
     }
     const decide = (j: typeof approved, decision: string) =>
-      publishCommand(h.ns, 'approve', { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: j!.id, stepId: j!.stepIds[0], decision }, { [Headers.token]: token });
+      publishCommand(h.ns, 'approve', { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: j!.id, stepId: j!.stepIds[0], decision }, { [Headers.token]: admin });
     await decide(approved, 'approve');
     await decide(rejected, 'reject');
     await waitFor(async () => (await status(approved!.id))?.status === 'QUEUED' && (await status(rejected!.id))?.status === 'FAILED');
     expect(await status(approved!.id)).toEqual({ status: 'QUEUED', attempt: 2 });
     expect((await eventTypes(approved!.id)).slice(-2)).toEqual(['gate.passed', 'job.queued']);
     expect((await eventTypes(rejected!.id)).slice(-2)).toEqual(['gate.failed', 'job.failed']);
+  });
+
+  it('need the scope of their HTTP route (jobs:admin to decide a gate), and name the token as their actor', async () => {
+    const spec = jobSpec({ steps: [{ name: 'gate', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }] });
+    const [gated, cancelled] = await createJobs(h.pool, workspaceId, 2, { spec });
+    await h.pool.query(`UPDATE runner_jobs SET status = 'WAITING' WHERE id = $1`, [gated!.id]);
+    await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [gated!.id]);
+    const approve = (with_: string, actor: string) =>
+      publishCommand(
+        h.ns,
+        'approve',
+        { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: gated!.id, stepId: gated!.stepIds[0], decision: 'approve', actor },
+        { [Headers.token]: with_ },
+      );
+    // A jobs:write token may not decide the gate, over NATS as over HTTP (403 there).
+    const refused = randomUUID();
+    await publishCommand(h.ns, 'approve', { v: 1, kind: 'approve', id: refused, workspaceId, jobId: gated!.id, stepId: gated!.stepIds[0], decision: 'approve' }, { [Headers.token]: token });
+    await waitFor(async () => (await deadLetterCodes(h.ns, refused)).length > 0);
+    expect(await deadLetterCodes(h.ns, refused)).toEqual(['FORBIDDEN']);
+    expect((await status(gated!.id))?.status).toBe('WAITING');
+
+    // An admin's approve passes it; the events name the admin's token, not the actor the command claims.
+    await approve(admin, 'api:00000000-0000-4000-8000-000000000000');
+    await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: cancelled!.id, actor: 'someone-else' }, { [Headers.token]: token });
+    await waitFor(async () => (await status(gated!.id))?.status === 'QUEUED' && (await status(cancelled!.id))?.status === 'CANCELLED');
+    const tokenIds = async (secret: string) =>
+      (await h.pool.query<{ id: string }>('SELECT id FROM api_tokens WHERE prefix = $1', [secret.slice(0, 12)])).rows[0]!.id;
+    const actors = async (id: string, type: string) =>
+      (await h.pool.query<{ actor: string }>('SELECT actor FROM job_events WHERE job_id = $1 AND type = $2', [id, type])).rows.map((r) => r.actor);
+    expect(await actors(gated!.id, 'gate.passed')).toEqual([`api:${await tokenIds(admin)}`]);
+    expect(await actors(cancelled!.id, 'job.cancelled')).toEqual([`api:${await tokenIds(token)}`]);
   });
 
   it('answer a job of another workspace as not found', async () => {

@@ -1,37 +1,49 @@
 /**
  * `cancel`, `retry` and `approve`: commands that act on an existing job of the token's
  * workspace. A job of another workspace is "not found", as over HTTP. A command that finds the
- * job in a status it does not apply to is a no-op, not an error: the job moved on.
+ * job in a status it does not apply to is a no-op, not an error: the job moved on. Each needs
+ * the scope its HTTP route needs, and its events name the token as their actor
+ * (`authorize.ts`).
  */
-import { type CancelSignal, type CommandKind, isGantryError, type JobError } from '@gantry/contracts';
-import type { JobWrite } from '@gantry/store';
+import { type CancelSignal, isGantryError, type JobError } from '@gantry/contracts';
+import type { JobWrite, TokenScope } from '@gantry/store';
 import { cancelIdle, once, requestCancel, requeue } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
 type JobCommand = 'cancel' | 'retry' | 'approve';
 
+/** The scope each command needs, as its HTTP route does. */
+const SCOPE: Record<JobCommand, TokenScope> = { cancel: 'jobs:write', retry: 'jobs:write', approve: 'jobs:admin' };
+
+/** A command's job, and its actor: the token that authorised it. */
+interface Resolved {
+  readonly job: JobRow;
+  readonly actor: string;
+}
+
 /** Authorises each command and finds its job; returns the job or the refusal per command. */
 async function resolveJobs<K extends JobCommand>(
   ctx: CommandContext,
   batch: readonly Incoming<K>[],
-): Promise<(JobRow | Outcome)[]> {
+): Promise<(Resolved | Outcome)[]> {
   const jobs = await readJobs(ctx, batch.map((i) => i.command.jobId));
   return Promise.all(
-    batch.map(async ({ command, token }) => {
+    batch.map(async ({ command, token }): Promise<Resolved | Outcome> => {
+      let actor: string;
       try {
-        await ctx.authorizer.authorize(token, command.workspaceId);
+        actor = await ctx.authorizer.authorize(token, command.workspaceId, SCOPE[command.kind]);
       } catch (err) {
         if (!isGantryError(err)) throw err;
         return refuse(err.code, err.message);
       }
       const job = jobs.get(command.jobId);
       if (!job || job.workspace_id !== command.workspaceId) return refuse('NOT_FOUND', `job ${command.jobId} not found`);
-      return job;
+      return { job, actor };
     }),
   );
 }
 
-function isOutcome(x: JobRow | Outcome): x is Outcome {
+function isOutcome(x: Resolved | Outcome): x is Outcome {
   return 'kind' in x;
 }
 
@@ -49,21 +61,22 @@ const MAX_DECISIONS = 3;
 async function applyEach<K extends JobCommand>(
   ctx: CommandContext,
   batch: readonly Incoming<K>[],
-  decide: (incoming: Incoming<K>, job: JobRow) => JobWrite | null,
+  decide: (incoming: Incoming<K>, job: JobRow, actor: string) => JobWrite | null,
   afterCommit?: (incoming: Incoming<K>, job: JobRow) => void,
 ): Promise<Outcome[]> {
   const resolved = await resolveJobs(ctx, batch);
   return Promise.all(
-    resolved.map(async (jobOrOutcome, i): Promise<Outcome> => {
-      if (isOutcome(jobOrOutcome)) return jobOrOutcome;
+    resolved.map(async (resolvedOrOutcome, i): Promise<Outcome> => {
+      if (isOutcome(resolvedOrOutcome)) return resolvedOrOutcome;
       const incoming = batch[i]!;
-      let job = jobOrOutcome;
+      const { actor } = resolvedOrOutcome;
+      let { job } = resolvedOrOutcome;
       // Each command's writes commit on their own: one that fails is retried alone, and the
       // others of the batch, committed, are answered (a redelivery of a committed one would
       // apply it again to a job that moved on).
       try {
         for (let decisions = 1; ; decisions++) {
-          const write = decide(incoming, job);
+          const write = decide(incoming, job, actor);
           if (!write) return noop;
           const result = await ctx.writer.write(write);
           if (result.applied) {
@@ -83,21 +96,19 @@ async function applyEach<K extends JobCommand>(
   );
 }
 
-const actorOf = (i: Incoming<CommandKind>) => i.command.actor ?? `nats:${i.command.id}`;
-
 export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'cancel'>[]): Promise<Outcome[]> {
   return applyEach(
     ctx,
     batch,
-    (incoming, job) => {
+    (incoming, job, actor) => {
       const reason = incoming.command.reason ?? null;
       switch (job.status) {
         case 'PENDING':
         case 'QUEUED':
         case 'WAITING':
-          return once(cancelIdle(stateOf(job), job.status, reason, actorOf(incoming)), incoming.command.id);
+          return once(cancelIdle(stateOf(job), job.status, reason, actor), incoming.command.id);
         case 'RUNNING':
-          return requestCancel(stateOf(job), reason, actorOf(incoming), incoming.command.id);
+          return requestCancel(stateOf(job), reason, actor, incoming.command.id);
         default:
           return null;
       }
@@ -117,7 +128,7 @@ export function sendCancelSignal(ctx: Pick<CommandContext, 'nc' | 'names'>, job:
 
 export async function handleRetries(ctx: CommandContext, batch: readonly Incoming<'retry'>[]): Promise<Outcome[]> {
   const steps = await stepIdsOf(ctx, batch.map((i) => i.command.jobId));
-  const outcomes = await applyEach(ctx, batch, (incoming, job) =>
+  const outcomes = await applyEach(ctx, batch, (incoming, job, actor) =>
     job.status === 'FAILED' || job.status === 'CANCELLED'
       ? once(
           requeue(stateOf(job), job.status, {
@@ -126,7 +137,7 @@ export async function handleRetries(ctx: CommandContext, batch: readonly Incomin
             failures: 0,
             error: null,
             resetSteps: steps.get(job.id) ?? [],
-            actor: actorOf(incoming),
+            actor,
           }),
           incoming.command.id,
         )
@@ -148,14 +159,13 @@ async function stepIdsOf(ctx: CommandContext, jobIds: readonly string[]): Promis
 
 export async function handleApprovals(ctx: CommandContext, batch: readonly Incoming<'approve'>[]): Promise<Outcome[]> {
   const gates = await waitingGates(ctx, batch.map((i) => i.command.stepId));
-  const outcomes = await applyEach(ctx, batch, (incoming, job) => {
+  const outcomes = await applyEach(ctx, batch, (incoming, job, actor) => {
     const { command } = incoming;
     const gate = gates.get(command.stepId);
     if (job.status !== 'WAITING' || gate !== job.id) return null;
     // A cancel requested while the job ran, which its park reached first, comes before the
     // decision: the job is cancelled, as the reconciler would have cancelled it.
     if (job.cancel_pending) return once(cancelIdle(job, 'WAITING', job.cancel_reason, 'scheduler'), command.id);
-    const actor = actorOf(incoming);
     const comment = command.comment === undefined ? {} : { comment: command.comment };
     if (command.decision === 'approve') {
       const write = requeue(stateOf(job), 'WAITING', { reason: 'approved', runAt: null, actor });

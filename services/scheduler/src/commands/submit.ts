@@ -48,8 +48,9 @@ async function handleValid(ctx: CommandContext, batch: readonly Incoming<'submit
   return (await createCarried(ctx, batch, perCommand)) ?? (await handleByReading(ctx, batch, perCommand));
 }
 
-function newJob(command: Incoming<'submit'>['command'], { jobId, job: spec }: Submitted[number]): NewJob {
-  return { id: jobId, workspaceId: command.workspaceId, spec: spec!, status: 'QUEUED', actor: command.actor ?? `nats:${command.id}` };
+/** A job the command creates; `actor` is the token that authorised it (`authorize.ts`). */
+function newJob(command: Incoming<'submit'>['command'], { jobId, job: spec }: Submitted[number], actor: string): NewJob {
+  return { id: jobId, workspaceId: command.workspaceId, spec: spec!, status: 'QUEUED', actor };
 }
 
 /**
@@ -64,18 +65,15 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
   const total = perCommand.reduce((n, jobs) => n + jobs.length, 0);
   if (total === 0 || total > ONE_STATEMENT_MAX || perCommand.some((jobs) => jobs.some((j) => j.job === undefined))) return undefined;
   // A refused token decides nothing yet: the reading way queues a stored job without one.
-  const authorized = await Promise.all(
-    batch.map((incoming) => ctx.authorizer.authorize(incoming.token, incoming.command.workspaceId).then(
-      () => true,
-      (err: unknown) => {
-        if (!isGantryError(err)) throw err;
-        return false;
-      },
-    )),
+  const actors = await Promise.all(
+    batch.map((incoming) => ctx.authorizer.authorize(incoming.token, incoming.command.workspaceId).catch((err: unknown) => {
+      if (!isGantryError(err)) throw err;
+      return undefined;
+    })),
   );
-  if (authorized.includes(false)) return undefined;
+  if (actors.includes(undefined)) return undefined;
   const outcomes: Outcome[] = batch.map(() => noop);
-  const live = roundRobin(batch.flatMap((incoming, index) => perCommand[index]!.map((j) => ({ index, job: newJob(incoming.command, j) }))));
+  const live = roundRobin(batch.flatMap((incoming, index) => perCommand[index]!.map((j) => ({ index, job: newJob(incoming.command, j, actors[index]!) }))));
   const result = await insertDispatched(ctx, live.map((c) => c.job));
   if (result === undefined) return undefined;
   markCreated(live, result.created, outcomes);
@@ -87,7 +85,7 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
       const job = rows.get(c.job.id);
       // Another workspace's job, created by a concurrent pass after this one's check: a no-op (see MAX_PASSES).
       if (!job || job.workspace_id !== c.job.workspaceId || job.status !== 'PENDING') continue;
-      stored.push({ index: c.index, job, actor: batch[c.index]!.command.actor ?? 'scheduler' });
+      stored.push({ index: c.index, job, actor: actors[c.index]! });
     }
     await queueStored(ctx, stored, outcomes);
   }
@@ -177,25 +175,26 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
         outcomes[index] = refuse('VALIDATION_FAILED', `jobs.${unknown}: job ${mine[unknown]!.jobId} is not stored and the command carries no spec for it`);
         return;
       }
-      const fresh: NewJob[] = [];
+      const fresh: Submitted[number][] = [];
       for (const { jobId, job: spec } of mine) {
         const job = jobs.get(jobId);
         if (!job) {
-          fresh.push(newJob(command, { jobId, job: spec }));
+          fresh.push({ jobId, job: spec });
         } else if (job.status === 'PENDING') {
           // Queued even if the command's new jobs are refused below: stored jobs need no token.
           stored.push({ index, job, actor: command.actor ?? 'scheduler' });
         }
       }
       if (fresh.length === 0) return;
+      let actor: string;
       try {
-        await ctx.authorizer.authorize(incoming.token, command.workspaceId);
+        actor = await ctx.authorizer.authorize(incoming.token, command.workspaceId);
       } catch (err) {
         if (!isGantryError(err)) throw err;
         outcomes[index] = refuse(err.code, err.message);
         return;
       }
-      for (const job of fresh) creations.push({ index, job });
+      for (const submitted of fresh) creations.push({ index, job: newJob(command, submitted, actor) });
     }),
   );
   await queueStored(ctx, stored, outcomes);
