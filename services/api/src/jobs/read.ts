@@ -49,8 +49,9 @@ export async function stepsOf(db: Queryable, jobIds: readonly string[]): Promise
 /** The job with its steps, or NOT_FOUND. */
 export async function getJobView(db: Queryable, workspaceId: string, jobId: string): Promise<JobView> {
   const row = await getJobRow(db, workspaceId, jobId);
-  const steps = await stepsOf(db, [jobId]);
-  return jobView(row, steps.get(jobId) ?? []);
+  // The stored id: PostgreSQL matches an id in any letter case, but answers in lower case.
+  const steps = await stepsOf(db, [row.id]);
+  return jobView(row, steps.get(row.id) ?? []);
 }
 
 /**

@@ -65,8 +65,10 @@ describe('POST /runner-jobs/:id/cancel', () => {
     await t.writer.write(queue(id!));
     await t.writer.write(start(id!));
     await t.writer.write(park(id!, gate));
-    const res = await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+    // The id in upper case: the same job, answered with its steps.
+    const res = await t.api.call('POST', `/runner-jobs/${id!.toUpperCase()}/cancel`, { token: ws.writer });
     expect([res.status, (res.body as { status: string }).status]).toEqual([200, 'CANCELLED']);
+    expect(JobView.parse(res.body).steps.map((s) => s.name)).toEqual(['build', 'approve', 'cleanup']);
     expect((await eventsOf(id!)).at(-1)).toMatchObject({ type: 'job.cancelled', payload: { reason: null, from: 'WAITING' } });
   });
 

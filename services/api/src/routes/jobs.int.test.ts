@@ -139,6 +139,13 @@ describe('one job', () => {
     expect(job.events.nextAfter).toBe(50);
   });
 
+  it('GET /runner-jobs/:ID, the id in upper case, answers the same job with its steps', async () => {
+    const res = await t.api.call('GET', `/runner-jobs/${jobId.toUpperCase()}`, { token: ws.reader });
+    const job = JobDetail.parse(res.body);
+    expect(job.id).toBe(jobId);
+    expect(job.steps.map((s) => s.name)).toEqual(['build', 'approve', 'cleanup']);
+  });
+
   it('GET …/steps answers the steps in run order', async () => {
     const res = await t.api.call('GET', `/runner-jobs/${jobId}/steps`, { token: ws.reader });
     const { items } = StepList.parse(res.body);
