@@ -40,6 +40,12 @@ export const API_ENV = {
     max: 100_000,
     description: 'Event streams this process serves at once (each holds a NATS consumer); more answer 503.',
   }),
+  SSE_MAX_CLIENTS_PER_WORKSPACE: envInt({
+    default: 200,
+    min: 1,
+    max: 100_000,
+    description: 'Event streams this process serves at once for one workspace, so that one tenant cannot hold every place; more answer 429.',
+  }),
   PUBLISH_BACKLOG: envInt({
     default: 20_000,
     min: 0,

@@ -28,6 +28,8 @@ export interface ApiSettings {
   readonly sseRetryMs: number;
   /** Event streams served at once. */
   readonly sseMaxClients: number;
+  /** Event streams served at once for one workspace. */
+  readonly sseMaxClientsPerWorkspace: number;
   /** Messages that may wait to be published after their commit before new ones are dropped. */
   readonly publishBacklog: number;
 }

@@ -263,6 +263,30 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     }
   });
 
+  it('leaves one workspace at most SSE_MAX_CLIENTS_PER_WORKSPACE streams (429), so another still follows its own jobs', async () => {
+    const small = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings: { sseMaxClients: 3, sseMaxClientsPerWorkspace: 2 } });
+    try {
+      const other = await small.workspace();
+      const id = await submit();
+      const theirs = (await small.call('POST', '/runner-jobs', { token: other.writer, body: spec })).body as { id: string };
+      const held = [await stream(id, {}, small.url), await stream(id, {}, small.url)];
+      for (const c of held) await c.until(isEvent(1));
+      const third = await stream(id, {}, small.url);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('2');
+      const followed = await openSse(`${small.url}/runner-jobs/${theirs.id}/events/stream`, { authorization: `Bearer ${other.reader}` });
+      expect(followed.status).toBe(200);
+      // A place the workspace frees is its again.
+      held[0]!.close();
+      while (small.server.deps.streams.sizeOf(ws.id) > 1) await sleep(50);
+      const again = await stream(id, {}, small.url);
+      expect(again.status).toBe(200);
+      for (const c of [held[1]!, followed, again]) c.close();
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('counts a stream against SSE_MAX_CLIENTS from its check, so requests arriving together cannot pass the limit', async () => {
     const small = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings: { sseMaxClients: 2 } });
     try {

@@ -20,6 +20,7 @@
 import type { ServerResponse } from 'node:http';
 import { GantryError, isGantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
 import type { Answer, RouteContext } from '../http/route.js';
+import { HttpGantryError } from '../problems.js';
 import { logRequest, markStreamed } from '../http/observe.js';
 import { eventsAfter, getJobRow, lastSequence } from '../jobs/read.js';
 import { tenantRead } from '../jobs/tenant.js';
@@ -149,9 +150,12 @@ export async function serveEventStream(
   const resumed = parseLastEventId(req.headers['last-event-id']);
   const cursor: Cursor = resumed === undefined ? { after: ctx.query.after ?? 0, from: 'after' } : { after: resumed, from: 'Last-Event-ID' };
   const job = await tenantRead(deps.pool, principal.workspaceId, (db) => getJobRow(db, principal.workspaceId, ctx.params.id));
-  const slot = deps.streams.reserve(deps.settings.sseMaxClients);
-  if (slot === undefined) {
-    throw new GantryError('UNAVAILABLE', `this server already serves ${deps.settings.sseMaxClients} event streams; retry later`);
+  const { sseMaxClients: total, sseMaxClientsPerWorkspace: perWorkspace, sseRetryMs } = deps.settings;
+  const slot = deps.streams.reserve(principal.workspaceId, { total, perWorkspace });
+  if (slot === 'full') throw new GantryError('UNAVAILABLE', `this server already serves ${total} event streams; retry later`);
+  if (slot === 'workspace-full') {
+    const error = new GantryError('RATE_LIMITED', `this server already serves ${perWorkspace} event streams of this workspace; close one or retry later`);
+    throw new HttpGantryError(error, { 'retry-after': String(Math.max(1, Math.ceil(sseRetryMs / 1000))) });
   }
   try {
     return await serveInSlot(ctx, job, cursor, slot);

@@ -19,6 +19,7 @@ export const TEST_SETTINGS = {
   sseKeepaliveMs: 15_000,
   sseRetryMs: 2_000,
   sseMaxClients: 100,
+  sseMaxClientsPerWorkspace: 100,
   publishBacklog: 20_000,
 } as const;
 
