@@ -3,7 +3,9 @@
  * scopes. The token is looked up by its SHA-256 (see `tokens.ts` in @gantry/store); an unknown, revoked or
  * expired token is refused alike. A verified answer is cached for `cacheMs` (and never past the
  * token's expiry), so a hot client costs no query per request; a revocation therefore takes
- * effect within `cacheMs`. Each lookup records the token's last use.
+ * effect within `cacheMs`. Each lookup records the token's last use. Refusals are cached apart,
+ * in a smaller map: a caller sending unknown tokens by the thousand pushes out only other
+ * refusals, never the verified tokens of everyone else.
  */
 import { GantryError } from '@gantry/contracts';
 import type { Pool } from '@gantry/store';
@@ -21,7 +23,7 @@ export interface AuthenticatorOptions {
   readonly pool: Pool;
   /** How long an answer is reused; 0 looks up every request. */
   readonly cacheMs: number;
-  /** Answers kept at most; default 10,000. */
+  /** Verified tokens kept at most; default 10,000. Refusals are kept apart, a tenth as many (at least one). */
   readonly maxEntries?: number;
   /** Wall clock in milliseconds; default `Date.now`. */
   readonly now?: () => number;
@@ -58,12 +60,16 @@ function unauthenticated(message: string): GantryError {
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const now = opts.now ?? Date.now;
   const maxEntries = opts.maxEntries ?? 10_000;
-  const cache = new Map<string, Entry>();
+  /** By token hash, oldest first: verified tokens, and refusals apart (see the module doc). */
+  const verified = new Map<string, Entry>();
+  const refused = new Map<string, Entry>();
+  const maxRefused = Math.max(1, Math.floor(maxEntries / 10));
   const inflight = new Map<string, Promise<Entry>>();
 
   const remember = (hash: string, entry: Entry) => {
     if (opts.cacheMs <= 0) return;
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+    const [cache, max] = entry.principal ? [verified, maxEntries] : [refused, maxRefused];
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string);
     cache.set(hash, entry);
   };
 
@@ -84,9 +90,9 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   };
 
   const resolve = (hash: string): Promise<Entry> => {
-    const cached = cache.get(hash);
+    const cached = verified.get(hash) ?? refused.get(hash);
     if (cached && cached.until > now()) return Promise.resolve(cached);
-    if (cached) cache.delete(hash);
+    if (cached) (cached.principal ? verified : refused).delete(hash);
     let pending = inflight.get(hash);
     if (!pending) {
       pending = lookup(hash).finally(() => inflight.delete(hash));

@@ -116,4 +116,16 @@ describe('the token cache', () => {
     now += 31_000;
     await expect(auth.authenticate(header)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
+
+  it('keeps verified tokens while unknown ones arrive by the thousand: junk cannot push them out', async () => {
+    const { id, token } = await ws.token(['jobs:read']);
+    const auth = createAuthenticator({ pool: api.pool, cacheMs: 120_000, maxEntries: 2 });
+    expect((await auth.authenticate(`Bearer ${token}`)).tokenId).toBe(id);
+    for (let i = 0; i < 5; i++) {
+      await expect(auth.authenticate(`Bearer gty_junk${String(i).padStart(36, '0')}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+    // Revoked now: only a new lookup would see it. The cached answer still stands.
+    await api.pool.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [id]);
+    expect((await auth.authenticate(`Bearer ${token}`)).tokenId).toBe(id);
+  });
 });
