@@ -20,6 +20,7 @@ import {
   type TestDatabase,
   type TestNamespace,
 } from '@gantry/testkit';
+import { type Observer, refusedError, startObserver } from './observer.js';
 import { profilingArgs } from './profile.js';
 
 export interface ClusterOptions {
@@ -54,14 +55,33 @@ export interface Cluster {
    * (the cluster must have `api`); their ids as the API answered, and when the request was sent.
    */
   submitHttp(workspaceId: string, specs: readonly JobSpecInput[]): Promise<{ id: string; submittedAt: number }[]>;
-  /** Polls until `count` jobs are in a terminal status (less often while many remain); returns when it saw them. */
+  /**
+   * Polls until `count` jobs are in a terminal status (less often while many remain); returns
+   * when it saw them. Throws after `timeoutMs`, or at once when the scheduler refused a command
+   * of the bench's (see {@link Cluster.checkRefusals}).
+   */
   waitForTerminal(count: number, timeoutMs: number): Promise<number>;
+  /**
+   * Like {@link Cluster.waitForTerminal}, but answers how many jobs were terminal when `count`
+   * were, or when `timeoutMs` passed, instead of throwing on the timeout.
+   */
+  settle(count: number, timeoutMs: number): Promise<number>;
+  /** Throws, with the scheduler's reason, if it refused any command of the bench's (read from the dead-letter subjects). */
+  checkRefusals(): void;
   /** Starts one more worker process (worker ids are w0, w1, … in start order). */
   startWorker(): Promise<ServiceProcess>;
-  /** Terminal and start times per job, from the events in PostgreSQL. */
+  /**
+   * Start and end times per job (see {@link JobTimes}): the start from the events in PostgreSQL,
+   * the end from the arrival of the job's terminal event at the bench.
+   */
   timings(): Promise<Map<string, JobTimes>>;
   /** Per job, ms spent in each stage of its last attempt (see {@link JobStages}). */
   stages(): Promise<Map<string, JobStages>>;
+  /**
+   * Stops the service processes (SIGTERM) and waits until their database sessions have ended,
+   * which flushes each session's pending table statistics; the database stays for reading.
+   */
+  stopServices(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,17 +90,36 @@ const TERMINAL = `status IN ('COMPLETED', 'FAILED', 'CANCELLED')`;
 /** Jobs per submit command the cluster publishes (a standard job is ~300 bytes as JSON). */
 const SUBMIT_BATCH = 500;
 
+/** Starts a cluster; scenarios take one so that tests can hand them a wrapped or fake cluster. */
+export type StartCluster = (opts: ClusterOptions) => Promise<Cluster>;
+
+/**
+ * How long `timings` waits for the terminal events PostgreSQL already holds to reach the bench
+ * (each is published just after its commit) before it times the missing ones from the database.
+ */
+const END_GRACE_MS = 2_000;
+
 /** When a job started (its last attempt), on which worker, and when it ended. */
 export interface JobTimes {
+  /** `job.started`'s `created_at` (the start of the claiming transaction). */
   startedAt: number | null;
   workerId: string | null;
+  /**
+   * When the job's terminal event was committed, as the bench saw it: the arrival of its message
+   * on the events stream; where the bench did not see that message (`endObserved` false), the
+   * event's `created_at`, the start of its transaction (earlier than the commit).
+   */
   endedAt: number | null;
+  /** True when `endedAt` is the arrival of the terminal event at the bench. */
+  endObserved: boolean;
   /** How many terminal events the job has (exactly one for a finished job). */
   terminalEvents: number;
 }
 
 /**
- * Where a job's time went, in ms: `ingest` submit command → job stored and queued (measured
+ * Where a job's time went, in ms (every time here is an event's `created_at` or a column set by
+ * a statement, i.e. the start of its transaction, so the stages are comparable with each other
+ * but each end is earlier than its commit; the headline figures end at `JobTimes.endedAt`): `ingest` submit command → job stored and queued (measured
  * from the `job.queued` event, so it starts at the command's issue time), `dispatch` queued →
  * claimed for a worker (`job.started` minus `job.queued`, the scheduler's and the dispatch
  * stream's share; `dispatchedAt` splits it at the scheduler's claim), `run` started → terminal
@@ -111,10 +150,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   let ns: TestNamespace | undefined;
   let pool: Pool | undefined;
   let publisher: Publisher | undefined;
+  let observer: Observer | undefined;
   const processes: ServiceProcess[] = [];
   const teardown = async () => {
     for (const p of processes) await p.stop('SIGTERM').catch(() => undefined);
     await publisher?.close().catch(() => undefined);
+    await observer?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     await ns?.cleanup().catch(() => undefined);
     await db?.drop().catch(() => undefined);
@@ -165,9 +206,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await apiReady(apiBase);
     }
     publisher = createPublisher(ns.nc, { maxInFlight: 256 });
+    observer = await startObserver(ns.names);
     const names = ns.names;
     const p = pool;
     const pub = publisher;
+    const seen = observer;
+    const checkRefusals = () => {
+      if (seen.refusals.length > 0) throw refusedError(seen.refusals);
+    };
+    const settle = async (count: number, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        checkRefusals();
+        const { rows } = await p.query<{ n: number }>(`SELECT count(*)::int AS n FROM runner_jobs WHERE ${TERMINAL}`);
+        if (rows[0]!.n >= count || Date.now() > deadline) return rows[0]!.n;
+        // The count reads the whole table: polled often only near the end, so that the bench's
+        // own reads cost PostgreSQL little (figures take their end time from the events).
+        await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(50, (count - rows[0]!.n) / 10))));
+      }
+    };
 
     return {
       pool,
@@ -214,16 +271,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         return accepted.map((j) => ({ id: j.id, submittedAt }));
       },
       async waitForTerminal(count, timeoutMs) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const { rows } = await p.query<{ n: number }>(`SELECT count(*)::int AS n FROM runner_jobs WHERE ${TERMINAL}`);
-          if (rows[0]!.n >= count) return Date.now();
-          if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${count} jobs finished within ${timeoutMs} ms`);
-          // The count reads the whole table: polled often only near the end, so that the bench's
-          // own reads cost PostgreSQL little (figures take their end time from the events).
-          await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(50, (count - rows[0]!.n) / 10))));
-        }
+        const n = await settle(count, timeoutMs);
+        if (n < count) throw new Error(`only ${n} of ${count} jobs finished within ${timeoutMs} ms`);
+        return Date.now();
       },
+      settle,
+      checkRefusals,
       startWorker: spawnWorker,
       async timings() {
         const { rows } = await p.query<{ job_id: string; started: Date | null; worker: string | null; ended: Date | null; terminals: number }>(
@@ -234,11 +287,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
              count(*) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled'))::int AS terminals
            FROM job_events GROUP BY job_id`,
         );
+        // Each terminal message is published just after its commit: give the last ones time to arrive.
+        const committed = rows.filter((r) => r.ended !== null).length;
+        for (const deadline = Date.now() + END_GRACE_MS; seen.terminalSeen < committed && Date.now() < deadline; ) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
         return new Map(
-          rows.map((r) => [
-            r.job_id,
-            { startedAt: r.started?.getTime() ?? null, workerId: r.worker, endedAt: r.ended?.getTime() ?? null, terminalEvents: r.terminals },
-          ]),
+          rows.map((r) => {
+            const observed = r.ended === null ? undefined : seen.terminalSeenAt(r.job_id);
+            return [
+              r.job_id,
+              {
+                startedAt: r.started?.getTime() ?? null,
+                workerId: r.worker,
+                endedAt: observed ?? r.ended?.getTime() ?? null,
+                endObserved: observed !== undefined,
+                terminalEvents: r.terminals,
+              },
+            ];
+          }),
         );
       },
       async stages() {
@@ -257,6 +324,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
               { queuedAt: r.queued.getTime(), dispatchedAt: r.dispatched.getTime(), startedAt: r.started.getTime(), endedAt: r.ended.getTime() },
             ]),
         );
+      },
+      async stopServices() {
+        await Promise.all(processes.map((s) => s.stop('SIGTERM')));
+        for (let i = 0; ; i++) {
+          const { rows } = await p.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND application_name <> 'bench'`,
+          );
+          if (rows[0]!.n === 0) return;
+          if (i >= 500) throw new Error(`${rows[0]!.n} service sessions still open 10 s after their processes stopped`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
       },
       stop: teardown,
     };
@@ -284,9 +362,9 @@ export function roundMs(ms: number): number {
   return Number(ms.toFixed(2));
 }
 
-/** p-th percentile (0–100) of `values`, nearest rank. */
+/** p-th percentile (0–100) of `values`, nearest rank; NaN (printed as null) when there are none. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }

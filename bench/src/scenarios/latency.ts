@@ -18,16 +18,27 @@
  * `--http` submits through the API instead (`POST /runner-jobs/batch` with the jobs due, as a
  * service that submits over HTTP would), so the path also has the API's insert and its
  * announcement of the stored jobs; the ingest stage then starts at the request.
+ *
+ * Each job's latency runs from its scheduled arrival, `start + k × 1000 / rate` for job k, not
+ * from when the bench got round to sending it: a load generator held up (its event loop busy, no
+ * core free) sends late, and a job due meanwhile has waited from its due time (leaving that wait
+ * out is coordinated omission). `stagesMs.send` is that lateness (due → command sent). It ends
+ * when the job's terminal event reaches the bench on the events stream, published after its
+ * commit (`JobTimes.endedAt`); `endsFromDatabase` counts the measured jobs whose message the bench
+ * did not see, timed instead by the event's `created_at` (the start of its transaction). The
+ * other stages are measured between events' `created_at` (see `JobStages`).
+ *
+ * A submit that fails ends the run at once (through the cluster's teardown), with its error.
  */
 import { writeHistory } from '../history.js';
 import type { Scenario } from '../scenario.js';
-import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
+import { type JobStages, percentile, roundMs, standardJob, type StartCluster, startCluster } from '../cluster.js';
 import { cpuSince, cpuSnapshot } from '../cpu.js';
 
 export const latency: Scenario = {
   name: 'latency',
   description: 'submit → terminal event ms at a fixed arrival rate (--rate 300, --seconds 30 after --warmup 3 unmeasured, --workers 2, --concurrency 64, --history 0 completed jobs written first, --burst 0 jobs run at once before, --http to submit through the API)',
-  async run(args) {
+  async run(args, start: StartCluster = startCluster) {
     const rate = Number(args.get('rate') ?? 300);
     const seconds = Number(args.get('seconds') ?? 30);
     const warmup = Number(args.get('warmup') ?? 3);
@@ -36,7 +47,7 @@ export const latency: Scenario = {
     const history = Number(args.get('history') ?? 0);
     const burst = Number(args.get('burst') ?? 0);
     const http = args.has('http');
-    const cluster = await startCluster({ workers, concurrency, api: http });
+    const cluster = await start({ workers, concurrency, api: http });
     try {
       const ws = cluster.workspaceIds[0]!;
       if (history > 0) await writeHistory(cluster.pool, ws, history);
@@ -49,28 +60,38 @@ export const latency: Scenario = {
       const warm = Math.round(rate * warmup);
       const total = warm + rate * seconds;
       let cpuBefore = cpuSnapshot();
-      const start = Date.now() + 200;
-      const submitted: Promise<{ id: string; submittedAt: number }[]>[] = [];
+      const startAt = Date.now() + 200;
+      /** Job k is due k / rate seconds after the start, whenever the bench sends it. */
+      const dueAt = (k: number) => startAt + (k * 1000) / rate;
+      const all = new Array<Sent>(total);
+      // Each submit's outcome is handled as it settles: the first failure stops the loop.
+      const inFlight: Promise<void>[] = [];
+      let failure: { error: unknown } | undefined;
       let sent = 0;
-      while (sent < total) {
-        const due = Math.min(total, Math.floor(((Date.now() - start) * rate) / 1000) + 1);
+      while (sent < total && failure === undefined) {
+        const due = Math.min(total, Math.floor(((Date.now() - startAt) * rate) / 1000) + 1);
         if (due > sent) {
           // The warm-up's last job goes alone, so that the measured window starts on a batch.
+          const from = sent;
           const upTo = sent < warm ? Math.min(due, warm) : due;
           if (sent < warm && upTo === warm) cpuBefore = cpuSnapshot();
-          submitted.push(
-            http
-              ? cluster.submitHttp(ws, Array.from({ length: upTo - sent }, () => spec))
-              : cluster.submit(Array.from({ length: upTo - sent }, () => ({ workspaceId: ws, spec }))),
+          const submitting = http
+            ? cluster.submitHttp(ws, Array.from({ length: upTo - from }, () => spec))
+            : cluster.submit(Array.from({ length: upTo - from }, () => ({ workspaceId: ws, spec })));
+          inFlight.push(
+            submitting.then(
+              (jobs) => jobs.forEach((j, i) => (all[from + i] = { ...j, dueAt: dueAt(from + i) })),
+              (error: unknown) => void (failure ??= { error }),
+            ),
           );
           sent = upTo;
         }
-        // Sleep until the next job is due (job k is due k / rate seconds after the start), not
-        // a fixed millisecond: the load generator shares the cores with the cluster it measures.
-        const nextDueAt = start + (sent * 1000) / rate;
-        await new Promise((r) => setTimeout(r, Math.max(0, nextDueAt - Date.now())));
+        // Sleep until the next job is due, not a fixed millisecond: the load generator shares
+        // the cores with the cluster it measures.
+        await new Promise((r) => setTimeout(r, Math.max(0, dueAt(sent) - Date.now())));
       }
-      const all = (await Promise.all(submitted)).flat();
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure.error;
       const warmJobs = all.slice(0, warm);
       const jobs = all.slice(warm);
       await cluster.waitForTerminal(history + burst + total, 120_000);
@@ -82,12 +103,12 @@ export const latency: Scenario = {
         bench: process.pid,
       });
       const times = await cluster.timings();
-      const latencyOf = (j: { id: string; submittedAt: number }) => times.get(j.id)!.endedAt! - j.submittedAt;
+      const latencyOf = (j: Sent) => times.get(j.id)!.endedAt! - j.dueAt;
       const latencies = jobs.map(latencyOf);
       const stages = await cluster.stages();
-      const stage = (f: (s: JobStages, submittedAt: number) => number) => {
-        const values = jobs.map((j) => f(stages.get(j.id)!, j.submittedAt));
-        return { p50: percentile(values, 50), p99: percentile(values, 99) };
+      const stage = (f: (s: JobStages, j: Sent) => number) => {
+        const values = jobs.map((j) => f(stages.get(j.id)!, j));
+        return { p50: roundMs(percentile(values, 50)), p99: roundMs(percentile(values, 99)) };
       };
       return {
         ...(http ? { via: 'http' } : {}),
@@ -95,13 +116,16 @@ export const latency: Scenario = {
         seconds,
         jobs: jobs.length,
         warmupSeconds: warmup,
-        warmupP99Ms: warmJobs.length > 0 ? percentile(warmJobs.map(latencyOf), 99) : null,
-        p50Ms: percentile(latencies, 50),
-        p95Ms: percentile(latencies, 95),
-        p99Ms: percentile(latencies, 99),
-        maxMs: Math.max(...latencies),
+        warmupP99Ms: roundMs(percentile(warmJobs.map(latencyOf), 99)),
+        p50Ms: roundMs(percentile(latencies, 50)),
+        p95Ms: roundMs(percentile(latencies, 95)),
+        p99Ms: roundMs(percentile(latencies, 99)),
+        maxMs: roundMs(percentile(latencies, 100)),
+        endsFromDatabase: jobs.filter((j) => !times.get(j.id)!.endObserved).length,
         stagesMs: {
-          ingest: stage((s, at) => s.queuedAt - at),
+          // The load generator's lateness: due → its command sent (0 when on time).
+          send: stage((_, j) => j.submittedAt - j.dueAt),
+          ingest: stage((s, j) => s.queuedAt - j.submittedAt),
           dispatch: stage((s) => s.startedAt - s.queuedAt),
           // The dispatch stage split at the scheduler's claim: its share, then the dispatch stream's and the worker's.
           claim: stage((s) => s.dispatchedAt - s.queuedAt),
@@ -119,3 +143,10 @@ export const latency: Scenario = {
     }
   },
 };
+
+/** A job the loop sent: its id, when its command was sent and when it was due (epoch ms). */
+interface Sent {
+  readonly id: string;
+  readonly submittedAt: number;
+  readonly dueAt: number;
+}

@@ -28,25 +28,30 @@
  * from just before the burst's submit until a 5 ms poll saw all of it end (`cpu.ts`). With no
  * backlog (`--low 500`, the bursts after the low jobs ended) it is the burst's own cost; beside
  * a backlog it includes the low jobs'.
+ *
+ * A job's end is when its terminal event reached the bench on the events stream, published after
+ * its commit (`JobTimes.endedAt`; `highEndsFromDatabase` counts the high jobs whose message the
+ * bench did not see, timed by the event's `created_at` instead). Starts, inversions and the
+ * stages are measured between events' `created_at` and the job rows' times (see `JobStages`).
  */
 import { randomUUID } from 'node:crypto';
 import { byIds, type Pool, statement } from '@gantry/store';
 import type { Scenario } from '../scenario.js';
 import { metricSum } from '@gantry/testkit';
-import { type JobStages, percentile, standardJob, startCluster } from '../cluster.js';
+import { type JobStages, percentile, standardJob, type StartCluster, startCluster } from '../cluster.js';
 import { runTimeBetween, runTimeSnapshot } from '../cpu.js';
 
 export const priority: Scenario = {
   name: 'priority',
   description: 'high-priority latency and inversions under a low-priority backlog (--low 5000, --high 50, --workers 2, --concurrency 16, --express 0 slots per worker, --bursts 1)',
-  async run(args) {
+  async run(args, start: StartCluster = startCluster) {
     const lowCount = Number(args.get('low') ?? 5_000);
     const highCount = Number(args.get('high') ?? 50);
     const workers = Number(args.get('workers') ?? 2);
     const concurrency = Number(args.get('concurrency') ?? 16);
     const express = Number(args.get('express') ?? 0);
     const bursts = Number(args.get('bursts') ?? 1);
-    const cluster = await startCluster({ workers, concurrency, workerEnv: { WORKER_EXPRESS_SLOTS: String(express) } });
+    const cluster = await start({ workers, concurrency, workerEnv: { WORKER_EXPRESS_SLOTS: String(express) } });
     try {
       const ws = cluster.workspaceIds[0]!;
       const low = await cluster.submit(Array.from({ length: lowCount }, () => ({ workspaceId: ws, spec: standardJob({ priority: 10 }, 2) })));
@@ -58,11 +63,15 @@ export const priority: Scenario = {
       for (let b = 0; b < bursts; b++) {
         await cluster.waitForTerminal(Math.min(500 * (b + 1), lowCount) + highCount * b, 300_000);
         const highIds = Array.from({ length: highCount }, () => randomUUID());
-        const visible = whenVisible(cluster.pool, highIds);
+        const visible = whenVisible(cluster.pool, highIds, () => cluster.checkRefusals());
         const before = runTimeSnapshot(pids);
-        const high = await cluster.submit(highIds.map((id) => ({ id, workspaceId: ws, spec: standardJob({ priority: 90 }, 2) })));
-        const visibleAt = await visible;
-        await whenEnded(cluster.pool, highIds);
+        // Awaited together, so that a failure of either ends the run through its teardown (and
+        // the other's later failure, once the pool has closed, has a handler).
+        const [high, visibleAt] = await Promise.all([
+          cluster.submit(highIds.map((id) => ({ id, workspaceId: ws, spec: standardJob({ priority: 90 }, 2) }))),
+          visible,
+        ]);
+        await whenEnded(cluster.pool, highIds, () => cluster.checkRefusals());
         sent.push({ high, visibleAt, cpuMs: runTimeBetween(before, runTimeSnapshot(pids), processes) });
       }
       const high = sent.flatMap((s) => s.high);
@@ -109,6 +118,7 @@ export const priority: Scenario = {
         bursts,
         highP50Ms: percentile(highLatencies, 50),
         highP99Ms: percentile(highLatencies, 99),
+        highEndsFromDatabase: high.filter((h) => !times.get(h.id)!.endObserved).length,
         inversions,
         inversionsBeyondDispatched: dispatchedOverHigh,
         inversionsAfterVisible: dispatchedOverVisibleHigh,
@@ -147,8 +157,8 @@ export const priority: Scenario = {
  * before their submit, so this is their creation's commit, late by about one poll's round trip
  * (1–3 ms on a busy machine).
  */
-function whenVisible(pool: Pool, ids: readonly string[]): Promise<number> {
-  return whenAll(pool, ids, 'were created', 1, 60_000);
+function whenVisible(pool: Pool, ids: readonly string[], check: () => void): Promise<number> {
+  return whenAll(pool, ids, 'were created', 1, 60_000, check);
 }
 
 function mean(values: readonly number[]): number {
@@ -169,8 +179,8 @@ function burstCpu(perBurst: readonly Record<string, number>[]): Record<string, n
 }
 
 /** Resolves once every job of `ids` has ended; polled every 5 ms. */
-async function whenEnded(pool: Pool, ids: readonly string[]): Promise<void> {
-  await whenAll(pool, ids, 'ended', 5, 120_000);
+async function whenEnded(pool: Pool, ids: readonly string[], check: () => void): Promise<void> {
+  await whenAll(pool, ids, 'ended', 5, 120_000, check);
 }
 
 /**
@@ -183,11 +193,12 @@ const POLLS = {
   ended: statement('bench_priority_ended', `SELECT count(*)::int AS n FROM ${byIds('runner_jobs', '$1', 'j')} WHERE j.status IN ('COMPLETED', 'FAILED', 'CANCELLED')`),
 };
 
-/** When every job of `ids` first was `what` (epoch ms), polled every `everyMs`. */
-async function whenAll(pool: Pool, ids: readonly string[], what: keyof typeof POLLS, everyMs: number, timeoutMs: number): Promise<number> {
+/** When every job of `ids` first was `what` (epoch ms), polled every `everyMs`; `check` throws to end the wait (a refused command). */
+async function whenAll(pool: Pool, ids: readonly string[], what: keyof typeof POLLS, everyMs: number, timeoutMs: number, check: () => void): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const poll = POLLS[what]([JSON.stringify(ids)]);
   for (;;) {
+    check();
     const { rows } = await pool.query<{ n: number }>(poll);
     if (rows[0]!.n === ids.length) return Date.now();
     if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${ids.length} high jobs ${what} within ${timeoutMs} ms`);

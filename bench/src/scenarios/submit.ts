@@ -92,23 +92,30 @@ export const submit: Scenario = {
     const batchClients = Number(args.get('batch-clients') ?? 4);
     const stepsPerJob = Number(args.get('steps') ?? 3);
     const batchSize = 1_000;
-    const template = await createTemplate();
-    const db = await createTestDatabase(template);
-    const ns = await createTestNamespace({ provision: true });
-    const pool = createPool(db.url, { max: 2, applicationName: 'bench-submit' });
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const api = startService('api', {
-      DATABASE_URL: db.url,
-      GANTRY_NAMESPACE: ns.namespace,
-      PORT: String(port),
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_SECOND: '0',
-      DB_POOL_SIZE: '16',
-      PUBLISH_BACKLOG: String(10_000_000),
-    }, { nodeArgs: profilingArgs('api') });
+    // Everything made is torn down in reverse, whichever step failed.
+    const teardown: (() => Promise<unknown>)[] = [];
     try {
+      const template = await createTemplate();
+      teardown.unshift(() => dropTemplate(template));
+      const db = await createTestDatabase(template);
+      teardown.unshift(() => db.drop());
+      const ns = await createTestNamespace({ provision: true });
+      teardown.unshift(() => ns.cleanup());
+      const pool = createPool(db.url, { max: 2, applicationName: 'bench-submit' });
+      teardown.unshift(() => pool.end());
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const api = startService('api', {
+        DATABASE_URL: db.url,
+        GANTRY_NAMESPACE: ns.namespace,
+        PORT: String(port),
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_PER_SECOND: '0',
+        DB_POOL_SIZE: '16',
+        PUBLISH_BACKLOG: String(10_000_000),
+      }, { nodeArgs: profilingArgs('api') });
+      teardown.unshift(() => api.stop('SIGTERM'));
       const { rows } = await pool.query<{ id: string }>(`INSERT INTO workspaces (name) VALUES ('bench') RETURNING id`);
       const minted = mintToken();
       await pool.query(`INSERT INTO api_tokens (workspace_id, name, token_hash, prefix, scopes) VALUES ($1, 'bench', $2, $3, '{jobs:write}')`, [
@@ -172,11 +179,7 @@ export const submit: Scenario = {
         cores: cpus().length,
       };
     } finally {
-      await api.stop('SIGTERM');
-      await pool.end();
-      await ns.cleanup();
-      await db.drop();
-      await dropTemplate(template);
+      for (const step of teardown) await step().catch(() => undefined);
     }
   },
 };

@@ -1,0 +1,62 @@
+/**
+ * The cluster's view of a run against the real services: when it says a job ended, and what it
+ * does when the scheduler refuses a command.
+ */
+import { describe, expect, it } from 'vitest';
+import { standardJob, startCluster } from './cluster.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the bench cluster', () => {
+  it('times a job to the commit of its terminal event, not to the start of the transaction that wrote it', async () => {
+    const cluster = await startCluster({ workers: 1, concurrency: 1 });
+    const admin = await cluster.pool.connect();
+    try {
+      const ws = cluster.workspaceIds[0]!;
+      const [job] = await cluster.submit([{ workspaceId: ws, spec: standardJob({}, 1_500) }]);
+      const status = async () =>
+        (await cluster.pool.query<{ status: string }>('SELECT status FROM runner_jobs WHERE id = $1', [job!.id])).rows[0]?.status;
+      const deadline = Date.now() + 30_000;
+      while ((await status()) !== 'RUNNING') {
+        if (Date.now() > deadline) throw new Error('the job never ran');
+        await sleep(10);
+      }
+      // Into the EXECUTION step's 1.5 s sleep, hold the job's row until well after the step ends:
+      // the worker's terminal write waits for the lock and commits only after it is released.
+      await sleep(700);
+      await admin.query('BEGIN');
+      await admin.query('SELECT 1 FROM runner_jobs WHERE id = $1 FOR UPDATE', [job!.id]);
+      await sleep(2_500);
+      const released = Date.now();
+      await admin.query('COMMIT');
+      await cluster.waitForTerminal(1, 30_000);
+      const times = (await cluster.timings()).get(job!.id)!;
+      const { rows } = await cluster.pool.query<{ at: Date }>(`SELECT created_at AS at FROM job_events WHERE job_id = $1 AND type = 'job.completed'`, [job!.id]);
+      expect(await status()).toBe('COMPLETED');
+      // The transaction started before the release (what created_at says), its commit after it.
+      expect(rows[0]!.at.getTime()).toBeLessThan(released);
+      expect(times.endObserved).toBe(true);
+      expect(times.endedAt).toBeGreaterThanOrEqual(released);
+    } finally {
+      await admin.query('ROLLBACK').catch(() => undefined);
+      admin.release();
+      await cluster.stop();
+    }
+  }, 90_000);
+
+  it('fails the wait for jobs at once, with the reason, when the scheduler refuses their command', async () => {
+    const cluster = await startCluster({ workers: 1, concurrency: 1 });
+    try {
+      const ws = cluster.workspaceIds[0]!;
+      // A run_at beyond Limits.maxDelayMs: the whole command is refused.
+      await cluster.submit([{ workspaceId: ws, spec: standardJob({ runAt: '2100-01-01T00:00:00.000Z' }) }, { workspaceId: ws, spec: standardJob() }]);
+      // Well within the test's timeout, where the wait's own is ten minutes.
+      await expect(cluster.waitForTerminal(2, 600_000)).rejects.toThrow(/refused 1 command.*cmd\.submit/);
+      expect(() => cluster.checkRefusals()).toThrow(/refused/);
+      const { rows } = await cluster.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_jobs');
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await cluster.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,23 @@
+/** recovery against the real cluster: a job that never ends is reported as lost, not a thrown timeout. */
+import { describe, expect, it } from 'vitest';
+import { type Cluster, type StartCluster, startCluster } from '../cluster.js';
+import { recovery } from './recovery.js';
+
+describe('recovery', () => {
+  it('reports lostJobs: 1 when one job never ends, after its bounded wait', async () => {
+    // The last job runs 300 days from now: it stays PENDING, as a lost job would stay unfinished.
+    const start: StartCluster = async (opts) => {
+      const cluster = await startCluster(opts);
+      return {
+        ...cluster,
+        submit: (jobs, o) =>
+          cluster.submit(
+            jobs.map((j, i) => (i === jobs.length - 1 ? { ...j, spec: { ...j.spec, runAt: new Date(Date.now() + 300 * 86_400_000).toISOString() } } : j)),
+            o,
+          ),
+      } satisfies Cluster;
+    };
+    const figures = await recovery.run(new Map([['jobs', '60'], ['workers', '2'], ['concurrency', '4'], ['lost-ms', '1000'], ['settle-ms', '20000']]), start);
+    expect(figures, JSON.stringify(figures)).toMatchObject({ jobs: 60, lostJobs: 1, failedJobs: 0, doubleTerminal: 0 });
+  }, 120_000);
+});
