@@ -40,7 +40,7 @@ import {
 import { aborted, delay, type Logger } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { CommandContext, Incoming, Outcome } from './context.js';
-import { commandKindOf, type DeadLetterer } from './dead-letter.js';
+import { commandKindOf, commandLabelOf, type DeadLetterer } from './dead-letter.js';
 import { handleApprovals, handleCancels, handleRetries } from './job-commands.js';
 import { HeldMessages } from './held.js';
 import { inRankOrder, type Rank, rankOf } from './overtaking.js';
@@ -477,7 +477,7 @@ export class CommandConsumer {
         reason,
       );
       msg.ack();
-      this.#opts.metrics.commands.inc({ command: commandKindOf(this.#opts.names, msg.subject), outcome: 'dead_lettered' });
+      this.#opts.metrics.commands.inc({ command: commandLabelOf(this.#opts.names, msg.subject), outcome: 'dead_lettered' });
     } catch (err) {
       this.#opts.logger.error({ err, seq: msg.seq }, 'could not dead-letter a command; it will be redelivered');
       msg.nak(NAK_DELAY_MS);

@@ -5,7 +5,7 @@
  * so it never blocks the commands behind it. `gantry dead-letters` lists and replays them.
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { type ErrorCode, Headers, Limits, type Names } from '@gantry/contracts';
+import { COMMAND_KINDS, type ErrorCode, Headers, Limits, type Names } from '@gantry/contracts';
 import type { Logger, Publisher } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
 
@@ -44,6 +44,15 @@ export function commandKindOf(names: Names, subject: string): string {
   return subject.startsWith(prefix) ? subject.slice(prefix.length) : 'unknown';
 }
 
+/**
+ * The `command` label of a subject's metrics: its kind when it is one of {@link COMMAND_KINDS},
+ * `unknown` otherwise. Senders choose subjects: each bogus one must not make a series of its own.
+ */
+export function commandLabelOf(names: Names, subject: string): string {
+  const kind = commandKindOf(names, subject);
+  return (COMMAND_KINDS as readonly string[]).includes(kind) ? kind : 'unknown';
+}
+
 export function createDeadLetterer(opts: { publisher: Publisher; names: Names; metrics: SchedulerMetrics; logger: Logger }): DeadLetterer {
   const { publisher, names, metrics, logger } = opts;
   return async (source, code, reason) => {
@@ -59,7 +68,7 @@ export function createDeadLetterer(opts: { publisher: Publisher; names: Names; m
     const data = source.data.byteLength <= Limits.maxCommandBytes ? source.data : source.data.subarray(0, Limits.maxCommandBytes);
     // The id makes a repeat of this dead-lettering (after a crash before the ack) a no-op.
     await publisher.publish(names.subjects.deadLetter(kind), data, { headers, msgId: `dlq:${source.streamSequence}` });
-    metrics.deadLetters.inc({ command: kind, reason: code });
+    metrics.deadLetters.inc({ command: commandLabelOf(names, source.subject), reason: code });
     logger.warn({ subject: source.subject, seq: source.streamSequence, code, reason }, 'command dead-lettered');
   };
 }

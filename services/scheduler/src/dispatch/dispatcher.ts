@@ -412,7 +412,10 @@ export class Dispatcher {
       })),
     );
     const failed = jobs.filter((_, i) => results[i]!.status === 'rejected');
-    for (const job of jobs) this.#observeWait(poolName, job, now);
+    // A job whose publish failed is un-marked and waits on: its wait ends at a later dispatch.
+    jobs.forEach((job, i) => {
+      if (results[i]!.status !== 'rejected') this.#observeWait(poolName, job, now);
+    });
     metrics.dispatches.inc({ pool: poolName, outcome: 'published' }, jobs.length - failed.length);
     if (failed.length > 0) {
       metrics.dispatches.inc({ pool: poolName, outcome: 'failed' }, failed.length);
