@@ -50,6 +50,21 @@ describe('JobWriter', () => {
     await writer.stop();
   });
 
+  it('reports each write of a failed batch as it is retried alone: one error for the bad one, the good ones committed with their events', async () => {
+    const [good, bad] = await createJobs(pool, workspaceId, 2);
+    const flushes: FlushReport[] = [];
+    const writer = new JobWriter({ pool, onFlush: (r) => flushes.push(r) });
+    // One batch: the second write breaks progress' CHECK (0..100), so the batch fails as a whole.
+    const [ok, refused] = await Promise.allSettled([writer.write(progress(good!.id, 5)), writer.write(progress(bad!.id, 150))]);
+    await writer.stop();
+    expect([ok.status, refused.status]).toEqual(['fulfilled', 'rejected']);
+    expect((await sequences(good!.id)).map((r) => r.progress)).toEqual([null, null, 5]);
+    expect(flushes.map(({ writes, events, ok }) => ({ writes, events, ok }))).toEqual([
+      { writes: 1, events: 1, ok: true },
+      { writes: 1, events: 0, ok: false },
+    ]);
+  });
+
   it('group-commits many concurrent writes into few transactions, in order per job', async () => {
     const jobs = await createJobs(pool, workspaceId, 20);
     const flushes: FlushReport[] = [];

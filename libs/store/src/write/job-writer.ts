@@ -226,12 +226,14 @@ export class JobWriter {
     try {
       settled = await this.#apply(batch.map((p) => p.write));
     } catch (err) {
-      this.#report(batch.length, [], started, false);
       if (batch.length === 1 || isConnectionError(err)) {
+        this.#report(batch.length, [], started, false);
         const translated = translateDbError(err);
         for (const p of batch) p.reject(translated);
         return;
       }
+      // Write by write, each reporting its own commit or failure: one bad write among good ones
+      // is one error, and the good ones' events are counted.
       for (const p of batch) await this.#flushAlone(p);
       return;
     }
@@ -242,13 +244,16 @@ export class JobWriter {
   }
 
   async #flushAlone(p: Pending): Promise<void> {
+    const started = performance.now();
     let settled: (WriteResult | Error)[];
     try {
       settled = await this.#apply([p.write]);
     } catch (err) {
+      this.#report(1, [], started, false);
       p.reject(translateDbError(err));
       return;
     }
+    this.#report(1, settled.filter((r): r is WriteResult => !(r instanceof Error)), started, true);
     this.#settle([p], settled);
     this.#committed(settled.filter((r): r is WriteResult => !(r instanceof Error)));
   }
