@@ -23,6 +23,7 @@ const EXPECTED_ALERTS = [
   'GantryQueueWaitBudgetBurnSlow',
   'GantrySchedulerNoLeader',
   'GantryNoLiveWorkers',
+  'GantryDispatchStalled',
   'GantryDeadLettersRising',
   'GantryJobFailureRatioHigh',
   'GantryJobsStuckRunning',
