@@ -1,11 +1,22 @@
 /** The scheduler's metrics, on the service registry. Names and labels come from contracts. */
 import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
-import { counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
+import { boundedLabel, counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
 import type { Registry } from 'prom-client';
+
+/** Job types that get a series of their own; the rest count as `other` (tenants choose types). */
+const MAX_TYPE_LABELS = 200;
 
 /** Registers the scheduler's metrics on `registry` (each created once per registry). */
 export function schedulerMetrics(registry: Registry) {
+  const finished = counterOn(registry, {
+    name: M.jobsFinished,
+    help: 'Jobs the scheduler ended itself (a lost worker’s or an overdue job with no attempt left, an approval gate past its deadline), by job type and status; workers count the jobs they end.',
+    labelNames: [L.type, L.status],
+  });
+  const typeLabel = boundedLabel(MAX_TYPE_LABELS);
   return {
+    /** Counts a job the scheduler's write ended in `status` (FAILED or CANCELLED). */
+    jobEnded: (type: string, status: string) => finished.inc({ type: typeLabel(type), status }),
     queueDepth: gaugeOn(registry, { name: M.queueDepth, help: 'Jobs QUEUED, not yet dispatched and runnable now (their runAt, if any, passed), by pool and priority.', labelNames: [L.pool, L.priority] }),
     queueDelayed: gaugeOn(registry, { name: M.queueDelayed, help: 'Jobs QUEUED whose runAt (a delay, or a retry’s backoff) has not come yet, by pool.', labelNames: [L.pool] }),
     queueOldestAge: gaugeOn(registry, { name: M.queueOldestAge, help: 'Age of the oldest dispatchable QUEUED job, by pool.', labelNames: [L.pool] }),

@@ -20,7 +20,7 @@ beforeAll(async () => {
 async function value(name: string, metricName: string, labels: Record<string, string>): Promise<number> {
   const metric = h.metrics.registry.getSingleMetric(name);
   const values = metric ? (await metric.get()).values : [];
-  return values.find((v) => (v.metricName ?? name) === metricName && Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+  return values.find((v) => ((v as { metricName?: string }).metricName ?? name) === metricName && Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
 }
 
 describe('the queue wait', () => {

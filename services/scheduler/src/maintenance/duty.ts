@@ -2,7 +2,7 @@
 import { type BackoffPolicy, hasAttemptsLeft, type JobError, type Names, type QueueReason, retryDelayMs } from '@gantry/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@gantry/runtime';
-import { type JobWrite, type JobWriter, latestCancelReasonSql, type Pool } from '@gantry/store';
+import { type JobWrite, type JobWriter, latestCancelReasonSql, type Pool, type WriteResult } from '@gantry/store';
 import { failAttempt } from '../jobs/writes.js';
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
@@ -28,6 +28,8 @@ export interface DutyContext {
 /** A RUNNING job whose attempt ended without its worker reporting. */
 export interface OrphanedJob {
   id: string;
+  /** The job's type (a metric label). */
+  type: string;
   attempt: number;
   failures: number;
   max_attempts: number;
@@ -40,7 +42,7 @@ export interface OrphanedJob {
 }
 
 /** SQL columns that fill an {@link OrphanedJob}. */
-export const ORPHAN_COLUMNS = `j.id, j.attempt, j.failures, j.max_attempts, j.backoff,
+export const ORPHAN_COLUMNS = `j.id, j.type, j.attempt, j.failures, j.max_attempts, j.backoff,
   ARRAY(SELECT s.id FROM job_steps s WHERE s.job_id = j.id ORDER BY s.ordinal) AS step_ids,
   j.cancel_requested_at IS NOT NULL AS cancel_pending,
   CASE WHEN j.cancel_requested_at IS NOT NULL THEN ${latestCancelReasonSql('j.id')} END AS cancel_reason`;
@@ -73,4 +75,14 @@ function cancelOrphan(job: OrphanedJob): JobWrite {
     set: { completedAt: 'now', workerId: null, deadlineAt: null },
     events: [{ type: 'job.cancelled', actor: 'scheduler', payload: { reason: job.cancel_reason, from: 'RUNNING' } }],
   };
+}
+
+/**
+ * Counts the jobs the writes of a duty ended (FAILED or CANCELLED) in `gantry_jobs_finished_total`,
+ * as workers count the jobs they end: the failure ratio must see a lost worker's last attempt.
+ */
+export function countEnded(metrics: SchedulerMetrics, jobs: readonly { readonly type: string }[], results: readonly WriteResult[]): void {
+  results.forEach((r, i) => {
+    if (r.applied && (r.status === 'FAILED' || r.status === 'CANCELLED')) metrics.jobEnded(jobs[i]!.type, r.status);
+  });
 }

@@ -21,7 +21,7 @@
  */
 import type { JobError } from '@gantry/contracts';
 import type { WorkerRegistry } from '../workers/registry.js';
-import { attemptFailed, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
+import { attemptFailed, countEnded, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
 
 export async function recoverLostWorkersOnce(
   ctx: DutyContext,
@@ -57,6 +57,7 @@ export async function recoverLostWorkersOnce(
       return attemptFailed(job, error, 'worker_lost');
     }),
   ));
+  countEnded(ctx.metrics, rows, results);
   const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
   const workersOf = (isLive: boolean) => [...new Set(rows.filter((j) => j.worker_live === isLive).map((j) => j.worker_id))];
   ctx.logger.warn({ jobs: rows.length, requeued, lostWorkers: workersOf(false), liveWorkers: workersOf(true) }, 'recovered jobs of lost workers, or that their live workers no longer hold');

@@ -6,7 +6,7 @@
  */
 import type { JobError } from '@gantry/contracts';
 import { sendCancelSignal } from '../commands/job-commands.js';
-import { attemptFailed, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
+import { attemptFailed, countEnded, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
 
 const signalled = new WeakMap<DutyContext, Set<string>>();
 
@@ -16,7 +16,7 @@ const signalled = new WeakMap<DutyContext, Set<string>>();
  * job through `(job_id, ordinal)`: `job_steps` has no index on its status, and a join let the
  * planner hash the whole table's WAITING steps in every pass, a scan of every step ever written.
  */
-export const GATES_OVERDUE_SQL = `SELECT j.id, j.attempt, j.failures, s.id AS step_id FROM runner_jobs j
+export const GATES_OVERDUE_SQL = `SELECT j.id, j.type, j.attempt, j.failures, s.id AS step_id FROM runner_jobs j
   CROSS JOIN LATERAL (
     SELECT s.id FROM job_steps s WHERE s.job_id = j.id AND s.status = 'WAITING' ORDER BY s.ordinal LIMIT 1
   ) s
@@ -44,6 +44,7 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
     // Between rounds, as the lost workers' requeue (`DutyContext.betweenRounds`): a worker that
     // never stopped the job, or is gone, may still look live to a round under way.
     const results = await ctx.betweenRounds(() => ctx.writer.writeMany(expired.map((job) => attemptFailed(job, error, 'retry'))));
+    countEnded(ctx.metrics, expired, results);
     const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
     if (requeued > 0) {
       ctx.metrics.requeued.inc({ reason: 'timeout' }, requeued);
@@ -52,10 +53,10 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
   }
   if (seen.size > 10 * limit) seen.clear();
 
-  const gates = await ctx.pool.query<{ id: string; attempt: number; failures: number; step_id: string }>(GATES_OVERDUE_SQL, [limit]);
+  const gates = await ctx.pool.query<{ id: string; type: string; attempt: number; failures: number; step_id: string }>(GATES_OVERDUE_SQL, [limit]);
   if (gates.rows.length === 0) return;
   const gateError: JobError = { code: 'TIMEOUT', message: 'nobody decided the approval gate in time', retryable: false };
-  await ctx.writer.writeMany(
+  const decided = await ctx.writer.writeMany(
     gates.rows.map((g) => ({
       jobId: g.id,
       attempt: g.attempt,
@@ -69,4 +70,5 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
       ],
     })),
   );
+  countEnded(ctx.metrics, gates.rows, decided);
 }
