@@ -3,9 +3,10 @@
  * oldest job); throughput by terminal status and the failure ratio; workers and busy slots;
  * dead letters and commands; the scheduler's leadership; and each process's health.
  *
- * Queue gauges come from the scheduler leader; a standby keeps the last values it exported as
- * leader, so queue panels keep only the leader's series (`* on (namespace, pod) group_left ()
- * gantry_scheduler_leader`).
+ * Queue gauges come from the scheduler leader (a replica that stops leading clears them, and
+ * one that leads again sets them anew); queue panels keep only the leader's series (`* on
+ * (namespace, pod) group_left () gantry_scheduler_leader`), so no series of a former leader is
+ * summed with the current one's while its scrape lags.
  */
 import { dashboard, type DashboardSpec, NS, NS_SVC, RATE } from './builder.js';
 
@@ -63,13 +64,13 @@ export const overviewSpec: DashboardSpec = {
       panels: [
         {
           title: 'Queue depth by priority',
-          description: 'Jobs QUEUED and not yet dispatched (delayed ones included), by priority.',
+          description: 'Jobs QUEUED, not yet dispatched and runnable now, by priority (jobs delayed to a later runAt are gantry_queue_delayed).',
           stacked: true,
           queries: [{ expr: `sum by (priority) (gantry_queue_depth{${NS}} ${LEADER})`, legend: 'priority {{priority}}' }],
         },
         {
           title: 'Queue wait p50 / p99',
-          description: 'Time from queued to dispatched. The SLO: 99 % within 10 s.',
+          description: 'Time from a job becoming runnable (queued, or its runAt if later) to its dispatch. The SLO: 99 % within 10 s.',
           unit: 's',
           queries: [
             { expr: `histogram_quantile(0.5, sum by (le) (rate(gantry_queue_wait_seconds_bucket{${NS}}[${RATE}])))`, legend: 'p50' },
