@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { answers } from '@gantry/runtime';
-import { adminUrl, databaseUrl, freePort, randomNamespace } from '@gantry/testkit';
+import { databaseUrl, dropDatabase, freePort, randomNamespace } from '@gantry/testkit';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];
@@ -20,13 +19,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-async function dropDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await client.end();
-}
 
 describe('npm run up with the nats-server it starts itself', () => {
   it('Ctrl-C stops every service gracefully, before the nats-server they use', async () => {

@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { names } from '@gantry/contracts';
 import { answers, connectNats, createLogger, deleteNamespace, loadConfig } from '@gantry/runtime';
-import { adminUrl, databaseUrl, freePort, randomNamespace } from '@gantry/testkit';
+import { databaseUrl, dropDatabase, freePort, randomNamespace } from '@gantry/testkit';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];
@@ -47,13 +46,6 @@ function up(env: Record<string, string>) {
     },
     child,
   };
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await client.end();
 }
 
 async function dropNamespace(namespace: string): Promise<void> {

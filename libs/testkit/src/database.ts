@@ -62,6 +62,11 @@ export async function dropTemplate(name: string): Promise<void> {
   await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name}`));
 }
 
+/** Drops database `name` if it exists, ending any session still on it: for a database a test made under a name of its own. */
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
 export interface TestDatabase {
   readonly name: string;
   readonly url: string;

@@ -1,5 +1,5 @@
 /** @gantry/testkit — helpers for Gantry's tests against the real PostgreSQL and NATS. */
-export { adminUrl, createTemplate, createTestDatabase, databaseUrl, dropTemplate, type TestDatabase } from './database.js';
+export { adminUrl, createTemplate, createTestDatabase, databaseUrl, dropDatabase, dropTemplate, type TestDatabase } from './database.js';
 export { started, useTestDatabase } from './use-database.js';
 export * from './factories.js';
 export * from './nats.js';
