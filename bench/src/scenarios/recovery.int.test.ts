@@ -1,10 +1,13 @@
 /** recovery against the real cluster: a job that never ends is reported as lost, not a thrown timeout. */
+import { dispatchConsumer, names } from '@gantry/contracts';
 import { describe, expect, it } from 'vitest';
 import { type Cluster, type StartCluster, startCluster } from '../cluster.js';
 import { recovery } from './recovery.js';
 
+const SETTLE_MS = 20_000;
+
 describe('recovery', () => {
-  it('reports lostJobs: 1 when one job never ends, after its bounded wait', async () => {
+  it('counts a job that never ends in lostJobs after its bounded wait, rather than throwing a timeout', async () => {
     // The last job runs 300 days from now: it stays PENDING, as a lost job would stay unfinished.
     const start: StartCluster = async (opts) => {
       const cluster = await startCluster(opts);
@@ -17,7 +20,18 @@ describe('recovery', () => {
           ),
       } satisfies Cluster;
     };
-    const figures = await recovery.run(new Map([['jobs', '60'], ['workers', '2'], ['concurrency', '4'], ['lost-ms', '1000'], ['settle-ms', '20000']]), start);
-    expect(figures, JSON.stringify(figures)).toMatchObject({ jobs: 60, lostJobs: 1, failedJobs: 0, doubleTerminal: 0 });
+    const figures = await recovery.run(
+      new Map([['jobs', '60'], ['workers', '2'], ['concurrency', '4'], ['lost-ms', '1000'], ['settle-ms', String(SETTLE_MS)]]),
+      start,
+    );
+    const seen = JSON.stringify(figures);
+    expect(figures, seen).toMatchObject({ jobs: 60, failedJobs: 0, cancelledJobs: 0, doubleTerminal: 0 });
+    // A dispatch the killed worker had pulled but not yet claimed comes back only after the
+    // dispatch consumer's ack wait, longer than this run's settle: on a starved machine (CI) the
+    // kill can catch one in that window, and it is then unfinished too. Nothing else may be.
+    expect(dispatchConsumer(names('bench'), 'default').ackWaitMs).toBeGreaterThan(SETTLE_MS);
+    const unclaimedAtKill = figures.dispatchedUnclaimedAtKill as number;
+    expect(figures.lostJobs, seen).toBeGreaterThanOrEqual(1);
+    expect(figures.lostJobs, seen).toBeLessThanOrEqual(1 + unclaimedAtKill);
   }, 120_000);
 });
