@@ -1,6 +1,7 @@
 /**
  * Cancelling jobs, as the protocol has the API do it:
- * - PENDING, QUEUED or WAITING → CANCELLED at once (move 10), `job.cancelled{from}`;
+ * - PENDING, QUEUED or WAITING → CANCELLED at once (move 10), `job.cancelled{from}`; a WAITING
+ *   job's gate is SKIPPED in the same write (`step.skipped`), nobody being left to decide it;
  * - RUNNING → `cancel_requested_at` and `job.cancel_requested` (move 11), then a CancelSignal to
  *   the worker holding the attempt; the worker aborts, runs CLEANUP and writes move 9. If the
  *   signal is lost the scheduler's reconciler re-sends it while the request stands.
@@ -9,12 +10,12 @@
  * in between, the write is refused and the decision is taken again from a fresh read.
  */
 import { GantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
-import type { JobWrite } from '@gantry/store';
+import { type JobWrite, skipWaitingGate, waitingStepSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
 import { CANCELLABLE_STATUSES, type JobFilter } from '../schemas.js';
 import { filterConditions } from './list.js';
-import { getJobRow } from './read.js';
+import { getJobRow, type Queryable } from './read.js';
 
 /** Who cancels, and why. */
 export interface Canceller {
@@ -34,7 +35,13 @@ interface Target {
   readonly attempt: number;
   readonly worker_id: string | null;
   readonly cancel_requested_at: Date | null;
+  /** A WAITING job's gate; null in any other status. */
+  readonly waiting_step_id: string | null;
 }
+
+/** The columns of a {@link Target}, of `runner_jobs j`. */
+const TARGET_COLUMNS = `j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at,
+  CASE WHEN j.status = 'WAITING' THEN ${waitingStepSql('j.id')} END AS waiting_step_id`;
 
 /** How often a single cancel re-reads a job that keeps moving under it. */
 const MAX_TRIES = 5;
@@ -42,18 +49,23 @@ const MAX_TRIES = 5;
 const BULK_PAGE = 1_000;
 
 /** The write that cancels `job`, or null when its status cannot be cancelled (terminal). */
-export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt'>, who: Pick<Canceller, 'actor' | 'reason'>): JobWrite | null {
+export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt' | 'waiting_step_id'>, who: Pick<Canceller, 'actor' | 'reason'>): JobWrite | null {
   const base = { jobId: job.id, attempt: job.attempt, expect: [job.status] };
   switch (job.status) {
     case JobStatus.PENDING:
     case JobStatus.QUEUED:
-    case JobStatus.WAITING:
+    case JobStatus.WAITING: {
+      const cancelled = { type: 'job.cancelled' as const, actor: who.actor, payload: { reason: who.reason, from: job.status } };
+      const gate = job.status === JobStatus.WAITING && job.waiting_step_id !== null ? skipWaitingGate(job.waiting_step_id, who.actor) : null;
       return {
         ...base,
         to: JobStatus.CANCELLED,
         set: { completedAt: 'now' },
-        events: [{ type: 'job.cancelled', actor: who.actor, payload: { reason: who.reason, from: job.status } }],
+        ...(gate ? { steps: [gate.step] } : {}),
+        // job.cancelled last: a job's terminal event is its last.
+        events: gate ? [gate.event, cancelled] : [cancelled],
       };
+    }
     case JobStatus.RUNNING:
       return {
         ...base,
@@ -65,6 +77,12 @@ export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt'>, who:
   }
 }
 
+/** The WAITING step of job `jobId`, or null. */
+async function waitingStepOf(db: Queryable, jobId: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string | null }>(`SELECT ${waitingStepSql('$1::uuid')} AS id`, [jobId]);
+  return rows[0]?.id ?? null;
+}
+
 function signal(deps: ApiDeps, job: Target, who: Canceller): void {
   if (job.worker_id === null) return;
   const message: CancelSignal = { v: 1, jobId: job.id, attempt: job.attempt, reason: 'cancelled' };
@@ -74,7 +92,8 @@ function signal(deps: ApiDeps, job: Target, who: Canceller): void {
 /** Cancels one job of the workspace; NOT_FOUND, or INVALID_TRANSITION for a finished job. */
 export async function cancelJob(deps: ApiDeps, jobId: string, who: Canceller): Promise<CancelOutcome> {
   for (let i = 0; i < MAX_TRIES; i++) {
-    const job = await getJobRow(deps.pool, who.workspaceId, jobId);
+    const row = await getJobRow(deps.pool, who.workspaceId, jobId);
+    const job: Target = { ...row, waiting_step_id: row.status === JobStatus.WAITING ? await waitingStepOf(deps.pool, row.id) : null };
     if (job.status === JobStatus.RUNNING && job.cancel_requested_at !== null) {
       signal(deps, job, who);
       return 'requested';
@@ -120,7 +139,7 @@ export async function cancelMatching(deps: ApiDeps, filter: JobFilter, who: Canc
       where.push(`(j.created_at, j.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     const { rows } = await deps.pool.query<Target & { cursor_at: string }>(
-      `SELECT j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at,
+      `SELECT ${TARGET_COLUMNS},
          to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
        FROM runner_jobs j WHERE ${where.join(' AND ')} ORDER BY j.created_at, j.id LIMIT ${BULK_PAGE}`,
       params,
@@ -134,7 +153,7 @@ export async function cancelMatching(deps: ApiDeps, filter: JobFilter, who: Canc
       const conditions = filterConditions(who.workspaceId, { ...filter, status: statuses }, again);
       again.push(moved);
       batch = (await deps.pool.query<Target>(
-        `SELECT j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at FROM runner_jobs j
+        `SELECT ${TARGET_COLUMNS} FROM runner_jobs j
          WHERE ${conditions.join(' AND ')} AND j.id = ANY($${again.length}::uuid[])`,
         again,
       )).rows;

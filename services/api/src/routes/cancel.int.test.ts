@@ -26,8 +26,8 @@ async function submit(jobs: JobSpecInput[], token = ws.writer): Promise<string[]
   return BatchResult.parse(res.body).jobs.map((j) => j.id);
 }
 
-async function eventsOf(jobId: string): Promise<{ type: string; actor: string; payload: Record<string, unknown> }[]> {
-  const { rows } = await t.api.pool.query('SELECT type, actor, payload FROM job_events WHERE job_id = $1 ORDER BY sequence', [jobId]);
+async function eventsOf(jobId: string): Promise<{ type: string; actor: string; stepId: string | null; payload: Record<string, unknown> }[]> {
+  const { rows } = await t.api.pool.query('SELECT type, actor, step_id AS "stepId", payload FROM job_events WHERE job_id = $1 ORDER BY sequence', [jobId]);
   return rows;
 }
 
@@ -68,8 +68,12 @@ describe('POST /runner-jobs/:id/cancel', () => {
     // The id in upper case: the same job, answered with its steps.
     const res = await t.api.call('POST', `/runner-jobs/${id!.toUpperCase()}/cancel`, { token: ws.writer });
     expect([res.status, (res.body as { status: string }).status]).toEqual([200, 'CANCELLED']);
-    expect(JobView.parse(res.body).steps.map((s) => s.name)).toEqual(['build', 'approve', 'cleanup']);
-    expect((await eventsOf(id!)).at(-1)).toMatchObject({ type: 'job.cancelled', payload: { reason: null, from: 'WAITING' } });
+    expect(JobView.parse(res.body).steps.map((s) => [s.name, s.status])).toEqual([['build', 'PENDING'], ['approve', 'SKIPPED'], ['cleanup', 'PENDING']]);
+    // The gate nobody will decide is skipped in the same write, and job.cancelled stays the last event.
+    expect((await eventsOf(id!)).slice(-2)).toMatchObject([
+      { type: 'step.skipped', stepId: gate, payload: { reason: 'the job was cancelled' } },
+      { type: 'job.cancelled', payload: { reason: null, from: 'WAITING' } },
+    ]);
   });
 
   it('asks the worker holding a RUNNING job to stop (202): cancel_requested_at, job.cancel_requested, a CancelSignal', async () => {
@@ -174,6 +178,24 @@ describe('POST /runner-jobs/cancel', () => {
       errors: [{ path: 'status.0' }],
     });
     expect((await t.api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [pending])).rows[0].status).toBe('PENDING');
+  });
+
+  it('skips the gate of each WAITING job it cancels', async () => {
+    const ids = await submit([gatedSpec({ type: 'gated-bulk' }), gatedSpec({ type: 'gated-bulk' })]);
+    for (const id of ids) {
+      const gate = (await t.api.pool.query('SELECT id FROM job_steps WHERE job_id = $1 AND ordinal = 1', [id])).rows[0].id;
+      await t.writer.write(queue(id));
+      await t.writer.write(start(id));
+      await t.writer.write(park(id, gate));
+    }
+    const res = await t.api.call('POST', '/runner-jobs/cancel', { token: ws.admin, body: { type: 'gated-bulk' } });
+    expect(res.body).toEqual({ matched: 2, cancelled: 2, cancelRequested: 0 });
+    const { rows } = await t.api.pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM job_steps WHERE job_id = ANY($1::uuid[]) GROUP BY status ORDER BY status',
+      [ids],
+    );
+    expect(rows).toEqual([{ status: 'PENDING', n: 4 }, { status: 'SKIPPED', n: 2 }]);
+    for (const id of ids) expect((await eventsOf(id)).slice(-2).map((e) => e.type)).toEqual(['step.skipped', 'job.cancelled']);
   });
 
   it('cancels a matching job that the scheduler queues between the bulk cancel’s read and its write', async () => {

@@ -39,6 +39,10 @@ async function row(id: string) {
   return rows[0]!;
 }
 
+async function stepStatus(id: string) {
+  return (await h.pool.query<{ status: string }>('SELECT status FROM job_steps WHERE id = $1', [id])).rows[0]!.status;
+}
+
 describe('a cancel requested while the job ran, then its park', () => {
   it('ends CANCELLED though its gate is approved before the reconciler’s pass', async () => {
     const spec = jobSpec({ pool: 'approve', steps: [{ name: 'gate', phase: 'EXECUTION', type: 'GATE', spec: { kind: 'approval' } }] });
@@ -72,8 +76,9 @@ describe('a cancel requested while the job ran, then its park', () => {
 
     // The reconciler's pass, which honours cancels that reached no attempt.
     await withDuty((duty) => reconcileOnce(duty, RECONCILE));
-    // The cancel came first: the job must not run again.
+    // The cancel came first: the job must not run again, and its gate, undecided, is skipped.
     expect(await row(job!.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await stepStatus(stepId)).toBe('SKIPPED');
   });
 
   it('is cancelled, not failed, when its gate’s deadline passes before the reconciler’s pass', async () => {
@@ -90,6 +95,7 @@ describe('a cancel requested while the job ran, then its park', () => {
     expect(await row(job!.id)).toMatchObject({ status: 'WAITING' });
     await withDuty((duty) => reconcileOnce(duty, RECONCILE));
     expect(await row(job!.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await stepStatus(stepId)).toBe('SKIPPED');
   });
 });
 

@@ -319,10 +319,10 @@ describe('cancel, retry and approve commands', () => {
     expect((await eventTypes(failed!.id)).filter((t) => t === 'job.queued')).toHaveLength(2);
   });
 
-  it('approve and reject a waiting approval gate', async () => {
+  it('approve, reject and cancel a job waiting at an approval gate', async () => {
     const spec = jobSpec({ steps: [{ name: 'gate', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }] });
-    const [approved, rejected] = await createJobs(h.pool, workspaceId, 2, { spec });
-    for (const j of [approved!, rejected!]) {
+    const [approved, rejected, cancelled] = await createJobs(h.pool, workspaceId, 3, { spec });
+    for (const j of [approved!, rejected!, cancelled!]) {
       await h.pool.query(`UPDATE runner_jobs SET status = 'WAITING' WHERE id = $1`, [j.id]);
       await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [j.id]);
     }
@@ -334,6 +334,13 @@ describe('cancel, retry and approve commands', () => {
     expect(await status(approved!.id)).toEqual({ status: 'QUEUED', attempt: 2 });
     expect((await eventTypes(approved!.id)).slice(-2)).toEqual(['gate.passed', 'job.queued']);
     expect((await eventTypes(rejected!.id)).slice(-2)).toEqual(['gate.failed', 'job.failed']);
+
+    // A cancel ends the job and skips its gate in the same write: nobody is left to decide it.
+    await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: cancelled!.id }, { [Headers.token]: token });
+    await waitFor(async () => (await status(cancelled!.id))?.status === 'CANCELLED');
+    const gate = await h.pool.query('SELECT status FROM job_steps WHERE job_id = $1', [cancelled!.id]);
+    expect(gate.rows).toEqual([{ status: 'SKIPPED' }]);
+    expect((await eventTypes(cancelled!.id)).slice(-2)).toEqual(['step.skipped', 'job.cancelled']);
   });
 
   it('need the scope of their HTTP route (jobs:admin to decide a gate), and name the token as their actor', async () => {

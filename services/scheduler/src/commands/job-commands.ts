@@ -106,7 +106,7 @@ export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'can
         case 'PENDING':
         case 'QUEUED':
         case 'WAITING':
-          return once(cancelIdle(stateOf(job), job.status, reason, actor), incoming.command.id);
+          return once(cancelIdle(stateOf(job), job.status, reason, actor, job.waiting_step_id), incoming.command.id);
         case 'RUNNING':
           return requestCancel(stateOf(job), reason, actor, incoming.command.id);
         default:
@@ -165,7 +165,7 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
     if (job.status !== 'WAITING' || gate !== job.id) return null;
     // A cancel requested while the job ran, which its park reached first, comes before the
     // decision: the job is cancelled, as the reconciler would have cancelled it.
-    if (job.cancel_pending) return once(cancelIdle(job, 'WAITING', job.cancel_reason, 'scheduler'), command.id);
+    if (job.cancel_pending) return once(cancelIdle(job, 'WAITING', job.cancel_reason, 'scheduler', command.stepId), command.id);
     const comment = command.comment === undefined ? {} : { comment: command.comment };
     if (command.decision === 'approve') {
       const write = requeue(stateOf(job), 'WAITING', { reason: 'approved', runAt: null, actor });

@@ -4,7 +4,7 @@
  * the API wins cleanly and this one reports `applied: false`.
  */
 import type { JobError, QueueReason } from '@gantry/contracts';
-import { derivedUuid, type JobWrite, type StepPatch } from '@gantry/store';
+import { derivedUuid, type JobWrite, skipWaitingGate, type StepPatch } from '@gantry/store';
 
 /** What the scheduler read of a job before deciding a move. */
 export interface JobState {
@@ -100,9 +100,19 @@ export function requeue(
   };
 }
 
-/** Row 10: a job nobody runs is cancelled at once. */
-export function cancelIdle(job: Pick<JobState, 'id' | 'attempt'>, from: 'PENDING' | 'QUEUED' | 'WAITING', reason: string | null, actor: string): JobWrite {
-  return {
+/**
+ * Row 10: a job nobody runs is cancelled at once. A WAITING job's gate (`waitingStepId`, read
+ * with the job) is skipped in the same write, nobody being left to decide it; its event comes
+ * first, so that `job.cancelled` stays the job's last.
+ */
+export function cancelIdle(
+  job: Pick<JobState, 'id' | 'attempt'>,
+  from: 'PENDING' | 'QUEUED' | 'WAITING',
+  reason: string | null,
+  actor: string,
+  waitingStepId: string | null,
+): JobWrite {
+  const cancelled: JobWrite = {
     jobId: job.id,
     attempt: job.attempt,
     expect: [from],
@@ -110,6 +120,9 @@ export function cancelIdle(job: Pick<JobState, 'id' | 'attempt'>, from: 'PENDING
     set: { completedAt: 'now', dispatchedAt: null, deadlineAt: null },
     events: [{ type: 'job.cancelled', actor, payload: { reason, from } }],
   };
+  if (from !== 'WAITING' || waitingStepId === null) return cancelled;
+  const gate = skipWaitingGate(waitingStepId, actor);
+  return { ...cancelled, steps: [gate.step], events: [gate.event, ...cancelled.events] };
 }
 
 /**

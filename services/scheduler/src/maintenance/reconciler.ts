@@ -7,7 +7,7 @@
  * - cancels QUEUED and WAITING jobs that still carry a cancel request: their worker's retry,
  *   hand-back or approval park committed just after the request, which then reached no attempt.
  */
-import { latestCancelReasonSql } from '@gantry/store';
+import { latestCancelReasonSql, waitingStepSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands/job-commands.js';
 import { cancelIdle, queueSubmitted } from '../jobs/writes.js';
 import { LEASE_HELD_SQL } from '../leadership/lease.js';
@@ -57,14 +57,15 @@ export async function reconcileOnce(ctx: DutyContext, config: ReconcilerConfig):
   for (const job of cancels.rows) sendCancelSignal(ctx, job, 'cancelled');
   if (cancels.rows.length > 0) ctx.metrics.repairs.inc({ reason: 'cancel_resent' }, cancels.rows.length);
 
-  const idle = await ctx.pool.query<{ id: string; attempt: number; status: 'QUEUED' | 'WAITING'; reason: string | null }>(
-    `SELECT j.id, j.attempt, j.status, ${latestCancelReasonSql('j.id')} AS reason
+  const idle = await ctx.pool.query<{ id: string; attempt: number; status: 'QUEUED' | 'WAITING'; reason: string | null; waiting_step_id: string | null }>(
+    `SELECT j.id, j.attempt, j.status, ${latestCancelReasonSql('j.id')} AS reason,
+       CASE WHEN j.status = 'WAITING' THEN ${waitingStepSql('j.id')} END AS waiting_step_id
      FROM runner_jobs j WHERE j.cancel_requested_at IS NOT NULL AND j.status IN ('QUEUED', 'WAITING') LIMIT $1`,
     [limit],
   );
   if (idle.rows.length > 0) {
     const results = await ctx.writer.writeMany(
-      idle.rows.map((r) => cancelIdle(r, r.status, r.reason, 'scheduler')),
+      idle.rows.map((r) => cancelIdle(r, r.status, r.reason, 'scheduler', r.waiting_step_id)),
     );
     ctx.metrics.repairs.inc({ reason: 'cancel_honoured' }, results.filter((r) => r.applied).length);
   }
