@@ -38,7 +38,8 @@ export function schedulerMetrics(registry: Registry) {
     term: gaugeOn(registry, { name: M.schedulerTerm, help: 'Leadership term this replica holds or last held.' }),
     deadLetters: counterOn(registry, { name: M.deadLetters, help: 'Commands dead-lettered, by command and reason.', labelNames: [L.command, L.reason] }),
     commands: counterOn(registry, { name: M.commandsProcessed, help: 'Commands processed, by command and outcome.', labelNames: [L.command, L.outcome] }),
-    timedOut: counterOn(registry, { name: M.jobsTimedOut, help: 'Jobs past their deadline.' }),
+    // As the workers have it: each attempt is counted once, by whoever ended it.
+    timedOut: counterOn(registry, { name: M.jobsTimedOut, help: 'Job attempts ended because the job ran past its timeout, by the process that ended them.' }),
     requeued: counterOn(registry, { name: M.jobsRequeued, help: 'Jobs queued again, by reason.', labelNames: [L.reason] }),
     repairs: counterOn(registry, { name: M.reconcilerRepairs, help: 'Reconciler repairs, by kind.', labelNames: [L.reason] }),
   };

@@ -30,9 +30,18 @@ export interface WorkerMetrics {
   commandExited(stepType: string, exitClass: ExitClass): void;
   /** A dispatch dropped without running anything: its claim was refused (stale), a repeat of one held (duplicate), or unreadable (invalid). */
   dispatchDropped(reason: 'stale' | 'duplicate' | 'invalid'): void;
+  /** An attempt this worker ended (retried or failed) because the job ran past its timeout. */
+  attemptTimedOut(): void;
   /** The JobWriter's `onFlush`. */
   flushed(report: FlushReport): void;
 }
+
+/**
+ * `gantry_jobs_timed_out_total`, as the scheduler has it too: each attempt is counted once, by
+ * whoever ended it (its worker, or the scheduler after TIMEOUT_GRACE_MS), so the sum over every
+ * process is the number of attempts that timed out.
+ */
+const TIMED_OUT_HELP = 'Job attempts ended because the job ran past its timeout, by the process that ended them.';
 
 /** Distinct values a label that jobs choose gets series for (each of job type, step type, model). */
 export const MAX_CLIENT_LABELS = 200;
@@ -56,6 +65,7 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const tokens = counterOn(r, { name: M.aiTokens, help: 'Tokens of AI_ACTION calls, by direction (input, output) and model.', labelNames: [L.direction, L.model] });
   const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
   const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without running anything, by reason: stale (its claim was refused: the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
+  const timedOut = counterOn(r, { name: M.jobsTimedOut, help: TIMED_OUT_HELP });
   const flushed = writeFlushRecorder(r);
   const typeLabel = boundedLabel(MAX_CLIENT_LABELS);
   const stepTypeLabel = boundedLabel(MAX_CLIENT_LABELS);
@@ -86,6 +96,9 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
     },
     dispatchDropped(reason) {
       dropped.inc({ reason });
+    },
+    attemptTimedOut() {
+      timedOut.inc();
     },
     flushed,
   };

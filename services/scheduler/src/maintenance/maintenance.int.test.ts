@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CancelSignal, retryDelayMs } from '@gantry/contracts';
+import { CancelSignal, MetricNames, retryDelayMs } from '@gantry/contracts';
 import { JobWriter } from '@gantry/store';
 import { createJobs, createWorkspace, jobSpec, planNodes, planOf } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
@@ -143,6 +143,12 @@ describe('a pending cancel', () => {
   });
 });
 
+/** This scheduler's gantry_jobs_timed_out_total. */
+async function timedOutCount(): Promise<number> {
+  const line = (await h.metrics.render()).split('\n').find((l) => l.startsWith(`${MetricNames.jobsTimedOut} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
 describe('timeouts', () => {
   it('signal the worker, then end the attempt with a TIMEOUT error and queue it after its backoff', async () => {
     const backoff = { kind: 'fixed' as const, initialMs: 60_000, maxMs: 60_000, jitter: 0 };
@@ -162,10 +168,16 @@ describe('timeouts', () => {
       await h.pool.query(`UPDATE runner_jobs SET deadline_at = now() - interval '100 milliseconds' WHERE id = $1`, [slow!.id]);
       await waitFor(() => signals.length > 0, 5_000, 'the timeout signal');
       expect(signals[0]).toEqual({ v: 1, jobId: slow!.id, attempt: 1, reason: 'timeout' });
+      // An attempt is counted as timed out where it ends, not where a leader first sees it
+      // overdue (each leader that saw it counted it again). Read before the status: still
+      // RUNNING then, the attempt had not ended when the counter was read.
+      const signalled = await timedOutCount();
+      if ((await job(slow!.id)).status === 'RUNNING') expect(signalled).toBe(0);
       // The worker does not react: after the grace the scheduler ends the attempt itself.
       await waitFor(async () => (await job(slow!.id)).status === 'QUEUED', 5_000, 'the requeue');
       const row = await job(slow!.id);
       expect(row).toMatchObject({ attempt: 2, failures: 1, error: { code: 'TIMEOUT' } });
+      expect(await timedOutCount()).toBe(1);
       const delay = row.run_at.getTime() - Date.now();
       expect(delay).toBeGreaterThan(retryDelayMs(backoff, 1) - 10_000);
     } finally {

@@ -3,12 +3,14 @@
  * leaves RUNNING); its worker aborts, runs CLEANUP and reports the TIMEOUT failure. If it has
  * not within `graceMs`, the scheduler ends the attempt itself. A WAITING approval gate past its
  * deadline fails the job.
+ *
+ * `gantry_jobs_timed_out_total` counts an attempt where it ends: here for those the scheduler
+ * ends, in the worker for the rest. Counting where a deadline is first seen counted a job again
+ * in each leader that saw it overdue (after a leadership change, or once its memory was full).
  */
 import type { JobError } from '@gantry/contracts';
 import { sendCancelSignal } from '../commands/job-commands.js';
 import { attemptFailed, countEnded, type DutyContext, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
-
-const signalled = new WeakMap<DutyContext, Set<string>>();
 
 /**
  * WAITING jobs past their gate's deadline, each with its waiting step; not those parked just
@@ -23,8 +25,6 @@ export const GATES_OVERDUE_SQL = `SELECT j.id, j.type, j.attempt, j.failures, s.
   WHERE j.status = 'WAITING' AND j.deadline_at < now() AND j.cancel_requested_at IS NULL ORDER BY j.deadline_at LIMIT $1`;
 
 export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, limit = 1_000): Promise<void> {
-  const seen = signalled.get(ctx) ?? new Set<string>();
-  signalled.set(ctx, seen);
   const overdue = await ctx.pool.query<OrphanedJob & { worker_id: string | null; grace_over: boolean }>(
     `SELECT ${ORPHAN_COLUMNS}, j.worker_id, j.deadline_at < now() - make_interval(secs => $1 / 1000.0) AS grace_over
      FROM runner_jobs j WHERE j.status = 'RUNNING' AND j.deadline_at < now() ORDER BY j.deadline_at LIMIT $2`,
@@ -32,26 +32,19 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
   );
   const error: JobError = { code: 'TIMEOUT', message: 'the job ran past its timeout', retryable: true };
   const expired = overdue.rows.filter((j) => j.grace_over);
-  for (const job of overdue.rows) {
-    const key = `${job.id}:${job.attempt}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      ctx.metrics.timedOut.inc();
-    }
-    if (!job.grace_over) sendCancelSignal(ctx, job, 'timeout');
-  }
+  for (const job of overdue.rows) if (!job.grace_over) sendCancelSignal(ctx, job, 'timeout');
   if (expired.length > 0) {
     // Between rounds, as the lost workers' requeue (`DutyContext.betweenRounds`): a worker that
     // never stopped the job, or is gone, may still look live to a round under way.
     const results = await ctx.betweenRounds(() => ctx.writer.writeMany(expired.map((job) => attemptFailed(job, error, 'retry'))));
     countEnded(ctx.metrics, expired, results);
+    ctx.metrics.timedOut.inc(results.filter((r) => r.applied).length);
     const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
     if (requeued > 0) {
       ctx.metrics.requeued.inc({ reason: 'timeout' }, requeued);
       ctx.wakeDispatcher();
     }
   }
-  if (seen.size > 10 * limit) seen.clear();
 
   const gates = await ctx.pool.query<{ id: string; type: string; attempt: number; failures: number; step_id: string }>(GATES_OVERDUE_SQL, [limit]);
   if (gates.rows.length === 0) return;

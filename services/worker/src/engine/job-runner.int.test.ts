@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { JobEvent } from '@gantry/contracts';
+import { type JobEvent, MetricNames } from '@gantry/contracts';
+import type { Metrics } from '@gantry/runtime';
 import { applyWrites, withTransaction } from '@gantry/store';
 import { blockingStep } from '../testing/blocking-step.js';
 import { typesOf, useWorkerHarness } from '../testing/harness.js';
@@ -9,6 +10,12 @@ import { defineStepType } from '../steps/types.js';
 import { CancelJobError, RetryLaterError, UnrecoverableError } from './job-control.js';
 
 const h = useWorkerHarness();
+
+/** The worker's gantry_jobs_timed_out_total. */
+async function timedOut(metrics: Metrics): Promise<number> {
+  const line = (await metrics.render()).split('\n').find((l) => l.startsWith(`${MetricNames.jobsTimedOut} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
 const block = blockingStep();
 
 const controlled = defineStepType({
@@ -337,7 +344,7 @@ describe('the step engine', () => {
   });
 
   it('on a timeout signal, runs CLEANUP and requeues with error TIMEOUT (row 12)', async () => {
-    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const { worker, metrics } = await h.startWorker({ stepTypes: [block.handler] });
     const job = await h.createJob({
       maxAttempts: 2,
       steps: [
@@ -353,10 +360,11 @@ describe('the step engine', () => {
     const row = await h.job(job.id);
     expect(row).toMatchObject({ status: 'QUEUED', attempt: 2, failures: 1 });
     expect(row.error).toMatchObject({ code: 'TIMEOUT' });
+    expect(await timedOut(metrics)).toBe(1);
   });
 
   it('enforces the job timeout itself and fails the job with TIMEOUT', async () => {
-    const { worker } = await h.startWorker({ stepTypes: [block.handler] });
+    const { worker, metrics } = await h.startWorker({ stepTypes: [block.handler] });
     const job = await h.createJob({
       maxAttempts: 1,
       timeoutMs: 300,
@@ -368,10 +376,11 @@ describe('the step engine', () => {
     expect(await h.run(worker, job.id)).toBe('FAILED');
     expect((await h.job(job.id)).error).toMatchObject({ code: 'TIMEOUT' });
     expect((await h.steps(job.id)).map((s) => s.status)).toEqual(['FAILED', 'COMPLETED']);
+    expect(await timedOut(metrics)).toBe(1);
   });
 
   it('past the deadline, lets a hanging CLEANUP step go once the scheduler has ended the attempt', async () => {
-    const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { killGraceMs: 200 } });
+    const { worker, metrics } = await h.startWorker({ stepTypes: [block.handler], settings: { killGraceMs: 200 } });
     const job = await h.createJob({
       timeoutMs: 300,
       steps: [
@@ -388,6 +397,8 @@ describe('the step engine', () => {
     // The scheduler's timeout once its grace is over: it ends the attempt without the worker.
     await h.pool.query(`UPDATE runner_jobs SET status = 'QUEUED', attempt = attempt + 1, worker_id = NULL WHERE id = $1`, [job.id]);
     expect((await ended).outcome).toBe('FENCED');
+    // The scheduler ended the attempt, and counts it: a worker counts only the attempts it ends.
+    expect(await timedOut(metrics)).toBe(0);
   });
 
   it('leaves no job directory behind after its attempts', async () => {

@@ -253,11 +253,12 @@ export class AttemptRun {
     if (this.#cancelRequested) return await end(W.cancel(holder, this.#cancelReason ?? (await this.#requestedReason())), 'CANCELLED');
     if (!failure) return await end(W.complete(holder, Math.round(performance.now() - startedAt), jobResult(outputs)), 'COMPLETED');
     const error = jobError(failure, job.steps);
-    if (error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)) {
-      const delay = failure.retryDelayMs ?? retryDelayMs(job.backoff, job.failures + 1);
-      return await end(W.retry(holder, job, error, delay, Date.now()), 'RETRY');
-    }
-    return await end(W.fail(holder, job, error), 'FAILED');
+    const outcome = error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)
+      ? await end(W.retry(holder, job, error, failure.retryDelayMs ?? retryDelayMs(job.backoff, job.failures + 1), Date.now()), 'RETRY')
+      : await end(W.fail(holder, job, error), 'FAILED');
+    // The job's own timeout (its deadline passed), not a step's: counted once, by the attempt's end.
+    if (outcome !== 'FENCED' && error.code === 'TIMEOUT' && this.#deadlinePassed) metrics.attemptTimedOut();
+    return outcome;
   }
 
   #failureBetweenSteps(): StepFailure {

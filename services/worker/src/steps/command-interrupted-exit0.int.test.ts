@@ -8,6 +8,7 @@
  * An interruption that fired before the handler returned now decides the step.
  */
 import { describe, expect, it } from 'vitest';
+import { MetricNames } from '@gantry/contracts';
 import { useWorkerHarness } from '../testing/harness.js';
 
 const h = useWorkerHarness();
@@ -17,7 +18,7 @@ const GRACEFUL = "trap 'exit 0' TERM\necho ready\nwhile :; do sleep 0.05; done\n
 
 describe('a COMMAND interrupted by the engine that exits 0', () => {
   it('fails with TIMEOUT when the step timeout passes, rather than COMPLETED', async () => {
-    const { worker } = await h.startWorker();
+    const { worker, metrics } = await h.startWorker();
     const job = await h.createJob({
       maxAttempts: 1,
       steps: [{ name: 'slow', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh', script: GRACEFUL, timeoutMs: 500 } }],
@@ -25,6 +26,8 @@ describe('a COMMAND interrupted by the engine that exits 0', () => {
     const outcome = await h.run(worker, job.id);
     const [step] = await h.steps(job.id);
     expect({ outcome, step: step!.status, code: step!.error?.code }).toEqual({ outcome: 'FAILED', step: 'FAILED', code: 'TIMEOUT' });
+    // A step's timeout is not the job's: gantry_jobs_timed_out_total counts only the job's.
+    expect(await metrics.render()).toMatch(new RegExp(`^${MetricNames.jobsTimedOut} 0$`, 'm'));
   });
 
   it('hands back the interrupted step as PENDING on drain, not COMPLETED', async () => {
