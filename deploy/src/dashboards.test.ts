@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { MetricNames } from '@gantry/contracts';
 import { DASHBOARDS } from './dashboards/index.js';
 import { generatedFiles } from './generated.js';
 import { renderOverlay } from './checks/manifests.js';
@@ -96,6 +97,12 @@ describe('dashboards', () => {
     ]) {
       expect.soft(used, m).toContain(m);
     }
+  });
+
+  it('together show every metric the services export', () => {
+    const used = new Set(DASHBOARDS.flatMap((d) => [...metricsOf(d.dashboard.uid)]));
+    const shown = (name: string) => [name, `${name}_bucket`, `${name}_count`, `${name}_sum`].some((n) => used.has(n));
+    expect(Object.values(MetricNames).filter((name) => !shown(name))).toEqual([]);
   });
 
   it('comes with Grafana provisioning for a dashboards folder and a Prometheus data source', () => {

@@ -63,7 +63,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => ai.listen(0, '127.0.0.1', resolve));
   const common = { DATABASE_URL: db.url, GANTRY_NAMESPACE: ns.namespace, HTTP_HOST: '127.0.0.1' };
   await start('scheduler', 'scheduler', { ...common, METRICS_PORT: '0', RECONCILE_INTERVAL_MS: '200', WORKER_LOST_MS: '1000', PENDING_GRACE_MS: '0' }, 'health server listening');
-  const worker = { ...common, METRICS_PORT: '0', WORKER_WORK_DIR: workDir, AI_BASE_URL: `http://127.0.0.1:${(ai.address() as AddressInfo).port}/v1` };
+  // A short drain: the job still running at the end is handed back at once when the test stops it.
+  const worker = { ...common, METRICS_PORT: '0', WORKER_DRAIN_GRACE_MS: '200', WORKER_WORK_DIR: workDir, AI_BASE_URL: `http://127.0.0.1:${(ai.address() as AddressInfo).port}/v1` };
   [, victim] = await Promise.all([
     start('worker', 'worker', { ...worker, WORKER_ID: 'metrics-main' }, 'health server listening'),
     start('victim', 'worker', { ...worker, WORKER_ID: 'metrics-victim', WORKER_POOL: 'victim' }, 'health server listening'),
@@ -110,19 +111,26 @@ describe('the metrics the dashboards, rules and autoscaler use', () => {
     const orphaned = await submit({ type: 'metrics-check', pool: 'victim', steps: [{ name: 'hold', phase: 'EXECUTION', type: 'NOOP', spec: { sleepMs: 120_000 } }] });
     // A job whose submit command never came: the reconciler queues it.
     await createJobs(pool, workspaceId, 1, { status: 'PENDING', spec: jobSpec({ pool: 'victim' }) });
+    // A job still running when the services are scraped: the leader's running-past-deadline gauge has its pool.
+    const running = await submit({ type: 'metrics-check', steps: [{ name: 'hold', phase: 'EXECUTION', type: 'NOOP', spec: { sleepMs: 120_000 } }] });
+    // A dispatch nobody can read: the worker drops it (gantry_dispatches_dropped_total{reason="invalid"}).
+    await jetstream(ns.nc).publish(ns.names.subjects.dispatch('default'), 'not a dispatch', { msgID: `junk-${Date.now()}` });
 
     await eventually('the completed and the failed job', async () => ((await jobStatus(completes)) === 'COMPLETED' && (await jobStatus(fails)) === 'FAILED' ? true : undefined));
     await eventually('the victim to hold its job', async () => ((await jobStatus(orphaned)) === 'RUNNING' ? true : undefined));
+    await eventually('the long job to run', async () => ((await jobStatus(running)) === 'RUNNING' ? true : undefined));
     expect(await victim.stop('SIGKILL')).toBe('SIGKILL');
     await eventually('the scheduler to recover the victim’s job, repair the pending one and dead-letter the bad command', async () => {
       const text = await scrape('scheduler');
       return /gantry_jobs_requeued_total\{[^}]*reason="worker_lost"/.test(text) &&
         /gantry_reconciler_repairs_total\{[^}]*reason="pending_queued"/.test(text) &&
         /^gantry_dead_letters_total\{/m.test(text) &&
-        /gantry_queue_depth\{[^}]*pool="victim"/.test(text)
+        /gantry_queue_depth\{[^}]*pool="victim"/.test(text) &&
+        /gantry_jobs_past_deadline\{[^}]*pool="default"/.test(text)
         ? true
         : undefined;
     });
+    await eventually('the worker to drop the unreadable dispatch', async () => (/gantry_dispatches_dropped_total\{[^}]*reason="invalid"/.test(await scrape('worker')) ? true : undefined));
 
     const exposition: Exposition = parseExposition(await scrape('api'));
     for (const service of ['scheduler', 'worker']) parseExposition(await scrape(service), exposition);

@@ -57,6 +57,11 @@ export const overviewSpec: DashboardSpec = {
           stacked: true,
           queries: [{ expr: `sum by (priority) (rate(gantry_jobs_submitted_total{${NS}}[${RATE}]))`, legend: 'priority {{priority}}' }],
         },
+        {
+          title: 'Event streams open by pod',
+          description: 'Server-Sent Event streams each API process holds open (at most SSE_MAX_CLIENTS per process, SSE_MAX_CLIENTS_PER_WORKSPACE per workspace; beyond them, 503 and 429).',
+          queries: [{ expr: `sum by (pod) (gantry_sse_clients{${NS}})`, legend: '{{pod}}' }],
+        },
       ],
     },
     {
@@ -96,6 +101,12 @@ export const overviewSpec: DashboardSpec = {
           description: 'Age of the oldest dispatchable QUEUED job of each pool.',
           unit: 's',
           queries: [{ expr: `max by (pool) (gantry_queue_oldest_age_seconds{${NS}} ${LEADER})`, legend: '{{pool}}' }],
+        },
+        {
+          title: 'Delayed jobs by pool',
+          description: 'Jobs QUEUED whose runAt (a delay, or a retry’s backoff) has not come yet: not in the queue depth until it comes.',
+          stacked: true,
+          queries: [{ expr: `sum by (pool) (gantry_queue_delayed{${NS}} ${LEADER})`, legend: '{{pool}}' }],
         },
       ],
     },
@@ -147,9 +158,10 @@ export const overviewSpec: DashboardSpec = {
       panels: [
         {
           title: 'Workers and slots',
-          description: 'Workers reporting, their slots, and the slots running a job now.',
+          description: 'Workers Prometheus scrapes, those the scheduler leader hears heartbeats from (fewer: some are cut off from NATS and get no dispatch), their slots, and the slots running a job now.',
           queries: [
             { expr: `count(gantry_slots_total{${NS}})`, legend: 'workers' },
+            { expr: `sum(gantry_live_workers{${NS}} ${LEADER})`, legend: 'workers the scheduler hears' },
             { expr: `sum(gantry_slots_total{${NS}})`, legend: 'slots' },
             { expr: `sum(gantry_slots_busy{${NS}})`, legend: 'busy slots' },
           ],
@@ -207,6 +219,11 @@ export const overviewSpec: DashboardSpec = {
           description: 'A lagging event loop delays heartbeats, acks and HTTP answers.',
           unit: 's',
           queries: [{ expr: `max by (pod) (nodejs_eventloop_lag_p99_seconds{${NS_SVC}})`, legend: '{{pod}}' }],
+        },
+        {
+          title: 'Processes by service and version',
+          description: 'Processes running each version of each service: more than one version at once is a rollout under way, or one stuck.',
+          queries: [{ expr: `count by (service, version) (gantry_service_info{${NS_SVC}})`, legend: '{{service}} {{version}}' }],
         },
       ],
     },

@@ -41,6 +41,12 @@ export const workersSpec: DashboardSpec = {
           stacked: true,
           queries: [{ expr: `sum by (type, status) (rate(gantry_jobs_finished_total{${NS_SVC}}[${RATE}]))`, legend: '{{type}} {{status}}' }],
         },
+        {
+          title: 'Dispatches dropped by reason',
+          description: 'Dispatches a worker dropped without running anything: stale (the job had moved on; a redelivery after a lost worker or a timeout), duplicate, invalid.',
+          stacked: true,
+          queries: [{ expr: `sum by (reason) (increase(gantry_dispatches_dropped_total{${NS_SVC}}[${RATE}]))`, legend: '{{reason}}' }],
+        },
       ],
     },
     {
@@ -105,9 +111,14 @@ export const workersSpec: DashboardSpec = {
           queries: [{ expr: `sum by (reason) (increase(gantry_jobs_requeued_total{${NS}}[${RATE}]))`, legend: '{{reason}}' }],
         },
         {
-          title: 'Jobs past their deadline',
-          description: 'RUNNING jobs the scheduler found past their timeout.',
+          title: 'Jobs timed out',
+          description: 'Attempts ended because the job ran past its timeout, each counted once by whoever ended it: its worker, or the scheduler when the worker had not within TIMEOUT_GRACE_MS.',
           queries: [{ expr: `sum(increase(gantry_jobs_timed_out_total{${NS}}[${RATE}]))`, legend: 'timed out' }],
+        },
+        {
+          title: 'Running past their deadline by pool',
+          description: 'RUNNING jobs past their deadline now, as the scheduler leader counts them: their workers were told to stop; the scheduler ends them after TIMEOUT_GRACE_MS.',
+          queries: [{ expr: `max by (pool) (gantry_jobs_past_deadline{${NS}} * on (namespace, pod) group_left () gantry_scheduler_leader{${NS}})`, legend: '{{pool}}' }],
         },
         {
           title: 'Reconciler repairs by kind',
