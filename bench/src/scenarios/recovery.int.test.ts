@@ -24,14 +24,10 @@ describe('recovery', () => {
       new Map([['jobs', '60'], ['workers', '2'], ['concurrency', '4'], ['lost-ms', '1000'], ['settle-ms', String(SETTLE_MS)]]),
       start,
     );
-    const seen = JSON.stringify(figures);
-    expect(figures, seen).toMatchObject({ jobs: 60, failedJobs: 0, cancelledJobs: 0, doubleTerminal: 0 });
-    // A dispatch the killed worker had pulled but not yet claimed comes back only after the
-    // dispatch consumer's ack wait, longer than this run's settle: on a starved machine (CI) the
-    // kill can catch one in that window, and it is then unfinished too. Nothing else may be.
-    expect(dispatchConsumer(names('bench'), 'default').ackWaitMs).toBeGreaterThan(SETTLE_MS);
-    const unclaimedAtKill = figures.dispatchedUnclaimedAtKill as number;
-    expect(figures.lostJobs, seen).toBeGreaterThanOrEqual(1);
-    expect(figures.lostJobs, seen).toBeLessThanOrEqual(1 + unclaimedAtKill);
+    // A dispatch the killed worker had pulled but not claimed (a starved machine, CI, widens that
+    // window) comes back after the dispatch consumer's ack wait, well within the settle: the one
+    // job that never ends is the only one lost.
+    expect(dispatchConsumer(names('bench'), 'default').ackWaitMs).toBeLessThan(SETTLE_MS / 2);
+    expect(figures, JSON.stringify(figures)).toMatchObject({ jobs: 60, lostJobs: 1, failedJobs: 0, cancelledJobs: 0, doubleTerminal: 0 });
   }, 120_000);
 });

@@ -14,8 +14,8 @@
  * kind (an end as the bench saw it: see `JobTimes.endedAt`); a lost one leaves it null.
  *
  * A dispatch the killed worker had pulled but not yet claimed is in no worker's hands: JetStream
- * redelivers it after the dispatch consumer's ack wait (30 s), so a kill that catches one makes
- * `recoveryMs` at least that, and a `--settle-ms` shorter than it counts the job as lost.
+ * redelivers it after the dispatch consumer's ack wait (5 s), so a kill that catches one makes
+ * `recoveryMs` at least that.
  */
 import type { Scenario } from '../scenario.js';
 import { standardJob, type StartCluster, startCluster } from '../cluster.js';

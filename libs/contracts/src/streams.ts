@@ -115,15 +115,24 @@ export function schedulerConsumer(n: Names): ConsumerSettings {
   };
 }
 
-/** A worker pool's consumer of dispatches. Workers pull only as many as they have free slots. */
+/**
+ * A worker pool's consumer of dispatches. Workers pull only as many as they have free slots.
+ *
+ * The ack wait (the first backoff step, which the server uses in its place) is how long a
+ * dispatch a worker pulled stays with it when the worker dies before its claim commits: no
+ * attempt was claimed, so only JetStream's redelivery brings it back. A held dispatch gets an
+ * in-progress ack every third of it while its attempt runs. 5 s keeps that redelivery close to
+ * WORKER_LOST_MS, after which a killed worker's claimed jobs are queued again; at 30 s it made
+ * the `recovery` bench's figure 30 s whenever the kill caught a dispatch in that window.
+ */
 export function dispatchConsumer(n: Names, pool: string): ConsumerSettings {
   return {
     stream: n.streams.dispatch,
     durableName: n.consumers.dispatch(pool),
     filterSubject: n.subjects.dispatch(pool),
-    ackWaitMs: 30_000,
+    ackWaitMs: 5_000,
     maxDeliver: 5,
-    backoffMs: [30_000, 30_000, 60_000],
+    backoffMs: [5_000, 15_000, 30_000],
     maxAckPending: 10_000,
     description: `Workers of pool ${pool} pull their dispatches here.`,
   };

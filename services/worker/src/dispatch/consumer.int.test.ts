@@ -1,6 +1,8 @@
+import { jetstream } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { describe, expect, it, vi } from 'vitest';
 import { dispatchConsumer, Heartbeat } from '@gantry/contracts';
+import { connectNats, createLogger, loadConfig } from '@gantry/runtime';
 import { blockingStep } from '../testing/blocking-step.js';
 import { useWorkerHarness } from '../testing/harness.js';
 
@@ -116,6 +118,24 @@ describe('the dispatch consumer', () => {
     expect(drops).toEqual([]);
     expect(await h.settledDispatch()).toEqual({ pending: 0, ackPending: 0, redelivered: 0 });
     await h.ns.jsm.consumers.update(c.stream, c.durableName, { ack_wait: nanos(c.ackWaitMs), backoff: c.backoffMs.map((ms) => nanos(ms)) });
+  });
+
+  it('runs a dispatch that a worker pulled and died with, unclaimed, once the ack wait brings it back', async () => {
+    const c = dispatchConsumer(h.ns.names, 'default');
+    const job = await h.createJob({ steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }] });
+    await h.dispatch(job.id, 1);
+    // A worker that pulls the dispatch and dies before its claim: its own connection, closed
+    // with the message unacknowledged. No attempt was claimed: the job is still QUEUED.
+    const doomed = await connectNats(loadConfig(), { name: 'doomed-worker', logger: createLogger({ service: 'worker-test', version: '0.0.0', level: 'silent' }) });
+    const pulled = await (await jetstream(doomed).consumers.get(c.stream, c.durableName)).next({ expires: 5_000 });
+    expect(pulled?.json()).toMatchObject({ jobId: job.id, attempt: 1 });
+    await doomed.close();
+    expect((await h.job(job.id)).status).toBe('QUEUED');
+
+    const { worker } = await h.startWorker();
+    const ended = await worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    expect(ended).toMatchObject({ attempt: 1, outcome: 'COMPLETED' });
+    expect(await h.settledDispatch()).toEqual({ pending: 0, ackPending: 0, redelivered: 0 });
   });
 
   it('terminates an invalid dispatch without touching anything', async () => {
