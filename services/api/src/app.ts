@@ -55,6 +55,11 @@ function send(reply: FastifyReply, answer: HealthResponse): FastifyReply {
   return reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
+/** Trusts the first `hops` addresses from the connection's end (as proxy-addr does for a number); none for 0. */
+function trustHops(hops: number): false | ((address: string, hop: number) => boolean) {
+  return hops > 0 ? (_address, hop) => hop < hops : false;
+}
+
 /** Builds the app; see the module doc. */
 export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance {
   const app = Fastify({
@@ -62,6 +67,8 @@ export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance 
     // Fastify's own per-request lines are off: `observeRequests` writes one line per request.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: Limits.maxRequestBytes,
+    // request.ip: the connection's address, or with proxies in front the client they name.
+    trustProxy: trustHops(deps.settings.trustedProxyHops),
     genReqId: requestIdOf,
     return503OnClosing: true,
     clientErrorHandler,

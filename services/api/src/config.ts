@@ -16,6 +16,24 @@ export const API_ENV = {
     max: 1_000_000,
     description: 'Requests a token may make at once above its rate before it gets 429 with Retry-After.',
   }),
+  AUTH_FAILURES_PER_MINUTE: envInt({
+    default: 60,
+    min: 0,
+    max: 1_000_000,
+    description: 'Failed authentications (a well-formed token that is unknown, revoked or expired) each client address may make per minute on average; past them and the burst, its requests get 429 with Retry-After without a lookup, except those with a token verified within AUTH_CACHE_MS. 0 turns the limit off.',
+  }),
+  AUTH_FAILURE_BURST: envInt({
+    default: 30,
+    min: 1,
+    max: 1_000_000,
+    description: 'Failed authentications a client address may make at once above AUTH_FAILURES_PER_MINUTE.',
+  }),
+  TRUSTED_PROXY_HOPS: envInt({
+    default: 0,
+    min: 0,
+    max: 10,
+    description: 'Proxies in front of the API (an ingress, a load balancer) whose X-Forwarded-For entries name the client address that AUTH_FAILURES_PER_MINUTE counts; 0 takes the connection’s address and ignores the header.',
+  }),
   AUTH_CACHE_MS: envInt({
     default: 5_000,
     min: 0,

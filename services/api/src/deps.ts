@@ -22,6 +22,11 @@ export interface ApiSettings {
   readonly rateLimitBurst: number;
   /** How long a verified token is trusted. */
   readonly authCacheMs: number;
+  /** Failed authentications per minute per client address; 0 turns the limit off. */
+  readonly authFailuresPerMinute: number;
+  readonly authFailureBurst: number;
+  /** Proxies whose X-Forwarded-For entries name the client address; 0 ignores the header. */
+  readonly trustedProxyHops: number;
   /** Milliseconds between keep-alive comments on an event stream. */
   readonly sseKeepaliveMs: number;
   /** The `retry:` hint of event streams, milliseconds. */
@@ -54,6 +59,8 @@ export interface ApiDeps {
   readonly fanOut: (committed: readonly CommittedEvents[]) => void;
   readonly authenticator: Authenticator;
   readonly rateLimiter: RateLimiter;
+  /** Failed authentications per client address (`request.ip`). */
+  readonly authFailures: RateLimiter;
   readonly heartbeats: HeartbeatView;
   /** The event streams open now. */
   readonly streams: StreamRegistry;

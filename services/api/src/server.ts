@@ -94,6 +94,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       fanOut,
       authenticator: createAuthenticator({ pool, cacheMs: config.authCacheMs }),
       rateLimiter: createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }),
+      authFailures: createRateLimiter({ perSecond: config.authFailuresPerMinute / 60, burst: config.authFailureBurst }),
       heartbeats,
       streams: createStreamRegistry(),
       metrics: opts.metrics,

@@ -33,6 +33,8 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   /** The principal of an `Authorization` header value; throws UNAUTHENTICATED. */
   authenticate(authorization: string | undefined): Promise<Principal>;
+  /** The principal of a token verified within the cache time, without a lookup; else undefined. */
+  cached(authorization: string | undefined): Principal | undefined;
 }
 
 interface Entry {
@@ -112,6 +114,12 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const entry = await resolve(hashToken(token));
       if (!entry.principal) throw unauthenticated('the bearer token is unknown, revoked or expired');
       return entry.principal;
+    },
+    cached(authorization) {
+      const token = bearerToken(authorization);
+      if (token === undefined || !looksLikeToken(token)) return undefined;
+      const entry = verified.get(hashToken(token));
+      return entry && entry.until > now() ? entry.principal ?? undefined : undefined;
     },
   };
 }

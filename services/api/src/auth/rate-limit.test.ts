@@ -13,6 +13,20 @@ describe('createRateLimiter', () => {
     expect(limiter.take('a').allowed).toBe(true);
   });
 
+  it('peeks at what a take would answer without taking anything', () => {
+    let now = 0;
+    const limiter = createRateLimiter({ perSecond: 1, burst: 2, now: () => now });
+    expect(limiter.peek('a')).toEqual({ allowed: true });
+    limiter.take('a');
+    expect([limiter.peek('a'), limiter.peek('a')]).toEqual([{ allowed: true }, { allowed: true }]);
+    limiter.take('a');
+    expect(limiter.peek('a')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    now += 1_000;
+    expect(limiter.peek('a')).toEqual({ allowed: true });
+    expect(limiter.take('a').allowed).toBe(true);
+    expect(limiter.take('a').allowed).toBe(false);
+  });
+
   it('keeps one bucket per key', () => {
     const limiter = createRateLimiter({ perSecond: 1, burst: 1, now: () => 0 });
     expect(limiter.take('a').allowed).toBe(true);

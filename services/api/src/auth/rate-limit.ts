@@ -26,6 +26,8 @@ export type RateDecision = { readonly allowed: true } | { readonly allowed: fals
 export interface RateLimiter {
   /** Takes one request from `key`'s bucket. */
   take(key: string): RateDecision;
+  /** What `take` would answer, taking nothing. */
+  peek(key: string): RateDecision;
 }
 
 interface Bucket {
@@ -48,6 +50,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
   };
 
+  const refused = (tokens: number): RateDecision => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) });
+
   return {
     take(key) {
       if (opts.perSecond <= 0) return ALLOWED;
@@ -64,7 +68,13 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
         bucket.tokens -= 1;
         return ALLOWED;
       }
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)) };
+      return refused(bucket.tokens);
+    },
+    peek(key) {
+      const bucket = buckets.get(key);
+      if (opts.perSecond <= 0 || !bucket) return ALLOWED;
+      const tokens = Math.min(opts.burst, bucket.tokens + (now() - bucket.at) * perMs);
+      return tokens >= 1 ? ALLOWED : refused(tokens);
     },
   };
 }
