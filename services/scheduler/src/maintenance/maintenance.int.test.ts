@@ -187,6 +187,25 @@ describe('timeouts', () => {
   });
 });
 
+describe('a job past its deadline with a cancel pending', () => {
+  it('ends CANCELLED after the grace, and is not counted as timed out', async () => {
+    await ownPool(h.ns, 'timeouts-cancel');
+    const [slow] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ pool: 'timeouts-cancel' }) });
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool: 'timeouts-cancel' });
+    worker.start();
+    try {
+      await waitFor(async () => (await job(slow!.id)).status === 'RUNNING');
+      const before = await timedOutCount();
+      // The user cancelled it and its deadline passed; the worker does neither.
+      await h.pool.query(`UPDATE runner_jobs SET cancel_requested_at = now(), deadline_at = now() - interval '100 milliseconds' WHERE id = $1`, [slow!.id]);
+      await waitFor(async () => (await job(slow!.id)).status === 'CANCELLED', 5_000, 'the scheduler to end it');
+      expect(await timedOutCount()).toBe(before);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
 describe('approval gates', () => {
   it('fail a job whose gate waited past its deadline, with a TIMEOUT error on the gate step', async () => {
     const spec = jobSpec({ steps: [{ name: 'sign-off', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }], pool: 'no-workers' });

@@ -38,7 +38,8 @@ export async function enforceTimeoutsOnce(ctx: DutyContext, graceMs: number, lim
     // never stopped the job, or is gone, may still look live to a round under way.
     const results = await ctx.betweenRounds(() => ctx.writer.writeMany(expired.map((job) => attemptFailed(job, error, 'retry'))));
     countEnded(ctx.metrics, expired, results);
-    ctx.metrics.timedOut.inc(results.filter((r) => r.applied).length);
+    // Not a job that a cancel request, pending, ended CANCELLED instead (`attemptFailed`).
+    ctx.metrics.timedOut.inc(results.filter((r) => r.applied && r.status !== 'CANCELLED').length);
     const requeued = results.filter((r) => r.applied && r.status === 'QUEUED').length;
     if (requeued > 0) {
       ctx.metrics.requeued.inc({ reason: 'timeout' }, requeued);

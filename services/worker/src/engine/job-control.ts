@@ -65,6 +65,8 @@ export interface StepFailure {
   readonly control: 'fail' | 'cancel';
   /** The handler's own delay before the next attempt (RetryLaterError). */
   readonly retryDelayMs?: number;
+  /** The job's deadline caused it (not a step's own timeout): the attempt timed out. */
+  readonly deadline?: true;
 }
 
 /**

@@ -379,6 +379,21 @@ describe('the step engine', () => {
     expect(await timedOut(metrics)).toBe(1);
   });
 
+  it('does not count a step’s own timeout as the job’s, though the job’s deadline passes during CLEANUP', async () => {
+    const { worker, metrics } = await h.startWorker();
+    const job = await h.createJob({
+      maxAttempts: 1,
+      timeoutMs: 600,
+      steps: [
+        { name: 'slow', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['sleep', '5'], timeoutMs: 100 } },
+        { name: 'cleanup', phase: 'CLEANUP', type: 'COMMAND', spec: { argv: ['sleep', '1'] } },
+      ],
+    });
+    expect(await h.run(worker, job.id)).toBe('FAILED');
+    expect((await h.steps(job.id))[0]!.error).toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('the step ran past') });
+    expect(await timedOut(metrics)).toBe(0);
+  });
+
   it('past the deadline, lets a hanging CLEANUP step go once the scheduler has ended the attempt', async () => {
     const { worker, metrics } = await h.startWorker({ stepTypes: [block.handler], settings: { killGraceMs: 200 } });
     const job = await h.createJob({

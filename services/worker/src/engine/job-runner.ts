@@ -256,8 +256,9 @@ export class AttemptRun {
     const outcome = error.retryable !== false && hasAttemptsLeft(job.failures + 1, job.maxAttempts)
       ? await end(W.retry(holder, job, error, failure.retryDelayMs ?? retryDelayMs(job.backoff, job.failures + 1), Date.now()), 'RETRY')
       : await end(W.fail(holder, job, error), 'FAILED');
-    // The job's own timeout (its deadline passed), not a step's: counted once, by the attempt's end.
-    if (outcome !== 'FENCED' && error.code === 'TIMEOUT' && this.#deadlinePassed) metrics.attemptTimedOut();
+    // The job's deadline decided the attempt (not a step's own timeout, nor a failure before it):
+    // counted once, by the attempt's end.
+    if (outcome !== 'FENCED' && failure.deadline === true) metrics.attemptTimedOut();
     return outcome;
   }
 
@@ -265,7 +266,7 @@ export class AttemptRun {
     if (this.#cancelRequested) {
       return { control: 'cancel', error: { code: 'CANCELLED', message: 'the job was cancelled', retryable: false } };
     }
-    return { control: 'fail', error: { code: 'TIMEOUT', message: 'the job ran past its timeout', retryable: true } };
+    return { control: 'fail', deadline: true, error: { code: 'TIMEOUT', message: 'the job ran past its timeout', retryable: true } };
   }
 }
 

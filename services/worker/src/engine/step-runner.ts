@@ -197,7 +197,7 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
     case 'cancel':
       return failed({ control: 'cancel', error: { code: 'CANCELLED', message: 'the job was cancelled', stepId: step.id, retryable: false } });
     case 'timeout':
-      return failed({ control: 'fail', error: { code: 'TIMEOUT', message: 'the job ran past its timeout', stepId: step.id, retryable: true } });
+      return failed({ control: 'fail', deadline: true, error: { code: 'TIMEOUT', message: 'the job ran past its timeout', stepId: step.id, retryable: true } });
     case 'step_timeout':
       return failed({ control: 'fail', error: { code: 'TIMEOUT', message: `the step ran past its timeout of ${timeoutMs} ms`, stepId: step.id, retryable: true } });
     default:
