@@ -55,9 +55,13 @@ function send(reply: FastifyReply, answer: HealthResponse): FastifyReply {
   return reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
-/** Trusts the first `hops` addresses from the connection's end (as proxy-addr does for a number); none for 0. */
-function trustHops(hops: number): false | ((address: string, hop: number) => boolean) {
-  return hops > 0 ? (_address, hop) => hop < hops : false;
+/**
+ * The proxies whose X-Forwarded-For is believed, by address (never by a hop count, which lets
+ * any direct client name itself whatever it likes); false for none.
+ */
+function trustedProxies(setting: string): false | string[] {
+  const list = setting.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return list.length > 0 ? list : false;
 }
 
 /** Builds the app; see the module doc. */
@@ -67,8 +71,8 @@ export function buildApp(deps: ApiDeps, opts: BuildAppOptions): FastifyInstance 
     // Fastify's own per-request lines are off: `observeRequests` writes one line per request.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: Limits.maxRequestBytes,
-    // request.ip: the connection's address, or with proxies in front the client they name.
-    trustProxy: trustHops(deps.settings.trustedProxyHops),
+    // request.ip: the connection's address, or, from a trusted proxy, the client it names.
+    trustProxy: trustedProxies(deps.settings.trustedProxies),
     genReqId: requestIdOf,
     return503OnClosing: true,
     clientErrorHandler,

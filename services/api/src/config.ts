@@ -20,7 +20,7 @@ export const API_ENV = {
     default: 60,
     min: 0,
     max: 1_000_000,
-    description: 'Failed authentications (a well-formed token that is unknown, revoked or expired) each client address may make per minute on average; past them and the burst, its requests get 429 with Retry-After without a lookup, except those with a token verified within AUTH_CACHE_MS. 0 turns the limit off.',
+    description: 'Failed authentications (a well-formed token that is unknown, revoked or expired) each client address (an IPv6 /64) may make per minute on average; past them and the burst, a token it has not been seen to use within the hour gets 429 with Retry-After, without a lookup. 0 turns the limit off.',
   }),
   AUTH_FAILURE_BURST: envInt({
     default: 30,
@@ -28,11 +28,11 @@ export const API_ENV = {
     max: 1_000_000,
     description: 'Failed authentications a client address may make at once above AUTH_FAILURES_PER_MINUTE.',
   }),
-  TRUSTED_PROXY_HOPS: envInt({
-    default: 0,
-    min: 0,
-    max: 10,
-    description: 'Proxies in front of the API (an ingress, a load balancer) whose X-Forwarded-For entries name the client address that AUTH_FAILURES_PER_MINUTE counts; 0 takes the connection’s address and ignores the header.',
+  TRUSTED_PROXIES: envString({
+    default: '',
+    pattern: /^[\s\d.:/a-fA-F,]*$/,
+    patternHint: 'must be a comma-separated list of IP addresses and CIDR ranges',
+    description: 'Comma-separated addresses and CIDR ranges of the proxies in front of the API (an ingress controller, a load balancer): from a connection of theirs, X-Forwarded-For names the client address that AUTH_FAILURES_PER_MINUTE counts. Empty: the connection’s address, and the header is ignored.',
   }),
   AUTH_CACHE_MS: envInt({
     default: 5_000,

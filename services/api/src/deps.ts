@@ -25,8 +25,8 @@ export interface ApiSettings {
   /** Failed authentications per minute per client address; 0 turns the limit off. */
   readonly authFailuresPerMinute: number;
   readonly authFailureBurst: number;
-  /** Proxies whose X-Forwarded-For entries name the client address; 0 ignores the header. */
-  readonly trustedProxyHops: number;
+  /** Addresses and CIDR ranges of the proxies whose X-Forwarded-For names the client (comma-separated); empty ignores the header. */
+  readonly trustedProxies: string;
   /** Milliseconds between keep-alive comments on an event stream. */
   readonly sseKeepaliveMs: number;
   /** The `retry:` hint of event streams, milliseconds. */

@@ -5,7 +5,9 @@
  * token's expiry), so a hot client costs no query per request; a revocation therefore takes
  * effect within `cacheMs`. Each lookup records the token's last use. Refusals are cached apart,
  * in a smaller map: a caller sending unknown tokens by the thousand pushes out only other
- * refusals, never the verified tokens of everyone else.
+ * refusals, never the verified tokens of everyone else. The tokens verified within the hour are
+ * remembered apart (`recentlyVerified`), so that a client address over its budget of failed
+ * authentications (`http/auth-hook.ts`) still gets its known tokens looked up.
  */
 import { GantryError } from '@gantry/contracts';
 import type { Pool } from '@gantry/store';
@@ -35,6 +37,8 @@ export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
   /** The principal of a token verified within the cache time, without a lookup; else undefined. */
   cached(authorization: string | undefined): Principal | undefined;
+  /** True for a token verified within the last hour (it may have been revoked since: look it up). */
+  recentlyVerified(authorization: string | undefined): boolean;
 }
 
 interface Entry {
@@ -48,6 +52,9 @@ WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_
 RETURNING id, workspace_id, scopes, expires_at`;
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** How long a verified token counts as one a client has been seen to use. */
+const RECENT_MS = 3_600_000;
 
 /** The token of an `Authorization: Bearer <token>` header value, or undefined. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -67,6 +74,8 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const refused = new Map<string, Entry>();
   const maxRefused = Math.max(1, Math.floor(maxEntries / 10));
   const inflight = new Map<string, Promise<Entry>>();
+  /** Token hash → when it was last verified, oldest first: a token its client has been seen to use. */
+  const recent = new Map<string, number>();
 
   const remember = (hash: string, entry: Entry) => {
     if (opts.cacheMs <= 0) return;
@@ -82,6 +91,12 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     );
     const row = rows[0];
     const at = now();
+    // A token refused now (revoked, expired) is no longer one its client is known to use.
+    recent.delete(hash);
+    if (row) {
+      if (recent.size >= maxEntries) recent.delete(recent.keys().next().value as string);
+      recent.set(hash, at);
+    }
     const until = Math.min(at + opts.cacheMs, row?.expires_at?.getTime() ?? Infinity);
     const entry: Entry = {
       principal: row ? { tokenId: row.id, workspaceId: row.workspace_id, scopes: Object.freeze([...row.scopes]) } : null,
@@ -120,6 +135,12 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       if (token === undefined || !looksLikeToken(token)) return undefined;
       const entry = verified.get(hashToken(token));
       return entry && entry.until > now() ? entry.principal ?? undefined : undefined;
+    },
+    recentlyVerified(authorization) {
+      const token = bearerToken(authorization);
+      if (token === undefined || !looksLikeToken(token)) return false;
+      const at = recent.get(hashToken(token));
+      return at !== undefined && now() - at < RECENT_MS;
     },
   };
 }

@@ -13,18 +13,17 @@ describe('createRateLimiter', () => {
     expect(limiter.take('a').allowed).toBe(true);
   });
 
-  it('peeks at what a take would answer without taking anything', () => {
-    let now = 0;
-    const limiter = createRateLimiter({ perSecond: 1, burst: 2, now: () => now });
-    expect(limiter.peek('a')).toEqual({ allowed: true });
+  it('takes a refunded request back into the bucket, never above its burst', () => {
+    const limiter = createRateLimiter({ perSecond: 1, burst: 2, now: () => 0 });
     limiter.take('a');
-    expect([limiter.peek('a'), limiter.peek('a')]).toEqual([{ allowed: true }, { allowed: true }]);
     limiter.take('a');
-    expect(limiter.peek('a')).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    now += 1_000;
-    expect(limiter.peek('a')).toEqual({ allowed: true });
-    expect(limiter.take('a').allowed).toBe(true);
     expect(limiter.take('a').allowed).toBe(false);
+    limiter.refund('a');
+    expect(limiter.take('a').allowed).toBe(true);
+    limiter.refund('a');
+    limiter.refund('a');
+    limiter.refund('a');
+    expect([limiter.take('a').allowed, limiter.take('a').allowed, limiter.take('a').allowed]).toEqual([true, true, false]);
   });
 
   it('keeps one bucket per key', () => {

@@ -26,8 +26,8 @@ export type RateDecision = { readonly allowed: true } | { readonly allowed: fals
 export interface RateLimiter {
   /** Takes one request from `key`'s bucket. */
   take(key: string): RateDecision;
-  /** What `take` would answer, taking nothing. */
-  peek(key: string): RateDecision;
+  /** Gives back a request taken from `key`'s bucket (one that turned out not to count). */
+  refund(key: string): void;
 }
 
 interface Bucket {
@@ -50,8 +50,6 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
   };
 
-  const refused = (tokens: number): RateDecision => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) });
-
   return {
     take(key) {
       if (opts.perSecond <= 0) return ALLOWED;
@@ -68,13 +66,11 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
         bucket.tokens -= 1;
         return ALLOWED;
       }
-      return refused(bucket.tokens);
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)) };
     },
-    peek(key) {
+    refund(key) {
       const bucket = buckets.get(key);
-      if (opts.perSecond <= 0 || !bucket) return ALLOWED;
-      const tokens = Math.min(opts.burst, bucket.tokens + (now() - bucket.at) * perMs);
-      return tokens >= 1 ? ALLOWED : refused(tokens);
+      if (bucket) bucket.tokens = Math.min(opts.burst, bucket.tokens + 1);
     },
   };
 }

@@ -18,7 +18,7 @@ export const TEST_SETTINGS = {
   authCacheMs: 0,
   authFailuresPerMinute: 0,
   authFailureBurst: 1,
-  trustedProxyHops: 0,
+  trustedProxies: '',
   sseKeepaliveMs: 15_000,
   sseRetryMs: 2_000,
   sseMaxClients: 100,
