@@ -1,6 +1,6 @@
 /**
  * A worker frozen with SIGSTOP in the middle of its jobs' steps for longer than the dispatch
- * stream's ack wait (30 s, fixed in the contracts), and so for longer than WORKER_LOST_MS (3 s
+ * stream's ack wait (5 s, fixed in the contracts), and so for longer than WORKER_LOST_MS (3 s
  * here):
  * - after WORKER_LOST_MS the scheduler judges it lost and queues its jobs again as new
  *   attempts, which the other worker runs (a re-run is a new dispatch message of the new

@@ -133,7 +133,7 @@ export function asyncApiDocument(version: string): Doc {
   operations.sendDispatch = operation('send', 'dispatch', ['dispatch'], 'Dispatch a job attempt',
     'The scheduler leader publishes one dispatch per job attempt, only while the pool has free slots.');
   operations.receiveDispatch = operation('receive', 'dispatch', ['dispatch'], 'Pull dispatches',
-    `Workers pull as many dispatches as they have free slots and ack after their claim commits. ${describeConsumer(workers)}`,
+    `Workers pull as many dispatches as they have free slots, claim each attempt, and ack once the write that ends their hold commits (or at once when the claim is refused), with an in-progress ack every third of the ack wait meanwhile. ${describeConsumer(workers)}`,
     { 'x-gantry-consumer': workers });
 
   messages.eventBatch = message(EventBatch, SchemaFiles.eventBatch);
