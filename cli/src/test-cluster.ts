@@ -4,6 +4,7 @@
  * real child processes — with a workspace and tokens made through the CLI itself, and a
  * `gantry(...)` that runs the CLI in-process against it and records what it printed.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,9 @@ export async function startTestCluster(dbUrl: string, workerEnv: Record<string, 
   try {
     const base = { DATABASE_URL: dbUrl, GANTRY_NAMESPACE: ns.namespace, METRICS_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info' };
     const ready = (p: ServiceProcess) => p.waitForLog((l) => l.msg === 'service started', 60_000);
-    processes.push(startService('scheduler', { ...base, RECONCILE_INTERVAL_MS: '200' }));
+    // As in production: the API's retry and approve commands carry a grant, not the caller's token.
+    const commandSigningKey = randomBytes(32).toString('hex');
+    processes.push(startService('scheduler', { ...base, RECONCILE_INTERVAL_MS: '200', COMMAND_SIGNING_KEY: commandSigningKey }));
     processes.push(
       startService('worker', {
         ...base,
@@ -81,7 +84,7 @@ export async function startTestCluster(dbUrl: string, workerEnv: Record<string, 
       databaseUrl: dbUrl,
       namespace: ns.namespace,
       nc: ns.nc,
-      settings: { dbPoolSize: 4, sseRetryMs: 500, sseMaxClients: 20, publishBacklog: 1_000 },
+      settings: { dbPoolSize: 4, sseRetryMs: 500, sseMaxClients: 20, publishBacklog: 1_000, commandSigningKey },
     });
     const apiUrl = api.url;
     const env: Record<string, string> = { DATABASE_URL: dbUrl, GANTRY_NAMESPACE: ns.namespace, GANTRY_URL: apiUrl };

@@ -10,6 +10,7 @@
 import { names as namesOf } from '@gantry/contracts';
 import { envInt, envString, loadConfig } from '@gantry/runtime';
 import { createPool, ensureDatabase, migrate } from '@gantry/store';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ensureNats, ensurePostgres, type Started } from './dependencies.js';
 import { runDemo } from './demo.js';
@@ -57,8 +58,12 @@ async function main(): Promise<void> {
     const dev = await ensureDevAccess(pool, config.gantryStateDir).finally(() => pool.end());
 
     const env = { DATABASE_URL: pg.url, NATS_URL: config.natsUrl.join(','), GANTRY_NAMESPACE: config.gantryNamespace, LOG_LEVEL: verbose ? 'info' : 'warn' };
+    // The API signs the commands it publishes for its callers with a key only it and the
+    // scheduler know (a new one each run, unless the environment gives one): no bearer token rests
+    // in the commands stream.
+    const signing = { COMMAND_SIGNING_KEY: process.env.COMMAND_SIGNING_KEY || randomBytes(32).toString('hex') };
     const relay = relayTo(print, verbose);
-    const scheduler = startServiceProcess('scheduler', 'scheduler', { ...env, LOG_LEVEL: 'info', METRICS_PORT: '0' }, relay);
+    const scheduler = startServiceProcess('scheduler', 'scheduler', { ...env, ...signing, LOG_LEVEL: 'info', METRICS_PORT: '0' }, relay);
     started.push(scheduler);
     await scheduler.waitForLog((l) => l.msg === 'service started');
     for (let i = 1; i <= workers; i++) {
@@ -66,7 +71,7 @@ async function main(): Promise<void> {
       started.push(worker);
       await worker.waitForLog((l) => l.msg === 'service started');
     }
-    const api = startServiceProcess('api', 'api', { ...env, LOG_LEVEL: 'info', PORT: String(config.port), HTTP_HOST: '127.0.0.1' }, relay);
+    const api = startServiceProcess('api', 'api', { ...env, ...signing, LOG_LEVEL: 'info', PORT: String(config.port), HTTP_HOST: '127.0.0.1' }, relay);
     started.push(api);
     await api.waitForLog((l) => l.msg === 'service started');
 

@@ -23,6 +23,7 @@ export const HEADER_DOCS = {
   msgId: 'JetStream de-duplication id: a repeat within the stream’s duplicate window is dropped.',
   requestId: 'The HTTP request id that caused the message, for log correlation.',
   token: 'API token authorising a command published by a service outside Gantry.',
+  grant: 'Set by the Gantry API instead of Gantry-Token when it has a COMMAND_SIGNING_KEY: `v1.<token id>.<signature>`, the base64url HMAC-SHA256 of the version, the token id and the message’s exact bytes under the key the API and the scheduler share. It authorises that message only.',
   workspace: 'The command’s workspaceId. Optional: the scheduler queues a command for its workspace’s turn before reading its body, by this header or else by the body’s first top-level workspaceId, found by a scan of its bytes; with the header it scans nothing. A command whose header and body name different workspaces is dead-lettered.',
   deadLetterCode: `Why it was dead-lettered: an error code from ${ERROR_CODES_FILE}.`,
   deadLetterReason: 'Why it was dead-lettered, as a sentence.',

@@ -97,7 +97,7 @@ export function asyncApiDocument(version: string): Doc {
     const id = commandMessageId(kind);
     const ex = examples[kind];
     messages[id] = message(COMMAND_SCHEMAS[kind], SchemaFiles.command(kind), {
-      headers: headers(['msgId', 'token', 'workspace', 'requestId'], ['msgId'], {
+      headers: headers(['msgId', 'token', 'grant', 'workspace', 'requestId'], ['msgId'], {
         msgId: { description: `${HEADER_DOCS.msgId} Set it to the command id.` },
       }),
       examples: [{ name: ex.name, summary: ex.summary, headers: ex.headers, payload: ex.payload }],

@@ -28,6 +28,8 @@ export const Headers = {
   requestId: 'Gantry-Request-Id',
   /** An API token authorising a command published by a service outside Gantry. */
   token: 'Gantry-Token',
+  /** On a command the API publishes for its caller: the caller's token id, signed with the message (see `command-grant.ts` in @gantry/store). */
+  grant: 'Gantry-Grant',
   /** On a command: its `workspaceId`, so that the scheduler can queue it before reading its body. */
   workspace: 'Gantry-Workspace',
   /** On a dead letter: the error code from the catalog. */

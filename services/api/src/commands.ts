@@ -21,7 +21,7 @@ import {
   type SubmitCommand,
 } from '@gantry/contracts';
 import type { OutgoingMessage } from '@gantry/runtime';
-import { derivedUuid } from '@gantry/store';
+import { derivedUuid, signGrant } from '@gantry/store';
 import type { ApiDeps } from './deps.js';
 
 /** The header every message sent for an HTTP request carries. */
@@ -58,17 +58,31 @@ export function submitMessage(deps: Pick<ApiDeps, 'names'>, command: SubmitComma
 /** A retry or approve command, as built by the routes. */
 export type ControlCommand = RetryCommand | ApproveCommand;
 
+/** Who a command is published for: the HTTP caller's token. */
+export interface CommandCaller {
+  readonly tokenId: string;
+  /** The bearer token itself, sent only when the API has no COMMAND_SIGNING_KEY. */
+  readonly token: string;
+}
+
 /**
  * Publishes `command` and waits for JetStream to store it; UNAVAILABLE when it does not. The
- * caller's bearer token travels in `Gantry-Token`: the scheduler checks it as the API did
- * (docs/protocol.md, Messages), since only the submit of a job the API stored needs no token.
+ * scheduler checks the caller's token again (docs/protocol.md, Messages), since only the submit
+ * of a job the API stored needs none: with COMMAND_SIGNING_KEY the command carries a grant
+ * (`Gantry-Grant`: the token's id, signed with the message), else the bearer token itself
+ * (`Gantry-Token`), which then rests in the commands stream until the scheduler acks it.
  */
-export async function publishCommand(deps: ApiDeps, command: ControlCommand, requestId: string, token: string): Promise<void> {
+export async function publishCommand(deps: ApiDeps, command: ControlCommand, requestId: string, caller: CommandCaller): Promise<void> {
   const kind: CommandKind = command.kind;
+  const data = JSON.stringify(command);
+  const key = deps.settings.commandSigningKey;
+  const credential: Record<string, string> = key === ''
+    ? { [Headers.token]: caller.token }
+    : { [Headers.grant]: signGrant(key, caller.tokenId, Buffer.from(data, 'utf8')) };
   try {
-    await deps.publisher.publish(deps.names.subjects.command(kind), JSON.stringify(command), {
+    await deps.publisher.publish(deps.names.subjects.command(kind), data, {
       msgId: command.id,
-      headers: { ...commandHeaders(command, requestId), [Headers.token]: token },
+      headers: { ...commandHeaders(command, requestId), ...credential },
     });
   } catch (cause) {
     deps.logger.warn({ err: cause, command: kind, commandId: command.id }, 'command not published');

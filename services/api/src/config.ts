@@ -64,6 +64,12 @@ export const API_ENV = {
     max: 100_000,
     description: 'Event streams this process serves at once for one workspace, so that one tenant cannot hold every place; more answer 429.',
   }),
+  COMMAND_SIGNING_KEY: envString({
+    default: '',
+    pattern: /^(|.{32,})$/s,
+    patternHint: 'must be at least 32 characters (e.g. `openssl rand -hex 32`), or empty',
+    description: 'A secret shared with the scheduler: the retry and approve commands the API publishes for its callers carry a grant signed with it (`Gantry-Grant`) instead of the caller’s bearer token, which would otherwise rest in the commands stream until the scheduler acks it. Empty: the token is sent.',
+  }),
   PUBLISH_BACKLOG: envInt({
     default: 20_000,
     min: 0,

@@ -35,6 +35,8 @@ export interface ApiSettings {
   readonly sseMaxClients: number;
   /** Event streams served at once for one workspace. */
   readonly sseMaxClientsPerWorkspace: number;
+  /** The key command grants are signed with (shared with the scheduler); empty sends the caller's token instead. */
+  readonly commandSigningKey: string;
   /** Messages that may wait to be published after their commit before new ones are dropped. */
   readonly publishBacklog: number;
 }

@@ -55,6 +55,12 @@ export const SCHEDULER_ENV = {
     max: 3_600_000,
     description: 'A PENDING job older than this (its submit command never arrived) is queued by the reconciler.',
   }),
+  COMMAND_SIGNING_KEY: envString({
+    default: '',
+    pattern: /^(|.{32,})$/s,
+    patternHint: 'must be at least 32 characters (e.g. `openssl rand -hex 32`), or empty',
+    description: 'The secret the API signs its command grants with (`Gantry-Grant`); the same value as the API’s. Empty: a command with a grant is dead-lettered, and only `Gantry-Token` authorises.',
+  }),
   UNCLAIMED_REDISPATCH_MS: envInt({
     default: 150_000,
     min: 1_000,

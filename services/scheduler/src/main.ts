@@ -36,6 +36,7 @@ const scheduler = createScheduler({
     cancelResendMs: config.cancelResendMs,
     timeoutGraceMs: config.timeoutGraceMs,
     workerLostMs: config.workerLostMs,
+    commandSigningKey: config.commandSigningKey,
   },
 });
 const health = createHealthServer({

@@ -50,6 +50,8 @@ export interface SchedulerSettings {
   cancelResendMs: number;
   timeoutGraceMs: number;
   workerLostMs: number;
+  /** COMMAND_SIGNING_KEY: checks the API's command grants; empty refuses them. */
+  commandSigningKey: string;
 }
 
 export interface SchedulerDeps {
@@ -124,7 +126,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       deadLetter,
       metrics,
       logger,
-      ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool), fanOut, wakeDispatcher, transaction: (work) => dispatcher.transaction(lease, work) },
+      ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool, settings.commandSigningKey), fanOut, wakeDispatcher, transaction: (work) => dispatcher.transaction(lease, work) },
     });
     const advisories = watchMaxDeliveries({ nc, jsm, names, deadLetter, logger, onGivenUp: (seq) => consumer.givenUp(seq) });
     const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher, betweenRounds: (fn) => dispatcher.betweenRounds(fn) };

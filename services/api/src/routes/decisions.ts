@@ -43,7 +43,7 @@ export const retryJobRoute = defineRoute({
       actor: `api:${tokenId}`,
       issuedAt: new Date().toISOString(),
     };
-    await publishCommand(ctx.deps, command, String(ctx.req.id), bearerToken(ctx.req.headers.authorization)!);
+    await publishCommand(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! });
     return { status: 202, body: { jobId: job.id, commandId: command.id, kind: 'retry' } };
   },
 });
@@ -99,7 +99,7 @@ function decisionRoute(decision: ApproveCommand['decision']) {
         actor: `api:${tokenId}`,
         issuedAt: new Date().toISOString(),
       };
-      await publishCommand(ctx.deps, command, String(ctx.req.id), bearerToken(ctx.req.headers.authorization)!);
+      await publishCommand(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! });
       return { status: 202, body: { jobId: job.id, commandId: command.id, kind: 'approve', decision } };
     },
   });

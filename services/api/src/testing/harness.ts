@@ -19,6 +19,7 @@ export const TEST_SETTINGS = {
   authFailuresPerMinute: 0,
   authFailureBurst: 1,
   trustedProxies: '',
+  commandSigningKey: '',
   sseKeepaliveMs: 15_000,
   sseRetryMs: 2_000,
   sseMaxClients: 100,

@@ -1,12 +1,14 @@
 /**
  * Who may send a command. NATS permissions decide who may publish on the command subjects at
  * all; inside, a command that acts on a workspace — anything but the submit of a job the API
- * already stored — carries an API token of that workspace in the `Gantry-Token` header (the API
- * forwards its caller's). The token is checked exactly as the API checks a bearer token:
- * SHA-256 of the secret, not revoked, not expired, the right workspace and the scope the
- * command needs over HTTP (`jobs:admin` to decide a gate, `jobs:write` for the rest). The
- * command's actor is then the token (`api:<token id>`, as over HTTP), not the `actor` the
- * command names: whoever may publish a command must not write another name into the events.
+ * already stored — carries a credential of an API token of that workspace: the token itself in
+ * `Gantry-Token` (a service outside Gantry, or an API without COMMAND_SIGNING_KEY), or the API's
+ * grant in `Gantry-Grant` (the caller's token id, signed with the message under the key the API
+ * and the scheduler share: `command-grant.ts` in @gantry/store). The token is then checked
+ * exactly as the API checks a bearer token: not revoked, not expired, the right workspace and
+ * the scope the command needs over HTTP (`jobs:admin` to decide a gate, `jobs:write` for the
+ * rest). The command's actor is then the token (`api:<token id>`, as over HTTP), not the `actor`
+ * the command names: whoever may publish a command must not write another name into the events.
  *
  * One authorizer serves the leader's whole term. A token's row is read once per
  * {@link TOKEN_RECHECK_MS} at most, so a flood of commands under one token costs one query a
@@ -14,8 +16,22 @@
  * does the same for HTTP). At most {@link MAX_TOKENS} rows are kept, the oldest read dropped
  * first: junk tokens cannot grow the cache.
  */
-import { GantryError } from '@gantry/contracts';
-import { allows, hashToken, type Pool, type TokenScope } from '@gantry/store';
+import type { JsMsg } from '@nats-io/jetstream';
+import { GantryError, Headers } from '@gantry/contracts';
+import { allows, hashToken, type Pool, type TokenScope, verifyGrant } from '@gantry/store';
+
+/** What a command carries to prove its sender may send it. */
+export type CommandCredential =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'grant'; readonly grant: string; readonly data: Uint8Array };
+
+/** The credential of a command message: its grant if it has one, else its token. */
+export function credentialOf(msg: Pick<JsMsg, 'headers' | 'data'>): CommandCredential | undefined {
+  const grant = msg.headers?.get(Headers.grant);
+  if (grant) return { kind: 'grant', grant, data: msg.data };
+  const token = msg.headers?.get(Headers.token);
+  return token ? { kind: 'token', token } : undefined;
+}
 
 interface TokenRow {
   id: string;
@@ -33,48 +49,67 @@ export const MAX_TOKENS = 10_000;
 /** Checks the tokens of commands; see the module doc. */
 export class CommandAuthorizer {
   readonly #pool: Pool;
-  /** By token hash, in the order they were read. */
+  /** By `hash:<token hash>` or `id:<token id>`, in the order they were read. */
   readonly #cache = new Map<string, { readonly row: Promise<TokenRow | undefined>; readonly at: number }>();
   readonly #now: () => number;
+  readonly #signingKey: string;
 
-  constructor(pool: Pool, now: () => number = Date.now) {
+  /** `signingKey`: COMMAND_SIGNING_KEY, which the API signs its grants with; empty refuses every grant. */
+  constructor(pool: Pool, signingKey = '', now: () => number = Date.now) {
     this.#pool = pool;
+    this.#signingKey = signingKey;
     this.#now = now;
   }
 
   /**
-   * Resolves with the actor of the command (`api:<token id>`) when `token` holds `scope` in
-   * `workspaceId`; throws the GantryError to dead-letter with.
+   * Resolves with the actor of the command (`api:<token id>`) when its credential's token holds
+   * `scope` in `workspaceId`; throws the GantryError to dead-letter with.
    */
-  async authorize(token: string | undefined, workspaceId: string, scope: TokenScope = 'jobs:write'): Promise<string> {
-    if (!token) throw new GantryError('UNAUTHENTICATED', 'the command carries no Gantry-Token header');
-    const row = await this.#lookup(token);
+  async authorize(credential: CommandCredential | undefined, workspaceId: string, scope: TokenScope = 'jobs:write'): Promise<string> {
+    if (!credential) throw new GantryError('UNAUTHENTICATED', `the command carries neither a ${Headers.token} nor a ${Headers.grant} header`);
+    const name = credential.kind === 'token' ? Headers.token : Headers.grant;
+    const row = await this.#rowOf(credential);
     if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at.getTime() <= Date.now())) {
-      throw new GantryError('UNAUTHENTICATED', 'the Gantry-Token is unknown, revoked or expired');
+      throw new GantryError('UNAUTHENTICATED', `the ${name}'s token is unknown, revoked or expired`);
     }
     if (row.workspace_id !== workspaceId) {
-      throw new GantryError('FORBIDDEN', 'the Gantry-Token belongs to another workspace');
+      throw new GantryError('FORBIDDEN', `the ${name}'s token belongs to another workspace`);
     }
     if (!allows(row.scopes, scope)) {
-      throw new GantryError('FORBIDDEN', `the Gantry-Token lacks the ${scope} scope`);
+      throw new GantryError('FORBIDDEN', `the ${name}'s token lacks the ${scope} scope`);
     }
     return `api:${row.id}`;
   }
 
-  #lookup(token: string): Promise<TokenRow | undefined> {
-    const hash = hashToken(token);
+  #rowOf(credential: CommandCredential): Promise<TokenRow | undefined> {
+    if (credential.kind === 'token') {
+      const hash = hashToken(credential.token);
+      return this.#lookup(`hash:${hash}`, 'token_hash', hash);
+    }
+    if (this.#signingKey === '') {
+      throw new GantryError('UNAUTHENTICATED', `the command carries a ${Headers.grant}, but this scheduler has no COMMAND_SIGNING_KEY to check it with`);
+    }
+    const tokenId = verifyGrant(this.#signingKey, credential.grant, credential.data);
+    if (tokenId === undefined) {
+      throw new GantryError('UNAUTHENTICATED', `the ${Headers.grant} was not signed for this command with this scheduler's COMMAND_SIGNING_KEY`);
+    }
+    return this.#lookup(`id:${tokenId}`, 'id', tokenId);
+  }
+
+  /** The token row whose `column` is `value`, cached under `key`. */
+  #lookup(key: string, column: 'token_hash' | 'id', value: string): Promise<TokenRow | undefined> {
     const now = this.#now();
-    const cached = this.#cache.get(hash);
+    const cached = this.#cache.get(key);
     if (cached && now - cached.at < TOKEN_RECHECK_MS) return cached.row;
-    this.#cache.delete(hash);
+    this.#cache.delete(key);
     if (this.#cache.size >= MAX_TOKENS) this.#cache.delete(this.#cache.keys().next().value!);
     const row = this.#pool
-      .query<TokenRow>('SELECT id, workspace_id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1', [hash])
+      .query<TokenRow>(`SELECT id, workspace_id, scopes, expires_at, revoked_at FROM api_tokens WHERE ${column} = $1`, [value])
       .then((r) => r.rows[0]);
-    this.#cache.set(hash, { row, at: now });
+    this.#cache.set(key, { row, at: now });
     // A failed read is not kept: the next command reads again.
     row.catch(() => {
-      if (this.#cache.get(hash)?.row === row) this.#cache.delete(hash);
+      if (this.#cache.get(key)?.row === row) this.#cache.delete(key);
     });
     return row;
   }

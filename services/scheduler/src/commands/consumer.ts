@@ -39,6 +39,7 @@ import {
 } from '@gantry/contracts';
 import { aborted, delay, type Logger } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
+import { type CommandCredential, credentialOf } from './authorize.js';
 import type { CommandContext, Incoming, Outcome } from './context.js';
 import { commandKindOf, commandLabelOf, type DeadLetterer } from './dead-letter.js';
 import { handleApprovals, handleCancels, handleRetries } from './job-commands.js';
@@ -60,7 +61,7 @@ export interface CommandConsumerOptions {
 }
 
 /** A message as it arrived: read (not yet checked against its schema), or refused. */
-type Read = { msg: JsMsg; raw: RawCommand<CommandKind>; token: string | undefined } | { msg: JsMsg; refusal: GantryError };
+type Read = { msg: JsMsg; raw: RawCommand<CommandKind>; credential: CommandCredential | undefined } | { msg: JsMsg; refusal: GantryError };
 
 /** A message when its pass comes: a valid command, or refused. */
 type Parsed = { msg: JsMsg; kind: CommandKind; incoming: Incoming<CommandKind> } | { msg: JsMsg; refusal: GantryError };
@@ -147,7 +148,7 @@ function workspaceOf(r: Read): string {
 function validate(r: Read): Parsed {
   if (!('raw' in r)) return r;
   try {
-    return { msg: r.msg, kind: r.raw.kind, incoming: { command: validateCommand(r.raw), token: r.token } };
+    return { msg: r.msg, kind: r.raw.kind, incoming: { command: validateCommand(r.raw), credential: r.credential } };
   } catch (err) {
     if (isGantryError(err)) return { msg: r.msg, refusal: err };
     return { msg: r.msg, refusal: new GantryError('VALIDATION_FAILED', `the ${r.raw.kind} command could not be checked: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) };
@@ -433,7 +434,7 @@ export class CommandConsumer {
       return { msg, refusal: new GantryError('UNKNOWN_SUBJECT', `no command is published on ${msg.subject}`) };
     }
     try {
-      return { msg, raw: readCommand(kind as CommandKind, msg.data), token: msg.headers?.get(Headers.token) || undefined };
+      return { msg, raw: readCommand(kind as CommandKind, msg.data), credential: credentialOf(msg) };
     } catch (err) {
       if (isGantryError(err)) return { msg, refusal: err };
       throw err;

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandKind, CommandOf, ErrorCode, JobEvent, Names } from '@gantry/contracts';
 import { byIds, type JobWriter, latestCancelReasonSql, type Pool, statement, waitingStepSql } from '@gantry/store';
 import type { DispatchingTransaction } from '../dispatch/dispatcher.js';
-import type { CommandAuthorizer } from './authorize.js';
+import type { CommandAuthorizer, CommandCredential } from './authorize.js';
 
 export interface CommandContext {
   pool: Pool;
@@ -19,10 +19,10 @@ export interface CommandContext {
   transaction: <T>(work: (tx: DispatchingTransaction) => Promise<T>) => Promise<T>;
 }
 
-/** A parsed command and the token it carried. */
+/** A parsed command and the credential it carried. */
 export interface Incoming<K extends CommandKind> {
   command: CommandOf<K>;
-  token: string | undefined;
+  credential: CommandCredential | undefined;
 }
 
 /** What to do with a command's message once its handler is done. */

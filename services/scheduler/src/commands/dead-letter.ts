@@ -1,6 +1,6 @@
 /**
  * Dead letters: a refused or undeliverable command is copied to `<ns>.dlq.<kind>` with its
- * original headers (minus the token, which never leaves the commands stream), its
+ * original headers (minus the token or grant, which never leave the commands stream), its
  * `Nats-Msg-Id` as `Gantry-Original-Msg-Id` (for tracing) and the reason, counted, and acked,
  * so it never blocks the commands behind it. `gantry dead-letters` lists and replays them.
  */
@@ -10,12 +10,12 @@ import type { Logger, Publisher } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
 
 /**
- * Headers not copied from the command: the token never leaves the commands stream, the dead
+ * Headers not copied from the command: a token or grant never leaves the commands stream, the dead
  * letter gets its own `Nats-Msg-Id` (the command's travels as `Gantry-Original-Msg-Id`), and an
  * inherited `Gantry-Original-Msg-Id` would name some other message than this command.
  */
 const DROPPED_HEADERS = new Set(
-  [Headers.token, Headers.msgId, Headers.originalMsgId].map((h) => h.toLowerCase()),
+  [Headers.token, Headers.grant, Headers.msgId, Headers.originalMsgId].map((h) => h.toLowerCase()),
 );
 
 /**

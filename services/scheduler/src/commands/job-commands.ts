@@ -28,10 +28,10 @@ async function resolveJobs<K extends JobCommand>(
 ): Promise<(Resolved | Outcome)[]> {
   const jobs = await readJobs(ctx, batch.map((i) => i.command.jobId));
   return Promise.all(
-    batch.map(async ({ command, token }): Promise<Resolved | Outcome> => {
+    batch.map(async ({ command, credential }): Promise<Resolved | Outcome> => {
       let actor: string;
       try {
-        actor = await ctx.authorizer.authorize(token, command.workspaceId, SCOPE[command.kind]);
+        actor = await ctx.authorizer.authorize(credential, command.workspaceId, SCOPE[command.kind]);
       } catch (err) {
         if (!isGantryError(err)) throw err;
         return refuse(err.code, err.message);

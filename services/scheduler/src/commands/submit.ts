@@ -66,7 +66,7 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
   if (total === 0 || total > ONE_STATEMENT_MAX || perCommand.some((jobs) => jobs.some((j) => j.job === undefined))) return undefined;
   // A refused token decides nothing yet: the reading way queues a stored job without one.
   const actors = await Promise.all(
-    batch.map((incoming) => ctx.authorizer.authorize(incoming.token, incoming.command.workspaceId).catch((err: unknown) => {
+    batch.map((incoming) => ctx.authorizer.authorize(incoming.credential, incoming.command.workspaceId).catch((err: unknown) => {
       if (!isGantryError(err)) throw err;
       return undefined;
     })),
@@ -188,7 +188,7 @@ async function handleByReading(ctx: CommandContext, batch: readonly Incoming<'su
       if (fresh.length === 0) return;
       let actor: string;
       try {
-        actor = await ctx.authorizer.authorize(incoming.token, command.workspaceId);
+        actor = await ctx.authorizer.authorize(incoming.credential, command.workspaceId);
       } catch (err) {
         if (!isGantryError(err)) throw err;
         outcomes[index] = refuse(err.code, err.message);

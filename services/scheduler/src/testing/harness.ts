@@ -27,6 +27,7 @@ export const FAST: SchedulerSettings = {
   cancelResendMs: 300,
   timeoutGraceMs: 60_000,
   workerLostMs: 1_500,
+  commandSigningKey: '',
 };
 
 export interface Harness {
