@@ -39,7 +39,7 @@ describe('gantry dead-letters', () => {
     expect(first!.headers[Headers.originalMsgId]).toBe(id);
     const table = await cluster.gantry(['dead-letters', 'list']);
     expect(table.stdout[0]).toMatch(/^SEQ\s+TIME\s+CODE\s+SUBJECT\s+DELIVERIES\s+REASON$/);
-    expect(table.stdout[1]).toMatch(new RegExp(`^\\s*${first!.seq}\\s+\\S+ \\S+\\s+UNAUTHENTICATED\\s+${cluster.ns.namespace}\\.cmd\\.submit\\s+1\\s+the command carries no Gantry-Token header$`));
+    expect(table.stdout[1]).toMatch(new RegExp(`^\\s*${first!.seq}\\s+\\S+ \\S+\\s+UNAUTHENTICATED\\s+${cluster.ns.namespace}\\.cmd\\.submit\\s+1\\s+the command carries neither a Gantry-Token nor a Gantry-Grant header$`));
 
     // Replayed without a token, it is refused again: a new dead letter, so JetStream did not
     // drop the replay as a duplicate of the original (published with Nats-Msg-Id = its id).

@@ -55,7 +55,7 @@ export const deadLettersReplay: Command = {
 once JetStream has stored it. A command that would be refused again (its body is not a valid
 command) is skipped unless --force.
 
-A dead letter never keeps the Gantry-Token of its command. A command that acts on a workspace
+A dead letter never keeps the Gantry-Token or Gantry-Grant of its command. A command that acts on a workspace
 (anything but the submit of a job the API stored) needs one: pass --token, or set GANTRY_TOKEN,
 to a token of that workspace with jobs:write.
 

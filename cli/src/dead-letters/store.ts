@@ -38,7 +38,7 @@ export interface DeadLetter {
 }
 
 /** Headers the dead-lettering added, and those a replay must not carry over. */
-const DEAD_LETTER_HEADERS = [Headers.deadLetterCode, Headers.deadLetterReason, Headers.originalSubject, Headers.originalSequence, Headers.deliveries, Headers.originalMsgId, Headers.token].map((h) => h.toLowerCase());
+const DEAD_LETTER_HEADERS = [Headers.deadLetterCode, Headers.deadLetterReason, Headers.originalSubject, Headers.originalSequence, Headers.deliveries, Headers.originalMsgId, Headers.token, Headers.grant].map((h) => h.toLowerCase());
 
 /** What a command needs: the namespace's names, a connection and its JetStream manager. */
 export interface DeadLetterContext {

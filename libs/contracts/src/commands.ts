@@ -30,7 +30,7 @@ const base = {
   actor: storableString(Limits.maxNameLength)
     .min(1)
     .optional()
-    .describe('Who asked, for the audit trail: recorded for the submit of a job the API stored; a command checked against its Gantry-Token is recorded as that token (api:<token id>).'),
+    .describe('Who asked, for the audit trail: recorded for the submit of a job the API stored; a command checked against its Gantry-Token or Gantry-Grant is recorded as that token (api:<token id>).'),
   issuedAt: z.iso.datetime({ offset: true }).optional(),
 };
 

@@ -102,6 +102,14 @@ describe('loggableConfig', () => {
     expect(output).toContain('"dbPoolSize":10');
   });
 
+  it('hides keys: the command signing key, an API key; a key file’s path shows', () => {
+    const { logger, lines } = capture();
+    logger.info({ config: loggableConfig({ commandSigningKey: 'signing-secret-0123456789abcdef0123', aiApiKey: 'ai-secret', natsTlsKeyFile: '/etc/tls/key.pem' }) }, 'configuration');
+    const output = lines.join('');
+    for (const secret of ['signing-secret', 'ai-secret']) expect(output).not.toContain(secret);
+    expect(output).toContain('/etc/tls/key.pem');
+  });
+
   it('keeps paths of secret files, which are not secrets', () => {
     const safe = loggableConfig({ natsCredsFile: '/etc/nats/u.creds', natsToken: 't', natsNkeySeedFile: '/s' });
     expect(safe).toEqual({ natsCredsFile: '/etc/nats/u.creds', natsToken: REDACTED, natsNkeySeedFile: '/s' });

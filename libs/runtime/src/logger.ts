@@ -27,9 +27,10 @@ const SECRET_KEYS = [
   'nkeySeed',
   'natsPassword',
   'natsToken',
+  'commandSigningKey',
 ];
 
-const HEADER_KEYS = ['authorization', 'cookie', 'set-cookie', 'gantry-token', 'Gantry-Token'];
+const HEADER_KEYS = ['authorization', 'cookie', 'set-cookie', 'gantry-token', 'Gantry-Token', 'gantry-grant', 'Gantry-Grant'];
 
 function headerPaths(): string[] {
   return ['headers', 'req.headers', 'request.headers', 'res.headers', '*.headers'].flatMap(
@@ -104,7 +105,8 @@ export function redactUrl(raw: string): string {
     .join(',');
 }
 
-const SECRET_PROPERTY = /(password|token|secret|apikey|api_key|seed|creds)$/i;
+// `key`: an API key, a signing key (COMMAND_SIGNING_KEY); a key *file* ends in `File` and shows.
+const SECRET_PROPERTY = /(password|token|secret|apikey|api_key|seed|creds|key)$/i;
 const URL_PROPERTY = /(url|urls)$/i;
 
 function loggableValue(key: string, value: unknown): unknown {

@@ -4,6 +4,7 @@
  * with the contracts' `parseWith`), the docs, the problem+json error handler and the request log
  * and metrics. It does not listen; `server.ts` (and tests) do.
  */
+import { isIP } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { GantryError, Limits, parseWith } from '@gantry/contracts';
@@ -61,6 +62,15 @@ function send(reply: FastifyReply, answer: HealthResponse): FastifyReply {
  */
 function trustedProxies(setting: string): false | string[] {
   const list = setting.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const entry of list) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !validBits || rest.length > 0) {
+      throw new GantryError('VALIDATION_FAILED', `TRUSTED_PROXIES: ${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    }
+  }
   return list.length > 0 ? list : false;
 }
 

@@ -71,6 +71,12 @@ describe('failed authentications per client address', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(17);
   });
 
+  it('refuse to start with a TRUSTED_PROXIES entry that is no address or range', async () => {
+    for (const bad of ['abc', '10.0.0.0/33', '1.2.3', '10.0.0.1/8/1']) {
+      await expect(startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings: { trustedProxies: `127.0.0.1, ${bad}` } })).rejects.toThrow(/TRUSTED_PROXIES/);
+    }
+  });
+
   it('count each client a trusted proxy names apart, and believe only the proxy’s own entry', async () => {
     const from = (address: string) => ({ 'x-forwarded-for': address });
     for (let i = 0; i < 3; i++) expect((await list(proxied, unknown(), from('203.0.113.1'))).status).toBe(401);

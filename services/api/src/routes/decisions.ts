@@ -7,7 +7,7 @@
  *
  * Command ids are derived from the job, its attempt (and the step and decision), so repeating a
  * request within the commands stream's duplicate window publishes nothing new. Each command
- * carries the caller's token in `Gantry-Token` for the scheduler's own check.
+ * carries a credential of the caller's token for the scheduler's own check (`publishCommand`).
  */
 import { CURRENT_COMMAND_VERSION, GantryError, JobStatus, StepStatus, type ApproveCommand, type RetryCommand } from '@gantry/contracts';
 import { derivedUuid } from '@gantry/store';
