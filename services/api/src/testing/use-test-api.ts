@@ -7,7 +7,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createTestNamespace, started as startedPart, type TestNamespace, useTestDatabase } from '@gantry/testkit';
 import { createTestWriter, type TestWriter } from './fixtures.js';
-import { startTestApi, type TestApi } from './harness.js';
+import { startTestApi, type TestApi, type TestApiOptions } from './harness.js';
 
 /** What {@link useTestApi} gives a test file; each part throws if read before `beforeAll`. */
 export interface ApiTestContext {
@@ -17,15 +17,15 @@ export interface ApiTestContext {
   readonly writer: TestWriter;
 }
 
-/** Registers the hooks that start and stop the file's API, namespace and writer. */
-export function useTestApi(): ApiTestContext {
+/** Registers the hooks that start and stop the file's API (with `settings` over the test ones), namespace and writer. */
+export function useTestApi(settings: TestApiOptions['settings'] = {}): ApiTestContext {
   const db = useTestDatabase();
   let ns: TestNamespace | undefined;
   let api: TestApi | undefined;
   let writer: TestWriter | undefined;
   beforeAll(async () => {
     ns = await createTestNamespace({ provision: true });
-    api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc });
+    api = await startTestApi({ databaseUrl: db.url, namespace: ns.namespace, nc: ns.nc, settings });
     writer = createTestWriter(api.pool, ns.nc, ns.names);
   });
   afterAll(async () => {
