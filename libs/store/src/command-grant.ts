@@ -15,8 +15,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const VERSION = 'v1';
 const GRANT = /^v1\.([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
-/** The shortest key accepted: 32 characters (a hex string of 128 random bits, or more). */
-export const MIN_SIGNING_KEY_LENGTH = 32;
 
 function signature(key: string, tokenId: string, data: Uint8Array): Buffer {
   return createHmac('sha256', key).update(`${VERSION}\n${tokenId}\n`).update(data).digest();

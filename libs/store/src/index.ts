@@ -16,7 +16,7 @@ export { latestCancelReasonSql } from './events/cancel-reason.js';
 export { skipWaitingGate, waitingStepSql } from './jobs/waiting-gate.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export { derivedUuid, uuidv7 } from './ids.js';
-export { MIN_SIGNING_KEY_LENGTH, signGrant, verifyGrant } from './command-grant.js';
+export { signGrant, verifyGrant } from './command-grant.js';
 export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TOKEN_PREFIX_LENGTH, type MintedToken } from './tokens.js';
 export type { EventInput, JobPatch, JobWrite, LoadedJob, LoadedStep, Stamp, StepPatch, WriteResult } from './write/job-write.js';
 export { applyWrites } from './write/apply-writes.js';
