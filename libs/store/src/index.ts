@@ -13,7 +13,7 @@ export { statement } from './db/statement.js';
 export { byIds } from './db/ids-param.js';
 export { isConnectionError, isLockNotAvailable, isTransientError, isUniqueViolation, translateDbError } from './db/errors.js';
 export { latestCancelReasonSql } from './events/cancel-reason.js';
-export { skipWaitingGate, waitingStepSql } from './jobs/waiting-gate.js';
+export { skippingWaitingGate, waitingGateSql } from './jobs/waiting-gate.js';
 export { schemaSnapshot } from './schema-snapshot.js';
 export { derivedUuid, uuidv7 } from './ids.js';
 export { signGrant, verifyGrant } from './command-grant.js';

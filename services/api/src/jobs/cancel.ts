@@ -10,7 +10,7 @@
  * in between, the write is refused and the decision is taken again from a fresh read.
  */
 import { GantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
-import { type JobWrite, skipWaitingGate, waitingStepSql } from '@gantry/store';
+import { type JobWrite, skippingWaitingGate, waitingGateSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
 import { CANCELLABLE_STATUSES, type JobFilter } from '../schemas.js';
@@ -40,8 +40,7 @@ interface Target {
 }
 
 /** The columns of a {@link Target}, of `runner_jobs j`. */
-const TARGET_COLUMNS = `j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at,
-  CASE WHEN j.status = 'WAITING' THEN ${waitingStepSql('j.id')} END AS waiting_step_id`;
+const TARGET_COLUMNS = `j.id, j.status, j.attempt, j.worker_id, j.cancel_requested_at, ${waitingGateSql('j')} AS waiting_step_id`;
 
 /** How often a single cancel re-reads a job that keeps moving under it. */
 const MAX_TRIES = 5;
@@ -55,16 +54,13 @@ export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt' | 'wai
     case JobStatus.PENDING:
     case JobStatus.QUEUED:
     case JobStatus.WAITING: {
-      const cancelled = { type: 'job.cancelled' as const, actor: who.actor, payload: { reason: who.reason, from: job.status } };
-      const gate = job.status === JobStatus.WAITING && job.waiting_step_id !== null ? skipWaitingGate(job.waiting_step_id, who.actor) : null;
-      return {
+      const cancel: JobWrite = {
         ...base,
         to: JobStatus.CANCELLED,
         set: { completedAt: 'now' },
-        ...(gate ? { steps: [gate.step] } : {}),
-        // job.cancelled last: a job's terminal event is its last.
-        events: gate ? [gate.event, cancelled] : [cancelled],
+        events: [{ type: 'job.cancelled', actor: who.actor, payload: { reason: who.reason, from: job.status } }],
       };
+      return skippingWaitingGate(cancel, job.status === JobStatus.WAITING ? job.waiting_step_id : null, who.actor);
     }
     case JobStatus.RUNNING:
       return {
@@ -79,7 +75,7 @@ export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt' | 'wai
 
 /** The WAITING step of job `jobId`, or null. */
 async function waitingStepOf(db: Queryable, jobId: string): Promise<string | null> {
-  const { rows } = await db.query<{ id: string | null }>(`SELECT ${waitingStepSql('$1::uuid')} AS id`, [jobId]);
+  const { rows } = await db.query<{ id: string | null }>(`SELECT ${waitingGateSql('j')} AS id FROM runner_jobs j WHERE j.id = $1`, [jobId]);
   return rows[0]?.id ?? null;
 }
 

@@ -1,7 +1,7 @@
 /** What the command handlers work with, and what they decide for each message. */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandKind, CommandOf, ErrorCode, JobEvent, Names } from '@gantry/contracts';
-import { byIds, type JobWriter, latestCancelReasonSql, type Pool, statement, waitingStepSql } from '@gantry/store';
+import { byIds, type JobWriter, latestCancelReasonSql, type Pool, statement, waitingGateSql } from '@gantry/store';
 import type { DispatchingTransaction } from '../dispatch/dispatcher.js';
 import type { CommandAuthorizer, CommandCredential } from './authorize.js';
 
@@ -62,7 +62,7 @@ const READ_JOBS = statement(
   `SELECT j.id, j.workspace_id, j.status, j.attempt, j.failures, j.max_attempts, j.run_at, j.worker_id,
      j.cancel_requested_at IS NOT NULL AS cancel_pending,
      CASE WHEN j.cancel_requested_at IS NOT NULL THEN ${latestCancelReasonSql('j.id')} END AS cancel_reason,
-     CASE WHEN j.status = 'WAITING' THEN ${waitingStepSql('j.id')} END AS waiting_step_id
+     ${waitingGateSql('j')} AS waiting_step_id
    FROM ${byIds('runner_jobs', '$1', 'j')}`,
 );
 

@@ -4,7 +4,7 @@
  * the API wins cleanly and this one reports `applied: false`.
  */
 import type { JobError, QueueReason } from '@gantry/contracts';
-import { derivedUuid, type JobWrite, skipWaitingGate, type StepPatch } from '@gantry/store';
+import { derivedUuid, type JobWrite, skippingWaitingGate, type StepPatch } from '@gantry/store';
 
 /** What the scheduler read of a job before deciding a move. */
 export interface JobState {
@@ -112,7 +112,7 @@ export function cancelIdle(
   actor: string,
   waitingStepId: string | null,
 ): JobWrite {
-  const cancelled: JobWrite = {
+  const cancel: JobWrite = {
     jobId: job.id,
     attempt: job.attempt,
     expect: [from],
@@ -120,9 +120,7 @@ export function cancelIdle(
     set: { completedAt: 'now', dispatchedAt: null, deadlineAt: null },
     events: [{ type: 'job.cancelled', actor, payload: { reason, from } }],
   };
-  if (from !== 'WAITING' || waitingStepId === null) return cancelled;
-  const gate = skipWaitingGate(waitingStepId, actor);
-  return { ...cancelled, steps: [gate.step], events: [gate.event, ...cancelled.events] };
+  return skippingWaitingGate(cancel, from === 'WAITING' ? waitingStepId : null, actor);
 }
 
 /**

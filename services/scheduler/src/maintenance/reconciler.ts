@@ -7,7 +7,7 @@
  * - cancels QUEUED and WAITING jobs that still carry a cancel request: their worker's retry,
  *   hand-back or approval park committed just after the request, which then reached no attempt.
  */
-import { latestCancelReasonSql, waitingStepSql } from '@gantry/store';
+import { latestCancelReasonSql, waitingGateSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands/job-commands.js';
 import { cancelIdle, queueSubmitted } from '../jobs/writes.js';
 import { LEASE_HELD_SQL } from '../leadership/lease.js';
@@ -59,7 +59,7 @@ export async function reconcileOnce(ctx: DutyContext, config: ReconcilerConfig):
 
   const idle = await ctx.pool.query<{ id: string; attempt: number; status: 'QUEUED' | 'WAITING'; reason: string | null; waiting_step_id: string | null }>(
     `SELECT j.id, j.attempt, j.status, ${latestCancelReasonSql('j.id')} AS reason,
-       CASE WHEN j.status = 'WAITING' THEN ${waitingStepSql('j.id')} END AS waiting_step_id
+       ${waitingGateSql('j')} AS waiting_step_id
      FROM runner_jobs j WHERE j.cancel_requested_at IS NOT NULL AND j.status IN ('QUEUED', 'WAITING') LIMIT $1`,
     [limit],
   );
