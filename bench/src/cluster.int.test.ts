@@ -37,6 +37,44 @@ describe('the bench cluster', () => {
       expect(rows[0]!.at.getTime()).toBeLessThan(released);
       expect(times.endObserved).toBe(true);
       expect(times.endedAt).toBeGreaterThanOrEqual(released);
+      // Its start is timed to the arrival of its claim's job.started, no earlier than the claim's transaction began.
+      expect(times.startObserved).toBe(true);
+      expect(times.startSeenAt).toBeGreaterThanOrEqual(times.startedAt!);
+      expect(times.startSeenAt).toBeLessThan(released);
+    } finally {
+      await admin.query('ROLLBACK').catch(() => undefined);
+      admin.release();
+      await cluster.stop();
+    }
+  }, 90_000);
+
+  it('times a job’s start to the commit of its claim, not to the start of the claiming transaction', async () => {
+    const cluster = await startCluster({ workers: 1, concurrency: 1 });
+    const admin = await cluster.pool.connect();
+    try {
+      const ws = cluster.workspaceIds[0]!;
+      const runAt = Date.now() + 3_000;
+      const [job] = await cluster.submit([{ workspaceId: ws, spec: standardJob({ runAt: new Date(runAt).toISOString() }) }]);
+      const deadline = Date.now() + 30_000;
+      while ((await cluster.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'QUEUED'`, [job!.id])).rowCount === 0) {
+        if (Date.now() > deadline) throw new Error('the job was never queued');
+        await sleep(10);
+      }
+      // The claim appends the job's third event: an uncommitted row of that sequence holds its
+      // insert (the primary key) until this transaction ends, well after the run-at.
+      await admin.query('BEGIN');
+      await admin.query(
+        `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt) VALUES ($1, 3, gen_random_uuid(), $2, 'job.started', 'test', 1)`,
+        [job!.id, ws],
+      );
+      await sleep(Math.max(0, runAt - Date.now()) + 2_000);
+      const released = Date.now();
+      await admin.query('ROLLBACK');
+      await cluster.waitForTerminal(1, 30_000);
+      const times = (await cluster.timings()).get(job!.id)!;
+      expect(times.startedAt).toBeLessThan(released);
+      expect(times.startObserved).toBe(true);
+      expect(times.startSeenAt).toBeGreaterThanOrEqual(released);
     } finally {
       await admin.query('ROLLBACK').catch(() => undefined);
       admin.release();

@@ -101,8 +101,16 @@ const END_GRACE_MS = 2_000;
 
 /** When a job started (its last attempt), on which worker, and when it ended. */
 export interface JobTimes {
-  /** `job.started`'s `created_at` (the start of the claiming transaction). */
+  /** `job.started`'s `created_at` (the start of the claiming transaction; its last attempt's). */
   startedAt: number | null;
+  /**
+   * When the job's first claim was committed, as the bench saw it: the arrival of its first
+   * `job.started` message; where the bench did not see it (`startObserved` false), the first
+   * `job.started`'s `created_at`. Null for a job that never started.
+   */
+  startSeenAt: number | null;
+  /** True when `startSeenAt` is the arrival of the `job.started` message at the bench. */
+  startObserved: boolean;
   workerId: string | null;
   /**
    * When the job's terminal event was committed, as the bench saw it: the arrival of its message
@@ -279,9 +287,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       checkRefusals,
       startWorker: spawnWorker,
       async timings() {
-        const { rows } = await p.query<{ job_id: string; started: Date | null; worker: string | null; ended: Date | null; terminals: number }>(
+        const { rows } = await p.query<{ job_id: string; started: Date | null; first_started: Date | null; worker: string | null; ended: Date | null; terminals: number }>(
           `SELECT job_id,
              max(created_at) FILTER (WHERE type = 'job.started') AS started,
+             min(created_at) FILTER (WHERE type = 'job.started') AS first_started,
              (array_agg(payload->>'workerId' ORDER BY sequence DESC) FILTER (WHERE type = 'job.started'))[1] AS worker,
              max(created_at) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled')) AS ended,
              count(*) FILTER (WHERE type IN ('job.completed', 'job.failed', 'job.cancelled'))::int AS terminals
@@ -295,10 +304,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         return new Map(
           rows.map((r) => {
             const observed = r.ended === null ? undefined : seen.terminalSeenAt(r.job_id);
+            const startSeen = r.first_started === null ? undefined : seen.startSeenAt(r.job_id);
             return [
               r.job_id,
               {
                 startedAt: r.started?.getTime() ?? null,
+                startSeenAt: startSeen ?? r.first_started?.getTime() ?? null,
+                startObserved: startSeen !== undefined,
                 workerId: r.worker,
                 endedAt: observed ?? r.ended?.getTime() ?? null,
                 endObserved: observed !== undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdsTerminalEvent } from './observer.js';
+import { holdsStartEvent, holdsTerminalEvent } from './observer.js';
 
 const body = (...types: string[]) =>
   new TextEncoder().encode(JSON.stringify({ v: 1, jobId: 'j', workspaceId: 'w', events: types.map((type, i) => ({ sequence: i, type, payload: { note: 'job.completed' } })) }));
@@ -13,5 +13,16 @@ describe('holdsTerminalEvent', () => {
 
   it('ignores other events, and a terminal type mentioned in a payload', () => {
     expect(holdsTerminalEvent(body('job.created', 'job.queued', 'job.started', 'step.completed'))).toBe(false);
+  });
+});
+
+describe('holdsStartEvent', () => {
+  it('finds a claim’s job.started among its events', () => {
+    expect(holdsStartEvent(body('job.started', 'step.started'))).toBe(true);
+  });
+
+  it('ignores other events, and the type mentioned in a payload', () => {
+    expect(holdsStartEvent(body('job.created', 'job.queued'))).toBe(false);
+    expect(holdsStartEvent(new TextEncoder().encode(JSON.stringify({ events: [{ type: 'job.progress', payload: { note: '"type":"job.started' } }] })))).toBe(false);
   });
 });

@@ -1,18 +1,19 @@
 /**
- * What the bench sees of a cluster on NATS, as it happens: when each job's terminal event
- * reached the bench, and which commands the scheduler refused.
+ * What the bench sees of a cluster on NATS, as it happens: when each job's first `job.started`
+ * and its terminal event reached the bench, and which commands the scheduler refused.
  *
  * A job counts as done when its terminal event is committed (BENCHMARK.md). The services
  * publish a job's events on the events stream only after their transaction committed
  * (`createEventFanout`), so the moment such a message arrives here is the earliest the bench can
  * know of the commit: the same point as BullMQ's peer, which times a job to the arrival of its
  * `completed` event. `job_events.created_at` is PostgreSQL's `now()`, the start of the writing
- * transaction, and leaves out its lock waits, its writes and its commit.
+ * transaction, and leaves out its lock waits, its writes and its commit. A job has started when
+ * its claim has committed, so its start is timed the same way, to its `job.started` message.
  *
  * Invariants: the observer has its own connection (a slow-consumer disconnect, if the bench's
  * event loop falls behind, loses messages here and nothing else); it is subscribed before any
  * job is submitted (`start` flushes the subscription to the server); it records a job's first
- * terminal arrival only. Messages are not parsed: the terminal types are found in the bytes, and
+ * start and first terminal arrival only. Messages are not parsed: the terminal types are found in the bytes, and
  * the job id is the subject's last token.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -30,6 +31,8 @@ export interface Refusal {
 export interface Observer {
   /** Epoch ms at which `jobId`'s terminal event first reached the bench, if it did. */
   terminalSeenAt(jobId: string): number | undefined;
+  /** Epoch ms at which `jobId`'s first `job.started` event reached the bench, if it did. */
+  startSeenAt(jobId: string): number | undefined;
   /** How many jobs' terminal events have reached the bench. */
   readonly terminalSeen: number;
   /** Commands the scheduler refused so far (read from the namespace's dead-letter subjects). */
@@ -38,19 +41,29 @@ export interface Observer {
   close(): Promise<void>;
 }
 
-/** The terminal event types as they appear in a serialised event (`JSON.stringify`, no spaces). */
-const TERMINAL_MARKERS = TERMINAL_EVENT_TYPES.map((type) => Buffer.from(`"type":"${type}"`));
+/** An event type as it appears in a serialised event (`JSON.stringify`, no spaces). */
+const markerOf = (type: string) => Buffer.from(`"type":"${type}"`);
+const TERMINAL_MARKERS = TERMINAL_EVENT_TYPES.map(markerOf);
+const START_MARKER = markerOf('job.started');
+
+const bodyOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 /** True when the message body `data` holds a terminal event. */
 export function holdsTerminalEvent(data: Uint8Array): boolean {
-  const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const body = bodyOf(data);
   return TERMINAL_MARKERS.some((marker) => body.includes(marker));
+}
+
+/** True when the message body `data` holds a `job.started` event. */
+export function holdsStartEvent(data: Uint8Array): boolean {
+  return bodyOf(data).includes(START_MARKER);
 }
 
 /** Connects, subscribes to `names`' events and dead letters, and resolves once the server has the subscriptions. */
 export async function startObserver(names: Names): Promise<Observer> {
   const logger = createLogger({ service: 'bench', version: '0.0.0', level: 'silent' });
   const nc: NatsConnection = await connectNats(loadConfig(), { name: `bench-observer-${names.namespace}`, logger });
+  const started = new Map<string, number>();
   const ended = new Map<string, number>();
   const refusals: Refusal[] = [];
   const subscriptions: Subscription[] = [
@@ -58,9 +71,9 @@ export async function startObserver(names: Names): Promise<Observer> {
       callback: (err, msg) => {
         if (err) return;
         const at = Date.now();
-        if (!holdsTerminalEvent(msg.data)) return;
         const jobId = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-        if (!ended.has(jobId)) ended.set(jobId, at);
+        if (!started.has(jobId) && holdsStartEvent(msg.data)) started.set(jobId, at);
+        if (!ended.has(jobId) && holdsTerminalEvent(msg.data)) ended.set(jobId, at);
       },
     }),
     nc.subscribe(names.subjects.deadLettersAll, {
@@ -78,6 +91,7 @@ export async function startObserver(names: Names): Promise<Observer> {
   let closed: Promise<void> | undefined;
   return {
     terminalSeenAt: (jobId) => ended.get(jobId),
+    startSeenAt: (jobId) => started.get(jobId),
     get terminalSeen() {
       return ended.size;
     },
