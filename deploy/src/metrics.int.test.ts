@@ -62,13 +62,15 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => ai.listen(0, '127.0.0.1', resolve));
   const common = { DATABASE_URL: db.url, GANTRY_NAMESPACE: ns.namespace, HTTP_HOST: '127.0.0.1' };
-  await start('scheduler', 'scheduler', { ...common, METRICS_PORT: '0', RECONCILE_INTERVAL_MS: '200', WORKER_LOST_MS: '1000', PENDING_GRACE_MS: '0' }, 'health server listening');
+  // Mid-rotation of the command signing key, so that the grants' series exist for both keys.
+  const signing = { COMMAND_SIGNING_KEY: 'k'.repeat(32), COMMAND_PREVIOUS_SIGNING_KEY: 'p'.repeat(32) };
+  await start('scheduler', 'scheduler', { ...common, ...signing, METRICS_PORT: '0', RECONCILE_INTERVAL_MS: '200', WORKER_LOST_MS: '1000', PENDING_GRACE_MS: '0' }, 'health server listening');
   // A short drain: the job still running at the end is handed back at once when the test stops it.
   const worker = { ...common, METRICS_PORT: '0', WORKER_DRAIN_GRACE_MS: '200', WORKER_WORK_DIR: workDir, AI_BASE_URL: `http://127.0.0.1:${(ai.address() as AddressInfo).port}/v1` };
   [, victim] = await Promise.all([
     start('worker', 'worker', { ...worker, WORKER_ID: 'metrics-main' }, 'health server listening'),
     start('victim', 'worker', { ...worker, WORKER_ID: 'metrics-victim', WORKER_POOL: 'victim' }, 'health server listening'),
-    start('api', 'api', { ...common, PORT: '0' }, 'api listening'),
+    start('api', 'api', { ...common, COMMAND_SIGNING_KEY: signing.COMMAND_SIGNING_KEY, PORT: '0' }, 'api listening'),
   ]);
 }, 120_000);
 

@@ -151,6 +151,12 @@ export const overviewSpec: DashboardSpec = {
           unit: 'ops',
           queries: [{ expr: `sum by (command, outcome) (rate(gantry_commands_total{${NS}}[${RATE}]))`, legend: '{{command}} {{outcome}}' }],
         },
+        {
+          title: 'Command grants by signing key',
+          description: 'API commands whose grant the scheduler verified, by the key that signed it. During a rotation of COMMAND_SIGNING_KEY, once `previous` stays at 0 the previous key can be removed.',
+          unit: 'ops',
+          queries: [{ expr: `sum by (signing_key) (rate(gantry_command_grants_total{${NS}}[${RATE}]))`, legend: '{{signing_key}}' }],
+        },
       ],
     },
     {

@@ -25,6 +25,7 @@ export const MetricNames = {
   jobsRequeued: 'gantry_jobs_requeued_total',
   reconcilerRepairs: 'gantry_reconciler_repairs_total',
   commandsProcessed: 'gantry_commands_total',
+  commandGrants: 'gantry_command_grants_total',
   // worker
   jobsFinished: 'gantry_jobs_finished_total',
   jobDuration: 'gantry_job_duration_seconds',
@@ -67,5 +68,6 @@ export const MetricLabels = {
   outcome: 'outcome',
   command: 'command',
   stream: 'stream',
+  signingKey: 'signing_key',
 } as const;
 export type MetricLabel = (typeof MetricLabels)[keyof typeof MetricLabels];

@@ -1,6 +1,6 @@
 /** The scheduler's own environment variables, on top of the shared ones. */
 import { Priority } from '@gantry/contracts';
-import { envInt, envString } from '@gantry/runtime';
+import { ConfigError, envInt, envString } from '@gantry/runtime';
 
 export const SCHEDULER_ENV = {
   METRICS_PORT: envInt({ default: 9464, min: 0, max: 65_535, description: 'Port of /metrics, /healthz, /readyz; 0 takes any free port.' }),
@@ -61,6 +61,12 @@ export const SCHEDULER_ENV = {
     patternHint: 'must be at least 32 characters (e.g. `openssl rand -hex 32`), or empty',
     description: 'The secret the API signs its command grants with (`Gantry-Grant`); the same value as the API’s. Empty: a command with a grant is dead-lettered, and only `Gantry-Token` authorises.',
   }),
+  COMMAND_PREVIOUS_SIGNING_KEY: envString({
+    default: '',
+    pattern: /^(|.{32,})$/s,
+    patternHint: 'must be at least 32 characters, or empty',
+    description: 'During a rotation of COMMAND_SIGNING_KEY, the key it replaced: grants signed with it are still accepted, so that the commands in flight are not refused. `gantry_command_grants_total{signing_key="previous"}` shows when it is no longer used; then remove it. Needs COMMAND_SIGNING_KEY.',
+  }),
   UNCLAIMED_REDISPATCH_MS: envInt({
     default: 150_000,
     min: 1_000,
@@ -76,3 +82,15 @@ export const SCHEDULER_ENV = {
   }),
   WORKER_LOST_MS: envInt({ default: 10_000, min: 1_000, max: 3_600_000, description: 'A worker silent for this long is lost; its jobs are queued again.' }),
 };
+
+/** Refuses signing keys that cannot work together: a previous key without a current one, or the same key twice. */
+export function checkSigningKeys(config: { readonly commandSigningKey: string; readonly commandPreviousSigningKey: string }): void {
+  const previous = config.commandPreviousSigningKey;
+  if (previous === '') return;
+  if (config.commandSigningKey === '') {
+    throw new ConfigError([{ variable: 'COMMAND_PREVIOUS_SIGNING_KEY', message: 'is set without COMMAND_SIGNING_KEY: a rotation needs the new key as COMMAND_SIGNING_KEY' }]);
+  }
+  if (config.commandSigningKey === previous) {
+    throw new ConfigError([{ variable: 'COMMAND_PREVIOUS_SIGNING_KEY', message: 'is the same as COMMAND_SIGNING_KEY' }]);
+  }
+}

@@ -8,10 +8,11 @@ import { names as namesOf } from '@gantry/contracts';
 import { closing, createHealthServer, natsReadinessCheck, provision, runService, serviceBase, shutdownOptions } from '@gantry/runtime';
 import { createPool, postgresReadinessCheck } from '@gantry/store';
 import pkg from '../package.json' with { type: 'json' };
-import { SCHEDULER_ENV } from './config.js';
+import { checkSigningKeys, SCHEDULER_ENV } from './config.js';
 import { createScheduler } from './scheduler.js';
 
 const { config, logger, metrics, nc, natsComponent } = await serviceBase('scheduler', pkg.version, SCHEDULER_ENV);
+checkSigningKeys(config);
 const names = namesOf(config.gantryNamespace);
 const pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: 'gantry-scheduler' });
 await provision(await jetstreamManager(nc), names, { logger, replicas: config.natsStreamReplicas });
@@ -37,6 +38,7 @@ const scheduler = createScheduler({
     timeoutGraceMs: config.timeoutGraceMs,
     workerLostMs: config.workerLostMs,
     commandSigningKey: config.commandSigningKey,
+    commandPreviousSigningKey: config.commandPreviousSigningKey,
   },
 });
 const health = createHealthServer({

@@ -38,6 +38,11 @@ export function schedulerMetrics(registry: Registry) {
     term: gaugeOn(registry, { name: M.schedulerTerm, help: 'Leadership term this replica holds or last held.' }),
     deadLetters: counterOn(registry, { name: M.deadLetters, help: 'Commands dead-lettered, by command and reason.', labelNames: [L.command, L.reason] }),
     commands: counterOn(registry, { name: M.commandsProcessed, help: 'Commands processed, by command and outcome.', labelNames: [L.command, L.outcome] }),
+    commandGrants: counterOn(registry, {
+      name: M.commandGrants,
+      help: 'Command grants (Gantry-Grant) whose signature checked out, by the key that signed them: current (COMMAND_SIGNING_KEY) or previous (COMMAND_PREVIOUS_SIGNING_KEY, during a rotation).',
+      labelNames: [L.signingKey],
+    }),
     // As the workers have it: each attempt is counted once, by whoever ended it.
     timedOut: counterOn(registry, { name: M.jobsTimedOut, help: 'Job attempts ended because the job ran past its timeout, by the process that ended them.' }),
     requeued: counterOn(registry, { name: M.jobsRequeued, help: 'Jobs queued again, by reason.', labelNames: [L.reason] }),

@@ -52,6 +52,8 @@ export interface SchedulerSettings {
   workerLostMs: number;
   /** COMMAND_SIGNING_KEY: checks the API's command grants; empty refuses them. */
   commandSigningKey: string;
+  /** COMMAND_PREVIOUS_SIGNING_KEY: the key COMMAND_SIGNING_KEY replaced, still accepted; empty: none. */
+  commandPreviousSigningKey: string;
 }
 
 export interface SchedulerDeps {
@@ -113,6 +115,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     expressPriority: settings.expressPriority,
   });
   const wakeDispatcher = () => dispatcher.wake();
+  const authorizer = () =>
+    new CommandAuthorizer(pool, {
+      signingKey: settings.commandSigningKey,
+      previousSigningKey: settings.commandPreviousSigningKey,
+      onGrant: (key) => metrics.commandGrants.inc({ signing_key: key }),
+    });
+  // Each key's series from the start, so that a rotation's `previous` reads 0 rather than nothing.
+  if (settings.commandSigningKey !== '') metrics.commandGrants.inc({ signing_key: 'current' }, 0);
+  if (settings.commandPreviousSigningKey !== '') metrics.commandGrants.inc({ signing_key: 'previous' }, 0);
 
   const lead = async (lease: Lease, signal: AbortSignal): Promise<void> => {
     metrics.leader.set(1);
@@ -126,7 +137,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       deadLetter,
       metrics,
       logger,
-      ctx: { pool, writer, names, nc, authorizer: new CommandAuthorizer(pool, settings.commandSigningKey), fanOut, wakeDispatcher, transaction: (work) => dispatcher.transaction(lease, work) },
+      ctx: { pool, writer, names, nc, authorizer: authorizer(), fanOut, wakeDispatcher, transaction: (work) => dispatcher.transaction(lease, work) },
     });
     const advisories = watchMaxDeliveries({ nc, jsm, names, deadLetter, logger, onGivenUp: (seq) => consumer.givenUp(seq) });
     const duty: DutyContext = { pool, writer, nc, names, logger, metrics, lease, wakeDispatcher, betweenRounds: (fn) => dispatcher.betweenRounds(fn) };

@@ -10,6 +10,11 @@
  * rest). The command's actor is then the token (`api:<token id>`, as over HTTP), not the `actor`
  * the command names: whoever may publish a command must not write another name into the events.
  *
+ * The key can be rotated without refusing the grants in flight: the scheduler also accepts grants
+ * signed with COMMAND_PREVIOUS_SIGNING_KEY, the key the current one replaced, and counts each
+ * grant it accepts by the key that signed it (`onGrant`), so that an operator sees when the
+ * previous key is no longer used.
+ *
  * One authorizer serves the leader's whole term. A token's row is read once per
  * {@link TOKEN_RECHECK_MS} at most, so a flood of commands under one token costs one query a
  * second, and a revocation or expiry takes effect within that time (the API's `AUTH_CACHE_MS`
@@ -46,19 +51,36 @@ export const TOKEN_RECHECK_MS = 1_000;
 /** Token rows kept at most. */
 export const MAX_TOKENS = 10_000;
 
+/** Which of the scheduler's keys signed a grant. */
+export type GrantKey = 'current' | 'previous';
+
+/** Options of {@link CommandAuthorizer}. */
+export interface CommandAuthorizerOptions {
+  /** COMMAND_SIGNING_KEY, which the API signs its grants with; empty or absent refuses every grant. */
+  readonly signingKey?: string;
+  /** COMMAND_PREVIOUS_SIGNING_KEY, the key `signingKey` replaced: its grants are still accepted. */
+  readonly previousSigningKey?: string;
+  /** Told, for each grant whose signature checks out, which key signed it. */
+  readonly onGrant?: (key: GrantKey) => void;
+  readonly now?: () => number;
+}
+
 /** Checks the tokens of commands; see the module doc. */
 export class CommandAuthorizer {
   readonly #pool: Pool;
   /** By `hash:<token hash>` or `id:<token id>`, in the order they were read. */
   readonly #cache = new Map<string, { readonly row: Promise<TokenRow | undefined>; readonly at: number }>();
   readonly #now: () => number;
-  readonly #signingKey: string;
+  /** The keys a grant may be signed with, the current one first. */
+  readonly #keys: readonly (readonly [GrantKey, string])[];
+  readonly #onGrant: ((key: GrantKey) => void) | undefined;
 
-  /** `signingKey`: COMMAND_SIGNING_KEY, which the API signs its grants with; empty refuses every grant. */
-  constructor(pool: Pool, signingKey = '', now: () => number = Date.now) {
+  constructor(pool: Pool, options: CommandAuthorizerOptions = {}) {
     this.#pool = pool;
-    this.#signingKey = signingKey;
-    this.#now = now;
+    const { signingKey = '', previousSigningKey = '' } = options;
+    this.#keys = signingKey === '' ? [] : previousSigningKey === '' ? [['current', signingKey]] : [['current', signingKey], ['previous', previousSigningKey]];
+    this.#onGrant = options.onGrant;
+    this.#now = options.now ?? Date.now;
   }
 
   /**
@@ -86,14 +108,17 @@ export class CommandAuthorizer {
       const hash = hashToken(credential.token);
       return this.#lookup(`hash:${hash}`, 'token_hash', hash);
     }
-    if (this.#signingKey === '') {
+    if (this.#keys.length === 0) {
       throw new GantryError('UNAUTHENTICATED', `the command carries a ${Headers.grant}, but this scheduler has no COMMAND_SIGNING_KEY to check it with`);
     }
-    const tokenId = verifyGrant(this.#signingKey, credential.grant, credential.data);
-    if (tokenId === undefined) {
-      throw new GantryError('UNAUTHENTICATED', `the ${Headers.grant} was not signed for this command with this scheduler's COMMAND_SIGNING_KEY`);
+    for (const [which, key] of this.#keys) {
+      const tokenId = verifyGrant(key, credential.grant, credential.data);
+      if (tokenId === undefined) continue;
+      this.#onGrant?.(which);
+      return this.#lookup(`id:${tokenId}`, 'id', tokenId);
     }
-    return this.#lookup(`id:${tokenId}`, 'id', tokenId);
+    const keys = this.#keys.length === 1 ? 'COMMAND_SIGNING_KEY' : 'COMMAND_SIGNING_KEY or COMMAND_PREVIOUS_SIGNING_KEY';
+    throw new GantryError('UNAUTHENTICATED', `the ${Headers.grant} was not signed for this command with this scheduler's ${keys}`);
   }
 
   /** The token row whose `column` is `value`, cached under `key`. */

@@ -28,6 +28,7 @@ export const FAST: SchedulerSettings = {
   timeoutGraceMs: 60_000,
   workerLostMs: 1_500,
   commandSigningKey: '',
+  commandPreviousSigningKey: '',
 };
 
 export interface Harness {
