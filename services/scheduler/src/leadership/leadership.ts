@@ -47,7 +47,9 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
       work?.controller.abort(new Error(reason));
       await work?.done;
       work = undefined;
-      logger.warn({ term: ended.term, reason }, 'stepped down');
+      // Stopping is the normal end of a term; any other reason is worth a warning.
+      if (reason === 'stopping') logger.info({ term: ended.term, reason }, 'stepped down');
+      else logger.warn({ term: ended.term, reason }, 'stepped down');
       opts.onChange?.(null);
       await releaseLease(opts.pool, ended).catch(() => {});
     };
