@@ -48,6 +48,12 @@ export const MetricNames = {
 } as const;
 export type MetricName = (typeof MetricNames)[keyof typeof MetricNames];
 
+/**
+ * The help of a metric two services export (the worker and the scheduler each count the attempts
+ * they end), spelled once so that their series are described alike.
+ */
+export const JOBS_TIMED_OUT_HELP = 'Job attempts ended because the job ran past its timeout, by the process that ended them.';
+
 export const MetricLabels = {
   service: 'service',
   version: 'version',

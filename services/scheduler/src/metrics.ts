@@ -1,5 +1,5 @@
 /** The scheduler's metrics, on the service registry. Names and labels come from contracts. */
-import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
+import { JOBS_TIMED_OUT_HELP, MetricLabels as L, MetricNames as M } from '@gantry/contracts';
 import { boundedLabel, counterOn, gaugeOn, histogramOn } from '@gantry/runtime';
 import type { Registry } from 'prom-client';
 
@@ -44,7 +44,7 @@ export function schedulerMetrics(registry: Registry) {
       labelNames: [L.signingKey],
     }),
     // As the workers have it: each attempt is counted once, by whoever ended it.
-    timedOut: counterOn(registry, { name: M.jobsTimedOut, help: 'Job attempts ended because the job ran past its timeout, by the process that ended them.' }),
+    timedOut: counterOn(registry, { name: M.jobsTimedOut, help: JOBS_TIMED_OUT_HELP }),
     requeued: counterOn(registry, { name: M.jobsRequeued, help: 'Jobs queued again, by reason.', labelNames: [L.reason] }),
     repairs: counterOn(registry, { name: M.reconcilerRepairs, help: 'Reconciler repairs, by kind.', labelNames: [L.reason] }),
   };

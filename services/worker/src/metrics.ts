@@ -4,7 +4,7 @@
  * values come from jobs (job and step types, an AI endpoint's model) give their first
  * {@link MAX_CLIENT_LABELS} values a series each and count the rest as `other`.
  */
-import { MetricLabels as L, MetricNames as M } from '@gantry/contracts';
+import { JOBS_TIMED_OUT_HELP, MetricLabels as L, MetricNames as M } from '@gantry/contracts';
 import { boundedLabel, counterOn, gaugeOn, histogramOn, type Metrics, writeFlushRecorder } from '@gantry/runtime';
 import type { FlushReport } from '@gantry/store';
 import type { AttemptOutcome } from './engine/types.js';
@@ -41,7 +41,6 @@ export interface WorkerMetrics {
  * whoever ended it (its worker, or the scheduler after TIMEOUT_GRACE_MS), so the sum over every
  * process is the number of attempts that timed out.
  */
-const TIMED_OUT_HELP = 'Job attempts ended because the job ran past its timeout, by the process that ended them.';
 
 /** Distinct values a label that jobs choose gets series for (each of job type, step type, model). */
 export const MAX_CLIENT_LABELS = 200;
@@ -65,7 +64,7 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const tokens = counterOn(r, { name: M.aiTokens, help: 'Tokens of AI_ACTION calls, by direction (input, output) and model.', labelNames: [L.direction, L.model] });
   const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
   const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without running anything, by reason: stale (its claim was refused: the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
-  const timedOut = counterOn(r, { name: M.jobsTimedOut, help: TIMED_OUT_HELP });
+  const timedOut = counterOn(r, { name: M.jobsTimedOut, help: JOBS_TIMED_OUT_HELP });
   const flushed = writeFlushRecorder(r);
   const typeLabel = boundedLabel(MAX_CLIENT_LABELS);
   const stepTypeLabel = boundedLabel(MAX_CLIENT_LABELS);
