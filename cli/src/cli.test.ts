@@ -46,6 +46,30 @@ describe('runCli', () => {
     expect(await runCli(['dead-letters', 'replay'], recordingIo({}))).toBe(EXIT.usage);
   });
 
+  it('refuses a job id that is not a UUID before any request (`.` would have named the bulk cancel), and an API URL with a password, without showing it', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const argv of [['cancel', '.'], ['get', '..'], ['retry', 'nope'], ['approve', '../x', 'gate']]) {
+        const io = recordingIo({ GANTRY_TOKEN: 't', GANTRY_URL: url });
+        expect(await runCli(argv, io), argv.join(' ')).toBe(EXIT.usage);
+        expect(io.stderr[0]).toMatch(/is not a job id/);
+      }
+      expect(requests).toBe(0);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    const withPassword = recordingIo({ GANTRY_TOKEN: 't', GANTRY_URL: 'http://admin:s3cret@127.0.0.1:1' });
+    expect(await runCli(['workers'], withPassword)).toBe(EXIT.usage);
+    expect(withPassword.stderr.join('\n')).toMatch(/must not hold a user or password \(http:\/\/127\.0\.0\.1:1\)/);
+    expect(withPassword.stderr.join('\n')).not.toContain('s3cret');
+  });
+
   it('reports an API that cannot be reached with exit code 5', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

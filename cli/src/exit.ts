@@ -11,10 +11,12 @@
  * | 3 | not found: no such job, step, workspace, token or dead letter |
  * | 4 | authentication refused: the token is missing, unknown, revoked, expired or lacks the scope (401, 403) |
  * | 5 | unavailable: the API, NATS or PostgreSQL cannot be reached, is overloaded (429) or failed (5xx) |
+ * | 130 | interrupted: Ctrl-C stopped `watch` or `submit --watch` |
+ * | 141 | the reader of stdout went away before the command finished (a broken pipe) |
  */
 
 /** The exit codes (see the module doc). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4, unavailable: 5, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4, unavailable: 5, interrupted: 130, brokenPipe: 141 } as const;
 
 /** One of {@link EXIT}'s values. */
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -171,8 +171,10 @@ describe('changing jobs', () => {
     expect(again.code).toBe(EXIT.failed);
     expect(again.stderr).toMatch(/^error: 409 Invalid transition: .* \[INVALID_TRANSITION\]$/);
     const retried = await gantry('retry', id);
-    expect(retried).toMatchObject({ code: EXIT.ok, stdout: [expect.stringMatching(new RegExp(`^${id} retry requested`))] });
-    await waitFor(async () => (await status(id)) === 'RUNNING' || (await status(id)) === 'QUEUED', 'the retried job');
+    expect(retried).toMatchObject({ code: EXIT.ok, stdout: [expect.stringMatching(new RegExp(`^${id} queued again as attempt 2 \\(command `))] });
+    // `retry` returns once the scheduler has queued the new attempt: a watch after it follows
+    // that attempt, not the old one's end.
+    expect(['QUEUED', 'RUNNING']).toContain(await status(id));
     expect((await gantry('cancel', id)).code).toBe(EXIT.ok);
     await waitFor(async () => (await status(id)) === 'CANCELLED', 'the second cancel');
   });

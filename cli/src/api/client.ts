@@ -132,12 +132,23 @@ export function apiClient(args: ParsedArgs, io: CliIo): ApiClient {
     throw new CliError(`${JSON.stringify(raw)} is not a URL: set GANTRY_URL or --url to the API, e.g. ${DEFAULT_API_URL}`, EXIT.usage);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`the API URL must be http or https, not ${url.protocol}`, EXIT.usage);
+  // fetch refuses such a URL, and every message naming the API would show the password.
+  if (url.username !== '' || url.password !== '') {
+    throw new CliError(`the API URL must not hold a user or password (${url.protocol}//${url.host}): the API takes a token, GANTRY_TOKEN or --token`, EXIT.usage);
+  }
   const token = args.values.get('token') ?? io.env.GANTRY_TOKEN;
   if (!token) throw new CliError('no API token: set GANTRY_TOKEN or pass --token (`gantry token create` makes one)', EXIT.usage);
   return new ApiClient(url.toString().replace(/\/+$/, ''), token);
 }
 
-/** `/runner-jobs/<id>` with the id encoded. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `/runner-jobs/<id>` and what follows, each part encoded. The id must be a UUID, as every job's
+ * is: `.` and `..` would survive the encoding and be taken out of the path by the URL, so that
+ * `gantry cancel .` would have posted to `/runner-jobs/cancel`, the bulk cancel.
+ */
 export function jobPath(id: string, ...rest: string[]): string {
+  if (!UUID.test(id)) throw new CliError(`${JSON.stringify(id)} is not a job id (a UUID, as \`gantry list\` shows them)`, EXIT.usage);
   return ['/runner-jobs', id, ...rest].map((p, i) => (i === 0 ? p : encodeURIComponent(p))).join('/');
 }

@@ -6,7 +6,7 @@
 import { expectPositionals } from '../args.js';
 import { API_FLAGS, apiClient, jobPath } from '../api/client.js';
 import type { JobView, StepView } from '../api/views.js';
-import { formatDuration, formatTime, table } from '../render/table.js';
+import { formatDuration, formatTime, printable, table } from '../render/table.js';
 import type { Command } from './command.js';
 
 const STEP_COLUMNS = [
@@ -23,7 +23,7 @@ const STEP_COLUMNS = [
 
 /** The human description of a job: a few `key: value` lines, then its steps. */
 export function describeJob(job: JobView): string[] {
-  const field = (name: string, value: string) => `${`${name}:`.padEnd(11)} ${value}`;
+  const field = (name: string, value: string) => `${`${name}:`.padEnd(11)} ${printable(value)}`;
   return [
     field('job', job.id),
     field('type', `${job.type}${job.agentTaskId ? ` (agent task ${job.agentTaskId})` : ''}`),

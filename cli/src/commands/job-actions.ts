@@ -40,18 +40,48 @@ worker, which runs CLEANUP and then ends it CANCELLED. A finished job cannot be 
   },
 };
 
+/** How long `retry` waits for the scheduler to queue the job's next attempt. */
+export const RETRY_APPLIED_WITHIN_MS = 30_000;
+
 export const retry: Command = {
   words: ['retry'],
-  usage: 'retry ID [--json]',
+  usage: 'retry ID [--no-wait] [--json]',
   summary: 'Run a FAILED or CANCELLED job again, with a fresh retry budget.',
-  flags: { ...API_FLAGS, json: 'switch' },
+  help: `The API hands the retry to the scheduler, which queues the job's next attempt. The command
+waits (up to ${RETRY_APPLIED_WITHIN_MS / 1000} s) until it has, so that a \`gantry watch\` after it follows the new attempt
+rather than ending on the old one's end; a retry not applied by then exits 5 (it may still be).
+
+  --no-wait   return once the API accepted the retry
+  --json      what the API accepted, with the new attempt when waited for`,
+  flags: { ...API_FLAGS, 'no-wait': 'switch', json: 'switch' },
   async run(args, io) {
     const [id] = expectPositionals(args, ['ID']);
-    const { body } = await apiClient(args, io).post<CommandAcceptedView>(jobPath(id!, 'retry'));
-    io.out(args.switches.has('json') ? JSON.stringify(body) : `${body.jobId} retry requested (command ${body.commandId})`);
+    const client = apiClient(args, io);
+    const wait = !args.switches.has('no-wait');
+    const before = wait ? (await client.get<JobView>(jobPath(id!))).attempt : 0;
+    const { body } = await client.post<CommandAcceptedView>(jobPath(id!, 'retry'));
+    if (!wait) {
+      io.out(args.switches.has('json') ? JSON.stringify(body) : `${body.jobId} retry requested (command ${body.commandId})`);
+      return 0;
+    }
+    const attempt = await nextAttempt(client, id!, before);
+    io.out(args.switches.has('json') ? JSON.stringify({ ...body, attempt }) : `${body.jobId} queued again as attempt ${attempt} (command ${body.commandId})`);
     return 0;
   },
 };
+
+/** Polls job `id` until its attempt is past `before` (the scheduler applied a retry); its new attempt. */
+async function nextAttempt(client: ApiClient, id: string, before: number): Promise<number> {
+  const deadline = Date.now() + RETRY_APPLIED_WITHIN_MS;
+  for (;;) {
+    const { attempt } = await client.get<JobView>(jobPath(id));
+    if (attempt > before) return attempt;
+    if (Date.now() >= deadline) {
+      throw new CliError(`job ${id}: the retry was accepted, but the scheduler has not queued it within ${RETRY_APPLIED_WITHIN_MS / 1000} s (it may still; see gantry get ${id})`, EXIT.unavailable);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 function decision(kind: 'approve' | 'reject'): Command {
   const textFlag = kind === 'approve' ? 'comment' : 'reason';

@@ -5,7 +5,7 @@
  * terminal) print exactly these lines.
  */
 import type { JobEvent } from '@gantry/contracts';
-import { formatDuration, formatTime } from './table.js';
+import { formatDuration, formatTime, printable } from './table.js';
 
 /** What the renderers know of a step: its name, looked up by id. */
 export type StepNames = ReadonlyMap<string, string>;
@@ -14,8 +14,16 @@ function stepLabel(event: JobEvent, steps: StepNames): string {
   return event.stepId ? (steps.get(event.stepId) ?? event.stepId) : '?';
 }
 
-/** One sentence for `event`, or null for step output (printed as lines by {@link OutputLines}). */
+/**
+ * One sentence for `event`, or null for step output (printed as lines by {@link OutputLines});
+ * {@link printable}, as the names and texts in it come from the job.
+ */
 export function describeEvent(event: JobEvent, steps: StepNames): string | null {
+  const sentence = sentenceOf(event, steps);
+  return sentence === null ? null : printable(sentence);
+}
+
+function sentenceOf(event: JobEvent, steps: StepNames): string | null {
   const step = stepLabel(event, steps);
   switch (event.type) {
     case 'job.created':
@@ -101,9 +109,9 @@ export class OutputLines {
   }
 }
 
-/** An output line as printed: `[build] compiling…`, `[build!] warning` for stderr. */
+/** An output line as printed: `[build] compiling…`, `[build!] warning` for stderr ({@link printable}). */
 export function formatOutputLine(line: OutputLine): string {
-  return `[${line.step}${line.stream === 'stderr' ? '!' : ''}] ${line.text}`;
+  return printable(`[${line.step}${line.stream === 'stderr' ? '!' : ''}] ${line.text}`);
 }
 
 /** An event line with its time: `12:00:01  step build started (EXECUTION COMMAND)`. */

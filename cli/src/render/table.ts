@@ -3,6 +3,30 @@
  * plain text (no colour), so it reads the same in a terminal, a log file and a test.
  */
 
+/**
+ * Characters a terminal acts on rather than shows: C0 controls but the tab (ESC starts the
+ * sequences that move the cursor, rewrite lines, set the window title or the clipboard), DEL,
+ * C1 controls (0x9b is a one-byte CSI in some terminals), and the bidirectional overrides and
+ * isolates that make text read other than it is.
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` safe to print to a terminal: each character of {@link UNPRINTABLE} written out, C0
+ * controls in caret notation as `cat -v` does (`^[` for ESC, `^J` for a newline), the rest as
+ * `\uXXXX`. Every string that comes from a job (names, output, messages, reasons) goes through
+ * it before a human-readable line is printed: whoever may submit a job must not drive the
+ * terminal of whoever watches it.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return `^${String.fromCharCode(code + 0x40)}`;
+    if (code === 0x7f) return '^?';
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** One column of a table: its heading and how to show a row's cell. */
 export interface Column<T> {
   readonly header: string;
@@ -13,7 +37,7 @@ export interface Column<T> {
 
 /** Rows as lines of aligned columns, headed by the column names; no trailing spaces. */
 export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string[] {
-  const cells = rows.map((r) => columns.map((c) => c.cell(r).replace(/\s+/g, ' ')));
+  const cells = rows.map((r) => columns.map((c) => printable(c.cell(r).replace(/\s+/g, ' '))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: readonly string[]) =>
     values

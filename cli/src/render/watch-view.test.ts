@@ -63,3 +63,33 @@ describe('the watch view', () => {
     expect(io.stdout.join('\n')).toContain('[build] linking');
   });
 });
+
+describe('text from a job', () => {
+  // A step name that would set the clipboard (OSC 52), output that would clear the screen and
+  // hide what follows, a prompt with a newline and a right-to-left override.
+  const hostile: WatchedJob = {
+    ...job,
+    type: 'ci\x1b]0;owned\x07',
+    steps: [{ id: BUILD, ordinal: 0, name: 'a\x1b]52;c;eA==\x07', phase: 'EXECUTION', type: 'COMMAND' }, job.steps[1]!],
+  };
+  const events = [
+    ev('step.started', { name: 'a\x1b]52;c;eA==\x07', phase: 'EXECUTION', type: 'COMMAND' }, BUILD),
+    ev('step.output', { stream: 'stdout', offset: 0, chunk: '\x1b[2J\x1b[8mhi\x9b2J\n' }, BUILD),
+    ev('job.waiting', { stepId: GATE, prompt: 'ship?\n12:00:02  job COMPLETED \u202egnp.exe' }, GATE),
+  ];
+
+  it('reaches no terminal as control characters, in plain lines or in the redrawn view', () => {
+    for (const tty of [false, true]) {
+      const io = recordingIo({});
+      const view = createWatchView(hostile, io, tty);
+      for (const e of events) view.apply(e);
+      view.finish();
+      // The view's own redraw sequence (ESC [ n F, ESC [ J) is the only escape a line may hold.
+      const text = io.stdout.join('\n').replace(/\x1b\[\d+F\x1b\[J/g, '');
+      expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
+      expect(text).toContain('a^[]52;c;eA==^G');
+      expect(text).toContain('[a^[]52;c;eA==^G] ^[[2J^[[8mhi\\u009b2J');
+      expect(text).toContain('ship?^J12:00:02  job COMPLETED \\u202egnp.exe');
+    }
+  });
+});

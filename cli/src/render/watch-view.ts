@@ -7,7 +7,7 @@
 import type { JobEvent, JobStatus, StepStatus } from '@gantry/contracts';
 import type { CliIo } from '../io.js';
 import { describeEvent, formatOutputLine, OutputLines, timedLine, type OutputLine } from './events.js';
-import { busyBar, formatDuration, progressBar } from './table.js';
+import { busyBar, formatDuration, printable, progressBar } from './table.js';
 
 /** The parts of a job (`GET /runner-jobs/:id`) the view starts from. */
 export interface WatchedJob {
@@ -40,11 +40,12 @@ const TICK_MS = 200;
 
 /** Builds the view for `job`: redrawn in place when `tty`, plain lines otherwise. */
 export function createWatchView(job: WatchedJob, io: CliIo, tty: boolean): WatchView {
-  const names = new Map(job.steps.map((s) => [s.id, s.name]));
+  // Step names come from the job: printable, so that the block's lines are the lines it counts.
+  const names = new Map(job.steps.map((s) => [s.id, printable(s.name)]));
   const steps = new Map<string, StepState>(
     [...job.steps]
       .sort((a, b) => a.ordinal - b.ordinal)
-      .map((s) => [s.id, { name: s.name, phase: s.phase, type: s.type, status: 'PENDING', startedAt: null, durationMs: null }]),
+      .map((s) => [s.id, { name: printable(s.name), phase: s.phase, type: s.type, status: 'PENDING', startedAt: null, durationMs: null }]),
   );
   const output = new OutputLines(names);
   let status: string = job.status;
@@ -55,7 +56,7 @@ export function createWatchView(job: WatchedJob, io: CliIo, tty: boolean): Watch
 
   const width = Math.max(...[...steps.values()].map((s) => s.name.length), 4);
   const block = (): string[] => [
-    `job ${job.id}  ${job.type}  ${status}  ${progressBar(progress, BAR_WIDTH)} ${progress}%`,
+    `job ${job.id}  ${printable(job.type)}  ${status}  ${progressBar(progress, BAR_WIDTH)} ${progress}%`,
     ...[...steps.values()].map((s) => {
       const elapsed = s.status === 'RUNNING' && s.startedAt !== null ? Date.now() - s.startedAt : s.durationMs;
       const bar =

@@ -35,6 +35,9 @@ export async function createOrm(databaseUrl: string, options: OrmOptions = {}): 
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
     allowGlobalContext: false,
+    // A missing database is an error, never created here: a typo in DATABASE_URL must not make
+    // one (`ensureDatabase` in ensure-database.ts is what `migrate` calls to create it).
+    ensureDatabase: false,
     debug: options.debug ?? false,
     pool: {
       min: 0,

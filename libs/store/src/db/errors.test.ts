@@ -16,6 +16,10 @@ describe('translateDbError', () => {
     }
   });
 
+  it('takes an absent cause, or a thrown non-object, for no connection error', () => {
+    for (const value of [undefined, null, 'Connection terminated', 42]) expect(isConnectionError(value)).toBe(false);
+  });
+
   it('says why a write was refused as read-only', () => {
     expect(translateDbError(pgError('25006')).message).toMatch(/takes no writes \(a standby, or a failover in progress\)/);
   });

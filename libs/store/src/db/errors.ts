@@ -38,6 +38,8 @@ const TRANSIENT = new Set(['40001', '40P01', SQLSTATE.lockNotAvailable, '57014']
  * one (which may reach the new primary) is the way on.
  */
 export function isConnectionError(err: unknown): boolean {
+  // Also asked of an error's `cause`, which is often absent.
+  if (err === null || typeof err !== 'object') return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
     return (
