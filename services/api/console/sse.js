@@ -62,7 +62,9 @@ export async function followEvents(jobId, { after = 0, signal, onEvent, onState 
           const event = JSON.parse(message.data);
           if (typeof event.sequence !== 'number' || event.sequence <= last) return;
           last = event.sequence;
-          if (TERMINAL.has(event.type)) ended = true;
+          // Ended while the latest event is terminal: a retried job's backlog holds its earlier
+          // attempts' ends, and a later event (the retry's job.queued) means it goes on.
+          ended = TERMINAL.has(event.type);
           onEvent(event);
         },
         (ms) => { retryMs = ms; },
