@@ -84,7 +84,7 @@ export type JobSpecInput = z.input<typeof JobSpec>;
 /** The error recorded on a failed step or job. */
 export const JobError = z
   .strictObject({
-    code: z.string().min(1).max(100).describe('A catalog code, or a handler-defined one.'),
+    code: z.string().min(1).max(Limits.maxErrorCodeLength).describe('A catalog code, or a handler-defined one.'),
     message: z.string().max(Limits.maxErrorMessageLength),
     stepId: z.uuid().optional(),
     retryable: z.boolean().optional(),

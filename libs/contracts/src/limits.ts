@@ -33,6 +33,8 @@ export const Limits = {
   maxReasonLength: 2000,
   /** Length of an error message kept on a job or step. */
   maxErrorMessageLength: 4000,
+  /** Length of an error's code (a catalog code, or a step handler's own). */
+  maxErrorCodeLength: 100,
   /** Largest chunk of command output carried by one `step.output` event. */
   maxOutputChunkBytes: 16 * 1024,
   /** Tail of command output kept on the step row. */

@@ -42,4 +42,44 @@ describe('the dispatch handler', () => {
     expect(settled).toEqual(['ack', 'nak']);
     expect({ busy: slots.busy, free: slots.free, held: inFlight.size }).toEqual({ busy: 0, free: 1, held: 0 });
   });
+
+  it('acks, and drops, a second dispatch of an attempt it holds, which the held attempt settles alone', async () => {
+    const slots = new Slots(2);
+    const inFlight = new InFlight();
+    const dropped: string[] = [];
+    const signals = new WorkerSignals();
+    signals.on('dispatchDropped', (d) => dropped.push(d.reason));
+    let finish!: () => void;
+    const running = new Promise<void>((resolve) => (finish = resolve));
+    let started = 0;
+    const handle = createDispatchHandler({
+      inFlight,
+      slots,
+      signals,
+      logger: createLogger({ service: 'test', version: '0', level: 'silent' }),
+      startAttempt: () => {
+        started += 1;
+        return { run: async () => (await running, 'COMPLETED'), signal: () => undefined } as unknown as AttemptRun;
+      },
+    });
+    const dispatch = { v: 1, jobId: randomUUID(), workspaceId: randomUUID(), attempt: 1, term: 1, dispatchedAt: new Date().toISOString() };
+    const message = (settled: string[]): DispatchMessage => ({
+      subject: 'dispatch',
+      json: <T>() => dispatch as T,
+      ack: () => settled.push('ack'),
+      nak: () => settled.push('nak'),
+      term: () => settled.push('term'),
+      working: () => undefined,
+    });
+    const [first, second] = [[] as string[], [] as string[]];
+    slots.occupy();
+    const held = handle(message(first));
+    slots.occupy();
+    await handle(message(second));
+    expect({ second, first, dropped, started }).toEqual({ second: ['ack'], first: [], dropped: ['duplicate'], started: 1 });
+    finish();
+    await held;
+    expect(first).toEqual(['ack']);
+    expect(slots.busy).toBe(0);
+  });
 });

@@ -9,6 +9,7 @@
  * |---|---|
  * | COMPLETED, FAILED, CANCELLED, WAITING, RETRY, HANDED_BACK, FENCED | ack |
  * | REFUSED (claim refused: counted as a stale dispatch) | ack |
+ * | a second dispatch of an attempt this worker holds (counted as a duplicate) | ack |
  * | UNCLAIMED (drained before the claim) | nak: another worker takes it now |
  * | ABANDONED (PostgreSQL unreachable) | nak after a delay |
  * | invalid message | term |
@@ -61,6 +62,10 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: Dispatch
         return;
       }
       if (inFlight.get(d.jobId, d.attempt) !== undefined) {
+        // Acked, as a stale dispatch is: left unsettled, it would come back after each ack wait
+        // and stay in the work queue once its deliveries ran out. The attempt this worker holds
+        // settles its own message.
+        msg.ack();
         signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'duplicate' });
         msg.claimed?.(false);
         return;

@@ -76,13 +76,23 @@ export interface StepFailure {
  * that ends the attempt.
  */
 export function boundedMessage(message: string): string {
-  const max = Limits.maxErrorMessageLength;
+  return boundedText(message, Limits.maxErrorMessageLength);
+}
+
+/** `text` as {@link boundedMessage} makes a message, cut to `max` characters. */
+export function boundedText(text: string, max: number): string {
+  let message = text;
   if (message.length > max) {
     let end = max - 1;
     if ((message.charCodeAt(end - 1) & 0xfc00) === 0xd800) end -= 1;
     message = `${message.slice(0, end)}…`;
   }
   return storableText(message);
+}
+
+/** A handler's error code as an error may carry it: never empty, within the contracts' length. */
+function handlerCode(code: string): string {
+  return code === '' ? 'STEP_FAILED' : boundedText(code, Limits.maxErrorCodeLength);
 }
 
 /** What `err`, thrown by the handler of step `stepId`, does to the step and its job. */
@@ -93,7 +103,7 @@ export function classifyStepError(err: unknown, stepId: string): StepFailure {
   if (err instanceof StepFailedError) {
     return {
       control: 'fail',
-      error: { code: err.code, message: boundedMessage(err.message), stepId, retryable: err.retryable },
+      error: { code: handlerCode(err.code), message: boundedMessage(err.message), stepId, retryable: err.retryable },
       ...(err instanceof RetryLaterError ? { retryDelayMs: err.delayMs } : {}),
     };
   }

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type JobEvent, MetricNames } from '@gantry/contracts';
+import { EVENT_PAYLOADS, type JobEvent, Limits, MetricNames } from '@gantry/contracts';
 import type { Metrics } from '@gantry/runtime';
 import { applyWrites, withTransaction } from '@gantry/store';
 import { blockingStep } from '../testing/blocking-step.js';
@@ -20,9 +20,12 @@ const block = blockingStep();
 
 const controlled = defineStepType({
   type: 'CONTROLLED',
-  spec: z.object({ throw: z.enum(['cancel', 'unrecoverable', 'retry_later']) }),
+  spec: z.object({ throw: z.enum(['cancel', 'unrecoverable', 'retry_later', 'cancel_at_length', 'code_at_length']) }),
   async run({ spec }) {
     if (spec.throw === 'cancel') throw new CancelJobError('the handler gave up');
+    // A handler's texts as long as it likes: a reason past a job's cancel reason, a code past a code.
+    if (spec.throw === 'cancel_at_length') throw new CancelJobError('r'.repeat(3_000));
+    if (spec.throw === 'code_at_length') throw new UnrecoverableError('bad input', 'C'.repeat(150));
     if (spec.throw === 'unrecoverable') throw new UnrecoverableError('bad input', 'BAD_INPUT');
     throw new RetryLaterError(120_000, 'rate limited upstream');
   },
@@ -268,6 +271,23 @@ describe('the step engine', () => {
     const delayMs = requeued.run_at!.getTime() - requeued.now.getTime();
     expect(delayMs).toBeGreaterThan(110_000);
     expect(delayMs).toBeLessThanOrEqual(120_000);
+  });
+
+  it('stores what a handler says within the event schema: a long cancel reason and a long error code are cut', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [controlled] });
+    const steer = (kind: string) => ({ maxAttempts: 1, steps: [{ name: 'steer', phase: 'EXECUTION' as const, type: 'CONTROLLED', spec: { throw: kind } }] });
+    const cancelled = await h.createJob(steer('cancel_at_length'));
+    expect(await h.run(worker, cancelled.id)).toBe('CANCELLED');
+    const failed = await h.createJob(steer('code_at_length'));
+    expect(await h.run(worker, failed.id)).toBe('FAILED');
+    for (const id of [cancelled.id, failed.id]) {
+      for (const event of await h.events(id)) {
+        const checked = EVENT_PAYLOADS[event.type].safeParse(event.payload);
+        expect(checked.success, `${event.type}: ${JSON.stringify(checked.error?.issues)}`).toBe(true);
+      }
+    }
+    expect((payloadOf(await h.events(cancelled.id), 'job.cancelled') as { reason: string }).reason).toHaveLength(Limits.maxReasonLength);
+    expect((await h.steps(failed.id))[0]!.error).toMatchObject({ code: `${'C'.repeat(Limits.maxErrorCodeLength - 1)}…` });
   });
 
   it('fails the step of a handler that throws before returning its promise', async () => {

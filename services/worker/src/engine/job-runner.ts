@@ -23,7 +23,7 @@
  *   writes, the claim (which is also the job's load) and the terminal move (with every step's
  *   events); the first step's start is written like the others, within `stepWriteDelayMs`.
  */
-import { hasAttemptsLeft, type JobError, retryDelayMs, StepPhase, StepStatus } from '@gantry/contracts';
+import { hasAttemptsLeft, type JobError, Limits, retryDelayMs, StepPhase, StepStatus } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
 import type { JobWriter, LoadedJob, LoadedStep } from '@gantry/store';
 import type { WorkerMetrics } from '../metrics.js';
@@ -33,7 +33,7 @@ import type { Json, JobInfo } from '../steps/types.js';
 import type { StepUser, StepUserPool } from '../steps/process/step-user.js';
 import { type AttemptDir, attemptDir } from '../workdir.js';
 import { Interrupt, Interruption } from './abort.js';
-import { boundedMessage, type StepFailure } from './job-control.js';
+import { boundedMessage, boundedText, type StepFailure } from './job-control.js';
 import { JobHold } from './job-hold.js';
 import { needsRun, progressOf, runOrder } from './step-order.js';
 import { runStep, type StepRun } from './step-runner.js';
@@ -243,7 +243,8 @@ export class AttemptRun {
       hold.add(W.stepFailed(holder, step, run.durationMs, run.record, stepFailure.error));
       if (stepFailure.control === 'cancel' && !this.#cancelRequested) {
         this.#cancelRequested = true;
-        this.#cancelReason = stepFailure.error.message;
+        // A job's cancel reason is shorter than a step's error message may be.
+        this.#cancelReason = boundedText(stepFailure.error.message, Limits.maxReasonLength);
       }
       failure ??= stepFailure;
       this.#failing = true;

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { alive } from '../../testing/processes.js';
 import { exitCodeOf, ProcessGroups, spawnGroup } from './process-group.js';
@@ -49,5 +51,16 @@ describe('spawnGroup', () => {
     const exit = await start(['/no/such/binary']).proc.done;
     expect(exit.spawnError).toBeInstanceOf(Error);
     expect(exitCodeOf(exit)).toBeNull();
+  });
+
+  it('reports a spawn that found no file descriptor left as a failed start, without ending the process', async () => {
+    const script = fileURLToPath(new URL('../../testing/spawn-out-of-fds.ts', import.meta.url));
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile('/bin/bash', ['-c', 'ulimit -n 256 && exec "$0" --import tsx "$1"', process.execPath, script], (err, out, errOut) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: out, stderr: errOut }),
+      );
+    });
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ pid: null, spawnError: expect.stringMatching(/^E(M|N)FILE$/) as unknown });
   });
 });

@@ -160,11 +160,11 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
     }, graceMs);
   };
 
-  child.stdout!.on('data', (chunk: Buffer) => opts.onOutput('stdout', chunk));
-  child.stderr!.on('data', (chunk: Buffer) => opts.onOutput('stderr', chunk));
-
   const done = new Promise<ProcessExit>((resolve) => {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    // First: a spawn that fails (no such file, too many open files) reports it here, on the
+    // next tick. Out of file descriptors, Node returns without the pipes, and an 'error' with no
+    // listener would end the worker and every job it runs.
     child.once('error', (spawnError) => {
       if (pid === undefined) resolve({ pid, code: null, signal: null, spawnError });
     });
@@ -186,5 +186,7 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
       resolve({ pid, code: exit?.code ?? code, signal: exit?.signal ?? signal });
     });
   });
+  child.stdout?.on('data', (chunk: Buffer) => opts.onOutput('stdout', chunk));
+  child.stderr?.on('data', (chunk: Buffer) => opts.onOutput('stderr', chunk));
   return { pid, done, terminate };
 }
