@@ -78,6 +78,12 @@ export const WORKER_ENV = {
   WORKER_KILL_GRACE_MS: envInt({ default: 5_000, min: 0, max: 60_000, description: 'Milliseconds between SIGTERM and SIGKILL of a step’s process group on cancel or timeout (a COMMAND spec’s `killGraceMs` may ask for longer). Past a job’s deadline, also how often a worker still in CLEANUP checks that the attempt is its own (a second at least).' }),
   WORKER_DRAIN_GRACE_MS: envInt({ default: 15_000, min: 0, max: 3_600_000, description: 'Milliseconds a SIGTERM lets running jobs finish before handing the rest back to the queue (capped by SHUTDOWN_TIMEOUT_MS).' }),
   WORKER_PROGRESS_INTERVAL_MS: envInt({ default: 5_000, min: 0, max: 3_600_000, description: 'Least milliseconds between two `job.progress` events of a job; 0 writes one per completed step. The progress column is updated at every step.' }),
+  WORKER_WRITE_RETRY_MS: envInt({
+    default: 60_000,
+    min: 0,
+    max: 3_600_000,
+    description: 'How long a write of a running attempt is retried while PostgreSQL is unreachable. Past it the worker abandons the attempt: its steps are stopped (nothing they did could be recorded) and the scheduler queues the job again once the worker no longer lists it.',
+  }),
   WORKER_STEP_WRITE_DELAY_MS: envInt({ default: 10, min: 0, max: 10_000, description: 'Milliseconds the write of a step boundary (completion, next start) waits to travel with the next write; a job of quick steps then costs two writes. Live events are that much later.' }),
   WORKER_PULL_GATHER_MS: envInt({ default: 20, min: 0, max: 1_000, description: 'Milliseconds a freed slot waits for more to free before the worker asks for more dispatches, while pulls it made earlier still wait for messages (those take the next dispatches meanwhile); a worker with no pull waiting asks at once. 0 asks at once always.' }),
   WORKER_OUTPUT_FLUSH_MS: envInt({ default: 250, min: 10, max: 60_000, description: 'Milliseconds between writes of a running command’s `step.output` events.' }),

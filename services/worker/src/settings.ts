@@ -46,6 +46,8 @@ export interface WorkerSettings {
   readonly drainGraceMs: number;
   readonly progressIntervalMs: number;
   readonly stepWriteDelayMs: number;
+  /** How long an attempt's write is retried while PostgreSQL is unreachable before the attempt is abandoned. */
+  readonly writeRetryMs: number;
   readonly pullGatherMs: number;
   readonly outputFlushMs: number;
   readonly maxStepOutputBytes: number;
@@ -114,6 +116,7 @@ export function workerSettings(config: WorkerConfig, env?: Env, uid = process.ge
     drainGraceMs: config.workerDrainGraceMs,
     progressIntervalMs: config.workerProgressIntervalMs,
     stepWriteDelayMs: config.workerStepWriteDelayMs,
+    writeRetryMs: config.workerWriteRetryMs,
     pullGatherMs: config.workerPullGatherMs,
     outputFlushMs: config.workerOutputFlushMs,
     maxStepOutputBytes: config.workerMaxStepOutputBytes,

@@ -7,11 +7,13 @@
  * - `timeout`: a CancelSignal (reason `timeout`) or the attempt's own deadline — TIMEOUT, row 12;
  * - `step_timeout`: the step's own timeout — the step fails with TIMEOUT;
  * - `handback`: the worker drains — the attempt is handed back (row 14), CLEANUP does not run;
- * - `fenced`: a write was refused (a newer attempt holds the job) — the worker stops writing.
+ * - `fenced`: a write was refused (a newer attempt holds the job) — the worker stops writing;
+ * - `abandoned`: a write kept failing (PostgreSQL unreachable past WORKER_WRITE_RETRY_MS) — the
+ *   attempt stops, CLEANUP included: nothing more it did could be recorded, and it is recovered.
  */
 
 /** The cause of an interruption. */
-export type InterruptKind = 'cancel' | 'timeout' | 'step_timeout' | 'handback' | 'fenced';
+export type InterruptKind = 'cancel' | 'timeout' | 'step_timeout' | 'handback' | 'fenced' | 'abandoned';
 
 /** The abort reason of an interrupted step or attempt. */
 export class Interrupt extends Error {

@@ -118,9 +118,26 @@ describe('JobHold', () => {
     const writer = scriptedWriter([async () => {
       throw new GantryError('INTERNAL');
     }]);
-    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger, retryForMs: 0 });
+    const broke: unknown[] = [];
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, onBroken: (err) => broke.push(err), logger: () => logger, retryForMs: 0 });
     await expect(hold.end(W.complete(holder, 0, null))).rejects.toThrow(GantryError);
+    expect(hold.broken).toBe(true);
     hold.add(W.stepSkipped(holder, step, 'x'));
     await expect(hold.flush()).rejects.toThrow(GantryError);
+    // Told once, with the write's error, for all the writes that fail after it.
+    expect(broke).toHaveLength(1);
+    expect(broke[0]).toBeInstanceOf(GantryError);
+  });
+
+  it('breaks, and says so, when PostgreSQL stays unreachable past retryForMs', async () => {
+    const writer = scriptedWriter(Array.from({ length: 50 }, () => unavailable));
+    let broke = 0;
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, onBroken: () => (broke += 1), logger: () => logger, retryForMs: 250 });
+    hold.add(W.stepStarted(holder, step));
+    // A flush that nobody awaits, as the output tick and flushSoon send theirs.
+    hold.flushSoon();
+    const deadline = Date.now() + 5_000;
+    while (broke === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect({ broke, broken: hold.broken, fenced: hold.fenced }).toEqual({ broke: 1, broken: true, fenced: false });
   });
 });

@@ -13,7 +13,8 @@
  * - the first refused write fences the hold: `onFenced` runs once, nothing more is sent, and
  *   every later write resolves `false`;
  * - a write that fails because PostgreSQL is unreachable is retried with backoff for up to
- *   `retryForMs`. It may have committed before its answer was lost, so the retry is a replay
+ *   `retryForMs`; past it, or on any other failure, the hold is broken: `onBroken` runs once
+ *   and every later write fails with the same error. It may have committed before its answer was lost, so the retry is a replay
  *   (`JobWrite.replay`) with the same event ids: the store finds the first one and answers
  *   applied without writing the events twice. A write without events has nothing to find; a
  *   refusal of its retry that shows the job already in the intended state counts as applied.
@@ -30,6 +31,8 @@ export interface JobHoldOptions {
   readonly holder: Holder;
   /** Called once, when a write is refused. */
   readonly onFenced: () => void;
+  /** Called once, when a write failed past `retryForMs` (or for good): nothing more is written. */
+  readonly onBroken?: (err: unknown) => void;
   /** The attempt's logger (made on first use). */
   readonly logger: () => Logger;
   /** How long to retry a write while PostgreSQL is unavailable; default 60 s. */
@@ -60,6 +63,11 @@ export class JobHold {
   /** True once a write was refused. */
   get fenced(): boolean {
     return this.#fenced;
+  }
+
+  /** True once a write failed for good (see `onBroken`). */
+  get broken(): boolean {
+    return this.#broken !== undefined;
   }
 
   /** True when pieces wait for the next write. */
@@ -171,7 +179,10 @@ export class JobHold {
         result = await this.#opts.writer.write(tries > 0 && write.events.length > 0 ? { ...write, replay: true } : write);
       } catch (err) {
         if (!isGantryError(err, 'UNAVAILABLE') || Date.now() - started > retryForMs) {
-          this.#broken = err;
+          if (this.#broken === undefined) {
+            this.#broken = err;
+            this.#opts.onBroken?.(err);
+          }
           throw err;
         }
         this.#opts.logger().warn({ err, jobId: write.jobId }, 'job write failed; retrying');

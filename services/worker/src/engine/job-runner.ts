@@ -12,7 +12,9 @@
  *
  * Invariants:
  * - nothing runs before the claim committed; the job directory is removed when the attempt ends;
- * - CLEANUP steps run after a failure, a cancel or a timeout, and are interrupted only by fencing.
+ * - CLEANUP steps run after a failure, a cancel or a timeout, and are interrupted only by fencing
+ *   or by the hold breaking (PostgreSQL unreachable past `writeRetryMs`): then the attempt stops
+ *   where it is, as nothing more it does can be recorded, and is left to recovery (ABANDONED).
  *   Past the job's deadline they run on only while the attempt is still this worker's: every
  *   `killGraceMs` (a second at least) the hold writes its guard alone ({@link JobHold.probe}), so that a CLEANUP step
  *   that hangs is fenced once the scheduler has ended the attempt (after its TIMEOUT_GRACE_MS),
@@ -44,7 +46,7 @@ import * as W from './writes.js';
 export interface AttemptDeps {
   readonly writer: Pick<JobWriter, 'write'>;
   readonly registry: StepRegistry;
-  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'>;
+  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'> & Partial<Pick<WorkerSettings, 'writeRetryMs'>>;
   /** The users of job processes (WORKER_STEP_USER); none: the worker's own user. */
   readonly users?: StepUserPool;
   readonly metrics: WorkerMetrics;
@@ -131,6 +133,18 @@ export class AttemptRun {
     this.#hard.interrupt(new Interrupt('fenced'));
   }
 
+  /** Logs the attempt's abandonment (its writes keep failing); the scheduler recovers the job. */
+  #abandoned(err?: unknown): 'ABANDONED' {
+    this.#log().error({ ...(err === undefined ? {} : { err }) }, 'job writes keep failing; leaving the attempt to recovery');
+    return 'ABANDONED';
+  }
+
+  /** The hold broke (its writes keep failing): every step stops, CLEANUP too, and the attempt is abandoned. */
+  #abandon(): void {
+    this.#main.interrupt(new Interrupt('abandoned'));
+    this.#hard.interrupt(new Interrupt('abandoned'));
+  }
+
   /**
    * Claims the attempt (the claim loads the job) and runs it; resolves once the write that ends
    * the hold committed, or at once when the claim was refused.
@@ -139,7 +153,8 @@ export class AttemptRun {
     const { settings } = this.#deps;
     const holder: W.Holder = { actor: `worker:${settings.workerId}`, attempt: this.attempt };
     const hold = new JobHold({
-      writer: this.#deps.writer, jobId: this.jobId, holder, onFenced: () => this.#fence(), logger: this.#log, batchDelayMs: settings.stepWriteDelayMs,
+      writer: this.#deps.writer, jobId: this.jobId, holder, onFenced: () => this.#fence(), onBroken: () => this.#abandon(), logger: this.#log,
+      batchDelayMs: settings.stepWriteDelayMs, ...(settings.writeRetryMs === undefined ? {} : { retryForMs: settings.writeRetryMs }),
     });
     this.#hold = hold;
     let user: StepUser | undefined;
@@ -161,8 +176,7 @@ export class AttemptRun {
       return await this.#runClaimed(job, hold, holder, dir);
     } catch (err) {
       this.#fence();
-      this.#log().error({ err }, 'job writes keep failing; leaving the attempt to recovery');
-      return 'ABANDONED';
+      return this.#abandoned(err);
     } finally {
       tell(false); // not claimed: handed back before the claim, or its write failed
       clearTimeout(this.#deadline);
@@ -199,6 +213,7 @@ export class AttemptRun {
       const step = toRun[i]!;
       const cleanup = step.phase === StepPhase.CLEANUP;
       if (hold.fenced) return 'FENCED';
+      if (hold.broken) return this.#abandoned();
       if (this.#handBack) return await end(W.handBack(holder, undefined), 'HANDED_BACK');
       if (!failure && this.#main.kind !== undefined) failure = this.#failureBetweenSteps();
       this.#failing = failure !== undefined;
@@ -220,6 +235,7 @@ export class AttemptRun {
       metrics.stepEnded(step.phase, step.type, stepStatusOf(run), run.durationMs / 1000);
       if (run.kind === 'interrupted') {
         if (run.interrupt === 'fenced') return 'FENCED';
+        if (run.interrupt === 'abandoned') return this.#abandoned();
         return await end(W.handBack(holder, step.id), 'HANDED_BACK');
       }
       if (run.kind === 'parked' && !failure) {

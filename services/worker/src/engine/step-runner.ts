@@ -32,7 +32,7 @@ export type StepRun =
   | { readonly kind: 'completed'; readonly durationMs: number; readonly record: StepRecord; readonly output: Json | undefined }
   | { readonly kind: 'parked'; readonly durationMs: number; readonly record: StepRecord; readonly park: ParkRequest }
   | { readonly kind: 'failed'; readonly durationMs: number; readonly record: StepRecord; readonly failure: StepFailure }
-  | { readonly kind: 'interrupted'; readonly durationMs: number; readonly record: StepRecord; readonly interrupt: 'handback' | 'fenced' };
+  | { readonly kind: 'interrupted'; readonly durationMs: number; readonly record: StepRecord; readonly interrupt: 'handback' | 'fenced' | 'abandoned' };
 
 /** What {@link runStep} needs. */
 export interface StepRunOptions {
@@ -193,7 +193,8 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
     case 'handback':
       return { kind: 'interrupted', durationMs: elapsed(), record, interrupt: 'handback' };
     case 'fenced':
-      return { kind: 'interrupted', durationMs: elapsed(), record, interrupt: 'fenced' };
+    case 'abandoned':
+      return { kind: 'interrupted', durationMs: elapsed(), record, interrupt: interruption.kind };
     case 'cancel':
       return failed({ control: 'cancel', error: { code: 'CANCELLED', message: 'the job was cancelled', stepId: step.id, retryable: false } });
     case 'timeout':
