@@ -123,4 +123,27 @@ describe('jobEvents', () => {
   it('parses SSE fields by the spec', () => {
     expect(parseSseBlock('id: 7\nevent: x\ndata: a\ndata:b\n: comment\nretry: 50')).toEqual({ id: '7', data: 'a\nb', retry: 50 });
   });
+
+  it('waits for keep-alives as seldom as the server announces them, rather than reconnecting before each', async () => {
+    // The server sends a keep-alive every 60 ms; left to its own 45 ms, the client would give up
+    // on every connection before the first one came.
+    const quiet = (res: ServerResponse, end: boolean) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'gantry-keepalive-ms': '60' });
+      res.write('retry: 10\n\n');
+      let beats = 0;
+      const timer = setInterval(() => {
+        beats += 1;
+        if (end && beats === 3) {
+          clearInterval(timer);
+          res.end(message(event(1, 'job.completed')));
+        } else res.write(': keep-alive\n\n');
+      }, 60);
+      res.on('close', () => clearInterval(timer));
+    };
+    const { client } = await serve([(_h, res) => quiet(res, true)]);
+    const got: number[] = [];
+    const reconnects: string[] = [];
+    for await (const e of jobEvents({ client, jobId: JOB, idleTimeoutMs: 45, maxFailures: 2, retryMs: 10, onReconnect: (why) => reconnects.push(why) })) got.push(e.sequence);
+    expect({ got, reconnects }).toEqual({ got: [1], reconnects: [] });
+  });
 });

@@ -2,14 +2,15 @@
  * A job's events, live, over `GET /runner-jobs/:id/events/stream` (Server-Sent Events). The
  * stream sends what is stored after a sequence, then events as they happen, and ends after the
  * job's terminal event. When the connection drops, or goes silent for longer than
- * `idleTimeoutMs` (the server sends a keep-alive comment every SSE_KEEPALIVE_MS), this client
+ * `idleTimeoutMs` or three of the keep-alive intervals the server announces
+ * (`Gantry-Keepalive-Ms`, its SSE_KEEPALIVE_MS), whichever is longer, this client
  * reconnects after the server's `retry:` hint with `Last-Event-ID` set to the last sequence it
  * yielded, so no event is lost or repeated. A 204 means the job has finished and nothing follows.
  * After `maxFailures` connections in a row that fail, or end before delivering an event or a
  * keep-alive, it gives up (exit code 5). A connection that did deliver one was working: a proxy
  * that cuts idle connections may end any number of them while a job waits for hours.
  */
-import { TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
+import { HttpHeaders, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
 import { CliError, EXIT } from '../exit.js';
 import { apiErrorOf, jobPath, type ApiClient } from './client.js';
 
@@ -20,7 +21,7 @@ export interface JobEventsOptions {
   /** Yield events after this sequence; default 0 (all of them). */
   readonly after?: number;
   readonly signal?: AbortSignal;
-  /** Reconnect when nothing, not even a keep-alive, arrived for this long; default 45 s. */
+  /** Reconnect when nothing, not even a keep-alive, arrived for this long (or three announced keep-alive intervals, if longer); default 45 s. */
   readonly idleTimeoutMs?: number;
   /** Consecutive connections that deliver nothing, not even a keep-alive, before giving up; default 10. */
   readonly maxFailures?: number;
@@ -81,9 +82,10 @@ export async function* jobEvents(opts: JobEventsOptions): AsyncGenerator<JobEven
     const onAbort = () => abort.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     let idle: NodeJS.Timeout | undefined;
+    let silentMs = idleTimeoutMs;
     const touch = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => abort.abort(), idleTimeoutMs);
+      idle = setTimeout(() => abort.abort(), silentMs);
     };
     let reason = 'the stream ended before the job did';
     /** Whether this connection delivered an event or a keep-alive: it was working. */
@@ -95,6 +97,9 @@ export async function* jobEvents(opts: JobEventsOptions): AsyncGenerator<JobEven
       if (res.status === 204) return;
       if (!res.ok) throw await apiErrorOf(res);
       if (!res.body) throw new CliError('the event stream answered without a body', EXIT.unavailable);
+      // A server that sends its keep-alives less often than our silence allows is not dead.
+      const keepaliveMs = Number(res.headers.get(HttpHeaders.keepaliveMs));
+      if (Number.isSafeInteger(keepaliveMs) && keepaliveMs > 0) silentMs = Math.max(idleTimeoutMs, 3 * keepaliveMs);
       const decoder = new TextDecoder();
       let buffer = '';
       for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -119,7 +124,7 @@ export async function* jobEvents(opts: JobEventsOptions): AsyncGenerator<JobEven
     } catch (err) {
       if (signal?.aborted) return;
       if (err instanceof CliError && err.exitCode !== EXIT.unavailable) throw err;
-      reason = abort.signal.aborted ? `no data for ${idleTimeoutMs} ms` : `the connection failed (${(err as Error).message})`;
+      reason = abort.signal.aborted ? `no data for ${silentMs} ms` : `the connection failed (${(err as Error).message})`;
     } finally {
       clearTimeout(idle);
       signal?.removeEventListener('abort', onAbort);

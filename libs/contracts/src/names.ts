@@ -21,6 +21,15 @@ export const COMMAND_KINDS = ['submit', 'cancel', 'retry', 'approve'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 /** Header names Gantry reads or writes on NATS messages. */
+/** HTTP response headers of Gantry's own, beside the standard ones. */
+export const HttpHeaders = {
+  /**
+   * On an event stream: the milliseconds between the keep-alive comments the server sends while
+   * nothing else happens (SSE_KEEPALIVE_MS), so that a client can tell a quiet stream from a dead one.
+   */
+  keepaliveMs: 'Gantry-Keepalive-Ms',
+} as const;
+
 export const Headers = {
   /** JetStream's de-duplication id: the command id, or `<jobId>:<attempt>` for a dispatch. */
   msgId: 'Nats-Msg-Id',

@@ -8,7 +8,7 @@ export const streamEventsRoute = defineRoute({
   url: '/runner-jobs/:id/events/stream',
   summary: 'Stream a job’s events (Server-Sent Events)',
   description:
-    'Each message’s `id` is the event’s sequence and its `data` the event as JSON. Sends what is stored after `Last-Event-ID` (or `?after=`), then events as they happen, with a `retry:` hint and keep-alive comments; ends after the terminal event. Resuming after the terminal event of a finished job answers 204.',
+    'Each message’s `id` is the event’s sequence and its `data` the event as JSON. Sends what is stored after `Last-Event-ID` (or `?after=`), then events as they happen, with a `retry:` hint and keep-alive comments (every `Gantry-Keepalive-Ms` milliseconds, a response header, while nothing else is sent); ends after the terminal event. Resuming after the terminal event of a finished job answers 204.',
   scope: 'jobs:read',
   streaming: true,
   params: JobParams,

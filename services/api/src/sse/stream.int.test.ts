@@ -60,6 +60,8 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     expect(sse.status).toBe(200);
     expect(sse.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(sse.headers.get('x-request-id')).toBe('req-sse');
+    // How often a quiet stream says it is alive, so that a client does not take it for dead.
+    expect(sse.headers.get('gantry-keepalive-ms')).toBe('200');
     expect(await sse.next()).toEqual({ retry: 1_500 });
     const backfill = await sse.until(isEvent(2));
     expect(sequences(backfill.seen)).toEqual([1, 2]);

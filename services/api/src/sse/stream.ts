@@ -18,7 +18,7 @@
  *    longer valid ends the stream, and its reconnect is refused.
  */
 import type { ServerResponse } from 'node:http';
-import { GantryError, isGantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
+import { GantryError, HttpHeaders, isGantryError, isTerminalJobStatus, Limits, TERMINAL_EVENT_TYPES, type JobEvent } from '@gantry/contracts';
 import type { Answer, RouteContext } from '../http/route.js';
 import { HttpGantryError } from '../problems.js';
 import { logRequest, markStreamed } from '../http/observe.js';
@@ -218,6 +218,7 @@ async function serveInSlot(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': String(req.id),
+    [HttpHeaders.keepaliveMs]: String(deps.settings.sseKeepaliveMs),
   });
   res.write(retryField(deps.settings.sseRetryMs));
 
