@@ -9,14 +9,35 @@ import { sleep } from './dom.js';
 
 const TERMINAL = new Set(['job.completed', 'job.failed', 'job.cancelled']);
 
-/** Reads SSE messages from a fetch body; calls `onMessage({id, data})` per message, `onRetry(ms)`. */
-async function readMessages(body, onMessage, onRetry) {
+/**
+ * How long a stream may stay silent before it is taken for dead and reconnected: three of the
+ * keep-alive intervals the server announces (`Gantry-Keepalive-Ms`), at least `minMs`. A
+ * connection a proxy or a sleeping laptop left half-open would otherwise show "live" for ever.
+ */
+function silenceLimitMs(res, minMs) {
+  const keepaliveMs = Number(res.headers.get('gantry-keepalive-ms'));
+  return Math.max(minMs, Number.isSafeInteger(keepaliveMs) && keepaliveMs > 0 ? 3 * keepaliveMs : 0);
+}
+
+/**
+ * Reads SSE messages from a fetch body; calls `onMessage({id, data})` per message, `onRetry(ms)`.
+ * Returns when the body ends, or when nothing arrived for `silentMs` (the connection is dropped).
+ */
+async function readMessages(body, onMessage, onRetry, silentMs) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let id;
   let data = [];
   for (;;) {
-    const { value, done } = await reader.read();
+    let timer;
+    const silence = new Promise((resolve) => { timer = setTimeout(() => resolve({ silent: true }), silentMs); });
+    const read = await Promise.race([reader.read(), silence]);
+    clearTimeout(timer);
+    if (read.silent) {
+      await reader.cancel().catch(() => {});
+      return;
+    }
+    const { value, done } = read;
     if (done) return;
     buffer += value;
     let nl;
@@ -43,9 +64,11 @@ async function readMessages(body, onMessage, onRetry) {
  * Follows job `jobId`'s events after sequence `after` until its terminal event or `signal`.
  * `onEvent(event)` gets each JobEvent in order; `onState(state)` gets 'live', 'reconnecting'
  * and 'ended'. Rejects with an {@link ApiError} the stream cannot recover from (401, 403, 404).
+ * A connection silent for longer than three announced keep-alive intervals (at least
+ * `minSilenceMs`, 45 s) is dropped and made again.
  * @returns {Promise<number>} the last sequence received
  */
-export async function followEvents(jobId, { after = 0, signal, onEvent, onState = () => {} }) {
+export async function followEvents(jobId, { after = 0, signal, onEvent, onState = () => {}, minSilenceMs = 45_000 }) {
   let last = after;
   let retryMs = 2000;
   let ended = false;
@@ -68,6 +91,7 @@ export async function followEvents(jobId, { after = 0, signal, onEvent, onState 
           onEvent(event);
         },
         (ms) => { retryMs = ms; },
+        silenceLimitMs(res, minSilenceMs),
       );
     } catch (err) {
       if (signal.aborted) break;

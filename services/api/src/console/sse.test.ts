@@ -10,7 +10,10 @@ interface JobEventLike {
   type: string;
 }
 
-type FollowEvents = (jobId: string, opts: { after?: number; signal: AbortSignal; onEvent: (e: JobEventLike) => void; onState?: (s: string) => void }) => Promise<number>;
+type FollowEvents = (
+  jobId: string,
+  opts: { after?: number; signal: AbortSignal; onEvent: (e: JobEventLike) => void; onState?: (s: string) => void; minSilenceMs?: number },
+) => Promise<number>;
 
 const { followEvents } = (await import(new URL('../../console/sse.js', import.meta.url).href)) as { followEvents: FollowEvents };
 
@@ -51,5 +54,29 @@ describe('followEvents', () => {
     expect(last).toBe(5);
     // The second connection resumed after what the first delivered; nothing was asked after the end.
     expect(asked).toEqual([null, '3']);
+  });
+
+  it('drops a connection that stays silent past three announced keep-alive intervals, and makes it again', async () => {
+    Object.assign(globalThis, { sessionStorage: { getItem: () => 'token' }, localStorage: { getItem: () => null } });
+    const cancelled: string[] = [];
+    // Half-open: the answer came, then nothing, not even a keep-alive, and it never ends.
+    const halfOpen = new Response(
+      new ReadableStream({
+        start: (c) => c.enqueue(new TextEncoder().encode('retry: 1\n\n')),
+        cancel: () => void cancelled.push('half-open'),
+      }),
+      { status: 200, headers: { 'content-type': 'text/event-stream', 'gantry-keepalive-ms': '20' } },
+    );
+    const answers = [halfOpen, stream([{ sequence: 1, type: 'job.completed' }])];
+    globalThis.fetch = (() => Promise.resolve(answers.shift() ?? new Response(null, { status: 204 }))) as unknown as typeof fetch;
+    const states: string[] = [];
+    const seen: number[] = [];
+    await followEvents('00000000-0000-4000-8000-000000000001', {
+      signal: new AbortController().signal,
+      onEvent: (e) => seen.push(e.sequence),
+      onState: (s) => states.push(s),
+      minSilenceMs: 10,
+    });
+    expect({ seen, cancelled, states }).toEqual({ seen: [1], cancelled: ['half-open'], states: ['live', 'reconnecting', 'live', 'ended'] });
   });
 });
