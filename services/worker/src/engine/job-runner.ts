@@ -185,9 +185,15 @@ export class AttemptRun {
       this.#hold = undefined;
       clearInterval(this.#holdCheck);
       hold.close();
-      if (user) await this.#deps.users!.sweep(user).catch((err: unknown) => this.#log().warn({ err }, 'could not sweep the attempt user’s processes'));
+      const clean = user === undefined || (await this.#deps.users!.sweep(user).catch((err: unknown) => {
+        this.#log().warn({ err }, 'could not sweep the attempt user’s processes');
+        return false;
+      }));
       await dir?.remove();
-      if (user) this.#deps.users!.release(user);
+      if (user) {
+        if (!clean) this.#log().error({ uid: user.uid }, 'processes of the attempt’s user outlived its sweep: no other attempt gets the user until they are gone');
+        this.#deps.users!.release(user, clean);
+      }
     }
   }
 

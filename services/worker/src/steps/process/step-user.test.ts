@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@gantry/runtime';
 import { loadWorkerSettings } from '../../settings.js';
@@ -53,6 +55,35 @@ describe('resolveStepUser', () => {
     for (const bad of ['nobody', '12:', ':12', '-1', '1:2:3', '1-2:3', '1-']) {
       expect(() => loadWorkerSettings({ WORKER_STEP_USER: bad }, 0), bad).toThrow(/WORKER_STEP_USER/);
     }
+  });
+});
+
+describe.runIf(isRoot)('StepUserPool.sweep (as root)', () => {
+  it('ends a user’s processes when the user is at its process limit and the killer shell cannot start', async () => {
+    // Under RLIMIT_NPROC 4, five processes of the user start (the kernel refuses past the
+    // limit), and the sweep's shell, a sixth, is refused (EAGAIN): the sweep threw, left them
+    // running, and the attempt gave the uid to the next attempt anyway.
+    const script = fileURLToPath(new URL('../../testing/sweep-at-process-limit.ts', import.meta.url));
+    const uid = 61_000 + (process.pid % 1_000);
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('prlimit', ['--nproc=4:4', process.execPath, '--import', 'tsx', script, String(uid), '5'], (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))),
+    );
+    expect(JSON.parse(out)).toEqual({ started: 5, swept: true, left: 0 });
+  });
+
+  it('holds back a user given back with processes left, and gives it out again once a sweep finds none', async () => {
+    const uid = 62_000 + (process.pid % 1_000);
+    const pool = new StepUserPool({ first: { uid, gid: uid }, count: 2 });
+    const a = pool.acquire();
+    const b = pool.acquire();
+    pool.release(a, false);
+    expect(pool.held).toEqual([uid]);
+    expect(() => pool.acquire()).toThrow(/all 2 users/);
+    // Nothing of `a` runs now: the next sweep (of `b`) finds so and gives it back.
+    expect(await pool.sweep(b)).toBe(true);
+    pool.release(b, true);
+    expect(pool.held).toEqual([]);
+    expect([pool.acquire(), pool.acquire()]).toEqual([a, b]);
   });
 });
 

@@ -95,10 +95,17 @@ function killEveryProcessOf(user: StepUser): Promise<void> {
   });
 }
 
+/** The processes of `uid` that still run (not zombies). */
+function processesOf(uid: number): Promise<number[]> {
+  return processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid && !/^State:\s+Z/m.test(status));
+}
+
 /** The users of a worker's running attempts: one user shared by all, or one of a range each. */
 export class StepUserPool {
   readonly #users: StepUsers;
   readonly #free: number[] = [];
+  /** Users given back with processes the sweep could not end: no attempt gets them until they are gone. */
+  readonly #held = new Set<number>();
 
   constructor(users: StepUsers) {
     this.#users = users;
@@ -116,9 +123,20 @@ export class StepUserPool {
     return { uid, gid: uid };
   }
 
-  /** Gives back the user of an attempt whose directory is gone. */
-  release(user: StepUser): void {
-    if (this.#users.count > 1) this.#free.push(user.uid);
+  /**
+   * Gives back the user of an attempt whose directory is gone. One whose sweep left processes
+   * (`clean` false) is held back: another attempt, of any workspace, would share its uid with
+   * them. A later sweep gives it out again once they are gone.
+   */
+  release(user: StepUser, clean = true): void {
+    if (this.#users.count === 1) return;
+    if (clean) this.#free.push(user.uid);
+    else this.#held.add(user.uid);
+  }
+
+  /** Users held back by {@link release} (for metrics and tests). */
+  get held(): readonly number[] {
+    return [...this.#held];
   }
 
   /**
@@ -132,19 +150,44 @@ export class StepUserPool {
    * as it could escape a scan of `/proc` followed by a signal to each pid found. Until no process
    * of the user is left (a process forked just before the pass, at most a few rounds).
    *
-   * Then what the user left in the machine's shared temporary directories (`/tmp`, `/var/tmp`,
-   * `/dev/shm`: a tool that ignores `TMPDIR`) is removed, so that the next attempt given this
-   * user, of any workspace, finds nothing of this one.
+   * A user at its process limit (`RLIMIT_NPROC`, a pod's pids limit) cannot start that shell;
+   * the scan of `/proc` and a signal to each process found, which need no new process, then do
+   * the work. Resolves true when no process of the user is left.
+   *
+   * Then, whatever happened, what the user left in the machine's shared temporary directories
+   * (`/tmp`, `/var/tmp`, `/dev/shm`: a tool that ignores `TMPDIR`) is removed, so that the next
+   * attempt given this user, of any workspace, finds nothing of this one. Users held back
+   * earlier are swept again too, and given out again once nothing of theirs runs.
    */
-  async sweep(user: StepUser): Promise<void> {
-    if (this.#users.count === 1) return;
-    for (let round = 0; round < SWEEP_ROUNDS; round++) {
-      await killEveryProcessOf(user);
-      const left = await processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === user.uid && !/^State:\s+Z/m.test(status));
-      if (left.length === 0) break;
-      signalEach(left, 'SIGKILL');
+  async sweep(user: StepUser): Promise<boolean> {
+    if (this.#users.count === 1) return true;
+    for (const uid of this.#held) {
+      if (await this.#sweepOnce({ uid, gid: uid })) {
+        this.#held.delete(uid);
+        this.#free.push(uid);
+      }
     }
-    await Promise.all(SHARED_TMP.map((dir) => removeOwnedBy(dir, user.uid)));
+    return this.#sweepOnce(user);
+  }
+
+  async #sweepOnce(user: StepUser): Promise<boolean> {
+    let left: number[] = [];
+    try {
+      for (let round = 0; round < SWEEP_ROUNDS; round++) {
+        await killEveryProcessOf(user).catch(() => undefined);
+        left = await processesOf(user.uid);
+        if (left.length === 0) break;
+        signalEach(left, 'SIGKILL');
+      }
+      // The last round's signals take a moment to land.
+      for (let wait = 0; left.length > 0 && wait < 10; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        left = await processesOf(user.uid);
+      }
+    } finally {
+      await Promise.all(SHARED_TMP.map((dir) => removeOwnedBy(dir, user.uid)));
+    }
+    return left.length === 0;
   }
 }
 
