@@ -31,6 +31,13 @@ const controlled = defineStepType({
   },
 });
 
+const parks = defineStepType({
+  type: 'PARKS',
+  // A prompt made by the handler (a NUL cannot come through a job spec), and any timeout.
+  spec: z.object({ nulPrompt: z.boolean().optional(), timeoutMs: z.number().optional() }),
+  run: async ({ spec }) => ({ park: { ...(spec.nulPrompt ? { prompt: 'ship\u0000it?' } : {}), ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }) } }),
+});
+
 const notJson = defineStepType({
   type: 'NOT_JSON',
   spec: z.object({ hook: z.literal('throw').optional() }),
@@ -288,6 +295,21 @@ describe('the step engine', () => {
     }
     expect((payloadOf(await h.events(cancelled.id), 'job.cancelled') as { reason: string }).reason).toHaveLength(Limits.maxReasonLength);
     expect((await h.steps(failed.id))[0]!.error).toMatchObject({ code: `${'C'.repeat(Limits.maxErrorCodeLength - 1)}…` });
+  });
+
+  it('parks on what a handler asks only within bounds: its prompt made storable, a timeout that is no duration refused', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [parks] });
+    const park = (spec: { nulPrompt?: boolean; timeoutMs?: number }) => ({ maxAttempts: 3, steps: [{ name: 'wait', phase: 'VALIDATION' as const, type: 'PARKS', spec }] });
+    // A NUL, which PostgreSQL cannot store: the write that parks the job was refused, and the
+    // attempt abandoned, to be run again as a lost worker's for ever.
+    const nul = await h.createJob(park({ nulPrompt: true, timeoutMs: 60_000 }));
+    expect(await h.run(worker, nul.id)).toBe('WAITING');
+    expect(payloadOf(await h.events(nul.id), 'job.waiting')).toMatchObject({ prompt: 'ship\ufffdit?' });
+    for (const timeoutMs of [0.5, -1, 8 * 24 * 3_600_000]) {
+      const bad = await h.createJob(park({ timeoutMs }));
+      expect(await h.run(worker, bad.id), String(timeoutMs)).toBe('FAILED');
+      expect((await h.steps(bad.id))[0]!.error).toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+    }
   });
 
   it('fails the step of a handler that throws before returning its promise', async () => {

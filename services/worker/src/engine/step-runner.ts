@@ -23,7 +23,7 @@ import type { JobHold } from './job-hold.js';
 import type { WorkDir } from '../workdir.js';
 import type { Json, JobInfo, ParkRequest, StepContext, StepHandler, StepRecord } from '../steps/types.js';
 import { Interrupt, Interruption } from './abort.js';
-import { boundedMessage, classifyStepError, type StepFailure } from './job-control.js';
+import { boundedMessage, boundedText, classifyStepError, type StepFailure } from './job-control.js';
 import type { Holder } from './writes.js';
 import type { EventInput, LoadedStep } from '@gantry/store';
 
@@ -175,7 +175,19 @@ export async function runStep(o: StepRunOptions): Promise<StepRun> {
   // hand-back.
   if (outcome.kind === 'value' && interruption.kind === undefined) {
     const result = (outcome.value ?? {}) as { output?: unknown; park?: ParkRequest };
-    if (result.park) return { kind: 'parked', durationMs: elapsed(), record, park: result.park };
+    if (result.park) {
+      // A handler's park request is anyone's word: its prompt made storable and bounded as a
+      // gate's is, its timeout a whole number of milliseconds within a job's longest.
+      const { prompt, timeoutMs: waitMs } = result.park;
+      if (waitMs !== undefined && !(Number.isSafeInteger(waitMs) && waitMs >= 1 && waitMs <= Limits.maxTimeoutMs)) {
+        return failed({
+          control: 'fail',
+          error: { code: 'VALIDATION_FAILED', message: `the step asked to wait ${String(waitMs)} ms for approval: a whole number from 1 to ${Limits.maxTimeoutMs}`, stepId: step.id, retryable: false },
+        });
+      }
+      const park = { ...(typeof prompt === 'string' ? { prompt: boundedText(prompt, Limits.maxReasonLength) } : {}), ...(waitMs === undefined ? {} : { timeoutMs: waitMs }) };
+      return { kind: 'parked', durationMs: elapsed(), record, park };
+    }
     let output: Json | undefined;
     try {
       output = boundedOutput(result.output);
