@@ -1,6 +1,8 @@
-import { lstat, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, lstat, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptDir, isInside } from './workdir.js';
 
@@ -75,5 +77,25 @@ describe('attemptDir', () => {
     expect(isInside('/a/b', '/a/b/c')).toBe(true);
     expect(isInside('/a/b', '/a/bc')).toBe(false);
     expect(isInside('/a/b', '/a')).toBe(false);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('attemptDir of a worker that is not root', () => {
+  it('removes a job directory in which the job left read-only directories', async () => {
+    // The worker as nobody, running its jobs as itself: a read-only directory kept its entries
+    // from the removal, which failed in silence and left the attempt's directory on the disk.
+    const shared = await mkdtemp(join(tmpdir(), 'workdir-nonroot-'));
+    await chmod(shared, 0o777);
+    try {
+      const script = fileURLToPath(new URL('./testing/remove-read-only.ts', import.meta.url));
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', script, shared], { uid: 65_534, gid: 65_534, cwd: fileURLToPath(new URL('..', import.meta.url)) }, (err, stdout, stderr) =>
+          err ? reject(new Error(stderr || err.message)) : resolve(stdout),
+        ),
+      );
+      expect(JSON.parse(out)).toEqual({ gone: true, error: null });
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
   });
 });

@@ -17,11 +17,27 @@
  * Invariant: {@link WorkDir.resolve} never returns a path outside the job directory, neither
  * by `..` nor through a symbolic link.
  */
-import { chmod, type FileHandle, lchown, mkdir, open, realpath, rm } from 'node:fs/promises';
+import { chmod, type FileHandle, lchown, mkdir, open, readdir, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError } from './engine/job-control.js';
 import { DIRECTORY_FLAGS, FD_PATHS, fdPath } from './fd-paths.js';
 import type { StepUser } from './steps/process/step-user.js';
+
+/**
+ * Gives the owner full access to `dir` and every directory under it, not following links, so
+ * that their entries can be removed. A job whose processes run as the worker's own user could
+ * change these modes itself; a root worker never needs this.
+ */
+async function writableTree(dir: string): Promise<void> {
+  await chmod(dir, 0o700).catch(() => undefined);
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => writableTree(join(dir, e.name))));
+}
 
 /** The job directory of one attempt. */
 export interface WorkDir {
@@ -49,7 +65,7 @@ export interface WorkDir {
 
 /** A job directory and its removal. */
 export interface AttemptDir extends WorkDir {
-  /** Removes the attempt's directories if they were created. Never throws. */
+  /** Removes the attempt's directories if they were created; rejects when they could not all be removed. */
   remove(): Promise<void>;
 }
 
@@ -196,7 +212,14 @@ export function attemptDir(root: string, jobId: string, attempt: number, owner?:
     async remove() {
       if (!created) return;
       await created.catch(() => undefined);
-      await rm(base, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
+      try {
+        await rm(base, { recursive: true, force: true, maxRetries: 2 });
+      } catch {
+        // A directory a job made read-only (`go mod download` does) keeps its entries from a
+        // worker that is not root: made writable again, the tree can go.
+        await writableTree(base);
+        await rm(base, { recursive: true, force: true, maxRetries: 2 });
+      }
     },
   };
   return dir;

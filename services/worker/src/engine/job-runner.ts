@@ -189,7 +189,7 @@ export class AttemptRun {
         this.#log().warn({ err }, 'could not sweep the attempt user’s processes');
         return false;
       }));
-      await dir?.remove();
+      await dir?.remove().catch((err: unknown) => this.#log().warn({ err }, 'could not remove the job directory'));
       if (user) {
         if (!clean) this.#log().error({ uid: user.uid }, 'processes of the attempt’s user outlived its sweep: no other attempt gets the user until they are gone');
         this.#deps.users!.release(user, clean);
