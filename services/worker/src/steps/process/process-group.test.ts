@@ -36,6 +36,16 @@ describe('spawnGroup', () => {
     expect(await dies(pid)).toBe(true);
   });
 
+  it('is done only once a leftover that let go of the pipes and ignores SIGTERM is gone', async () => {
+    // The leftover redirects its output, so the pipes close when the shell exits; it ignores
+    // SIGTERM, so only the SIGKILL after the grace (200 ms here) ends it.
+    const { proc, output } = start(['/bin/sh', '-c', `(trap "" TERM; exec sleep 30) >/dev/null 2>&1 & echo $!; exit 0`]);
+    const exit = await proc.done;
+    expect(exit.code).toBe(0);
+    const pid = Number(output().trim());
+    expect(await alive(pid)).toBe(false);
+  });
+
   it('terminates the whole group, escalating to SIGKILL', async () => {
     const { proc, output } = start(['/bin/sh', '-c', `sh -c 'trap "" TERM; exec sleep 300' & echo $!; wait`]);
     while (!output().includes('\n')) await new Promise((r) => setImmediate(r));

@@ -87,6 +87,20 @@ export function exitCodeOf(exit: Pick<ProcessExit, 'code' | 'signal'>): number |
   return n === undefined ? null : 128 + n;
 }
 
+/**
+ * Resolves once no process of the session `pgid` leads (its group among them) is left, or after
+ * `maxMs`; at once when the id may name someone else's group now (`stillOurs` false).
+ */
+async function untilGone(pgid: number, stillOurs: () => boolean, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline && stillOurs()) {
+    // The session holds the group (the command leads both); zombies, which an init that does
+    // not reap may keep for ever, are not counted, as `kill(-pgid, 0)` would count them.
+    if ((await sessionMembers(pgid)).length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 /** Options of {@link spawnGroup}. */
 export interface SpawnGroupOptions {
   readonly cwd: string;
@@ -183,7 +197,12 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
     child.once('close', (code, signal) => {
       clearTimeout(giveUp);
       if (pid !== undefined && !terminating) opts.groups.delete(pid, owner);
-      resolve({ pid, code: exit?.code ?? code, signal: exit?.signal ?? signal });
+      const settled = { pid, code: exit?.code ?? code, signal: exit?.signal ?? signal };
+      // A leftover that let go of the pipes and ignores SIGTERM lives until the SIGKILL after the
+      // grace: the command is done when it is gone too, not before, so that the next step, or
+      // the removal of the job directory, does not run beside it.
+      if (terminating && pid !== undefined) void untilGone(pid, stillOurs, opts.killGraceMs + 1_000).then(() => resolve(settled));
+      else resolve(settled);
     });
   });
   child.stdout?.on('data', (chunk: Buffer) => opts.onOutput('stdout', chunk));
