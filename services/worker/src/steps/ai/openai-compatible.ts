@@ -81,8 +81,11 @@ export function openAiCompatibleProvider(endpoint: AiEndpoint): AiProvider {
       }
       if (!response.ok) {
         const retryable = response.status === 429 || response.status >= 500;
+        // The answer goes into the job's error, which the job's readers see: a proxy that echoes
+        // the request's headers back (some do on a 401) must not show them the key.
+        const shown = endpoint.apiKey === undefined || endpoint.apiKey === '' ? text : text.split(endpoint.apiKey).join('[redacted]');
         throw new AiProviderError(
-          `the AI endpoint answered ${response.status}: ${text.slice(0, MAX_ERROR_TEXT)}`,
+          `the AI endpoint answered ${response.status}: ${shown.slice(0, MAX_ERROR_TEXT)}`,
           retryable,
           response.status,
           retryAfterMs(response.headers.get('retry-after')),
