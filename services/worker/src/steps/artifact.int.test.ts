@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DiscardPolicy } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { describe, expect, it } from 'vitest';
 import { useWorkerHarness } from '../testing/harness.js';
@@ -27,6 +28,12 @@ async function stored(key: string): Promise<{ data: Buffer; digest: string; meta
   const data = Buffer.from((await bucket.getBlob(key))!);
   for (const name of await consumersOfBucket()) await h.ns.jsm.consumers.delete(bucketStream(), name);
   return { data, digest: info.digest, metadata: info.metadata };
+}
+
+/** The targets of this process's open file descriptors that name `fileName`. */
+async function openFilesNamed(fileName: string): Promise<string[]> {
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t.includes(fileName));
 }
 
 describe('ARTIFACT steps', () => {
@@ -99,5 +106,28 @@ describe('ARTIFACT steps', () => {
     expect((await h.steps(dotdot.id))[0]!.error).toMatchObject({ code: 'VALIDATION_FAILED' });
     const bucket = await new Objm(h.ns.nc).open(h.ns.names.buckets.artifacts);
     expect(await bucket.info(`${h.workspaceId}/${viaLink.id}/hostname`)).toBeNull();
+  });
+
+  it('closes the file it was reading when the upload fails partway', async () => {
+    const { worker } = await h.startWorker();
+    // A bucket that takes 256 KiB at most, and refuses what would pass it.
+    const { config } = await h.ns.jsm.streams.info(bucketStream());
+    await h.ns.jsm.streams.update(bucketStream(), { ...config, max_bytes: 256 * 1024, discard: DiscardPolicy.New });
+    try {
+      const job = await h.createJob({
+        maxAttempts: 1,
+        steps: [
+          { name: 'make', phase: 'EXECUTION', type: 'COMMAND', spec: { shell: '/bin/sh -e', script: 'head -c 2097152 /dev/zero > too-big-for-the-bucket.bin' } },
+          { name: 'keep', phase: 'VALIDATION', type: 'ARTIFACT', spec: { path: 'too-big-for-the-bucket.bin' } },
+        ],
+      });
+      expect(await h.run(worker, job.id)).toBe('FAILED');
+      expect((await h.steps(job.id))[1]!.status).toBe('FAILED');
+      // The upload's reader gave up without ending the file's stream: its descriptor stayed open
+      // (on a file already deleted with the job directory) until the garbage collector came.
+      expect(await openFilesNamed('too-big-for-the-bucket.bin')).toEqual([]);
+    } finally {
+      await h.ns.jsm.streams.update(bucketStream(), config);
+    }
   });
 });

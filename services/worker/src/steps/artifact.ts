@@ -46,7 +46,11 @@ async function* fileContents(root: Buffer, path: string): AsyncGenerator<Uint8Ar
   }
 }
 
-/** A web stream of `source` that hashes and counts what passes and errors when `signal` aborts. */
+/**
+ * A web stream of `source` that hashes and counts what passes and errors when `signal` aborts.
+ * `close()` ends `source` (its open files and directories) when the stream's reader gave up
+ * without cancelling it.
+ */
 function hashingStream(source: AsyncIterable<Uint8Array>, signal: AbortSignal) {
   const hash = createHash('sha256');
   let size = 0;
@@ -71,7 +75,7 @@ function hashingStream(source: AsyncIterable<Uint8Array>, signal: AbortSignal) {
       await it.return?.();
     },
   });
-  return { stream, digest: () => ({ sha256: hash.digest('hex'), size }) };
+  return { stream, digest: () => ({ sha256: hash.digest('hex'), size }), close: async () => void (await it.return?.()) };
 }
 
 /** The ARTIFACT step type. */
@@ -93,16 +97,23 @@ export function artifactStep(deps: ArtifactDeps): StepHandler<ArtifactSpec> {
       const key = `${job.workspaceId}/${job.id}/${name}`;
       const contentType = spec.contentType ?? (isDirectory ? 'application/x-tar' : contentTypeOf(name));
       const source: AsyncIterable<Uint8Array> = isDirectory ? tarDirectory(path, root) : fileContents(root, path);
-      const { stream, digest } = hashingStream(source, ctx.signal);
-      const bucket = await deps.bucket();
-      await bucket.put(
-        {
-          name: key,
-          description: `artifact ${name} of job ${job.id}`,
-          metadata: { 'content-type': contentType, 'job-id': job.id, 'step-id': ctx.step.id, attempt: String(job.attempt) },
-        },
-        stream,
-      );
+      const { stream, digest, close } = hashingStream(source, ctx.signal);
+      try {
+        const bucket = await deps.bucket();
+        await bucket.put(
+          {
+            name: key,
+            description: `artifact ${name} of job ${job.id}`,
+            metadata: { 'content-type': contentType, 'job-id': job.id, 'step-id': ctx.step.id, attempt: String(job.attempt) },
+          },
+          stream,
+        );
+      } catch (err) {
+        // A failed upload leaves the stream unread, and the files it had open open until the
+        // garbage collector found them.
+        await close().catch(() => undefined);
+        throw err;
+      }
       const { sha256, size } = digest();
       const artifact = { name, bucket: deps.names.buckets.artifacts, key, size, sha256, contentType };
       ctx.emit({ type: 'artifact.created', payload: artifact });

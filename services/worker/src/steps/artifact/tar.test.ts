@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paxRecord, tarDirectory } from './tar.js';
+import { MAX_ARCHIVE_DEPTH, paxRecord, tarDirectory } from './tar.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -65,5 +65,17 @@ describe('tarDirectory', () => {
     await run('tar', ['-xf', join(dir, 'bytes.tar')], { cwd: out });
     expect((await readFile(Buffer.concat([Buffer.from(`${out}/`), short]))).toString()).toBe('latin\n');
     expect((await readFile(Buffer.concat([Buffer.from(`${out}/`), long]))).toString()).toBe('long\n');
+  });
+
+  it('refuses directories nested deeper than MAX_ARCHIVE_DEPTH, which hold a descriptor each', async () => {
+    const src = join(dir, 'deep');
+    const fits = join(src, ...Array.from({ length: MAX_ARCHIVE_DEPTH - 1 }, () => 'd'));
+    await mkdir(fits, { recursive: true });
+    const read = async () => {
+      for await (const c of tarDirectory(src, Buffer.from(await realpath(dir)))) void c;
+    };
+    await expect(read()).resolves.toBeUndefined();
+    await mkdir(join(fits, 'd'));
+    await expect(read()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', message: expect.stringMatching(/nests more than 256 levels deep/) as unknown });
   });
 });

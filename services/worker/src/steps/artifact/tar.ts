@@ -11,6 +11,7 @@
  * rename meanwhile.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { UnrecoverableError } from '../../engine/job-control.js';
 import { DirectoryInside } from './open-inside.js';
 
 const BLOCK = 512;
@@ -139,16 +140,26 @@ function joined(a: Buffer, b: Buffer): Buffer {
   return a.length === 0 ? b : Buffer.concat([a, Buffer.from('/'), b]);
 }
 
-/** The entries of `dir`, whose path in the archive is `rel`, each reached through `dir`'s descriptor. */
-async function* walk(dir: DirectoryInside, rel: Buffer): AsyncGenerator<Buffer> {
+/**
+ * Directories nested deeper than this are refused: the walk holds one descriptor per level, and a
+ * job can nest directories as deep as it likes (`mkdir a; cd a` in a loop) to use up the
+ * worker's.
+ */
+export const MAX_ARCHIVE_DEPTH = 256;
+
+/** The entries of `dir`, whose path in the archive is `rel`, each reached through `dir`'s descriptor; `depth` levels below the top. */
+async function* walk(dir: DirectoryInside, rel: Buffer, depth = 0): AsyncGenerator<Buffer> {
   for (const name of await dir.names()) {
     const path = joined(rel, name);
     const st = await dir.lstat(name);
     if (st.isDirectory()) {
+      if (depth + 1 >= MAX_ARCHIVE_DEPTH) {
+        throw new UnrecoverableError(`the directory nests more than ${MAX_ARCHIVE_DEPTH} levels deep (at ${JSON.stringify(path.toString('utf8').slice(0, 200))}…)`, 'LIMIT_EXCEEDED');
+      }
       const sub = await dir.openDirectory(name);
       try {
         yield* headerBlocks({ mode: st.mode, mtimeSec: st.mtimeMs / 1000, path: Buffer.concat([path, Buffer.from('/')]), type: '5', size: 0 });
-        yield* walk(sub, path);
+        yield* walk(sub, path, depth + 1);
       } finally {
         await sub.close();
       }
