@@ -179,4 +179,18 @@ describe('AI_ACTION steps', () => {
     const [step] = await h.steps(job.id);
     expect({ input: step!.input_tokens, output: step!.output_tokens }).toEqual({ input: 2_147_483_647, output: 5 });
   });
+
+  // An answer within half the result limit as text, but past it as JSON (a control character
+  // takes six bytes there): the whole output was replaced by its size, the answer lost.
+  it('keeps as much of an answer as fits the result limit once stored as JSON', async () => {
+    const { worker } = await h.startWorker({ settings: { ai: { ...h.settings().ai, baseUrl } } });
+    reset(ok('\u0001'.repeat(100_000)));
+    const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'ask', phase: 'EXECUTION', type: 'AI_ACTION', spec: { messages } }] });
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+    const output = (await h.steps(job.id))[0]!.output as { content?: string; contentTruncated?: boolean; truncated?: boolean };
+    expect(output.truncated).toBeUndefined();
+    expect(output.contentTruncated).toBe(true);
+    expect(output.content!.length).toBeGreaterThan(20_000);
+    expect(Buffer.byteLength(JSON.stringify(output.content))).toBeLessThanOrEqual(128 * 1024);
+  });
 });

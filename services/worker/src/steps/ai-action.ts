@@ -33,6 +33,21 @@ export function aiRetryDelayMs(retry: number, baseMs: number, retryAfter: number
   return Math.round(exp * (0.5 + random() / 2));
 }
 
+/**
+ * The longest start of `text` whose JSON string takes at most `maxBytes`: an answer of quotes,
+ * backslashes or control characters grows up to sixfold when stored, and a step output past
+ * the result limit is replaced whole by its size.
+ */
+export function withinJsonBytes(text: string, maxBytes: number): string {
+  let [kept] = takeUtf8(text, maxBytes);
+  for (let stored = Buffer.byteLength(JSON.stringify(kept)); stored > maxBytes; stored = Buffer.byteLength(JSON.stringify(kept))) {
+    // Shrunk in proportion to the excess, a little more, so that the next check usually fits.
+    const bytes = Buffer.byteLength(kept);
+    [kept] = takeUtf8(kept, Math.max(0, Math.min(bytes - 1, Math.floor((bytes * maxBytes) / stored) - 8)));
+  }
+  return kept;
+}
+
 /** The AI_ACTION step type. */
 export function aiActionStep(deps: AiActionDeps): StepHandler<AiActionSpec> {
   const random = deps.random ?? Math.random;
@@ -64,7 +79,7 @@ export function aiActionStep(deps: AiActionDeps): StepHandler<AiActionSpec> {
       ctx.record({ inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
       ctx.emit({ type: 'ai.tokens_used', payload: { provider: provider.name, model: answer.model, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens } });
       deps.metrics.aiTokens(answer.model, answer.inputTokens, answer.outputTokens);
-      const [content] = takeUtf8(answer.content, Limits.maxResultBytes / 2);
+      const content = withinJsonBytes(answer.content, Limits.maxResultBytes / 2);
       return {
         output: {
           content,
