@@ -24,9 +24,11 @@ import { DIRECTORY_FLAGS, FD_PATHS, fdPath } from './fd-paths.js';
 import type { StepUser } from './steps/process/step-user.js';
 
 /**
- * Gives the owner full access to `dir` and every directory under it, not following links, so
- * that their entries can be removed. A job whose processes run as the worker's own user could
- * change these modes itself; a root worker never needs this.
+ * Gives the owner full access to `dir` and every directory under it, so that their entries can
+ * be removed: for a worker that is not root only, whose job processes run as the worker's own
+ * user and could change these modes themselves. It follows a link that a job swaps in for a
+ * directory meanwhile, which gives such a job nothing it did not have; a root worker, whose
+ * removal a read-only directory does not stop, never walks.
  */
 async function writableTree(dir: string): Promise<void> {
   await chmod(dir, 0o700).catch(() => undefined);
@@ -214,9 +216,10 @@ export function attemptDir(root: string, jobId: string, attempt: number, owner?:
       await created.catch(() => undefined);
       try {
         await rm(base, { recursive: true, force: true, maxRetries: 2 });
-      } catch {
+      } catch (err) {
         // A directory a job made read-only (`go mod download` does) keeps its entries from a
         // worker that is not root: made writable again, the tree can go.
+        if (process.getuid?.() === 0) throw err;
         await writableTree(base);
         await rm(base, { recursive: true, force: true, maxRetries: 2 });
       }

@@ -159,6 +159,8 @@ export class AttemptRun {
     this.#hold = hold;
     let user: StepUser | undefined;
     let dir: AttemptDir | undefined;
+    /** The claim committed: the attempt's user may have run something. */
+    let ran = false;
     let claimed: boolean | undefined;
     const tell = (ok: boolean) => {
       if (claimed !== undefined) return;
@@ -167,11 +169,21 @@ export class AttemptRun {
     };
     try {
       if (this.#handBack) return 'UNCLAIMED';
+      // The user first: a worker whose users are all held back (their processes outlived a
+      // sweep) must not claim what it cannot run. The dispatch comes back after a delay, to
+      // this worker once a sweep has freed a user, or to another.
+      try {
+        user = this.#deps.users?.acquire();
+      } catch (err) {
+        this.#log().warn({ err }, 'no step user is free: the dispatch is given back');
+        void this.#deps.users?.sweepHeld().catch(() => undefined);
+        return 'ABANDONED';
+      }
       const job = await hold.claim(W.claim(holder, settings.workerId));
       tell(job !== undefined);
       if (job === undefined) return 'REFUSED';
+      ran = true;
       this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
-      user = this.#deps.users?.acquire();
       dir = attemptDir(settings.workDir, job.id, job.attempt, user);
       return await this.#runClaimed(job, hold, holder, dir);
     } catch (err) {
@@ -185,7 +197,7 @@ export class AttemptRun {
       this.#hold = undefined;
       clearInterval(this.#holdCheck);
       hold.close();
-      const clean = user === undefined || (await this.#deps.users!.sweep(user).catch((err: unknown) => {
+      const clean = user === undefined || !ran || (await this.#deps.users!.sweep(user).catch((err: unknown) => {
         this.#log().warn({ err }, 'could not sweep the attempt user’s processes');
         return false;
       }));

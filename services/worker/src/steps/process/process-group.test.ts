@@ -46,6 +46,16 @@ describe('spawnGroup', () => {
     expect(await alive(pid)).toBe(false);
   });
 
+  it('is done only once a leftover in another group of its session is gone, too', async () => {
+    // A process group of its own, in the command's session, ignoring SIGTERM (perl: no job
+    // control in a shell without a terminal).
+    const { proc, output } = start(['/bin/sh', '-c', `perl -e 'setpgrp(0, 0); $SIG{TERM} = "IGNORE"; exec "sleep", "30"' >/dev/null 2>&1 & echo $!; sleep 0.1; exit 0`]);
+    const exit = await proc.done;
+    expect(exit.code).toBe(0);
+    const pid = Number(output().trim());
+    expect(await alive(pid)).toBe(false);
+  });
+
   it('terminates the whole group, escalating to SIGKILL', async () => {
     const { proc, output } = start(['/bin/sh', '-c', `sh -c 'trap "" TERM; exec sleep 300' & echo $!; wait`]);
     while (!output().includes('\n')) await new Promise((r) => setImmediate(r));

@@ -7,10 +7,11 @@
  * - when the command's main process exits, processes it left in its group or its session (a
  *   background job of a shell with job control has a group of its own) are terminated the same
  *   way (SIGTERM, then SIGKILL);
- * - `done` resolves once the main process exited and its output pipes closed, or at most
- *   `killGraceMs` + 1 s after the exit, or after a SIGKILL, if a process that escaped the group
- *   and the session (`setsid`) still holds them: such a process is out of the step's reach here,
- *   and is killed when its attempt's user is given back, for a user of its own
+ * - `done` resolves once the main process exited, its output pipes closed and the leftovers of
+ *   its group and session are gone (at most `killGraceMs` + 1 s after they were signalled), or
+ *   at most `killGraceMs` + 1 s after the exit, or after a SIGKILL, if a process that escaped the
+ *   group and the session (`setsid`) still holds the pipes: such a process is out of the step's
+ *   reach here, and is killed when its attempt's user is given back, for a user of its own
  *   (`StepUserPool.sweep`);
  * - every group still alive is registered in a {@link ProcessGroups}, which the worker kills
  *   when it stops.
@@ -176,6 +177,8 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
 
   const done = new Promise<ProcessExit>((resolve) => {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    /** Settles once the leftovers at the command's exit are known (and their ending begun). */
+    let leftoversChecked: Promise<void> = Promise.resolve();
     // First: a spawn that fails (no such file, too many open files) reports it here, on the
     // next tick. Out of file descriptors, Node returns without the pipes, and an 'error' with no
     // listener would end the worker and every job it runs.
@@ -189,7 +192,7 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
       if (!terminating) armGiveUp(opts.killGraceMs + 1_000);
       if (killGroup(pid, 0)) terminate(opts.killGraceMs);
       else {
-        void sessionMembers(pid).then((members) => {
+        leftoversChecked = sessionMembers(pid).then((members) => {
           if (members.length > 0) terminate(opts.killGraceMs);
         });
       }
@@ -201,8 +204,12 @@ export function spawnGroup(argv: readonly string[], opts: SpawnGroupOptions): Gr
       // A leftover that let go of the pipes and ignores SIGTERM lives until the SIGKILL after the
       // grace: the command is done when it is gone too, not before, so that the next step, or
       // the removal of the job directory, does not run beside it.
-      if (terminating && pid !== undefined) void untilGone(pid, stillOurs, opts.killGraceMs + 1_000).then(() => resolve(settled));
-      else resolve(settled);
+      // The session's other groups are found by a scan of /proc that may still run: its answer
+      // decides whether there is anything to wait for.
+      void leftoversChecked.then(async () => {
+        if (terminating && pid !== undefined) await untilGone(pid, stillOurs, opts.killGraceMs + 1_000);
+        resolve(settled);
+      });
     });
   });
   child.stdout?.on('data', (chunk: Buffer) => opts.onOutput('stdout', chunk));

@@ -130,8 +130,13 @@ export class StepUserPool {
    */
   release(user: StepUser, clean = true): void {
     if (this.#users.count === 1) return;
-    if (clean) this.#free.push(user.uid);
-    else this.#held.add(user.uid);
+    if (!clean) this.#held.add(user.uid);
+    else this.#giveOut(user.uid);
+  }
+
+  /** Puts `uid` back among the free users, once: two attempts must never be given one uid. */
+  #giveOut(uid: number): void {
+    if (!this.#free.includes(uid)) this.#free.push(uid);
   }
 
   /** Users held back by {@link release} (for metrics and tests). */
@@ -161,13 +166,21 @@ export class StepUserPool {
    */
   async sweep(user: StepUser): Promise<boolean> {
     if (this.#users.count === 1) return true;
-    for (const uid of this.#held) {
-      if (await this.#sweepOnce({ uid, gid: uid })) {
-        this.#held.delete(uid);
-        this.#free.push(uid);
-      }
-    }
+    await this.sweepHeld();
     return this.#sweepOnce(user);
+  }
+
+  /**
+   * Sweeps the users held back, and gives out again each that has nothing left running. Each is
+   * taken out of the held set while its sweep runs, so that sweeps at the same time never give
+   * one out twice.
+   */
+  async sweepHeld(): Promise<void> {
+    for (const uid of [...this.#held]) {
+      if (!this.#held.delete(uid)) continue;
+      if (await this.#sweepOnce({ uid, gid: uid })) this.#giveOut(uid);
+      else this.#held.add(uid);
+    }
   }
 
   async #sweepOnce(user: StepUser): Promise<boolean> {
