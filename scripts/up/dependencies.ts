@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers, withoutNewSignalHandlers } from '@gantry/runtime';
+import { createPool } from '@gantry/store';
 
 /** Something `up` started and must stop. */
 export interface Started {
@@ -25,9 +26,10 @@ async function waitUntilAnswers(host: string, port: number, what: string, timeou
 
 /**
  * Makes sure PostgreSQL answers at `databaseUrl`; starts an embedded one on its port if not.
- * Returns the URL to use (the embedded server has a password) and what to stop.
+ * Returns the URL to use (the embedded server has a password). A server it starts is handed to
+ * `track` as soon as it runs, before it is ready, so that a Ctrl-C while it starts stops it too.
  */
-export async function ensurePostgres(databaseUrl: string, stateDir: string, log: (line: string) => void): Promise<{ url: string; started?: Started }> {
+export async function ensurePostgres(databaseUrl: string, stateDir: string, log: (line: string) => void, track: (started: Started) => void): Promise<{ url: string }> {
   const url = new URL(databaseUrl);
   const port = Number(url.port || 5432);
   if (await answers(url.hostname, port)) {
@@ -60,15 +62,38 @@ export async function ensurePostgres(databaseUrl: string, stateDir: string, log:
     // Already initialised by an earlier `up`: the data directory is reused.
   }
   const server = await startPostgresServer(dir, port, stateDir, asRoot);
+  track({ name: 'embedded PostgreSQL', stop: server.stop });
+  url.username = user;
+  url.password = password;
   try {
-    await Promise.race([waitUntilAnswers(url.hostname, port, 'the embedded PostgreSQL'), server.exited]);
+    await Promise.race([waitUntilQueryable(url), server.exited]);
   } catch (err) {
     await server.stop();
     throw err;
   }
-  url.username = user;
-  url.password = password;
-  return { url: url.toString(), started: { name: 'embedded PostgreSQL', stop: server.stop } };
+  return { url: url.toString() };
+}
+
+/**
+ * Waits until PostgreSQL at `url` answers a query: its port opens before it has recovered from
+ * a crash or finished starting (connections meanwhile are refused as `57P03`).
+ */
+async function waitUntilQueryable(url: URL, timeoutMs = 60_000): Promise<void> {
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pool = createPool(admin.toString(), { max: 1, applicationName: 'gantry-up', connectionTimeoutMs: 2_000 });
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the embedded PostgreSQL did not become ready on ${url.host}: ${(err as Error).message}`);
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**
@@ -128,13 +153,16 @@ function which(command: string): string | undefined {
   return undefined;
 }
 
-/** Makes sure NATS answers at the first `natsUrl`; starts `nats-server -js` from the PATH if not. */
-export async function ensureNats(natsUrl: string, stateDir: string, log: (line: string) => void): Promise<Started | undefined> {
+/**
+ * Makes sure NATS answers at the first `natsUrl`; starts `nats-server -js` from the PATH if not,
+ * handing it to `track` as soon as it runs (see {@link ensurePostgres}).
+ */
+export async function ensureNats(natsUrl: string, stateDir: string, log: (line: string) => void, track: (started: Started) => void): Promise<void> {
   const first = new URL(natsUrl.split(',')[0]!.trim());
   const port = Number(first.port || 4222);
   if (await answers(first.hostname, port)) {
     log(`NATS answers at ${first.hostname}:${port}`);
-    return undefined;
+    return;
   }
   const binary = which('nats-server');
   if (!binary) {
@@ -149,14 +177,14 @@ export async function ensureNats(natsUrl: string, stateDir: string, log: (line: 
   // In a process group of its own, as the services are: Ctrl-C in the terminal reaches only `up`,
   // which stops the services first (their last writes and acks still need NATS) and NATS last.
   const child: ChildProcess = spawn(binary, ['-a', first.hostname, '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore', detached: true });
-  await waitUntilAnswers(first.hostname, port, 'nats-server');
-  return {
+  track({
     name: 'nats-server',
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
-  };
+  });
+  await waitUntilAnswers(first.hostname, port, 'nats-server');
 }

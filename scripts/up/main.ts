@@ -46,10 +46,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
-    const pg = await ensurePostgres(config.databaseUrl, config.gantryStateDir, print);
-    if (pg.started) started.push(pg.started);
-    const nats = await ensureNats(config.natsUrl.join(','), config.gantryStateDir, print);
-    if (nats) started.push(nats);
+    const track = (s: Started) => void started.push(s);
+    const pg = await ensurePostgres(config.databaseUrl, config.gantryStateDir, print, track);
+    await ensureNats(config.natsUrl.join(','), config.gantryStateDir, print, track);
 
     if (await ensureDatabase(pg.url)) print('created the database');
     const { applied } = await migrate(pg.url);
