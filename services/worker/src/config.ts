@@ -82,7 +82,7 @@ export const WORKER_ENV = {
     default: 60_000,
     min: 0,
     max: 3_600_000,
-    description: 'How long a write of a running attempt is retried while PostgreSQL is unreachable. Past it the worker abandons the attempt: its steps are stopped (nothing they did could be recorded) and the scheduler queues the job again once the worker no longer lists it.',
+    description: 'How long a write of a running attempt is retried while PostgreSQL is unreachable (each try failing: refused, reset, or the server shutting down). Past it the worker abandons the attempt: its steps are stopped (nothing they did could be recorded) and the scheduler queues the job again once the worker no longer lists it. A try that hangs (a network that drops packets) counts only once it fails.',
   }),
   WORKER_STEP_WRITE_DELAY_MS: envInt({ default: 10, min: 0, max: 10_000, description: 'Milliseconds the write of a step boundary (completion, next start) waits to travel with the next write; a job of quick steps then costs two writes. Live events are that much later.' }),
   WORKER_PULL_GATHER_MS: envInt({ default: 20, min: 0, max: 1_000, description: 'Milliseconds a freed slot waits for more to free before the worker asks for more dispatches, while pulls it made earlier still wait for messages (those take the next dispatches meanwhile); a worker with no pull waiting asks at once. 0 asks at once always.' }),
