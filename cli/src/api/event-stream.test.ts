@@ -125,10 +125,10 @@ describe('jobEvents', () => {
   });
 
   it('waits for keep-alives as seldom as the server announces them, rather than reconnecting before each', async () => {
-    // The server sends a keep-alive every 60 ms; left to its own 45 ms, the client would give up
-    // on every connection before the first one came.
+    // The server sends a keep-alive every 400 ms; left to its own 250 ms, the client would give
+    // up on every connection before the first one came. (Wide margins: a busy machine's timers.)
     const quiet = (res: ServerResponse, end: boolean) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'gantry-keepalive-ms': '60' });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'gantry-keepalive-ms': '400' });
       res.write('retry: 10\n\n');
       let beats = 0;
       const timer = setInterval(() => {
@@ -137,13 +137,13 @@ describe('jobEvents', () => {
           clearInterval(timer);
           res.end(message(event(1, 'job.completed')));
         } else res.write(': keep-alive\n\n');
-      }, 60);
+      }, 400);
       res.on('close', () => clearInterval(timer));
     };
     const { client } = await serve([(_h, res) => quiet(res, true)]);
     const got: number[] = [];
     const reconnects: string[] = [];
-    for await (const e of jobEvents({ client, jobId: JOB, idleTimeoutMs: 45, maxFailures: 2, retryMs: 10, onReconnect: (why) => reconnects.push(why) })) got.push(e.sequence);
+    for await (const e of jobEvents({ client, jobId: JOB, idleTimeoutMs: 250, maxFailures: 2, retryMs: 10, onReconnect: (why) => reconnects.push(why) })) got.push(e.sequence);
     expect({ got, reconnects }).toEqual({ got: [1], reconnects: [] });
   });
 });

@@ -20,7 +20,6 @@ export const DEFAULT_POOL = 'default';
 export const COMMAND_KINDS = ['submit', 'cancel', 'retry', 'approve'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
-/** Header names Gantry reads or writes on NATS messages. */
 /** HTTP response headers of Gantry's own, beside the standard ones. */
 export const HttpHeaders = {
   /**
@@ -30,6 +29,7 @@ export const HttpHeaders = {
   keepaliveMs: 'Gantry-Keepalive-Ms',
 } as const;
 
+/** Header names Gantry reads or writes on NATS messages. */
 export const Headers = {
   /** JetStream's de-duplication id: the command id, or `<jobId>:<attempt>` for a dispatch. */
   msgId: 'Nats-Msg-Id',

@@ -36,12 +36,6 @@ export interface WorkerMetrics {
   flushed(report: FlushReport): void;
 }
 
-/**
- * `gantry_jobs_timed_out_total`, as the scheduler has it too: each attempt is counted once, by
- * whoever ended it (its worker, or the scheduler after TIMEOUT_GRACE_MS), so the sum over every
- * process is the number of attempts that timed out.
- */
-
 /** Distinct values a label that jobs choose gets series for (each of job type, step type, model). */
 export const MAX_CLIENT_LABELS = 200;
 
@@ -64,6 +58,7 @@ export function createWorkerMetrics(metrics: Metrics, pool: string, slots: () =>
   const tokens = counterOn(r, { name: M.aiTokens, help: 'Tokens of AI_ACTION calls, by direction (input, output) and model.', labelNames: [L.direction, L.model] });
   const exits = counterOn(r, { name: M.commandExits, help: 'Command processes of COMMAND and GATE steps that ended, by step type and exit class.', labelNames: [L.stepType, L.exitClass] });
   const dropped = counterOn(r, { name: M.dispatchesDropped, help: 'Dispatches this worker dropped without running anything, by reason: stale (its claim was refused: the job had moved on to another attempt or status), duplicate (a repeat of a dispatch it holds), invalid.', labelNames: [L.reason] });
+  // As the scheduler has it: each attempt counted once, by whoever ended it.
   const timedOut = counterOn(r, { name: M.jobsTimedOut, help: JOBS_TIMED_OUT_HELP });
   const flushed = writeFlushRecorder(r);
   const typeLabel = boundedLabel(MAX_CLIENT_LABELS);

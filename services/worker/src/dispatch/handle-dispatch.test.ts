@@ -63,8 +63,10 @@ describe('the dispatch handler', () => {
       },
     });
     const dispatch = { v: 1, jobId: randomUUID(), workspaceId: randomUUID(), attempt: 1, term: 1, dispatchedAt: new Date().toISOString() };
-    const message = (settled: string[]): DispatchMessage => ({
+    let seq = 0;
+    const message = (settled: string[], at = ++seq): DispatchMessage => ({
       subject: 'dispatch',
+      seq: at,
       json: <T>() => dispatch as T,
       ack: () => settled.push('ack'),
       nak: () => settled.push('nak'),
@@ -77,6 +79,11 @@ describe('the dispatch handler', () => {
     slots.occupy();
     await handle(message(second));
     expect({ second, first, dropped, started }).toEqual({ second: ['ack'], first: [], dropped: ['duplicate'], started: 1 });
+    // The held message itself, redelivered (its ack wait passed): its attempt settles it.
+    const again: string[] = [];
+    slots.occupy();
+    await handle(message(again, 1));
+    expect({ again, dropped }).toEqual({ again: [], dropped: ['duplicate', 'duplicate'] });
     finish();
     await held;
     expect(first).toEqual(['ack']);

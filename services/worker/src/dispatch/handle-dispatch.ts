@@ -9,7 +9,7 @@
  * |---|---|
  * | COMPLETED, FAILED, CANCELLED, WAITING, RETRY, HANDED_BACK, FENCED | ack |
  * | REFUSED (claim refused: counted as a stale dispatch) | ack |
- * | a second dispatch of an attempt this worker holds (counted as a duplicate) | ack |
+ * | another message of an attempt this worker holds (counted as a duplicate) | ack; the held one redelivered: left to its attempt |
  * | UNCLAIMED (drained before the claim) | nak: another worker takes it now |
  * | ABANDONED (PostgreSQL unreachable) | nak after a delay |
  * | invalid message | term |
@@ -61,11 +61,13 @@ export function createDispatchHandler(deps: DispatchHandlerDeps): (msg: Dispatch
         signals.emit('dispatchDropped', { reason: 'invalid' });
         return;
       }
-      if (inFlight.get(d.jobId, d.attempt) !== undefined) {
-        // Acked, as a stale dispatch is: left unsettled, it would come back after each ack wait
-        // and stay in the work queue once its deliveries ran out. The attempt this worker holds
-        // settles its own message.
-        msg.ack();
+      const held = inFlight.get(d.jobId, d.attempt);
+      if (held !== undefined) {
+        // Another message of the attempt (published again): acked, as a stale dispatch is, or it
+        // would come back after each ack wait and stay in the work queue once its deliveries ran
+        // out. The held message redelivered (the same stream sequence) is the held attempt's to
+        // settle: acked now, a nak of its attempt would no longer give it back.
+        if (held.msg.seq === undefined || held.msg.seq !== msg.seq) msg.ack();
         signals.emit('dispatchDropped', { jobId: d.jobId, attempt: d.attempt, reason: 'duplicate' });
         msg.claimed?.(false);
         return;

@@ -13,11 +13,13 @@
  * - the first refused write fences the hold: `onFenced` runs once, nothing more is sent, and
  *   every later write resolves `false`;
  * - a write that fails because PostgreSQL is unreachable is retried with backoff for up to
- *   `retryForMs`; past it, or on any other failure, the hold is broken: `onBroken` runs once
- *   and every later write fails with the same error. It may have committed before its answer was lost, so the retry is a replay
- *   (`JobWrite.replay`) with the same event ids: the store finds the first one and answers
- *   applied without writing the events twice. A write without events has nothing to find; a
- *   refusal of its retry that shows the job already in the intended state counts as applied.
+ *   `retryForMs`. The failed try may have committed before its answer was lost, so the retry is
+ *   a replay (`JobWrite.replay`) with the same event ids: the store finds the first one and
+ *   answers applied without writing the events twice. A write without events has nothing to
+ *   find; a refusal of its retry that shows the job already in the intended state counts as
+ *   applied;
+ * - past `retryForMs`, or on any other failure, the hold is broken: `onBroken` runs once and
+ *   every later write fails with the same error.
  */
 import { isGantryError, type JobStatus } from '@gantry/contracts';
 import { delay, type Logger } from '@gantry/runtime';
