@@ -113,6 +113,7 @@ async function startPostgresServer(dir: string, port: number, stateDir: string, 
   closeSync(log);
   let stopping = false;
   const exited = new Promise<never>((_, reject) => {
+    child.once('error', (err) => reject(new Error(`the embedded PostgreSQL could not start: ${err.message}`)));
     child.once('exit', (code, signal) => {
       if (stopping) return;
       const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
@@ -125,7 +126,7 @@ async function startPostgresServer(dir: string, port: number, stateDir: string, 
     stop: () =>
       new Promise<void>((resolve) => {
         stopping = true;
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         // A fast shutdown: the services are gone, nothing is left to wait for.
         child.kill('SIGINT');
