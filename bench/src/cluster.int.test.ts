@@ -3,9 +3,21 @@
  * does when the scheduler refuses a command.
  */
 import { describe, expect, it } from 'vitest';
-import { standardJob, startCluster } from './cluster.js';
+import { type Cluster, standardJob, startCluster } from './cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const statusOf = async (cluster: Cluster, id: string) =>
+  (await cluster.pool.query<{ status: string }>('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0]?.status;
+
+/** Polls (up to 30 s) until job `id` is in `status`. */
+async function untilStatus(cluster: Cluster, id: string, status: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await statusOf(cluster, id)) !== status) {
+    if (Date.now() > deadline) throw new Error(`job ${id} never became ${status}`);
+    await sleep(10);
+  }
+}
 
 describe('the bench cluster', () => {
   it('times a job to the commit of its terminal event, not to the start of the transaction that wrote it', async () => {
@@ -14,13 +26,7 @@ describe('the bench cluster', () => {
     try {
       const ws = cluster.workspaceIds[0]!;
       const [job] = await cluster.submit([{ workspaceId: ws, spec: standardJob({}, 1_500) }]);
-      const status = async () =>
-        (await cluster.pool.query<{ status: string }>('SELECT status FROM runner_jobs WHERE id = $1', [job!.id])).rows[0]?.status;
-      const deadline = Date.now() + 30_000;
-      while ((await status()) !== 'RUNNING') {
-        if (Date.now() > deadline) throw new Error('the job never ran');
-        await sleep(10);
-      }
+      await untilStatus(cluster, job!.id, 'RUNNING');
       // Into the EXECUTION step's 1.5 s sleep, hold the job's row until well after the step ends:
       // the worker's terminal write waits for the lock and commits only after it is released.
       await sleep(700);
@@ -32,7 +38,7 @@ describe('the bench cluster', () => {
       await cluster.waitForTerminal(1, 30_000);
       const times = (await cluster.timings()).get(job!.id)!;
       const { rows } = await cluster.pool.query<{ at: Date }>(`SELECT created_at AS at FROM job_events WHERE job_id = $1 AND type = 'job.completed'`, [job!.id]);
-      expect(await status()).toBe('COMPLETED');
+      expect(await statusOf(cluster, job!.id)).toBe('COMPLETED');
       // The transaction started before the release (what created_at says), its commit after it.
       expect(rows[0]!.at.getTime()).toBeLessThan(released);
       expect(times.endObserved).toBe(true);
@@ -55,11 +61,7 @@ describe('the bench cluster', () => {
       const ws = cluster.workspaceIds[0]!;
       const runAt = Date.now() + 3_000;
       const [job] = await cluster.submit([{ workspaceId: ws, spec: standardJob({ runAt: new Date(runAt).toISOString() }) }]);
-      const deadline = Date.now() + 30_000;
-      while ((await cluster.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'QUEUED'`, [job!.id])).rowCount === 0) {
-        if (Date.now() > deadline) throw new Error('the job was never queued');
-        await sleep(10);
-      }
+      await untilStatus(cluster, job!.id, 'QUEUED');
       // The claim appends the job's third event: an uncommitted row of that sequence holds its
       // insert (the primary key) until this transaction ends, well after the run-at.
       await admin.query('BEGIN');

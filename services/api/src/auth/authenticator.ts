@@ -76,6 +76,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const inflight = new Map<string, Promise<Entry>>();
   /** Token hash → when it was last verified, oldest first: a token its client has been seen to use. */
   const recent = new Map<string, number>();
+  // The auth hook asks about one token three times in a row (cached, recently verified, then
+  // authenticate): its hash is made once.
+  let last: { readonly token: string; readonly hash: string } | undefined;
+  const hashOf = (token: string): string => (last?.token === token ? last.hash : (last = { token, hash: hashToken(token) }).hash);
 
   const remember = (hash: string, entry: Entry) => {
     if (opts.cacheMs <= 0) return;
@@ -126,20 +130,20 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const token = bearerToken(authorization);
       if (token === undefined) throw unauthenticated('the Authorization header must be `Bearer <token>`');
       if (!looksLikeToken(token)) throw unauthenticated('the bearer token is malformed');
-      const entry = await resolve(hashToken(token));
+      const entry = await resolve(hashOf(token));
       if (!entry.principal) throw unauthenticated('the bearer token is unknown, revoked or expired');
       return entry.principal;
     },
     cached(authorization) {
       const token = bearerToken(authorization);
       if (token === undefined || !looksLikeToken(token)) return undefined;
-      const entry = verified.get(hashToken(token));
+      const entry = verified.get(hashOf(token));
       return entry && entry.until > now() ? entry.principal ?? undefined : undefined;
     },
     recentlyVerified(authorization) {
       const token = bearerToken(authorization);
       if (token === undefined || !looksLikeToken(token)) return false;
-      const at = recent.get(hashToken(token));
+      const at = recent.get(hashOf(token));
       return at !== undefined && now() - at < RECENT_MS;
     },
   };

@@ -38,7 +38,7 @@ export function aiRetryDelayMs(retry: number, baseMs: number, retryAfter: number
  * backslashes or control characters grows up to sixfold when stored, and a step output past
  * the result limit is replaced whole by its size.
  */
-export function withinJsonBytes(text: string, maxBytes: number): string {
+function withinJsonBytes(text: string, maxBytes: number): string {
   let [kept] = takeUtf8(text, maxBytes);
   for (let stored = Buffer.byteLength(JSON.stringify(kept)); stored > maxBytes; stored = Buffer.byteLength(JSON.stringify(kept))) {
     // Shrunk in proportion to the excess, a little more, so that the next check usually fits.

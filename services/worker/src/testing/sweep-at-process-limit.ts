@@ -5,20 +5,10 @@
  * what the sweep answered and which of its processes are left. Kills those before it exits.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { processesOfUser } from '../steps/process/procfs.js';
 import { StepUserPool } from '../steps/process/step-user.js';
 
 const [uid, count] = process.argv.slice(2).map(Number) as [number, number];
-
-async function processesOf(owner: number): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const status = await readFile(`/proc/${name}/status`, 'utf8').catch(() => '');
-    if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === owner && !/^State:\s+Z/m.test(status)) pids.push(Number(name));
-  }
-  return pids;
-}
 
 const pool = new StepUserPool({ first: { uid, gid: uid }, count: 2 });
 const user = pool.acquire();
@@ -38,6 +28,6 @@ try {
 } catch (err) {
   swept = `threw: ${(err as Error).message}`;
 }
-const left = await processesOf(uid);
+const left = await processesOfUser(uid);
 for (const pid of left) process.kill(pid, 'SIGKILL');
 process.stdout.write(`${JSON.stringify({ started: started.filter(Boolean).length, swept, left: left.length })}\n`);

@@ -28,6 +28,11 @@ export async function processesWhere(file: 'stat' | 'status', matches: (text: st
   return found;
 }
 
+/** The processes of user `uid` that still run (not zombies). */
+export function processesOfUser(uid: number): Promise<number[]> {
+  return processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid && !/^State:\s+Z/m.test(status));
+}
+
 /** Sends `signal` to each of `pids`; one that is gone, or not ours to signal, is ignored. */
 export function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { chmod, lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '@gantry/runtime';
-import { processesWhere, signalEach } from './procfs.js';
+import { processesOfUser, signalEach } from './procfs.js';
 
 /** A numeric user and group. */
 export interface StepUser {
@@ -93,11 +93,6 @@ function killEveryProcessOf(user: StepUser): Promise<void> {
     killer.once('error', reject);
     killer.once('exit', () => resolve());
   });
-}
-
-/** The processes of `uid` that still run (not zombies). */
-function processesOf(uid: number): Promise<number[]> {
-  return processesWhere('status', (status) => Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid && !/^State:\s+Z/m.test(status));
 }
 
 /** The users of a worker's running attempts: one user shared by all, or one of a range each. */
@@ -188,14 +183,14 @@ export class StepUserPool {
     try {
       for (let round = 0; round < SWEEP_ROUNDS; round++) {
         await killEveryProcessOf(user).catch(() => undefined);
-        left = await processesOf(user.uid);
+        left = await processesOfUser(user.uid);
         if (left.length === 0) break;
         signalEach(left, 'SIGKILL');
       }
       // The last round's signals take a moment to land.
       for (let wait = 0; left.length > 0 && wait < 10; wait++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
-        left = await processesOf(user.uid);
+        left = await processesOfUser(user.uid);
       }
     } finally {
       await Promise.all(SHARED_TMP.map((dir) => removeOwnedBy(dir, user.uid)));
