@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import type { Msg } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
 import { Headers } from '@gantry/contracts';
 import { EXIT } from './cli.js';
 import { useTestCluster, waitFor } from './test-cluster.js';
@@ -24,6 +24,15 @@ async function listed(): Promise<Listed[]> {
   return run.stdout.map((l) => JSON.parse(l) as Listed);
 }
 
+/** The headers the scheduler gives a dead letter, with `code` (and a command's Gantry-Workspace). */
+function letterHeaders(code: string, workspaceId?: string) {
+  const h = natsHeaders();
+  if (workspaceId !== undefined) h.set(Headers.workspace, workspaceId);
+  h.set(Headers.deadLetterCode, code);
+  h.set(Headers.deadLetterReason, 'written by the test');
+  return h;
+}
+
 describe('gantry dead-letters', () => {
   it('lists a refused command and replays it on its subject, past the duplicate window of its command id, then deletes it', async () => {
     const js = jetstream(cluster.ns.nc);
@@ -38,8 +47,8 @@ describe('gantry dead-letters', () => {
     expect(first).toMatchObject({ code: 'UNAUTHENTICATED', originalSubject: `${cluster.ns.namespace}.cmd.submit`, body: JSON.stringify(command) });
     expect(first!.headers[Headers.originalMsgId]).toBe(id);
     const table = await cluster.gantry(['dead-letters', 'list']);
-    expect(table.stdout[0]).toMatch(/^SEQ\s+TIME\s+CODE\s+SUBJECT\s+DELIVERIES\s+REASON$/);
-    expect(table.stdout[1]).toMatch(new RegExp(`^\\s*${first!.seq}\\s+\\S+ \\S+\\s+UNAUTHENTICATED\\s+${cluster.ns.namespace}\\.cmd\\.submit\\s+1\\s+the command carries neither a Gantry-Token nor a Gantry-Grant header$`));
+    expect(table.stdout[0]).toMatch(/^SEQ\s+TIME\s+CODE\s+WORKSPACE\s+SUBJECT\s+DELIVERIES\s+REASON$/);
+    expect(table.stdout[1]).toMatch(new RegExp(`^\\s*${first!.seq}\\s+\\S+ \\S+\\s+UNAUTHENTICATED\\s+${cluster.workspaceId}\\s+${cluster.ns.namespace}\\.cmd\\.submit\\s+1\\s+the command carries neither a Gantry-Token nor a Gantry-Grant header$`));
 
     // Replayed without a token, it is refused again: a new dead letter, so JetStream did not
     // drop the replay as a duplicate of the original (published with Nats-Msg-Id = its id).
@@ -90,6 +99,42 @@ describe('gantry dead-letters', () => {
       const l = await listed();
       return l.length === 1 && l[0]!.seq > letter!.seq;
     }, 'the forced replay to be dead-lettered again');
+  });
+
+  it('lists a stream with thousands of deleted sequences in one read a dead letter, and the letters of one workspace', async () => {
+    const js = jetstream(cluster.ns.nc);
+    const dlq = cluster.ns.names.subjects.deadLetter('submit');
+    const before = (await listed()).map((l) => l.seq);
+    const otherWorkspace = randomUUID();
+    const first = await js.publish(dlq, JSON.stringify({ workspaceId: otherWorkspace.toUpperCase() }), { headers: letterHeaders('FIRST') });
+    // Two thousand sequences between the two, gone as replays leave them.
+    const filler = cluster.ns.names.subjects.deadLetter('filler');
+    for (let i = 0; i < 2_000; i += 200) await Promise.all(Array.from({ length: 200 }, () => js.publish(filler, '')));
+    await cluster.ns.jsm.streams.purge(cluster.ns.names.streams.deadLetters, { filter: filler });
+    const last = await js.publish(dlq, 'not json', { headers: letterHeaders('LAST', cluster.workspaceId) });
+
+    const reads: string[] = [];
+    const sub = cluster.ns.nc.subscribe(`$JS.API.STREAM.MSG.GET.${cluster.ns.names.streams.deadLetters}`, { callback: (_e, m) => void reads.push(m.subject) });
+    await cluster.ns.nc.flush();
+    const letters = await listed();
+    await cluster.ns.nc.flush();
+    sub.unsubscribe();
+    expect(letters.map((l) => [l.seq, l.code])).toEqual([...before.map((seq) => [seq, expect.any(String)]), [first.seq, 'FIRST'], [last.seq, 'LAST']]);
+    // One read a dead letter, and one that finds none after the last.
+    expect(reads).toHaveLength(letters.length + 1);
+    const limited = await cluster.gantry(['dead-letters', 'list', '--json', '--limit', '1']);
+    expect(limited.stdout.map((l) => (JSON.parse(l) as Listed).seq)).toEqual([before[0] ?? first.seq]);
+
+    // One workspace's: the one its body names, else its Gantry-Workspace header.
+    const ofOther = await cluster.gantry(['dead-letters', 'list', '--json', '--workspace', otherWorkspace]);
+    expect(ofOther.stdout.map((l) => (JSON.parse(l) as Listed & { workspaceId: string }).workspaceId)).toEqual([otherWorkspace]);
+    const ofCluster = await cluster.gantry(['dead-letters', 'list', '--json', '--workspace', cluster.workspaceId]);
+    expect(ofCluster.stdout.map((l) => (JSON.parse(l) as Listed).seq)).toContain(last.seq);
+    expect(ofCluster.stdout.map((l) => (JSON.parse(l) as Listed).seq)).not.toContain(first.seq);
+    const replayed = await cluster.gantry(['dead-letters', 'replay', '--all', '--workspace', otherWorkspace, '--force']);
+    expect(replayed).toMatchObject({ code: EXIT.ok, stdout: [`replayed dead letter ${first.seq} on ${cluster.ns.namespace}.cmd.submit`] });
+    expect(await cluster.gantry(['dead-letters', 'replay', '1', '--workspace', otherWorkspace])).toMatchObject({ code: EXIT.usage, stderr: expect.stringMatching(/--workspace goes with --all/) });
+    expect(await cluster.gantry(['dead-letters', 'list', '--workspace', 'cli'])).toMatchObject({ code: EXIT.usage, stderr: expect.stringMatching(/--workspace takes a workspace id/) });
   });
 
   it('says when the namespace has no dead-letter stream (3) or NATS cannot be reached (5)', async () => {

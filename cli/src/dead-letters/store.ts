@@ -15,9 +15,9 @@
  * with the other dead-letter headers: should the replay be dead-lettered again, its dead letter
  * names the replay's id.
  */
-import { jetstream, jetstreamManager, JetStreamApiError, JetStreamApiCodes, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, JetStreamApiCodes, type JetStreamManager, type NextMsgRequest, type SeqMsgRequest } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { COMMAND_KINDS, Headers, names as namesOf, parseCommand, type CommandKind, type Names } from '@gantry/contracts';
+import { COMMAND_KINDS, Headers, names as namesOf, parseCommand, peekWorkspaceId, type CommandKind, type Names } from '@gantry/contracts';
 import { connectNats, createLogger, loadConfig } from '@gantry/runtime';
 import { CliError, EXIT } from '../exit.js';
 import type { CliIo } from '../io.js';
@@ -33,6 +33,8 @@ export interface DeadLetter {
   readonly code: string;
   readonly reason: string;
   readonly deliveries: number | null;
+  /** The workspace its body names (else its Gantry-Workspace header), lower case; null when neither does. */
+  readonly workspaceId: string | null;
   readonly headers: Readonly<Record<string, string>>;
   readonly data: Uint8Array;
 }
@@ -82,6 +84,7 @@ function toDeadLetter(msg: { seq: number; subject: string; time: Date; header?: 
     code: headers[Headers.deadLetterCode] ?? 'UNKNOWN',
     reason: headers[Headers.deadLetterReason] ?? '',
     deliveries: Number.isSafeInteger(deliveries) ? deliveries : null,
+    workspaceId: (peekWorkspaceId(msg.data) ?? headers[Headers.workspace])?.toLowerCase() ?? null,
     headers,
     data: msg.data,
   };
@@ -98,14 +101,25 @@ export async function getDeadLetter(ctx: DeadLetterContext, seq: number): Promis
   }
 }
 
-/** Up to `limit` dead letters, oldest first. */
-export async function listDeadLetters(ctx: DeadLetterContext, limit: number): Promise<DeadLetter[]> {
-  const { state } = await ctx.jsm.streams.info(ctx.names.streams.deadLetters);
+/**
+ * Up to `limit` dead letters, oldest first; with `workspaceId`, only those of that workspace.
+ * Each read asks the server for the first dead letter
+ * at or after a sequence (`next_by_subj`, NATS 2.9 and later), so the sequences that replays
+ * deleted cost nothing: one request a dead letter, however sparse the stream.
+ */
+export async function listDeadLetters(ctx: DeadLetterContext, limit: number, workspaceId?: string): Promise<DeadLetter[]> {
   const found: DeadLetter[] = [];
-  if (state.messages === 0) return found;
-  for (let seq = state.first_seq; seq <= state.last_seq && found.length < Math.min(limit, state.messages); seq++) {
-    const letter = await getDeadLetter(ctx, seq);
-    if (letter) found.push(letter);
+  for (let seq = 1; found.length < limit; ) {
+    // The stream API's typings name only `seq` and `last_by_subj`; its server takes `next_by_subj` too.
+    const query: NextMsgRequest & SeqMsgRequest = { seq, next_by_subj: ctx.names.subjects.deadLettersAll };
+    const msg = await ctx.jsm.streams.getMessage(ctx.names.streams.deadLetters, query).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return null;
+      throw err;
+    });
+    if (!msg) break;
+    const letter = toDeadLetter(msg, ctx.names);
+    if (workspaceId === undefined || letter.workspaceId === workspaceId) found.push(letter);
+    seq = msg.seq + 1;
   }
   return found;
 }
