@@ -22,7 +22,9 @@
  *    most `room` of each. A job became runnable when it was queued, or when its `run_at` (a
  *    delay, a retry's backoff) came, whichever was later. The express
  *    claim (`EXPRESS_CLAIM_SQL`, see `dispatcher.ts`) takes only jobs of priority `$9` or more,
- *    by priority alone (a range of the backlog index, so a backlog below `$9` costs nothing);
+ *    by priority alone (a range of the backlog index, so a backlog below `$9` costs nothing).
+ *    A job that carries a cancel request (its attempt ended, and it was queued again, just after
+ *    the request) is never a head: it is the reconciler's to cancel (row 10), not to run again;
  * 4. `ordered`: effective priority = priority + seconds runnable / AGING_SECONDS_PER_POINT
  *    (capped at the maximum priority), and each job's turn within its workspace, counted on from
  *    the jobs the workspace already has running or dispatched in this pool (its share of the
@@ -34,8 +36,8 @@
  *    another holds every slot takes the freed slots until their shares are even;
  * 6. `locked`, `claim`: each eligible job is locked by its primary key (`FOR UPDATE SKIP
  *    LOCKED`, which returns the row as last committed) and claimed only if it is still
- *    dispatchable and the caller's lease term is still the current one (a deposed leader claims
- *    nothing).
+ *    dispatchable, without a cancel request, and the caller's lease term is still the current
+ *    one (a deposed leader claims nothing).
  *
  * The generic plan a scheduler settles on is made in its first rounds, often over tables that
  * look empty, and kept while they grow; so no step may depend on an estimate to avoid a scan:
@@ -100,12 +102,12 @@ heads AS (
   SELECT h.* FROM room r, LATERAL (
     (SELECT j.id, j.workspace_id, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at FROM runner_jobs j
       WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
-        AND (j.run_at IS NULL OR j.run_at <= now())${express ? ' AND j.priority >= $9::int' : ''}
+        AND (j.run_at IS NULL OR j.run_at <= now()) AND j.cancel_requested_at IS NULL${express ? ' AND j.priority >= $9::int' : ''}
       ORDER BY j.priority DESC, j.queued_at, j.id LIMIT r.n)${express ? '' : `
     UNION
     (SELECT j.id, j.workspace_id, j.priority, j.queued_at, GREATEST(j.queued_at, j.run_at) AS runnable_at FROM runner_jobs j
       WHERE j.pool = $4 AND j.workspace_id = r.workspace_id AND j.status = 'QUEUED' AND j.dispatched_at IS NULL
-        AND (j.run_at IS NULL OR j.run_at <= now())
+        AND (j.run_at IS NULL OR j.run_at <= now()) AND j.cancel_requested_at IS NULL
       ORDER BY GREATEST(j.queued_at, j.run_at), j.id LIMIT r.n)`}
   ) h
   WHERE r.n > 0
@@ -127,13 +129,13 @@ eligible AS (
   LIMIT LEAST($5::int, (SELECT n FROM credit))
 ),
 locked AS (
-  SELECT l.id, l.status, l.dispatched_at, e.effective, e.turn, e.queued_at
+  SELECT l.id, l.status, l.dispatched_at, l.cancel_requested_at, e.effective, e.turn, e.queued_at
   FROM eligible e
-  CROSS JOIN LATERAL (SELECT j.id, j.status, j.dispatched_at FROM runner_jobs j WHERE j.id = e.id FOR UPDATE OF j SKIP LOCKED) l
+  CROSS JOIN LATERAL (SELECT j.id, j.status, j.dispatched_at, j.cancel_requested_at FROM runner_jobs j WHERE j.id = e.id FOR UPDATE OF j SKIP LOCKED) l
 ),
 claim AS (
   SELECT c.id, c.effective, c.turn, c.queued_at FROM locked c
-  WHERE c.status = 'QUEUED' AND c.dispatched_at IS NULL AND ${LEASE_HELD_SQL}
+  WHERE c.status = 'QUEUED' AND c.dispatched_at IS NULL AND c.cancel_requested_at IS NULL AND ${LEASE_HELD_SQL}
 ),
 claimed AS (
   UPDATE runner_jobs j SET dispatched_at = now(), version = j.version + 1, updated_at = now()

@@ -50,7 +50,13 @@ export function failAttempt(
   return requeue(job, from, { reason: opts.reason, runAt: opts.retryAt, failures, error, resetSteps: opts.resetSteps });
 }
 
-/** Any return to QUEUED: a new attempt (the fencing token moves on), not yet dispatched. */
+/**
+ * Any return to QUEUED: a new attempt (the fencing token moves on), not yet dispatched. A cancel
+ * requested while the job ran or waited is kept: it may have been committed after the caller
+ * read the job (a lost worker's or an overdue job's duty reads, then writes), and the claim
+ * passes over a job that carries one until the reconciler cancels it (row 10). Only a retry of
+ * an ended job, whose cancel was honoured or came too late, starts without it.
+ */
 export function requeue(
   job: JobState,
   from: 'RUNNING' | 'WAITING' | 'FAILED' | 'CANCELLED',
@@ -81,7 +87,7 @@ export function requeue(
       dispatchedAt: null,
       workerId: null,
       deadlineAt: null,
-      cancelRequestedAt: null,
+      ...(from === 'FAILED' || from === 'CANCELLED' ? { cancelRequestedAt: null } : {}),
       completedAt: null,
     },
     steps,

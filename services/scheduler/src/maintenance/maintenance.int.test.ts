@@ -4,6 +4,7 @@ import { JobWriter } from '@gantry/store';
 import { createJobs, createWorkspace, jobSpec, planNodes, planOf } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
 import { FakeWorker, ownPool, waitFor } from '../testing/harness.js';
+import { attemptFailed, ORPHAN_COLUMNS, type OrphanedJob } from './duty.js';
 import { GATES_OVERDUE_SQL } from './timeouts.js';
 
 const h = useScheduler({ workerLostMs: 1_000, timeoutGraceMs: 400, pendingGraceMs: 300 });
@@ -117,6 +118,34 @@ describe('a pending cancel', () => {
     await waitFor(async () => (await job(target!.id)).status !== 'RUNNING', 15_000, 'the lost worker’s job settled');
     expect(await job(target!.id)).toMatchObject({ status: 'CANCELLED', attempt: 1, worker_id: null });
     expect((await events(target!.id)).at(-1)).toMatchObject({ type: 'job.cancelled', payload: { reason: 'no longer wanted', from: 'RUNNING' } });
+  });
+
+  it('keeps a cancel committed between a lost worker’s read and its requeue: the job is cancelled, never dispatched again', async () => {
+    const pool = await ownPool(h.ns, 'lost-cancel');
+    const [target] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ pool }) });
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', attempt = 1, worker_id = 'w-gone', started_at = now() WHERE id = $1`, [target!.id]);
+    // A worker with a free slot in the pool: it would take the job if it were dispatched.
+    const idle = new FakeWorker(h.ns, h.pool, 1, { pool });
+    idle.start();
+    try {
+      // The duty's read, before the request: no cancel pending.
+      const { rows: [orphan] } = await h.pool.query<OrphanedJob>(`SELECT ${ORPHAN_COLUMNS} FROM runner_jobs j WHERE j.id = $1`, [target!.id]);
+      expect(orphan!.cancel_pending).toBe(false);
+      const writer = new JobWriter({ pool: h.pool });
+      await writer.write({
+        jobId: target!.id, attempt: 1, expect: ['RUNNING'], set: { cancelRequestedAt: 'now' },
+        events: [{ type: 'job.cancel_requested', actor: 'test', payload: { reason: 'too late for the read' } }],
+      });
+      // The duty's write, after it: the next attempt, with the request kept.
+      const requeued = await writer.write(attemptFailed(orphan!, { code: 'WORKER_LOST', message: 'lost', retryable: true }, 'worker_lost'));
+      await writer.stop();
+      expect(requeued).toMatchObject({ applied: true, status: 'QUEUED' });
+      await waitFor(async () => (await job(target!.id)).status === 'CANCELLED', 10_000, 'the kept cancel honoured');
+      expect((await events(target!.id)).at(-1)).toMatchObject({ type: 'job.cancelled', attempt: 2, payload: { reason: 'too late for the read', from: 'QUEUED' } });
+      expect(idle.dispatches.filter((d) => d.jobId === target!.id)).toEqual([]);
+    } finally {
+      await idle.stop();
+    }
   });
 
   it('cancels a job whose worker queued it again just after its cancel was requested', async () => {
