@@ -104,7 +104,12 @@ export async function sweepGivenUp(opts: GivenUpOptions & { isHeld: (streamSeque
     // Stored in order of arrival: from the first one too young on, all are.
     if (stored.time.getTime() > before) break;
     if (opts.isHeld(stored.seq)) continue;
-    if (await deadLetterGivenUp(opts, stored.seq, deliveries, `not handled within ${deliveries} deliveries (found by the sweep of given-up commands)`)) swept += 1;
+    try {
+      if (await deadLetterGivenUp(opts, stored.seq, deliveries, `not handled within ${deliveries} deliveries (found by the sweep of given-up commands)`)) swept += 1;
+    } catch (err) {
+      // One command that cannot be dead-lettered does not keep the sweep from those after it.
+      opts.logger.error({ err, seq: stored.seq }, 'could not dead-letter a given-up command; the next sweep tries again');
+    }
   }
   if (swept > 0) opts.logger.warn({ swept }, 'dead-lettered commands the server gave up whose advisory was lost');
   return swept;

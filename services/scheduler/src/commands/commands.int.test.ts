@@ -139,6 +139,11 @@ describe('submit commands', () => {
       msgIds.push(msgID);
       await js.publish(subject, data, { msgID, headers: hh });
     }
+    // Published with an expectation of the commands stream, which JetStream stores with the
+    // command: the dead letter's publish must not carry it to the dead-letter stream.
+    const expecting = randomUUID();
+    msgIds.push(expecting);
+    await js.publish(subject, JSON.stringify({ v: 1, kind: 'submit', id: randomUUID(), workspaceId, job }), { msgID: expecting, expect: { streamName: h.ns.names.streams.commands } });
     await js.publish(h.ns.names.subjects.command('approve').replace('approve', 'bogus'), '{}', { msgID: randomUUID() });
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: good, workspaceId, job }, { [Headers.token]: token });
     const named = randomUUID();
@@ -149,9 +154,10 @@ describe('submit commands', () => {
     await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: peeked, job, workspaceId }, { [Headers.token]: token });
     await waitFor(async () => (await status(named))?.status === 'QUEUED');
     await waitFor(async () => (await status(peeked))?.status === 'QUEUED');
-    await waitFor(async () => (await deadLetters(h.ns)).length === before + bad.length + 1);
+    await waitFor(async () => (await deadLetters(h.ns)).length === before + bad.length + 2);
     const letters = (await deadLetters(h.ns)).slice(before);
-    expect(letters.map((d) => d.code).sort()).toEqual([...bad.map(([code]) => code), 'UNKNOWN_SUBJECT'].sort());
+    expect(letters.map((d) => d.code).sort()).toEqual([...bad.map(([code]) => code), 'UNAUTHENTICATED', 'UNKNOWN_SUBJECT'].sort());
+    expect(letters.filter((d) => d.headers.has('Nats-Expected-Stream'))).toEqual([]);
     expect(letters.filter((d) => d.reason.includes(`the ${Headers.workspace} header names workspace "${otherWs}"`))).toHaveLength(1);
     expect(letters.filter((d) => d.reason.includes(`names workspaceId twice: first "${otherWs}", then "${workspaceId}"`))).toHaveLength(1);
     // The token never reaches the dead-letter stream; the command's Nats-Msg-Id travels as

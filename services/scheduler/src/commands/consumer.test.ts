@@ -79,6 +79,12 @@ describe('workspaceOnArrival', () => {
     expect(workspaceOnArrival(message(body))).toEqual({ workspace: WS, from: 'body' });
   });
 
+  it('is lower case, as the schema makes a command’s workspaceId', () => {
+    const body = JSON.stringify({ v: 1, kind: 'cancel', workspaceId: WS.toUpperCase() });
+    expect(workspaceOnArrival(message(body))).toEqual({ workspace: WS, from: 'body' });
+    expect(workspaceOnArrival(message(body, OTHER.toUpperCase()))).toEqual({ workspace: OTHER, from: 'header' });
+  });
+
   it('leaves to the read a body it cannot place or that is over the size limit', () => {
     expect(workspaceOnArrival(message('{"v":1,'))).toBeUndefined();
     expect(workspaceOnArrival(message(`{"workspaceId":"8f14e45f\\u002d"}`))).toBeUndefined();

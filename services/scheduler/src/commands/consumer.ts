@@ -125,19 +125,24 @@ export interface ArrivalWorkspace {
  * The workspace a message can be queued for before it is read: the one its `Gantry-Workspace`
  * header names, else the first top-level `workspaceId` of its body (`peekWorkspaceId`), unless
  * the body is over the size limit (its read refuses it at once). Undefined: read it to know.
+ * Lower case, like {@link workspaceOf}.
  */
 export function workspaceOnArrival(msg: Pick<JsMsg, 'headers' | 'data'>): ArrivalWorkspace | undefined {
   const named = msg.headers?.get(Headers.workspace);
-  if (named) return { workspace: named, from: 'header' };
+  if (named) return { workspace: named.toLowerCase(), from: 'header' };
   const peeked = msg.data.byteLength <= Limits.maxCommandBytes ? peekWorkspaceId(msg.data) : undefined;
-  return peeked === undefined ? undefined : { workspace: peeked, from: 'body' };
+  return peeked === undefined ? undefined : { workspace: peeked.toLowerCase(), from: 'body' };
 }
 
-/** The workspace a read message claims to speak for ('' for a refused one or none); the schema check and authorisation come later. */
+/**
+ * The workspace a read message claims to speak for ('' for a refused one or none); the schema
+ * check and authorisation come later. Lower case, as the schema makes it: a workspace's commands
+ * are queued, held back and put back under one key however their sender spells its id.
+ */
 function workspaceOf(r: Read): string {
   if (!('raw' in r)) return '';
   const claimed = r.raw.value.workspaceId;
-  return typeof claimed === 'string' ? claimed : '';
+  return typeof claimed === 'string' ? claimed.toLowerCase() : '';
 }
 
 /**

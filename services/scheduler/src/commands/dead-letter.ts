@@ -1,6 +1,7 @@
 /**
  * Dead letters: a refused or undeliverable command is copied to `<ns>.dlq.<kind>` with its
- * original headers (minus the token or grant, which never leave the commands stream), its
+ * original headers (minus the token or grant, which never leave the commands stream, and
+ * JetStream's own), its
  * `Nats-Msg-Id` as `Gantry-Original-Msg-Id` (for tracing) and the reason, counted, and acked,
  * so it never blocks the commands behind it. `gantry dead-letters` lists and replays them.
  */
@@ -10,13 +11,20 @@ import type { Logger, Publisher } from '@gantry/runtime';
 import type { SchedulerMetrics } from '../metrics.js';
 
 /**
- * Headers not copied from the command: a token or grant never leaves the commands stream, the dead
- * letter gets its own `Nats-Msg-Id` (the command's travels as `Gantry-Original-Msg-Id`), and an
- * inherited `Gantry-Original-Msg-Id` would name some other message than this command.
+ * Headers not copied from the command: a token or grant never leaves the commands stream, and an
+ * inherited `Gantry-Original-Msg-Id` would name some other message than this command. Nor is
+ * any of JetStream's own (`Nats-*`), which the server stores with the command and would apply
+ * to the dead letter's publish: an expectation of the commands stream (`Nats-Expected-Stream`,
+ * `-Last-Sequence`…) would refuse it every time, a rollup would purge the dead letters before
+ * it. The dead letter gets its own `Nats-Msg-Id`; the command's travels as
+ * `Gantry-Original-Msg-Id`.
  */
-const DROPPED_HEADERS = new Set(
-  [Headers.token, Headers.grant, Headers.msgId, Headers.originalMsgId].map((h) => h.toLowerCase()),
-);
+function dropped(key: string): boolean {
+  const lower = key.toLowerCase();
+  return lower.startsWith('nats-') || DROPPED_GANTRY_HEADERS.has(lower);
+}
+
+const DROPPED_GANTRY_HEADERS = new Set([Headers.token, Headers.grant, Headers.originalMsgId].map((h) => h.toLowerCase()));
 
 /**
  * Bytes of the original headers a dead letter copies at most. JetStream refuses a message whose
@@ -74,7 +82,7 @@ export function createDeadLetterer(opts: { publisher: Publisher; names: Names; m
 }
 
 /**
- * The original headers a dead letter carries: all but {@link DROPPED_HEADERS}, and, when they
+ * The original headers a dead letter carries: all but the {@link dropped} ones, and, when they
  * pass {@link MAX_COPIED_HEADER_BYTES}, without the largest until they fit, named in
  * `Gantry-Dropped-Headers`.
  */
@@ -82,7 +90,7 @@ function copiedHeaders(original: MsgHdrs | undefined): Record<string, string> {
   const copied: { key: string; value: string; bytes: number }[] = [];
   let bytes = 0;
   for (const [key, values] of original ?? []) {
-    if (DROPPED_HEADERS.has(key.toLowerCase())) continue;
+    if (dropped(key)) continue;
     const value = values.join(',');
     copied.push({ key, value, bytes: headerBytes(key, value) });
     bytes += copied.at(-1)!.bytes;

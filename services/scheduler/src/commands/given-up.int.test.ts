@@ -68,4 +68,38 @@ describe('the sweep of given-up commands', () => {
     expect(await sweep((seq) => seq === held)).toBe(0);
     expect((await ns.jsm.streams.info(ns.names.streams.commands)).state.messages).toBe(1);
   }, 30_000);
+
+  it('goes on past a command it cannot dead-letter, to the given-up ones after it', async () => {
+    await ns.jsm.streams.purge(ns.names.streams.commands);
+    const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
+    const written = createDeadLetterer({ publisher, names: ns.names, metrics: schedulerMetrics(createMetrics({ service: 'test', version: '0', defaultMetrics: false }).registry), logger });
+    const subject = ns.names.subjects.command('cancel');
+    const js = jetstream(ns.nc);
+    const stuck = await js.publish(subject, JSON.stringify({ v: 1, kind: 'cancel', id: randomUUID(), workspaceId: randomUUID(), jobId: randomUUID() }), { msgID: 'stuck' });
+    await js.publish(subject, JSON.stringify({ v: 1, kind: 'cancel', id: randomUUID(), workspaceId: randomUUID(), jobId: randomUUID() }), { msgID: 'next' });
+    // The dead-letter stream refuses the first one, every time.
+    const deadLetter: typeof written = (source, code, reason) =>
+      source.streamSequence === stuck.seq ? Promise.reject(new Error('refused')) : written(source, code, reason);
+    const consumer = await js.consumers.get(ns.names.streams.commands, ns.names.consumers.scheduler);
+    for (let naks = 0; naks < 4; ) {
+      const batch = await consumer.fetch({ max_messages: 2, expires: 1_000 });
+      for await (const m of batch) {
+        m.nak();
+        naks += 1;
+      }
+    }
+    // A pull waiting, as the scheduler's always is: the server gives up a command on its way to
+    // delivering it again.
+    for await (const m of await consumer.fetch({ max_messages: 1, expires: 1_000 })) m.nak();
+    const before = (await deadLetters(ns)).length;
+    let swept = 0;
+    for (const deadline = Date.now() + 10_000; swept === 0 && Date.now() < deadline; ) {
+      swept = await sweepGivenUp({ jsm: ns.jsm, names: ns.names, deadLetter, logger, isHeld: () => false, minAgeMs: 0 });
+      if (swept === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(swept).toBe(1);
+    expect((await deadLetters(ns)).slice(before).map((d) => d.originalMsgId)).toEqual(['next']);
+    // The one it could not dead-letter stays stored, for the next sweep.
+    expect(await ns.jsm.streams.getMessage(ns.names.streams.commands, { seq: stuck.seq })).toMatchObject({ seq: stuck.seq });
+  }, 30_000);
 });

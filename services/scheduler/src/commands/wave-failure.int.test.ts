@@ -36,8 +36,9 @@ async function failedJob() {
   const [target] = await createJobs(h.pool, workspaceId, 1);
   await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);
   await retries.fail(target!.id);
-  const send = (kind: 'cancel' | 'retry') => publishCommand(h.ns, kind, { v: 1, kind, id: randomUUID(), workspaceId, jobId: target!.id }, { [Headers.token]: token });
-  return { id: target!.id, send };
+  /** Sends a command; `as` spells its workspace id (a UUID in any case is the same workspace). */
+  const send = (kind: 'cancel' | 'retry', as = workspaceId) => publishCommand(h.ns, kind, { v: 1, kind, id: randomUUID(), workspaceId: as, jobId: target!.id }, { [Headers.token]: token });
+  return { id: target!.id, workspaceId, send };
 }
 
 describe('a failed wave', () => {
@@ -65,14 +66,17 @@ describe('a failed wave', () => {
     });
   }, 60_000);
 
-  it('does not let the workspace’s next command, in a later pass, overtake the put-back one', async () => {
+  it.each([
+    ['', (id: string) => id],
+    [', its workspace id in upper case', (id: string) => id.toUpperCase()],
+  ])('does not let the workspace’s next command, in a later pass, overtake the put-back one%s', async (_, spelt) => {
     const job = await failedJob();
     const retriedBefore = await count('retry', 'retried');
     const appliedBefore = await count('retry', 'applied');
-    await job.send('retry');
+    await job.send('retry', spelt(job.workspaceId));
     await waitFor(async () => (await count('retry', 'retried')) > retriedBefore, 10_000, 'the retry failed once');
     // The cancel the user sent after the retry.
-    await job.send('cancel');
+    await job.send('cancel', spelt(job.workspaceId));
     await new Promise((r) => setTimeout(r, 300));
     await retries.heal(job.id);
     await waitFor(async () => (await count('retry', 'applied')) > appliedBefore, 15_000, 'the retry redelivered and applied');
