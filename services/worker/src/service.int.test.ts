@@ -75,6 +75,9 @@ describe('the worker process', () => {
       expect((await h.steps(long.id)).map((s) => s.status)).toEqual(['COMPLETED', 'PENDING']);
       const handedBack = (await h.events(long.id)).at(-1)!;
       expect(handedBack).toMatchObject({ type: 'job.queued', attempt: 2, payload: { attempt: 2, reason: 'handed_back', runAt: null } });
+      // Queued anew: its wait (and its aging) counts from the hand-back, not from before it ran.
+      const requeued = await h.job(long.id);
+      expect(requeued.queued_at!.getTime()).toBeGreaterThanOrEqual(requeued.started_at!.getTime());
       expect(await gone(longPid)).toBe(true);
       expect(typesOf(await h.events(third.id))).toEqual(['job.created', 'job.queued']);
       expect(await h.settledDispatch()).toMatchObject({ pending: 1, ackPending: 0 });

@@ -30,9 +30,9 @@ describe('write builders', () => {
     expect(W.complete(h, 12, { a: 1 })).toMatchObject({ to: 'COMPLETED', set: { progress: 100, result: { a: 1 }, completedAt: 'now', workerId: null }, events: [{ payload: { durationMs: 12, result: { a: 1 } } }] });
   });
 
-  it('hand-back (row 14) keeps failures and completed steps, re-opens the interrupted step', () => {
+  it('hand-back (row 14) keeps failures and completed steps, re-opens the interrupted step, and queues anew', () => {
     const m = W.handBack(h, 's1');
-    expect(m.set).toEqual({ attempt: 4, dispatchedAt: null, workerId: null });
+    expect(m.set).toEqual({ attempt: 4, dispatchedAt: null, workerId: null, queuedAt: 'now' });
     expect(m.steps).toEqual([{ stepId: 's1', status: 'PENDING' }]);
     expect(m.events[0]).toMatchObject({ type: 'job.queued', attempt: 4, payload: { attempt: 4, reason: 'handed_back', runAt: null } });
     expect(W.handBack(h, undefined).steps).toEqual([]);

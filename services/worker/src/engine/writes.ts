@@ -140,13 +140,18 @@ export function cancel(h: Holder, reason: string | null): Move {
   };
 }
 
-/** Row 14: RUNNING → QUEUED on drain; completed steps stay COMPLETED, the interrupted one is PENDING again. */
+/**
+ * Row 14: RUNNING → QUEUED on drain; completed steps stay COMPLETED, the interrupted one is
+ * PENDING again. Queued anew, as every return to QUEUED is: its queue wait and its aging count
+ * from now, not from before it ran (a job that ran 20 minutes would otherwise come back at the
+ * highest effective priority, and a 20-minute queue wait).
+ */
 export function handBack(h: Holder, interruptedStepId: string | undefined): Move {
   const next = h.attempt + 1;
   return {
     expect: [JobStatus.RUNNING],
     to: JobStatus.QUEUED,
-    set: { attempt: next, dispatchedAt: null, workerId: null },
+    set: { attempt: next, dispatchedAt: null, workerId: null, queuedAt: 'now' },
     steps: interruptedStepId === undefined ? [] : [{ stepId: interruptedStepId, status: StepStatus.PENDING }],
     events: [{ type: 'job.queued', actor: h.actor, attempt: next, payload: { attempt: next, reason: 'handed_back', runAt: null } }],
   };

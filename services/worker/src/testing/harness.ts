@@ -32,6 +32,7 @@ export interface JobRow {
   worker_id: string | null;
   dispatched_at: Date | null;
   run_at: Date | null;
+  queued_at: Date | null;
   deadline_at: Date | null;
   started_at: Date | null;
   completed_at: Date | null;
