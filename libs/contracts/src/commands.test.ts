@@ -16,3 +16,18 @@ describe('command ids', () => {
     expect(ApproveCommand.safeParse({ v: 1, kind: 'approve', id: 'x', workspaceId: UPPER, jobId: UPPER, stepId: UPPER, decision: 'approve' }).success).toBe(false);
   });
 });
+
+describe('a batched submit', () => {
+  const job = (idempotencyKey?: string) => ({ type: 't', steps: [{ name: 's', phase: 'EXECUTION', type: 'NOOP' }], ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+  const batch = (...keys: (string | undefined)[]) => ({
+    v: 1, kind: 'submit', id: lower, workspaceId: lower,
+    jobs: keys.map((k, i) => ({ jobId: `00000000-0000-4000-8000-00000000000${i}`, job: job(k) })),
+  });
+
+  it('refuses two jobs that share an idempotency key, as the API’s batch route does', () => {
+    const parsed = SubmitCommand.safeParse(batch('a', undefined, 'b', 'a'));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['jobs.3.job.idempotencyKey', 'repeats the idempotency key of jobs.0']]);
+    expect(SubmitCommand.safeParse(batch('a', undefined, undefined, 'b')).success).toBe(true);
+  });
+});

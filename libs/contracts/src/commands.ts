@@ -75,9 +75,16 @@ export const SubmitCommand = z
       ctx.addIssue({ code: 'custom', path: ['jobId'], message: 'with `jobs`, each job carries its own `jobId`' });
     }
     const seen = new Set<string>();
+    const keys = new Map<string, number>();
     command.jobs?.forEach((j, i) => {
       if (seen.has(j.jobId)) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'jobId'], message: 'repeats an earlier jobId of the command' });
       seen.add(j.jobId);
+      // As the API's batch route refuses it: two jobs of one batch cannot share a key.
+      const key = j.job?.idempotencyKey;
+      if (key === undefined) return;
+      const first = keys.get(key);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['jobs', i, 'job', 'idempotencyKey'], message: `repeats the idempotency key of jobs.${first}` });
+      else keys.set(key, i);
     });
   })
   .meta({

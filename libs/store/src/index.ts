@@ -21,4 +21,5 @@ export { allows, hashToken, isScope, looksLikeToken, mintToken, TOKEN_MARKER, TO
 export type { EventInput, JobPatch, JobWrite, LoadedJob, LoadedStep, Stamp, StepPatch, WriteResult } from './write/job-write.js';
 export { applyWrites } from './write/apply-writes.js';
 export { JobWriter, type FlushReport, type JobWriterOptions } from './write/job-writer.js';
+export { isSameJob, storedInstant, storedJobSpecs, type StoredJobSpec } from './jobs/same-spec.js';
 export { insertJobs, insertJobsUnlessForeign, ONE_STATEMENT_MAX, type CreatedJob, type InsertJobsResult, type NewJob } from './jobs/insert-jobs.js';

@@ -17,12 +17,11 @@
  */
 import { GantryError, Limits, runAtTooFar, type JobSpec, type JobStatus } from '@gantry/contracts';
 import type { OutgoingMessage } from '@gantry/runtime';
-import { insertJobs, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
+import { insertJobs, isSameJob, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
 import { submitCommand, submitMessage } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
 import type { JobView } from '../schemas.js';
 import { jobViewsByIds } from './read.js';
-import { isSameJob } from './same-spec.js';
 import { acceptedJobView } from './views.js';
 
 /** Who submits, and the request that carries the jobs. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobSpec, parseWith } from '@gantry/contracts';
 import { acceptedJobView } from './views.js';
-import { isSameJob } from './same-spec.js';
+import { isSameJob } from '@gantry/store';
 
 const spec = (overrides: Record<string, unknown> = {}) =>
   parseWith(JobSpec, {

@@ -15,7 +15,7 @@ import {
   type StepStatus,
 } from '@gantry/contracts';
 import type { JobSummary, JobView, StepView } from '../schemas.js';
-import { storedInstant } from './same-spec.js';
+import { storedInstant } from '@gantry/store';
 
 /** The columns of a job summary, for SELECT lists (alias `j`). */
 export const JOB_SUMMARY_COLUMNS = `j.id, j.workspace_id, j.agent_task_id, j.type, j.pool, j.status, j.priority,

@@ -85,6 +85,41 @@ describe('submit commands', () => {
     for (const id of [...ids, pending!.id]) expect(await eventTypes(id)).toEqual(['job.created', 'job.queued']);
   });
 
+  it('treat a job whose idempotency key names the same job as a repeat, and dead-letter one whose key names a different job', async () => {
+    const key = `key-${randomUUID()}`;
+    const original = randomUUID();
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: original, workspaceId, job: { ...job, idempotencyKey: key, payload: { n: 1 } } }, { [Headers.token]: token });
+    await waitFor(async () => (await status(original)) !== undefined);
+    const before = (await deadLetters(h.ns)).length;
+    const [stored] = await createJobs(h.pool, workspaceId, 1, { status: 'PENDING' });
+    // The same job under another id, alone (the carried way) and beside a stored job (the reading way): no-ops.
+    const sameAlone = randomUUID();
+    const sameBeside = randomUUID();
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: sameAlone, workspaceId, job: { ...job, payload: { n: 1 }, idempotencyKey: key } }, { [Headers.token]: token });
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: stored!.id }, { jobId: sameBeside, job: { ...job, idempotencyKey: key, payload: { n: 1 } } }] }, { [Headers.token]: token });
+    // A different job under the key, each way: dead-lettered; the command's other jobs stand.
+    const [otherStored] = await createJobs(h.pool, workspaceId, 1, { status: 'PENDING' });
+    const fresh = [randomUUID(), randomUUID()];
+    const conflicts = [randomUUID(), randomUUID()];
+    const different = { ...job, idempotencyKey: key, payload: { n: 2 } };
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: fresh[0], job }, { jobId: conflicts[0], job: different }] }, { [Headers.token]: token });
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: otherStored!.id }, { jobId: fresh[1], job }, { jobId: conflicts[1], job: different }] }, { [Headers.token]: token });
+    // Two jobs of one command under one key: refused whole, as the API's batch route refuses it.
+    const twice = [randomUUID(), randomUUID()];
+    await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: twice.map((jobId, n) => ({ jobId, job: { ...job, idempotencyKey: `twice-${key}`, payload: { n } } })) }, { [Headers.token]: token });
+    await waitFor(async () => (await deadLetters(h.ns)).length >= before + 3, 10_000, 'the conflicts dead-lettered');
+    await waitFor(async () => (await status(otherStored!.id))?.status === 'QUEUED' && (await status(stored!.id))?.status === 'QUEUED');
+    const letters = (await deadLetters(h.ns)).slice(before);
+    expect(letters.map((d) => [d.code, d.reason])).toEqual(expect.arrayContaining([
+      ['IDEMPOTENCY_CONFLICT', `job ${conflicts[0]}: idempotency key ${JSON.stringify(key)} was used for a different job (${original})`],
+      ['IDEMPOTENCY_CONFLICT', `job ${conflicts[1]}: idempotency key ${JSON.stringify(key)} was used for a different job (${original})`],
+      ['VALIDATION_FAILED', expect.stringContaining('repeats the idempotency key of jobs.0')],
+    ]));
+    expect(letters).toHaveLength(3);
+    for (const id of [sameAlone, sameBeside, ...conflicts, ...twice]) expect(await status(id)).toBeUndefined();
+    for (const id of fresh) expect(await status(id)).toEqual({ status: 'QUEUED', attempt: 1 });
+  });
+
   it('dead-letter a batch that mixes in another workspace’s job, or repeats an id, and queue none of it', async () => {
     const otherWs = await createWorkspace(h.pool);
     const [foreign] = await createJobs(h.pool, otherWs, 1, { status: 'PENDING' });

@@ -4,7 +4,8 @@
  * never seen is created QUEUED, after the same validation as the API (the command schema) and a
  * token check (once per command: its jobs share a workspace); a repeat of either is a no-op.
  * A command is applied when any of its jobs was queued or created by it, refused when its
- * token is, and a no-op otherwise.
+ * token is or when a job's idempotency key names a different job ({@link refuseConflicts}), and
+ * a no-op otherwise.
  *
  * A pass goes one of two ways. The usual submit over NATS carries every job with its spec, and
  * its pass creates them with one statement that refuses the whole pass when an id names a job
@@ -17,7 +18,7 @@
  * flood's, commits on its own and wakes a dispatch round.
  */
 import { isGantryError, runAtTooFar, submittedJobs } from '@gantry/contracts';
-import { applyWrites, insertJobs, insertJobsUnlessForeign, type InsertJobsResult, type NewJob, ONE_STATEMENT_MAX, type WriteResult } from '@gantry/store';
+import { applyWrites, insertJobs, insertJobsUnlessForeign, type InsertJobsResult, isSameJob, type NewJob, ONE_STATEMENT_MAX, storedJobSpecs, type WriteResult } from '@gantry/store';
 import { queueSubmitted } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -77,6 +78,7 @@ async function createCarried(ctx: CommandContext, batch: readonly Incoming<'subm
   const result = await insertDispatched(ctx, live.map((c) => c.job));
   if (result === undefined) return undefined;
   markCreated(live, result.created, outcomes);
+  await refuseConflicts(ctx, live, result.existing, outcomes);
   const storedIds = [...result.existing].filter(([requested, existing]) => requested === existing).map(([id]) => id);
   if (storedIds.length > 0) {
     const rows = await readJobs(ctx, storedIds);
@@ -151,6 +153,24 @@ function markCreated(creations: readonly Creation[], created: readonly { readonl
     if (workspace === undefined) continue;
     if (workspace !== c.job.workspaceId) outcomes[c.index] = refuse('FORBIDDEN', `job ${c.job.id} belongs to another workspace`);
     else if (outcomes[c.index]!.kind !== 'refuse') outcomes[c.index] = applied;
+  }
+}
+
+/**
+ * Decides the creations that the insert answered with another job, found by their idempotency
+ * key: the same job (another id for the same submission) is a no-op, as a repeat is; a different
+ * one refuses its command IDEMPOTENCY_CONFLICT, as the API answers 409 — the command is
+ * dead-lettered with the reason, and its other jobs stand.
+ */
+async function refuseConflicts(ctx: CommandContext, creations: readonly Creation[], existing: ReadonlyMap<string, string>, outcomes: Outcome[]): Promise<void> {
+  const answered = creations.filter((c) => (existing.get(c.job.id) ?? c.job.id) !== c.job.id);
+  if (answered.length === 0) return;
+  const originals = await storedJobSpecs(ctx.pool, [...new Set(answered.map((c) => existing.get(c.job.id)!))]);
+  for (const c of answered) {
+    const match = existing.get(c.job.id)!;
+    const original = originals.get(match);
+    if (original !== undefined && original.workspaceId === c.job.workspaceId && isSameJob(original, c.job.spec)) continue;
+    outcomes[c.index] = refuse('IDEMPOTENCY_CONFLICT', `job ${c.job.id}: idempotency key ${JSON.stringify(c.job.spec.idempotencyKey)} was used for a different job (${match})`);
   }
 }
 
@@ -232,9 +252,10 @@ async function create(ctx: CommandContext, creations: readonly Creation[], outco
   const live = roundRobin(creations.filter((c) => outcomes[c.index]!.kind === 'done'));
   for (let start = 0; start < live.length; start += CREATE_CHUNK) {
     const chunk = live.slice(start, start + CREATE_CHUNK);
-    const { created } = await insertJobs(ctx.pool, chunk.map((c) => c.job));
+    const { created, existing } = await insertJobs(ctx.pool, chunk.map((c) => c.job));
     ctx.fanOut(created);
     markCreated(chunk, created, outcomes);
+    await refuseConflicts(ctx, chunk, existing, outcomes);
     if (created.length > 0) ctx.wakeDispatcher();
   }
 }

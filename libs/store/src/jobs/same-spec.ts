@@ -1,11 +1,27 @@
 /**
  * Whether a stored job is the one a spec describes, for idempotency keys: a repeated key with
- * the same job answers the original; with a different job it is a conflict. Two jobs are the
- * same when every field the submitter chose (after defaults) is equal; key order in JSON
- * objects and the spelling of instants do not matter.
+ * the same job answers the original (the API) or is a no-op (a submit over NATS); with a
+ * different job it is a conflict. Two jobs are the same when every field the submitter chose
+ * (after defaults) is equal; key order in JSON objects and the spelling of instants do not
+ * matter.
  */
 import { DEFAULT_POOL, type JobSpec } from '@gantry/contracts';
-import type { JobView } from '../schemas.js';
+import type { Pool, PoolClient } from '../db/pool.js';
+
+/** What a submitter chose of a stored job (the API's job view has it all). */
+export interface StoredJobSpec {
+  readonly workspaceId: string;
+  readonly type: string;
+  readonly priority: number;
+  readonly pool: string;
+  readonly payload: unknown;
+  readonly agentTaskId: string | null;
+  readonly runAt: string | null;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly backoff: unknown;
+  readonly steps: readonly { readonly name: string; readonly phase: string; readonly type: string; readonly spec: unknown; readonly timeoutMs: number | null }[];
+}
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
@@ -53,7 +69,7 @@ function ofSpec(spec: JobSpec): unknown {
   };
 }
 
-function ofJob(job: JobView): unknown {
+function ofJob(job: StoredJobSpec): unknown {
   return {
     type: job.type,
     priority: job.priority,
@@ -69,6 +85,22 @@ function ofJob(job: JobView): unknown {
 }
 
 /** True when `job` is what `spec` describes. */
-export function isSameJob(job: JobView, spec: JobSpec): boolean {
+export function isSameJob(job: StoredJobSpec, spec: JobSpec): boolean {
   return JSON.stringify(canonical(ofJob(job))) === JSON.stringify(canonical(ofSpec(spec)));
+}
+
+/** The stored jobs `ids` name, as {@link isSameJob} compares them; an id not stored is absent. */
+export async function storedJobSpecs(db: Pool | PoolClient, ids: readonly string[]): Promise<Map<string, StoredJobSpec>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<Omit<StoredJobSpec, 'runAt'> & { id: string; runAt: Date | null }>(
+    `SELECT j.id, j.workspace_id AS "workspaceId", j.type, j.priority, j.pool, j.payload, j.agent_task_id AS "agentTaskId",
+       j.run_at AS "runAt", j.timeout_ms AS "timeoutMs",
+       j.max_attempts AS "maxAttempts", j.backoff,
+       COALESCE((SELECT json_agg(json_build_object('name', s.name, 'phase', s.phase, 'type', s.type, 'spec', s.spec, 'timeoutMs', s.timeout_ms) ORDER BY s.ordinal)
+         FROM job_steps s WHERE s.job_id = j.id), '[]') AS steps
+     FROM runner_jobs j WHERE j.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  // An instant as node-postgres reads it (to the millisecond), as the API's job view has it.
+  return new Map(rows.map(({ id, runAt, ...job }) => [id, { ...job, runAt: runAt?.toISOString() ?? null }]));
 }
