@@ -34,7 +34,7 @@ export const SCHEDULER_ENV = {
     default: 10,
     min: 0,
     max: 86_400,
-    description: 'Waiting this many seconds raises a queued job’s effective priority by one (counted from when it became runnable: its runAt or a retry’s backoff ended); 0 turns aging off.',
+    description: 'Waiting this many seconds raises the effective priority of a priority’s queued jobs by one: they are raised together, by the wait of the one that has waited longest (counted from when it became runnable: its runAt or a retry’s backoff ended); 0 turns aging off.',
   }),
   DISPATCH_EXPRESS_PRIORITY: envInt({
     default: 80,

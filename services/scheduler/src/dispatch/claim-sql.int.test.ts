@@ -150,6 +150,22 @@ describe('claimJobs', () => {
     expect((await claimJobs(pool, lease, options(1, { agingSecondsPerPoint: 0 }))).map((c) => c.id)).toEqual([fresh[0]]);
   });
 
+  it('ages a priority’s jobs together, so an old flood does not starve a latecomer of the same priority', async () => {
+    const flood = await createWorkspace(pool);
+    const late = await createWorkspace(pool);
+    const a = await queue(flood, 5, 50);
+    // Queued 100 s ago, in their order.
+    await pool.query(
+      `UPDATE runner_jobs j SET queued_at = now() - interval '100 seconds' + a.n * interval '1 millisecond'
+       FROM unnest($1::uuid[]) WITH ORDINALITY AS a(id, n) WHERE j.id = a.id`,
+      [a],
+    );
+    const b = await queue(late, 3, 50);
+    // 100 s at 10 s a point lifts the latecomer's priority as much as the flood's: turn by turn.
+    const claimed = (await claimJobs(pool, lease, options(6, { agingSecondsPerPoint: 10 }))).map((c) => c.id);
+    expect(claimed).toEqual([a[0], b[0], a[1], b[1], a[2], b[2]]);
+  });
+
   it('claims nothing for a deposed leader', async () => {
     const ws = await createWorkspace(pool);
     await queue(ws, 2, 50);

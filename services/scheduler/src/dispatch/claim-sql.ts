@@ -26,7 +26,13 @@
  *    A job that carries a cancel request (its attempt ended, and it was queued again, just after
  *    the request) is never a head: it is the reconciler's to cancel (row 10), not to run again;
  * 4. `ordered`: effective priority = priority + seconds runnable / AGING_SECONDS_PER_POINT
- *    (capped at the maximum priority), and each job's turn within its workspace, counted on from
+ *    (capped at the maximum priority), where the seconds are those of the longest-waiting head
+ *    of that priority, whatever its workspace: a priority's jobs age together. Aged each by its
+ *    own wait, a flood's older jobs stayed points ahead of a latecomer's of the same priority
+ *    and starved it (100 s at 10 s a point: 60 against 50) until the flood drained or both
+ *    reached the cap; aged together, they tie, and round-robin shares the slots. A priority
+ *    whose oldest job waits still rises above higher ones, so nothing starves. And each job's
+ *    turn within its workspace, counted on from
  *    the jobs the workspace already has running or dispatched in this pool (its share of the
  *    pool's slots). The wait is never less than 0: claimed in the transaction that created it (`Dispatcher.transaction`),
  *    a job's `queued_at` (the insert's clock) is later than `now()` (the transaction's start),
@@ -117,7 +123,7 @@ ordered AS (
   FROM (
     SELECT id, workspace_id, queued_at,
       LEAST(${Priority.max}, priority + CASE WHEN $7::int > 0
-        THEN GREATEST(0, floor(extract(epoch FROM now() - runnable_at) / $7::int))::int ELSE 0 END) AS effective
+        THEN GREATEST(0, floor(extract(epoch FROM now() - min(runnable_at) OVER (PARTITION BY priority)) / $7::int))::int ELSE 0 END) AS effective
     FROM heads
   ) x
 ),
