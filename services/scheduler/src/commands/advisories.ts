@@ -81,7 +81,8 @@ const SWEEP_SCAN_LIMIT = 1_000;
  * Dead-letters the commands the server gave up that are still stored: those whose advisory was
  * lost (sent once, on core NATS, while no leader listened or its dead-lettering kept failing).
  * A work-queue stream holds a command until it is acked, so the stored commands are those not
- * yet delivered, those pending (delivered, unacked: `isHeld`, or waiting to be delivered again)
+ * yet delivered, those pending (delivered and unacked, or put back and waiting to be delivered
+ * again: `isHeld` knows this leader's, and another leader's come back within seconds)
  * and the given-up ones; when the counts say there are some, the stored commands up to the last
  * delivered one, older than `minAgeMs` and not held, are theirs. Returns how many it
  * dead-lettered.

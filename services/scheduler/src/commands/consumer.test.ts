@@ -1,7 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { Headers, Limits } from '@gantry/contracts';
-import { inWaves, takePass, workspaceOnArrival } from './consumer.js';
+import { Headers, Limits, names as namesOf, RetryCommand } from '@gantry/contracts';
+import { createLogger, createMetrics } from '@gantry/runtime';
+import { schedulerMetrics } from '../metrics.js';
+import type { CommandContext } from './context.js';
+import { CommandConsumer, inWaves, takePass, workspaceOnArrival } from './consumer.js';
 
 const item = (workspace: string, n: number, bytes = 100) => ({ workspace, n, bytes });
 const names = (items: readonly { workspace: string; n: number }[]) => items.map((i) => `${i.workspace}${i.n}`);
@@ -107,5 +112,30 @@ describe('inWaves', () => {
   it('starts a new wave where a workspace’s kind changes, so a cancel after a retry is handled after it', () => {
     const pass = [command('a', 'retry', 0), command('b', 'submit', 0), command('a', 'cancel', 1), command('b', 'submit', 1), command('a', 'retry', 2)];
     expect(labels(inWaves(pass))).toEqual([['a0:retry', 'b0:submit', 'b1:submit'], ['a1:cancel'], ['a2:retry']]);
+  });
+});
+
+describe('CommandConsumer.holds', () => {
+  it('counts a command it put back as pending until it is back, so the sweep of given-up commands leaves it alone', async () => {
+    const naks: number[] = [];
+    const msg = { seq: 42, info: { deliveryCount: 1 }, nak: () => void naks.push(42), ack: () => undefined, working: () => undefined } as unknown as JsMsg;
+    // Its handling fails: PostgreSQL cannot be reached.
+    const ctx = { pool: { query: () => Promise.reject(new Error('connection refused')) } } as unknown as CommandContext;
+    const consumer = new CommandConsumer({
+      js: {} as JetStreamClient,
+      names: namesOf('unit'),
+      ctx,
+      deadLetter: () => Promise.reject(new Error('not refused')),
+      metrics: schedulerMetrics(createMetrics({ service: 'test', version: '0', defaultMetrics: false }).registry),
+      logger: createLogger({ service: 'test', version: '0', level: 'silent' }),
+    });
+    const command = RetryCommand.parse({ v: 1, kind: 'retry', id: randomUUID(), workspaceId: randomUUID(), jobId: randomUUID() });
+    await consumer.process([{ msg, kind: 'retry', incoming: { command, credential: undefined } }]);
+    expect(naks).toEqual([42]);
+    expect(consumer.holds(42)).toBe(true);
+    expect(consumer.holds(43)).toBe(false);
+    // The server gave it up: no longer pending.
+    consumer.givenUp(42);
+    expect(consumer.holds(42)).toBe(false);
   });
 });

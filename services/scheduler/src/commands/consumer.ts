@@ -340,9 +340,15 @@ export class CommandConsumer {
     }
   }
 
-  /** True while this consumer holds command `streamSequence` (received, not yet settled). */
+  /**
+   * True while this consumer holds command `streamSequence` (received, not yet settled), or put
+   * it back and waits for it to be delivered again: either way it is pending at the server, not
+   * given up, and the sweep of given-up commands must leave it alone.
+   */
   holds(streamSequence: number): boolean {
-    return this.#held?.has(streamSequence) ?? false;
+    if (this.#held?.has(streamSequence)) return true;
+    for (const pending of this.#stalled.values()) if (pending.has(streamSequence)) return true;
+    return false;
   }
 
   /**

@@ -42,9 +42,12 @@ export class HeldMessages {
     return this.#held.has(seq);
   }
 
-  /** Forgets settled messages. */
+  /**
+   * Forgets settled messages. A copy of one that came back meanwhile (it was put back, and the
+   * server delivered it again before its pass ended) is another delivery: it stays held.
+   */
   release(messages: readonly JsMsg[]): void {
-    for (const msg of messages) this.#held.delete(msg.seq);
+    for (const msg of messages) if (this.#held.get(msg.seq)?.msg === msg) this.#held.delete(msg.seq);
     if (this.#held.size === 0) this.#stopTimer();
   }
 
