@@ -315,12 +315,20 @@ export class CommandConsumer {
         const pass = takePass(queue, this.#batchSize, this.#batchBytes, lastServed, passes++, waiting);
         const workspaces = new Set(pass.map((q) => q.workspace));
         for (const w of workspaces) busy.add(w);
+        let deferred: ReadonlySet<JsMsg> = new Set();
         const run: Promise<void> = this.process(pass.map((q) => validate(q.read)))
+          .then((later) => void (deferred = new Set(later)))
           .catch((err: unknown) => {
             failure ??= { err };
           })
           .finally(() => {
-            held.release(pass.map((q) => q.msg));
+            // Commands that wait for a put-back one of their workspace go back in the queue,
+            // still held, and take their turn after it, in their order.
+            if (deferred.size > 0) {
+              queue.push(...pass.filter((q) => deferred.has(q.msg)));
+              queue.sort((a, b) => a.msg.seq - b.msg.seq);
+            }
+            held.release(pass.filter((q) => !deferred.has(q.msg)).map((q) => q.msg));
             for (const w of workspaces) busy.delete(w);
             running.delete(run);
             notify?.();
@@ -392,23 +400,28 @@ export class CommandConsumer {
 
   /**
    * Handles one pass: refuse, handle in waves by kind (see {@link inWaves}), ack after commit. A
-   * command whose handling failed is put back (delivered again later), and so is every later
-   * command of its workspace in the pass, unhandled: none may be applied before it.
+   * command whose handling failed is put back (delivered again later); every later command of
+   * its workspace in the pass is left unhandled, none may be applied before it, and returned:
+   * the caller queues them again, held, behind it. They are not put back themselves, which
+   * would spend one of their own deliveries on each failure of the earlier command, until the
+   * server gave them up with it.
    */
-  async process(parsed: readonly Parsed[]): Promise<void> {
+  async process(parsed: readonly Parsed[]): Promise<JsMsg[]> {
     for (const p of parsed) {
       if ('refusal' in p) await this.#refuse(p.msg, p.refusal.code, p.refusal.message);
     }
     const valid = parsed.filter((p): p is Extract<Parsed, { kind: CommandKind }> => 'kind' in p);
     const putBack = new Set<string>();
+    const deferred: JsMsg[] = [];
     for (const wave of inWaves(valid.map((p) => ({ ...p, workspace: p.incoming.command.workspaceId })))) {
       for (const kind of COMMAND_KINDS) {
         const group = wave.filter((p) => p.kind === kind);
-        for (const p of group) if (putBack.has(p.workspace)) this.#putBack(p.msg, p.workspace, kind);
+        for (const p of group) if (putBack.has(p.workspace)) deferred.push(p.msg);
         const now = group.filter((p) => !putBack.has(p.workspace));
         if (now.length > 0) for (const workspace of await this.#handle(kind, now)) putBack.add(workspace);
       }
     }
+    return deferred;
   }
 
   /** `msg` queued for its workspace: unread when {@link workspaceOnArrival} tells it, else read now. */
