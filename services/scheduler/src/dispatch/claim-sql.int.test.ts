@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { createJobs, createTestDatabase, createWorkspace, jobSpec, type PlanNode, planNodes, planOf, useTestDatabase } from '@gantry/testkit';
 import { createPool, type Pool } from '@gantry/store';
 import { acquireLease, type Lease } from '../leadership/lease.js';
-import { claim, CLAIM_SQL, type ClaimedJob, type ClaimOptions, EXPRESS_CLAIM_SQL } from './claim-sql.js';
+import { claim, CLAIM_SQL, type ClaimedJob, type ClaimOptions, EXPRESS_CLAIM_SQL, unmarkDispatched } from './claim-sql.js';
 
 const db = useTestDatabase();
 let pool: Pool;
@@ -164,6 +164,20 @@ describe('claimJobs', () => {
     // 100 s at 10 s a point lifts the latecomer's priority as much as the flood's: turn by turn.
     const claimed = (await claimJobs(pool, lease, options(6, { agingSecondsPerPoint: 10 }))).map((c) => c.id);
     expect(claimed).toEqual([a[0], b[0], a[1], b[1], a[2], b[2]]);
+  });
+
+  it('un-marks a job whose dispatch did not reach a worker only while it is the attempt that was dispatched', async () => {
+    const ws = await createWorkspace(pool);
+    const [job] = await queue(ws, 1, 50);
+    const [claimed] = await claimJobs(pool, lease, options(1));
+    expect(claimed!.id).toBe(job);
+    // Meanwhile the job was queued again as attempt 2, and dispatched again.
+    await pool.query(`UPDATE runner_jobs SET attempt = 2 WHERE id = $1`, [job]);
+    const dispatchedAt = async () => (await pool.query<{ dispatched_at: Date | null }>('SELECT dispatched_at FROM runner_jobs WHERE id = $1', [job])).rows[0]!.dispatched_at;
+    await unmarkDispatched(pool, [{ id: job!, attempt: claimed!.attempt }]);
+    expect(await dispatchedAt()).not.toBeNull();
+    await unmarkDispatched(pool, [{ id: job!, attempt: 2 }]);
+    expect(await dispatchedAt()).toBeNull();
   });
 
   it('claims nothing for a deposed leader', async () => {

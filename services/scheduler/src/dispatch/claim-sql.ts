@@ -232,3 +232,18 @@ export async function claim(db: Pool | PoolClient, lease: Lease, opts: ClaimOpti
     jobs: claimed.map((r) => ({ id: r.id!, workspaceId: r.workspace_id, attempt: r.attempt, priority: r.priority, queuedAt: r.queued_at, runnableAt: r.runnable_at })),
   };
 }
+
+/**
+ * Returns jobs whose dispatch did not reach a worker (its publish failed, or an express worker
+ * refused it) to the backlog: each only while it is still QUEUED as the attempt that was
+ * dispatched. A job queued again as a later attempt meanwhile, and dispatched again, keeps that
+ * dispatch.
+ */
+export async function unmarkDispatched(pool: Pool, jobs: readonly { readonly id: string; readonly attempt: number }[]): Promise<void> {
+  await pool.query(
+    `UPDATE runner_jobs j SET dispatched_at = NULL, version = j.version + 1, updated_at = now()
+     FROM unnest($1::uuid[], $2::int[]) AS u(id, attempt)
+     WHERE j.id = u.id AND j.attempt = u.attempt AND j.status = 'QUEUED' AND j.dispatched_at IS NOT NULL`,
+    [jobs.map((j) => j.id), jobs.map((j) => j.attempt)],
+  );
+}

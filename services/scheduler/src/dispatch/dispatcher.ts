@@ -47,7 +47,7 @@ import { isLockNotAvailable, releaseAfter, type Pool, type PoolClient } from '@g
 import type { Lease } from '../leadership/lease.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { WorkerRegistry, WorkerView } from '../workers/registry.js';
-import { claim, type ClaimedJob, type FreeWorker } from './claim-sql.js';
+import { claim, type ClaimedJob, type FreeWorker, unmarkDispatched } from './claim-sql.js';
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -79,9 +79,6 @@ interface ExpressPending {
 }
 
 const expressKey = (job: { id: string; attempt: number }) => `${job.id}:${job.attempt}`;
-
-const UNMARK_SQL = `UPDATE runner_jobs SET dispatched_at = NULL
-  WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' AND dispatched_at IS NOT NULL`;
 
 /** The dispatch of a claimed job, ordinary or express. */
 function dispatchOf(job: ClaimedJob, lease: Lease, at: Date): Dispatch {
@@ -398,7 +395,7 @@ export class Dispatcher {
     }
     // Back to the backlog; the next round takes it (in the ordinary lane, or in another worker's express slot).
     metrics.dispatches.inc({ pool: poolName, outcome: 'express_refused' });
-    await this.#opts.pool.query(UNMARK_SQL, [[job.id]]);
+    await unmarkDispatched(this.#opts.pool, [job]);
   }
 
   async #publish(poolName: string, lease: Lease, jobs: readonly ClaimedJob[]): Promise<void> {
@@ -419,7 +416,7 @@ export class Dispatcher {
     metrics.dispatches.inc({ pool: poolName, outcome: 'published' }, jobs.length - failed.length);
     if (failed.length > 0) {
       metrics.dispatches.inc({ pool: poolName, outcome: 'failed' }, failed.length);
-      await this.#opts.pool.query(UNMARK_SQL, [failed.map((j) => j.id)]);
+      await unmarkDispatched(this.#opts.pool, failed);
       this.#opts.logger.warn({ pool: poolName, failed: failed.length }, 'dispatch publishes failed; jobs un-marked');
     }
   }
