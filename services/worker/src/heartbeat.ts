@@ -60,7 +60,7 @@ export function createHeartbeat(opts: HeartbeatOptions): HeartbeatComponent {
       v: 1,
       workerId: opts.workerId,
       pool: opts.pool,
-      slots: opts.slots.total,
+      slots: opts.slots.offered,
       busy: opts.slots.busy,
       jobs: opts.inFlight.jobs(),
       draining: opts.draining(),

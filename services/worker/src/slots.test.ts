@@ -32,4 +32,22 @@ describe('Slots', () => {
     await idle;
     expect(() => s.release()).toThrow();
   });
+
+  it('offers and fills fewer slots while some are withheld, and wakes a waiter when they are given back', async () => {
+    const s = new Slots(3);
+    let changes = 0;
+    s.onChange = () => void (changes += 1);
+    s.reserve(1);
+    s.occupy();
+    s.withhold(2);
+    expect({ offered: s.offered, free: s.free, busy: s.busy }).toEqual({ offered: 1, free: 0, busy: 1 });
+    // More than the total withholds them all; the job held runs on.
+    s.withhold(5);
+    expect({ offered: s.offered, free: s.free, busy: s.busy }).toEqual({ offered: 0, free: 0, busy: 1 });
+    const waiting = s.waitForFree(new AbortController().signal);
+    s.withhold(0);
+    expect(await waiting).toBe(2);
+    s.withhold(-1);
+    expect({ offered: s.offered, changes }).toEqual({ offered: 3, changes: 4 });
+  });
 });

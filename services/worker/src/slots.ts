@@ -1,18 +1,20 @@
 /**
  * The worker's slots: how many jobs it holds (busy), how many it has asked the server for and
- * not received yet (reserved), and how many are free. The dispatch consumer never asks for more
- * than the free slots, so the worker never holds more jobs than its concurrency.
+ * not received yet (reserved), how many it offers (all but those withheld), and how many are
+ * free. The dispatch consumer never asks for more than the free slots, so the worker never
+ * holds more jobs than its concurrency.
  */
 
 /** See the module doc. */
 export class Slots {
   readonly total: number;
+  #withheld = 0;
   #busy = 0;
   #reserved = 0;
   #waiters: (() => void)[] = [];
   #unreserved: (() => void)[] = [];
   #idle: (() => void)[] = [];
-  /** Called whenever the busy count changes. */
+  /** Called whenever the busy count, or the slots offered, change. */
   onChange: (() => void) | undefined;
 
   constructor(total: number) {
@@ -30,9 +32,27 @@ export class Slots {
     return this.#reserved;
   }
 
-  /** Slots neither held nor reserved. */
+  /** Slots offered to the scheduler: the total less those {@link withhold} keeps back. */
+  get offered(): number {
+    return this.total - this.#withheld;
+  }
+
+  /** Offered slots neither held nor reserved. */
   get free(): number {
-    return this.total - this.#busy - this.#reserved;
+    return Math.max(0, this.offered - this.#busy - this.#reserved);
+  }
+
+  /**
+   * Keeps `n` slots (at most all) from being offered or filled, until withheld again with
+   * another number: slots the worker cannot run a job in (its step users are held back).
+   * Jobs held already run on.
+   */
+  withhold(n: number): void {
+    const withheld = Math.min(Math.max(0, n), this.total);
+    if (withheld === this.#withheld) return;
+    this.#withheld = withheld;
+    this.onChange?.();
+    this.#wake();
   }
 
   /** Resolves with the free slots once there is at least one, or 0 when `signal` aborts. */

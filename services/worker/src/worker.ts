@@ -102,6 +102,12 @@ export function createWorker(deps: WorkerDeps): Worker {
   }));
   signals.on('dispatchDropped', (d) => metrics.dispatchDropped(d.reason));
   const users = settings.stepUsers ? new StepUserPool(settings.stepUsers) : undefined;
+  // The range has a user for every slot, and maybe more: once the users held back outnumber the
+  // spare ones, each is a slot the worker cannot fill, and it offers one fewer (see StepUserPool).
+  if (users) {
+    const spare = settings.stepUsers!.count - settings.concurrency - settings.expressSlots;
+    users.onHeldChange = (held) => slots.withhold(held - spare);
+  }
   let bucket: Promise<ObjectStore> | undefined;
   const openBucket = () => {
     bucket ??= new Objm(jetstream(nc)).open(names.buckets.artifacts).catch((err: unknown) => {
@@ -179,6 +185,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     await r.cancel.stop({ timeoutMs: left() });
     await r.writer.stop({ timeoutMs: Math.max(1_000, left()) });
     await r.publisher.close();
+    users?.close();
     if (!idle) throw new StopTimeoutError('worker', timeoutMs);
     logger.info('worker stopped');
   };

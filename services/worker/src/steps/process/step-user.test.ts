@@ -74,10 +74,13 @@ describe.runIf(isRoot)('StepUserPool.sweep (as root)', () => {
   it('holds back a user given back with processes left, and gives it out again once a sweep finds none', async () => {
     const uid = 62_000 + (process.pid % 1_000);
     const pool = new StepUserPool({ first: { uid, gid: uid }, count: 2 });
+    const told: number[] = [];
+    pool.onHeldChange = (held) => void told.push(held);
     const a = pool.acquire();
     const b = pool.acquire();
     pool.release(a, false);
     expect(pool.held).toEqual([uid]);
+    expect(told).toEqual([1]);
     expect(() => pool.acquire()).toThrow(/all 2 users/);
     // Nothing of `a` runs now: the next sweeps find so and give it back, once though two run at
     // the same time (two attempts ending together).
@@ -86,8 +89,24 @@ describe.runIf(isRoot)('StepUserPool.sweep (as root)', () => {
     pool.release(b, true);
     pool.release(b, true);
     expect(pool.held).toEqual([]);
+    expect(told).toEqual([1, 0]);
     expect([pool.acquire(), pool.acquire()]).toEqual([a, b]);
     expect(() => pool.acquire()).toThrow(/all 2 users/);
+  });
+
+  it('sweeps the users it holds back on a timer, though no attempt ends', async () => {
+    const uid = 63_000 + (process.pid % 1_000);
+    const pool = new StepUserPool({ first: { uid, gid: uid }, count: 2 }, { heldSweepMs: 50 });
+    const told: number[] = [];
+    pool.onHeldChange = (held) => void told.push(held);
+    try {
+      pool.release(pool.acquire(), false);
+      // Nothing of it runs: the timer's sweep gives it out again.
+      for (const deadline = Date.now() + 5_000; pool.held.length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      expect({ held: pool.held, told }).toEqual({ held: [], told: [1, 0] });
+    } finally {
+      pool.close();
+    }
   });
 });
 

@@ -62,6 +62,8 @@ export function resolveStepUser(raw: string | undefined, workerUid: number | und
 
 /** Passes of {@link StepUserPool.sweep} at most. */
 const SWEEP_ROUNDS = 5;
+/** How often the users held back are swept while there are any, whether or not attempts end. */
+const HELD_SWEEP_MS = 5_000;
 
 /** Directories every user may write to, where an attempt's user may leave files outside its job directory. */
 const SHARED_TMP = ['/tmp', '/var/tmp', '/dev/shm'];
@@ -101,9 +103,22 @@ export class StepUserPool {
   readonly #free: number[] = [];
   /** Users given back with processes the sweep could not end: no attempt gets them until they are gone. */
   readonly #held = new Set<number>();
+  /** Held users being swept now (out of {@link #held} meanwhile, so that two sweeps never give one out twice). */
+  readonly #sweeping = new Set<number>();
+  /** Sweeps the held users every `heldSweepMs` ({@link HELD_SWEEP_MS}) while there are any. */
+  #heldSweeps: NodeJS.Timeout | undefined;
+  /**
+   * Told how many users are held back whenever that changes: the worker offers that many fewer
+   * slots (the range has a user for every slot, and these are out of it), so that it is not sent
+   * jobs it would give back.
+   */
+  onHeldChange: ((held: number) => void) | undefined;
 
-  constructor(users: StepUsers) {
+  readonly #heldSweepMs: number;
+
+  constructor(users: StepUsers, opts: { heldSweepMs?: number } = {}) {
     this.#users = users;
+    this.#heldSweepMs = opts.heldSweepMs ?? HELD_SWEEP_MS;
     for (let i = 0; i < users.count; i++) this.#free.push(users.first.uid + i);
   }
 
@@ -125,8 +140,22 @@ export class StepUserPool {
    */
   release(user: StepUser, clean = true): void {
     if (this.#users.count === 1) return;
-    if (!clean) this.#held.add(user.uid);
+    if (!clean) this.#hold(user.uid);
     else this.#giveOut(user.uid);
+  }
+
+  /** Holds `uid` back, and sweeps the held users on a timer until none is left. */
+  #hold(uid: number): void {
+    if (this.#held.has(uid)) return;
+    this.#held.add(uid);
+    this.onHeldChange?.(this.#heldCount);
+    this.#heldSweeps ??= setInterval(() => void this.sweepHeld().catch(() => undefined), this.#heldSweepMs).unref();
+  }
+
+  /** Stops sweeping the held users on a timer (the worker stopped). */
+  close(): void {
+    clearInterval(this.#heldSweeps);
+    this.#heldSweeps = undefined;
   }
 
   /** Puts `uid` back among the free users, once: two attempts must never be given one uid. */
@@ -136,7 +165,11 @@ export class StepUserPool {
 
   /** Users held back by {@link release} (for metrics and tests). */
   get held(): readonly number[] {
-    return [...this.#held];
+    return [...this.#held, ...this.#sweeping];
+  }
+
+  get #heldCount(): number {
+    return this.#held.size + this.#sweeping.size;
   }
 
   /**
@@ -168,14 +201,27 @@ export class StepUserPool {
   /**
    * Sweeps the users held back, and gives out again each that has nothing left running. Each is
    * taken out of the held set while its sweep runs, so that sweeps at the same time never give
-   * one out twice.
+   * one out twice. Runs after every attempt's sweep, and on a timer while users are held (a
+   * worker whose every slot is withheld ends no attempt).
    */
   async sweepHeld(): Promise<void> {
     for (const uid of [...this.#held]) {
       if (!this.#held.delete(uid)) continue;
-      if (await this.#sweepOnce({ uid, gid: uid })) this.#giveOut(uid);
-      else this.#held.add(uid);
+      this.#sweeping.add(uid);
+      let gone = false;
+      try {
+        gone = await this.#sweepOnce({ uid, gid: uid });
+      } finally {
+        this.#sweeping.delete(uid);
+      }
+      if (!gone) {
+        this.#held.add(uid);
+        continue;
+      }
+      this.#giveOut(uid);
+      this.onHeldChange?.(this.#heldCount);
     }
+    if (this.#heldCount === 0) this.close();
   }
 
   async #sweepOnce(user: StepUser): Promise<boolean> {
