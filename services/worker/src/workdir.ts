@@ -214,16 +214,24 @@ export function attemptDir(root: string, jobId: string, attempt: number, owner?:
     async remove() {
       if (!created) return;
       await created.catch(() => undefined);
-      try {
-        await rm(base, { recursive: true, force: true, maxRetries: 2 });
-      } catch (err) {
-        // A directory a job made read-only (`go mod download` does) keeps its entries from a
-        // worker that is not root: made writable again, the tree can go.
-        if (process.getuid?.() === 0) throw err;
-        await writableTree(base);
-        await rm(base, { recursive: true, force: true, maxRetries: 2 });
-      }
+      await removeAttemptTree(base);
     },
   };
   return dir;
+}
+
+/** The name of attempt directories under a work root: `<jobId>.<attempt>`. */
+export const ATTEMPT_DIR_NAME = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d+)$/;
+
+/** Removes an attempt's directory `base` and everything in it. */
+export async function removeAttemptTree(base: string): Promise<void> {
+  try {
+    await rm(base, { recursive: true, force: true, maxRetries: 2 });
+  } catch (err) {
+    // A directory a job made read-only (`go mod download` does) keeps its entries from a
+    // worker that is not root: made writable again, the tree can go.
+    if (process.getuid?.() === 0) throw err;
+    await writableTree(base);
+    await rm(base, { recursive: true, force: true, maxRetries: 2 });
+  }
 }

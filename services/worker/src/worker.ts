@@ -30,6 +30,7 @@ import { createWorkerMetrics } from './metrics.js';
 import type { WorkerSettings } from './settings.js';
 import { WorkerSignals } from './signals.js';
 import { Slots } from './slots.js';
+import { STALE_DIR_SWEEP_MS, sweepStaleJobDirs } from './stale-dirs.js';
 import { openAiCompatibleProvider } from './steps/ai/openai-compatible.js';
 import type { AiProviderFactory } from './steps/ai/provider.js';
 import { builtinStepTypes } from './steps/builtin.js';
@@ -74,6 +75,8 @@ interface Running {
   readonly express: Component | undefined;
   readonly heartbeat: HeartbeatComponent;
   readonly cancel: Component;
+  /** The sweeps of the work root for directories left behind (see stale-dirs.ts). */
+  readonly dirSweeps: NodeJS.Timeout;
 }
 
 async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
@@ -162,7 +165,12 @@ export function createWorker(deps: WorkerDeps): Worker {
       await publisher.close();
       throw err;
     }
-    running = { writer, publisher, consumer, express, heartbeat, cancel };
+    const sweepDirs = () =>
+      sweepStaleJobDirs({ root: settings.workDir, pool: deps.pool, holds: (jobId, attempt) => inFlight.get(jobId, attempt) !== undefined, logger })
+        .catch((err: unknown) => logger.warn({ err }, 'could not sweep the work root for job directories left behind'));
+    void sweepDirs();
+    const dirSweeps = setInterval(() => void sweepDirs(), STALE_DIR_SWEEP_MS).unref();
+    running = { writer, publisher, consumer, express, heartbeat, cancel, dirSweeps };
     logger.info({ pool: settings.pool, concurrency: settings.concurrency, expressSlots: settings.expressSlots, stepTypes: registry.types() }, 'worker started');
   };
 
@@ -170,6 +178,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(0, deadline - Date.now());
     draining = true;
+    clearInterval(r.dirSweeps);
     r.heartbeat.beat();
     await r.express?.stop({ timeoutMs: left() });
     await r.consumer.stop({ timeoutMs: left() });
