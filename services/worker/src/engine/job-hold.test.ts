@@ -114,6 +114,22 @@ describe('JobHold', () => {
     expect(replay!.events.map((e) => e.id)).toEqual(ids);
   });
 
+  it('fences a replayed step write that finds the attempt moved on since it landed: the attempt must not run on', async () => {
+    // The write landed, its answer was lost; meanwhile the scheduler queued the job again as attempt 2.
+    const writer = scriptedWriter([unavailable, async () => ({ applied: true, status: 'QUEUED', attempt: 2, events: [] })]);
+    let fenced = 0;
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => (fenced += 1), logger: () => logger });
+    hold.add(W.stepStarted(holder, { ...step, id: 's2' }));
+    expect(await hold.flush()).toBe(false);
+    expect({ fenced, replays: writer.sent.map((w) => w.replay) }).toEqual({ fenced: 1, replays: [undefined, true] });
+    // A replay that finds the attempt still running goes on.
+    const still = scriptedWriter([unavailable, async () => ({ applied: true, status: 'RUNNING', attempt: 1, events: [] })]);
+    const running = new JobHold({ writer: still, jobId: 'j', holder, onFenced: () => (fenced += 1), logger: () => logger });
+    running.add(W.stepStarted(holder, { ...step, id: 's2' }));
+    expect(await running.flush()).toBe(true);
+    expect(fenced).toBe(1);
+  });
+
   it('gives up on other errors and on a long outage', async () => {
     const writer = scriptedWriter([async () => {
       throw new GantryError('INTERNAL');

@@ -191,7 +191,11 @@ export class JobHold {
         await delay(Math.min(5_000, 100 * 2 ** tries));
         continue;
       }
-      if (result.applied || (tries > 0 && write.events.length === 0 && landed(write, result))) return result;
+      // A replay (`tries > 0`, with events) is answered with the job as it is now: one that
+      // landed before the attempt was superseded (queued again, ended by the scheduler) must
+      // not let a write that keeps the attempt running carry on as if it still held the job.
+      const movedOn = tries > 0 && write.to === undefined && !landed(write, result);
+      if ((result.applied && !movedOn) || (tries > 0 && write.events.length === 0 && landed(write, result))) return result;
       this.#fence(result);
       return undefined;
     }
