@@ -294,6 +294,28 @@ describe('cancel, retry and approve commands', () => {
     expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested', 'job.cancel_requested']);
   });
 
+  it('apply a cancel once, though it arrives again after a retry queued the job it cancelled at its gate', async () => {
+    const spec = jobSpec({ steps: [{ name: 'gate', phase: 'VALIDATION', type: 'GATE', spec: { kind: 'approval' } }] });
+    const [gated] = await createJobs(h.pool, workspaceId, 1, { spec });
+    await h.pool.query(`UPDATE runner_jobs SET status = 'WAITING', attempt = 1 WHERE id = $1`, [gated!.id]);
+    await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [gated!.id]);
+    const cancel = { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: gated!.id, reason: 'once' };
+    await publishCommand(h.ns, 'cancel', cancel, { [Headers.token]: token });
+    await waitFor(async () => (await status(gated!.id))?.status === 'CANCELLED');
+    await publishCommand(h.ns, 'retry', { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: gated!.id }, { [Headers.token]: token });
+    await waitFor(async () => (await status(gated!.id))?.status === 'QUEUED');
+    // The cancel again, as a redelivery after a pass whose answer was lost brings it.
+    const again = natsHeaders();
+    again.set(Headers.token, token);
+    await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('cancel'), JSON.stringify(cancel), { msgID: `${cancel.id}:again`, headers: again });
+    await waitFor(async () => {
+      const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    }, 10_000, 'the repeated cancel handled');
+    expect(await status(gated!.id)).toEqual({ status: 'QUEUED', attempt: 2 });
+    expect((await eventTypes(gated!.id)).filter((t) => t === 'job.cancelled')).toHaveLength(1);
+  });
+
   it('handle a retry and then a cancel of the same job in one pass in their order: the job ends cancelled', async () => {
     const [blocker, target] = await createJobs(h.pool, workspaceId, 2);
     await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);

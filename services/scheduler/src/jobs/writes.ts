@@ -141,9 +141,19 @@ export function requestCancel(job: JobState, reason: string | null, actor: strin
     attempt: job.attempt,
     expect: ['RUNNING'],
     set: { cancelRequestedAt: 'now' },
-    events: [{ id: derivedUuid('job.cancel_requested', commandId, job.id, job.attempt), type: 'job.cancel_requested', actor, payload: { reason } }],
+    events: [{ id: commandEventId(commandId, job.id), type: 'job.cancel_requested', actor, payload: { reason } }],
     replay: true,
   };
+}
+
+/**
+ * The id of the first event a command's write records: named after the command and its job
+ * alone, not after the event or the attempt, so that the same command delivered again finds it
+ * whatever it would do now (a cancel that cancelled a parked job, delivered again after a retry
+ * queued it: its write would now start with `job.cancelled`, not with the gate's `step.skipped`).
+ */
+function commandEventId(commandId: string, jobId: string): string {
+  return derivedUuid('command', commandId, jobId);
 }
 
 /**
@@ -155,5 +165,5 @@ export function requestCancel(job: JobState, reason: string | null, actor: strin
 export function once(write: JobWrite, commandId: string): JobWrite {
   const [first, ...rest] = write.events;
   if (!first) return write;
-  return { ...write, events: [{ ...first, id: derivedUuid(first.type, commandId, write.jobId) }, ...rest], replay: true };
+  return { ...write, events: [{ ...first, id: commandEventId(commandId, write.jobId) }, ...rest], replay: true };
 }
