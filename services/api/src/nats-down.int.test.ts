@@ -77,6 +77,21 @@ describe('with NATS down', () => {
     expect((await api.pool.query('SELECT status FROM runner_jobs WHERE id = $1', [id])).rows[0].status).toBe('FAILED');
   });
 
+  it('answers 503 to an artifact download, which only the object store can serve: not a 500, nor a 404', async () => {
+    const res = await api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs: [job] } });
+    const id = BatchResult.parse(res.body).jobs[0]!.id;
+    await writer.write(queue(id));
+    await writer.write(start(id));
+    await writer.write({
+      jobId: id, attempt: 1, expect: ['RUNNING'],
+      events: [{ type: 'artifact.created', actor: 'worker:test', payload: { name: 'out.bin', bucket: namesOf(namespace).buckets.artifacts, key: `${ws.id}/${id}/out.bin`, size: 3, sha256: '0'.repeat(64), contentType: 'application/octet-stream' } }],
+    });
+    const download = await api.call('GET', `/runner-jobs/${id}/artifacts/out.bin`, { token: ws.reader });
+    expect(download.status).toBe(503);
+    expect(download.body).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(download.headers.get('retry-after')).toBe('1');
+  });
+
   it('reports itself not ready', async () => {
     const ready = await api.call('GET', '/readyz');
     expect(ready.status).toBe(503);

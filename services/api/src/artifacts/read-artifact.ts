@@ -7,7 +7,7 @@
  * Single filter subject, so it runs on NATS 2.9.
  */
 import { randomUUID } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { type EventPayload, GantryError } from '@gantry/contracts';
 import type { Queryable } from '../jobs/read.js';
 
@@ -60,7 +60,12 @@ function metaSubject(bucket: string, key: string): string {
  */
 export async function* readArtifact(js: JetStreamClient, jsm: JetStreamManager, artifact: ArtifactRecord): AsyncGenerator<Uint8Array> {
   const stream = `OBJ_${artifact.bucket}`;
-  const stored = await jsm.streams.getMessage(stream, { last_by_subj: metaSubject(artifact.bucket, artifact.key) }).catch(() => null);
+  const stored = await jsm.streams.getMessage(stream, { last_by_subj: metaSubject(artifact.bucket, artifact.key) }).catch((err: unknown) => {
+    // Not stored (the object, or its whole bucket, is gone) is a 404; NATS that cannot answer
+    // now (a timeout, a leader election) is not: the artifact may well be there.
+    if (err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.NoMessageFound || err.code === JetStreamApiCodes.StreamNotFound)) return null;
+    throw unavailable(artifact, err);
+  });
   if (!stored) throw new GantryError('NOT_FOUND', `artifact ${artifact.name} is no longer stored`);
   const meta = stored.json<ObjectMeta>();
   if (meta.deleted) throw new GantryError('NOT_FOUND', `artifact ${artifact.name} is no longer stored`);
@@ -76,13 +81,15 @@ export async function* readArtifact(js: JetStreamClient, jsm: JetStreamManager, 
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.All,
     inactive_threshold: 30_000_000_000,
+  }).catch((err: unknown) => {
+    throw unavailable(artifact, err);
   });
   try {
     const consumer = await js.consumers.get(stream, name);
     // One chunk per pull: nothing is left mid-iteration when the reader stops early.
     for (let received = 0; received < meta.chunks; received++) {
       const msg = await consumer.next({ expires: 5_000 });
-      if (!msg) throw new Error(`artifact ${artifact.name}: chunk ${received + 1} of ${meta.chunks} did not arrive`);
+      if (!msg) throw new GantryError('UNAVAILABLE', `artifact ${artifact.name}: chunk ${received + 1} of ${meta.chunks} did not arrive; retry later`);
       yield msg.data;
     }
   } finally {
@@ -91,4 +98,10 @@ export async function* readArtifact(js: JetStreamClient, jsm: JetStreamManager, 
     // inactivity threshold removes it should the delete not arrive.
     void jsm.consumers.delete(stream, name).catch(() => undefined);
   }
+}
+
+/** The object store could not be read now: a 503 to retry, not a 404 or a 500. */
+function unavailable(artifact: ArtifactRecord, cause: unknown): GantryError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new GantryError('UNAVAILABLE', `artifact ${artifact.name} cannot be read from the object store now (${reason}); retry later`, { cause });
 }

@@ -9,7 +9,7 @@
  * Each change is a JobWrite guarded by the attempt and status the API read; when the job moved
  * in between, the write is refused and the decision is taken again from a fresh read.
  */
-import { GantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
+import { GantryError, isGantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
 import { type JobWrite, skippingWaitingGate, waitingGateSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
@@ -106,7 +106,8 @@ export async function cancelJob(deps: ApiDeps, jobId: string, who: Canceller): P
     }
     return 'cancelled';
   }
-  throw new GantryError('INVALID_TRANSITION', `job ${jobId} kept changing while it was being cancelled; retry`);
+  // Contention, not a finished job: a 503 to retry, not a 409 to give up on.
+  throw new GantryError('UNAVAILABLE', `job ${jobId} kept changing while it was being cancelled; retry`);
 }
 
 /** What a bulk cancel did. */
@@ -172,15 +173,35 @@ async function cancelEach(deps: ApiDeps, jobs: readonly Target[], who: Canceller
     const write = cancelWrite(job, who);
     if (write) pending.push({ job, write });
   }
-  const results = await deps.writer.writeMany(pending.map((p) => p.write));
+  // Each write on its own: the writer commits them in several transactions, and one that fails
+  // (PostgreSQL gone) does not undo the others. Those are counted, and their workers told.
+  const results = await Promise.allSettled(pending.map((p) => deps.writer.write(p.write)));
   const moved: string[] = [];
-  results.forEach((result, i) => {
+  let failure: unknown;
+  results.forEach((settled, i) => {
     const { job } = pending[i]!;
-    if (!result.applied) moved.push(job.id);
+    if (settled.status === 'rejected') failure ??= settled.reason;
+    else if (!settled.value.applied) moved.push(job.id);
     else if (job.status === JobStatus.RUNNING) {
       counts.cancelRequested += 1;
       signal(deps, job, who);
     } else counts.cancelled += 1;
   });
+  if (failure !== undefined) throw new BulkCancelStopped(counts, failure);
   return moved;
+}
+
+/**
+ * A bulk cancel that could not finish: what it did stands (each job's cancel is a write of its
+ * own), and the answer says how much that was. Repeating the request cancels the rest.
+ */
+export class BulkCancelStopped extends GantryError {
+  constructor(counts: BulkCancelCounts, cause: unknown) {
+    const code = isGantryError(cause) ? cause.code : 'UNAVAILABLE';
+    super(
+      code,
+      `the bulk cancel stopped after cancelling ${counts.cancelled} jobs and requesting the cancel of ${counts.cancelRequested} running ones: ${cause instanceof Error ? cause.message : String(cause)}; repeat the request to cancel the rest`,
+      { cause },
+    );
+  }
 }

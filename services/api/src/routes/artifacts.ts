@@ -49,7 +49,9 @@ export const getArtifactRoute = defineRoute({
       return { job: row, artifact: (await artifactsOf(db, row.id)).find((a) => a.name === ctx.params.name) };
     });
     if (!artifact) throw new GantryError('NOT_FOUND', `job ${job.id} has no artifact ${ctx.params.name}`);
-    const jsm = await jetstreamManager(ctx.deps.nc);
+    const jsm = await jetstreamManager(ctx.deps.nc).catch((cause: unknown) => {
+      throw new GantryError('UNAVAILABLE', `JetStream cannot be reached now (${cause instanceof Error ? cause.message : String(cause)}); retry later`, { cause });
+    });
     const chunks = readArtifact(ctx.deps.js, jsm, artifact);
     // Read the first chunk before answering, so that a missing object is a 404, not a cut-off 200.
     const first = await chunks.next();

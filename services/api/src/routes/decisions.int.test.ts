@@ -53,9 +53,12 @@ describe('POST /runner-jobs/:id/retry', () => {
     expect((await commands('retry')).filter((m) => m.header(Headers.msgId) === accepted.commandId)).toHaveLength(1);
   });
 
-  it('publishes a retry command for a CANCELLED job', async () => {
+  it('publishes a retry command for a CANCELLED job, with no body or an empty one, and refuses unknown fields', async () => {
     const { id } = await submit(simple);
     await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
+    const unknown = await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer, body: { bogus: 1 } });
+    expect(unknown.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer, body: {} })).status).toBe(202);
     const res = await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer });
     expect(res.status).toBe(202);
   });

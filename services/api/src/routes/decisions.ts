@@ -15,7 +15,7 @@ import { bearerToken } from '../auth/authenticator.js';
 import { publishCommand } from '../commands.js';
 import { defineRoute } from '../http/route.js';
 import { getJobRow, type Queryable } from '../jobs/read.js';
-import { CommandAccepted, DecisionRequest, JobParams, StepParams } from '../schemas.js';
+import { CommandAccepted, DecisionRequest, JobParams, RetryRequest, StepParams } from '../schemas.js';
 
 const RETRYABLE: readonly JobStatus[] = [JobStatus.FAILED, JobStatus.CANCELLED];
 
@@ -26,6 +26,8 @@ export const retryJobRoute = defineRoute({
   description: 'Asks the scheduler for a new attempt with a fresh retry budget. Other statuses answer 409.',
   scope: 'jobs:write',
   params: JobParams,
+  body: RetryRequest,
+  bodyOptional: true,
   responses: { 202: { description: 'The retry command was accepted.', schema: CommandAccepted } },
   errors: [409, 503],
   async handler(ctx) {

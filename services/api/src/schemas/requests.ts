@@ -120,6 +120,9 @@ export const CancelRequest = z
   .strictObject({ reason: storableString(Limits.maxReasonLength).optional() })
   .meta({ id: 'CancelRequest' });
 
+/** `POST /runner-jobs/:id/retry`: no fields; a body, if any, is an empty object. */
+export const RetryRequest = z.strictObject({}).meta({ id: 'RetryRequest' });
+
 /** `POST /runner-jobs/:id/steps/:stepId/approve|reject`. */
 export const DecisionRequest = z
   .strictObject({ comment: storableString(Limits.maxReasonLength).optional() })

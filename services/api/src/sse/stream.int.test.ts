@@ -171,6 +171,9 @@ describe('GET /runner-jobs/:id/events/stream', () => {
     const done = await stream(id, { 'last-event-id': '2' });
     expect(done.status).toBe(204);
     expect(await done.next()).toBeNull();
+    // A cursor beyond its last event is refused as for a running job: a 204 would say it saw them all.
+    const beyond = await api.call('GET', `/runner-jobs/${id}/events/stream?after=999`, { token: ws.reader });
+    expect(beyond.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'after' }], detail: expect.stringMatching(/beyond the job's last event \(2\)/) });
     const replay = await stream(id);
     expect(sequences((await replay.until(() => false)).seen)).toEqual([1, 2]);
   });

@@ -192,12 +192,9 @@ async function serveInSlot(
     await live?.close();
     throw err;
   }
-  if (first.length === 0 && isTerminalJobStatus(job.status)) {
-    await live?.close();
-    return { status: 204 };
-  }
   // A cursor beyond the job's last event names nothing this job sent: every event would fall
-  // below it, and the stream would never end.
+  // below it, and the stream would never end. Checked before an ended job's 204 too, which
+  // would tell the client it has seen every event.
   if (first.length === 0 && after > 0) {
     const last = await tenantRead(deps.pool, job.workspace_id, (db) => lastSequence(db, job.id)).catch(async (err: unknown) => {
       await live?.close();
@@ -207,6 +204,10 @@ async function serveInSlot(
       await live?.close();
       throw new GantryError('VALIDATION_FAILED', `${from} ${after} is beyond the job's last event (${last})`, { issues: [{ path: from, message: `must be at most ${last}` }] });
     }
+  }
+  if (first.length === 0 && isTerminalJobStatus(job.status)) {
+    await live?.close();
+    return { status: 204 };
   }
 
   reply.hijack();
