@@ -299,6 +299,19 @@ describe('a replayed write (its first answer was lost)', () => {
     expect({ events: await eventsOf(jobs[0]!.id), row: await jobRow(jobs[0]!.id) }).toEqual(before);
   });
 
+  it('is answered with the events stored the first time, not with its own, which may have changed since', async () => {
+    const jobs = await createJobs(pool, workspaceId, 1);
+    await apply([start(jobs[0]!.id, 1)]);
+    const write = stepDone(jobs[0]!);
+    const [first] = await apply([write]);
+    // Built again from the job as it is now (as a scheduler's command write is): the same first
+    // event id, another payload, one event fewer.
+    const rebuilt: JobWrite = { ...write, replay: true, events: [{ ...write.events[0]!, payload: { durationMs: 99 } }] };
+    const [again] = await apply([rebuilt]);
+    expect(again).toEqual(first);
+    expect(again!.events.map((e) => [e.type, e.payload])).toEqual([['step.completed', { durationMs: 3 }], ['step.started', { name: 'b', phase: 'EXECUTION', type: 'NOOP' }]]);
+  });
+
   it('is answered as applied when it was the move that ended the job', async () => {
     const [job] = await createJobs(pool, workspaceId);
     await apply([start(job!.id, 1)]);

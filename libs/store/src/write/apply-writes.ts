@@ -22,8 +22,9 @@
  * stored committed the first time: `done` finds that event among its job's (by the primary
  * key's prefix, never a scan of `job_events`, whose size the planner cannot weigh against a
  * set-returning function's), and the write is
- * answered as applied with the sequences and time it got then, without passing its guard again
- * or writing anything. Only replays probe the events; other writes never reach that join.
+ * answered as applied with the events it stored then (read back after the statement: the
+ * replay's own may have been built again since), without passing its guard again or writing
+ * anything. Only replays probe the events; other writes never reach that join.
  * `done` reads from the statement's snapshot, taken before its locks: a replay sent while its
  * first try was still committing (the connection lost mid-commit) waits for that try's lock,
  * then finds the guard moved by it and its event not yet visible. So a refused replay is asked
@@ -353,7 +354,38 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     return { applied: true, status: r.status, attempt: r.attempt, events: stored, ...(r.job === null ? {} : { job: r.job }) };
   });
   if (bulkEvents) await copyEvents(db as PoolClient, results.flatMap((r, i) => (byIndex.get(i)?.replayed ? [] : r.events)));
+  const replayed = writes.flatMap((w, i) => (byIndex.get(i)?.replayed ? [{ i, jobId: w.jobId, base: byIndex.get(i)!.base! }] : []));
+  if (replayed.length > 0) {
+    const stored = await storedEvents(db, replayed);
+    for (const r of replayed) results[r.i] = { ...results[r.i]!, events: stored.get(r.i) ?? [] };
+  }
   return results;
+}
+
+/**
+ * The events replayed writes stored the first time, read back: a replay is answered with what is
+ * stored, never with its own input rebuilt, which may differ (a scheduler's command write is
+ * built from the job as it is now, and may even hold other events). Those of one write are the
+ * run from its first event on that its transaction appended (the same `created_at`).
+ */
+async function storedEvents(db: Queryable, replayed: readonly { i: number; jobId: string; base: number }[]): Promise<Map<number, JobEvent[]>> {
+  const { rows } = await db.query<{ i: number; job_id: string; sequence: number; id: string; step_id: string | null; workspace_id: string; type: string; actor: string; attempt: number; payload: unknown; created_at: Date }>({
+    text: `SELECT r.i, e.job_id, e.sequence, e.id, e.step_id, e.workspace_id, e.type, e.actor, e.attempt, e.payload, e.created_at
+     FROM unnest($1::int[], $2::uuid[], $3::int[]) AS r(i, job_id, base)
+     JOIN job_events f ON f.job_id = r.job_id AND f.sequence = r.base + 1
+     JOIN job_events e ON e.job_id = r.job_id AND e.sequence > r.base AND e.created_at = f.created_at
+     ORDER BY r.i, e.sequence`,
+    values: [replayed.map((r) => r.i), replayed.map((r) => r.jobId), replayed.map((r) => r.base)],
+  });
+  const byWrite = new Map<number, JobEvent[]>();
+  for (const e of rows) {
+    const event = {
+      v: CURRENT_EVENT_VERSION, id: e.id, jobId: e.job_id, workspaceId: e.workspace_id, stepId: e.step_id, sequence: e.sequence,
+      attempt: e.attempt, actor: e.actor, at: e.created_at.toISOString(), type: e.type, payload: e.payload,
+    } as JobEvent;
+    byWrite.set(e.i, [...(byWrite.get(e.i) ?? []), event]);
+  }
+  return byWrite;
 }
 
 /** Options of {@link applyWrites}. */
