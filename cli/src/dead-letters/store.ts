@@ -110,12 +110,10 @@ export async function getDeadLetter(ctx: DeadLetterContext, seq: number): Promis
 export async function listDeadLetters(ctx: DeadLetterContext, limit: number, workspaceId?: string): Promise<DeadLetter[]> {
   const found: DeadLetter[] = [];
   for (let seq = 1; found.length < limit; ) {
-    // The stream API's typings name only `seq` and `last_by_subj`; its server takes `next_by_subj` too.
+    // `streams.getMessage` is typed for `seq` or `last_by_subj` alone (the direct get's request
+    // type has `next_by_subj`); the server's stream API takes it too. None left: null.
     const query: NextMsgRequest & SeqMsgRequest = { seq, next_by_subj: ctx.names.subjects.deadLettersAll };
-    const msg = await ctx.jsm.streams.getMessage(ctx.names.streams.deadLetters, query).catch((err: unknown) => {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return null;
-      throw err;
-    });
+    const msg = await ctx.jsm.streams.getMessage(ctx.names.streams.deadLetters, query);
     if (!msg) break;
     const letter = toDeadLetter(msg, ctx.names);
     if (workspaceId === undefined || letter.workspaceId === workspaceId) found.push(letter);

@@ -54,7 +54,8 @@ class CheckTimeoutError extends Error {
   override readonly name = 'CheckTimeoutError';
 }
 
-function messageOf(err: unknown): string {
+/** The message of anything thrown: an Error's message, anything else as a string. */
+export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -114,6 +114,8 @@ export {
   HealthPaths,
   /** Time a readiness check may take when it does not say. */
   DEFAULT_CHECK_TIMEOUT_MS,
+  /** The message of anything thrown: an Error's message, anything else as a string. */
+  messageOf,
 } from './health.js';
 export type {
   /** A named readiness check with a timeout. */

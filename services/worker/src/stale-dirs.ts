@@ -68,3 +68,29 @@ export async function sweepStaleJobDirs(opts: {
   if (removed > 0) opts.logger.info({ removed }, 'removed job directories of attempts that are over');
   return removed;
 }
+
+/**
+ * The sweeps of one running worker: one at once, when it starts and every
+ * {@link STALE_DIR_SWEEP_MS} after (a tick while one still runs is skipped), until
+ * {@link stop}, which resolves once the one running has ended (it uses the worker's pool).
+ */
+export class StaleDirSweeps {
+  readonly #timer: NodeJS.Timeout;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: Parameters<typeof sweepStaleJobDirs>[0]) {
+    const sweep = () => {
+      this.#running ??= sweepStaleJobDirs(opts)
+        .then(() => undefined, (err: unknown) => opts.logger.warn({ err }, 'could not sweep the work root for job directories left behind'))
+        .finally(() => (this.#running = undefined));
+    };
+    sweep();
+    this.#timer = setInterval(sweep, STALE_DIR_SWEEP_MS).unref();
+  }
+
+  /** Stops the timer; resolves once the sweep running, if any, has ended. */
+  stop(): Promise<void> {
+    clearInterval(this.#timer);
+    return this.#running ?? Promise.resolve();
+  }
+}

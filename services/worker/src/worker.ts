@@ -30,7 +30,7 @@ import { createWorkerMetrics } from './metrics.js';
 import type { WorkerSettings } from './settings.js';
 import { WorkerSignals } from './signals.js';
 import { Slots } from './slots.js';
-import { STALE_DIR_SWEEP_MS, sweepStaleJobDirs } from './stale-dirs.js';
+import { StaleDirSweeps } from './stale-dirs.js';
 import { openAiCompatibleProvider } from './steps/ai/openai-compatible.js';
 import type { AiProviderFactory } from './steps/ai/provider.js';
 import { builtinStepTypes } from './steps/builtin.js';
@@ -76,7 +76,7 @@ interface Running {
   readonly heartbeat: HeartbeatComponent;
   readonly cancel: Component;
   /** The sweeps of the work root for directories left behind (see stale-dirs.ts). */
-  readonly dirSweeps: NodeJS.Timeout;
+  readonly dirSweeps: StaleDirSweeps;
 }
 
 async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
@@ -109,7 +109,11 @@ export function createWorker(deps: WorkerDeps): Worker {
   // spare ones, each is a slot the worker cannot fill, and it offers one fewer (see StepUserPool).
   if (users) {
     const spare = settings.stepUsers!.count - settings.concurrency - settings.expressSlots;
-    users.onHeldChange = (held) => slots.withhold(held - spare);
+    users.onHeldChange = (held) => {
+      // Ordinary slots first; past them all, express slots too.
+      slots.withhold(held - spare);
+      expressSlots?.withhold(held - spare - slots.total);
+    };
   }
   let bucket: Promise<ObjectStore> | undefined;
   const openBucket = () => {
@@ -165,11 +169,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       await publisher.close();
       throw err;
     }
-    const sweepDirs = () =>
-      sweepStaleJobDirs({ root: settings.workDir, pool: deps.pool, holds: (jobId, attempt) => inFlight.get(jobId, attempt) !== undefined, logger })
-        .catch((err: unknown) => logger.warn({ err }, 'could not sweep the work root for job directories left behind'));
-    void sweepDirs();
-    const dirSweeps = setInterval(() => void sweepDirs(), STALE_DIR_SWEEP_MS).unref();
+    const dirSweeps = new StaleDirSweeps({ root: settings.workDir, pool: deps.pool, holds: (jobId, attempt) => inFlight.get(jobId, attempt) !== undefined, logger });
     running = { writer, publisher, consumer, express, heartbeat, cancel, dirSweeps };
     logger.info({ pool: settings.pool, concurrency: settings.concurrency, expressSlots: settings.expressSlots, stepTypes: registry.types() }, 'worker started');
   };
@@ -178,7 +178,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(0, deadline - Date.now());
     draining = true;
-    clearInterval(r.dirSweeps);
+    const sweptDirs = r.dirSweeps.stop();
     r.heartbeat.beat();
     await r.express?.stop({ timeoutMs: left() });
     await r.consumer.stop({ timeoutMs: left() });
@@ -194,6 +194,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     await r.cancel.stop({ timeoutMs: left() });
     await r.writer.stop({ timeoutMs: Math.max(1_000, left()) });
     await r.publisher.close();
+    await settlesWithin(sweptDirs, left());
     users?.close();
     if (!idle) throw new StopTimeoutError('worker', timeoutMs);
     logger.info('worker stopped');

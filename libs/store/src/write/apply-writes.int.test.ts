@@ -306,7 +306,8 @@ describe('a replayed write (its first answer was lost)', () => {
     const [first] = await apply([write]);
     // Built again from the job as it is now (as a scheduler's command write is): the same first
     // event id, another payload, one event fewer.
-    const rebuilt: JobWrite = { ...write, replay: true, events: [{ ...write.events[0]!, payload: { durationMs: 99 } }] };
+    const completed = write.events[0]!;
+    const rebuilt: JobWrite = { ...write, replay: true, events: [{ id: completed.id!, type: 'step.completed', stepId: completed.stepId!, actor: completed.actor, attempt: 1, payload: { durationMs: 99 } }] };
     const [again] = await apply([rebuilt]);
     expect(again).toEqual(first);
     expect(again!.events.map((e) => [e.type, e.payload])).toEqual([['step.completed', { durationMs: 3 }], ['step.started', { name: 'b', phase: 'EXECUTION', type: 'NOOP' }]]);

@@ -366,7 +366,9 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
  * The events replayed writes stored the first time, read back: a replay is answered with what is
  * stored, never with its own input rebuilt, which may differ (a scheduler's command write is
  * built from the job as it is now, and may even hold other events). Those of one write are the
- * run from its first event on that its transaction appended (the same `created_at`).
+ * run from its first event up to the first event of another transaction (another
+ * `created_at`): a read of the write's own events and one more, however many followed.
+ * (Two writes of one job in one caller's transaction would read as one run.)
  */
 async function storedEvents(db: Queryable, replayed: readonly { i: number; jobId: string; base: number }[]): Promise<Map<number, JobEvent[]>> {
   const { rows } = await db.query<{ i: number; job_id: string; sequence: number; id: string; step_id: string | null; workspace_id: string; type: string; actor: string; attempt: number; payload: unknown; created_at: Date }>({
@@ -374,6 +376,9 @@ async function storedEvents(db: Queryable, replayed: readonly { i: number; jobId
      FROM unnest($1::int[], $2::uuid[], $3::int[]) AS r(i, job_id, base)
      JOIN job_events f ON f.job_id = r.job_id AND f.sequence = r.base + 1
      JOIN job_events e ON e.job_id = r.job_id AND e.sequence > r.base AND e.created_at = f.created_at
+       AND e.sequence < COALESCE((
+         SELECT g.sequence FROM job_events g WHERE g.job_id = r.job_id AND g.sequence > r.base AND g.created_at <> f.created_at
+         ORDER BY g.sequence LIMIT 1), 2147483647)
      ORDER BY r.i, e.sequence`,
     values: [replayed.map((r) => r.i), replayed.map((r) => r.jobId), replayed.map((r) => r.base)],
   });

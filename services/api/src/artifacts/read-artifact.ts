@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { type EventPayload, GantryError } from '@gantry/contracts';
+import { messageOf } from '@gantry/runtime';
 import type { Queryable } from '../jobs/read.js';
 
 /** A stored artifact of a job. */
@@ -61,9 +62,9 @@ function metaSubject(bucket: string, key: string): string {
 export async function* readArtifact(js: JetStreamClient, jsm: JetStreamManager, artifact: ArtifactRecord): AsyncGenerator<Uint8Array> {
   const stream = `OBJ_${artifact.bucket}`;
   const stored = await jsm.streams.getMessage(stream, { last_by_subj: metaSubject(artifact.bucket, artifact.key) }).catch((err: unknown) => {
-    // Not stored (the object, or its whole bucket, is gone) is a 404; NATS that cannot answer
-    // now (a timeout, a leader election) is not: the artifact may well be there.
-    if (err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.NoMessageFound || err.code === JetStreamApiCodes.StreamNotFound)) return null;
+    // A message not stored resolves null; a bucket that is gone throws, and is a 404 too. NATS
+    // that cannot answer now (a timeout, a leader election) is not: the artifact may well be there.
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return null;
     throw unavailable(artifact, err);
   });
   if (!stored) throw new GantryError('NOT_FOUND', `artifact ${artifact.name} is no longer stored`);
@@ -101,7 +102,6 @@ export async function* readArtifact(js: JetStreamClient, jsm: JetStreamManager, 
 }
 
 /** The object store could not be read now: a 503 to retry, not a 404 or a 500. */
-function unavailable(artifact: ArtifactRecord, cause: unknown): GantryError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new GantryError('UNAVAILABLE', `artifact ${artifact.name} cannot be read from the object store now (${reason}); retry later`, { cause });
+export function unavailable(artifact: Pick<ArtifactRecord, 'name'>, cause: unknown): GantryError {
+  return new GantryError('UNAVAILABLE', `artifact ${artifact.name} cannot be read from the object store now (${messageOf(cause)}); retry later`, { cause });
 }

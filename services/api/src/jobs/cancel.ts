@@ -10,6 +10,7 @@
  * in between, the write is refused and the decision is taken again from a fresh read.
  */
 import { GantryError, isGantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
+import { messageOf } from '@gantry/runtime';
 import { type JobWrite, skippingWaitingGate, waitingGateSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
@@ -126,6 +127,17 @@ export interface BulkCancelCounts {
  */
 export async function cancelMatching(deps: ApiDeps, filter: JobFilter, who: Canceller): Promise<BulkCancelCounts> {
   const counts: BulkCancelCounts = { matched: 0, cancelled: 0, cancelRequested: 0 };
+  try {
+    return await cancelPages(deps, filter, who, counts);
+  } catch (err) {
+    // What was cancelled before the failure stands: the answer says how much (a read of the next
+    // page can fail as well as a write).
+    if (err instanceof BulkCancelStopped || counts.cancelled + counts.cancelRequested === 0) throw err;
+    throw new BulkCancelStopped(counts, err);
+  }
+}
+
+async function cancelPages(deps: ApiDeps, filter: JobFilter, who: Canceller, counts: BulkCancelCounts): Promise<BulkCancelCounts> {
   const statuses = filter.status ?? CANCELLABLE_STATUSES;
   let after: { at: string; id: string } | undefined;
   for (;;) {
@@ -197,10 +209,9 @@ async function cancelEach(deps: ApiDeps, jobs: readonly Target[], who: Canceller
  */
 export class BulkCancelStopped extends GantryError {
   constructor(counts: BulkCancelCounts, cause: unknown) {
-    const code = isGantryError(cause) ? cause.code : 'UNAVAILABLE';
     super(
-      code,
-      `the bulk cancel stopped after cancelling ${counts.cancelled} jobs and requesting the cancel of ${counts.cancelRequested} running ones: ${cause instanceof Error ? cause.message : String(cause)}; repeat the request to cancel the rest`,
+      isGantryError(cause) ? cause.code : 'INTERNAL',
+      `the bulk cancel stopped after cancelling ${counts.cancelled} jobs and requesting the cancel of ${counts.cancelRequested} running ones: ${messageOf(cause)}; repeat the request to cancel the rest`,
       { cause },
     );
   }

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { GantryError, MEDIA_TYPE } from '@gantry/contracts';
-import { artifactsOf, readArtifact } from '../artifacts/read-artifact.js';
+import { artifactsOf, readArtifact, unavailable } from '../artifacts/read-artifact.js';
 import { defineRoute } from '../http/route.js';
 import { getJobRow } from '../jobs/read.js';
 import { tenantRead } from '../jobs/tenant.js';
@@ -43,6 +43,7 @@ export const getArtifactRoute = defineRoute({
   streaming: true,
   params: ArtifactParams,
   responses: { 200: { description: 'The artifact’s bytes.', contentType: 'application/octet-stream' } },
+  errors: [503],
   async handler(ctx) {
     const { job, artifact } = await tenantRead(ctx.deps.pool, ctx.principal.workspaceId, async (db) => {
       const row = await getJobRow(db, ctx.principal.workspaceId, ctx.params.id);
@@ -50,7 +51,7 @@ export const getArtifactRoute = defineRoute({
     });
     if (!artifact) throw new GantryError('NOT_FOUND', `job ${job.id} has no artifact ${ctx.params.name}`);
     const jsm = await jetstreamManager(ctx.deps.nc).catch((cause: unknown) => {
-      throw new GantryError('UNAVAILABLE', `JetStream cannot be reached now (${cause instanceof Error ? cause.message : String(cause)}); retry later`, { cause });
+      throw unavailable(artifact, cause);
     });
     const chunks = readArtifact(ctx.deps.js, jsm, artifact);
     // Read the first chunk before answering, so that a missing object is a 404, not a cut-off 200.

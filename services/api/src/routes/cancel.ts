@@ -30,7 +30,7 @@ export const cancelJobRoute = defineRoute({
     200: { description: 'Cancelled: the job as it is now.', schema: JobView },
     202: { description: 'Running: the cancel was delivered to its worker.', schema: JobView },
   },
-  errors: [409],
+  errors: [409, 503],
   async handler(ctx) {
     const who = canceller(ctx, ctx.body.reason);
     const outcome = await cancelJob(ctx.deps, ctx.params.id, who);

@@ -316,6 +316,32 @@ describe('cancel, retry and approve commands', () => {
     expect((await eventTypes(gated!.id)).filter((t) => t === 'job.cancelled')).toHaveLength(1);
   });
 
+  it('do not cancel the next attempt of a job when its first attempt’s cancel arrives again', async () => {
+    const [job] = await createJobs(h.pool, workspaceId, 1);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', attempt = 1, worker_id = 'w-first', started_at = now() WHERE id = $1`, [job!.id]);
+    const cancel = { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: job!.id, reason: 'the first attempt' };
+    await publishCommand(h.ns, 'cancel', cancel, { [Headers.token]: token });
+    await waitFor(async () => (await eventTypes(job!.id)).includes('job.cancel_requested'));
+    // The first attempt ended cancelled, the user retried the job, and a worker runs attempt 2.
+    await h.pool.query(`UPDATE runner_jobs SET status = 'CANCELLED', worker_id = NULL WHERE id = $1`, [job!.id]);
+    await publishCommand(h.ns, 'retry', { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: job!.id }, { [Headers.token]: token });
+    await waitFor(async () => (await status(job!.id))?.attempt === 2);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-second', started_at = now() WHERE id = $1`, [job!.id]);
+    const signals: CancelSignal[] = [];
+    const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-second'), { callback: (_e, m) => void signals.push(CancelSignal.parse(m.json())) });
+    const again = natsHeaders();
+    again.set(Headers.token, token);
+    await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('cancel'), JSON.stringify(cancel), { msgID: `${cancel.id}:again`, headers: again });
+    await waitFor(async () => {
+      const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    }, 10_000, 'the repeated cancel handled');
+    await h.ns.nc.flush();
+    sub.unsubscribe();
+    expect(signals).toEqual([]);
+    expect((await eventTypes(job!.id)).filter((t) => t === 'job.cancel_requested')).toHaveLength(1);
+  });
+
   it('handle a retry and then a cancel of the same job in one pass in their order: the job ends cancelled', async () => {
     const [blocker, target] = await createJobs(h.pool, workspaceId, 2);
     await h.pool.query(`UPDATE runner_jobs SET status = 'FAILED', failures = 1 WHERE id = $1`, [target!.id]);

@@ -10,7 +10,9 @@
  *
  * So every held message is reported in progress (`working()`) once it has been held for a third
  * of the redelivery wait, and again every third; and a copy of a message still held (sent before
- * a report arrived) is dropped, not queued twice. A held message leaves with its pass, settled.
+ * a report arrived) is dropped, not queued twice. A held message leaves with its pass, settled
+ * — unless the pass deferred it behind a put-back command of its workspace: then it stays held,
+ * back in the queue, for a later pass.
  */
 import type { JsMsg } from '@nats-io/jetstream';
 

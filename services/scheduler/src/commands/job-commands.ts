@@ -6,7 +6,7 @@
  * (`authorize.ts`).
  */
 import { type CancelSignal, isGantryError, type JobError } from '@gantry/contracts';
-import type { JobWrite, TokenScope } from '@gantry/store';
+import type { JobWrite, TokenScope, WriteResult } from '@gantry/store';
 import { cancelIdle, once, requestCancel, requeue } from '../jobs/writes.js';
 import { applied, type CommandContext, type Incoming, type JobRow, noop, type Outcome, readJobs, refuse, stateOf } from './context.js';
 
@@ -62,7 +62,7 @@ async function applyEach<K extends JobCommand>(
   ctx: CommandContext,
   batch: readonly Incoming<K>[],
   decide: (incoming: Incoming<K>, job: JobRow, actor: string) => JobWrite | null,
-  afterCommit?: (incoming: Incoming<K>, job: JobRow) => void,
+  afterCommit?: (incoming: Incoming<K>, job: JobRow, result: WriteResult) => void,
 ): Promise<Outcome[]> {
   const resolved = await resolveJobs(ctx, batch);
   return Promise.all(
@@ -80,7 +80,7 @@ async function applyEach<K extends JobCommand>(
           if (!write) return noop;
           const result = await ctx.writer.write(write);
           if (result.applied) {
-            afterCommit?.(incoming, job);
+            afterCommit?.(incoming, job, result);
             return applied;
           }
           const movedOn = result.status !== job.status || result.attempt !== job.attempt;
@@ -113,8 +113,10 @@ export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'can
           return null;
       }
     },
-    (_incoming, job) => {
-      if (job.status === 'RUNNING' && job.worker_id) sendCancelSignal(ctx, job, 'cancelled');
+    (_incoming, job, result) => {
+      // A cancel delivered again is answered with the request it recorded the first time: the
+      // signal goes again only to the attempt it was for, not to a later one (a retry since).
+      if (job.status === 'RUNNING' && job.worker_id && result.events[0]?.attempt === job.attempt) sendCancelSignal(ctx, job, 'cancelled');
     },
   );
 }

@@ -11,7 +11,8 @@
  *   waits `batchDelayMs` before writing them, so that the quick steps of a job and its terminal
  *   move share one write too;
  * - the first refused write fences the hold: `onFenced` runs once, nothing more is sent, and
- *   every later write resolves `false`;
+ *   every later write resolves `false`. So does a replayed write that keeps the attempt running
+ *   whose answer shows the job moved on since it landed (queued again, or ended);
  * - a write that fails because PostgreSQL is unreachable is retried with backoff for up to
  *   `retryForMs`. The failed try may have committed before its answer was lost, so the retry is
  *   a replay (`JobWrite.replay`) with the same event ids: the store finds the first one and

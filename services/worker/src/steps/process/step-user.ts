@@ -208,12 +208,9 @@ export class StepUserPool {
     for (const uid of [...this.#held]) {
       if (!this.#held.delete(uid)) continue;
       this.#sweeping.add(uid);
-      let gone = false;
-      try {
-        gone = await this.#sweepOnce({ uid, gid: uid });
-      } finally {
-        this.#sweeping.delete(uid);
-      }
+      // A sweep that fails finds nothing gone: the user stays held, never lost to both sets.
+      const gone = await this.#sweepOnce({ uid, gid: uid }).catch(() => false);
+      this.#sweeping.delete(uid);
       if (!gone) {
         this.#held.add(uid);
         continue;
