@@ -33,6 +33,21 @@ async function eventTypes(id: string): Promise<string[]> {
 }
 
 
+/**
+ * `command` delivered again, as a redelivery after a pass whose answer was lost brings it (another
+ * message id, so that the stream does not drop it as a duplicate publish); resolves once the
+ * consumer has settled every command.
+ */
+async function deliverAgain(command: { id: string; kind: 'cancel' | 'retry' | 'approve' }): Promise<void> {
+  const again = natsHeaders();
+  again.set(Headers.token, token);
+  await jetstream(h.ns.nc).publish(h.ns.names.subjects.command(command.kind), JSON.stringify(command), { msgID: `${command.id}:again`, headers: again });
+  await waitFor(async () => {
+    const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, 10_000, `the ${command.kind} delivered again handled`);
+}
+
 describe('submit commands', () => {
   it('queue a job the API stored as PENDING', async () => {
     const [pending] = await createJobs(h.pool, workspaceId, 1, { status: 'PENDING' });
@@ -299,19 +314,12 @@ describe('cancel, retry and approve commands', () => {
     const [gated] = await createJobs(h.pool, workspaceId, 1, { spec });
     await h.pool.query(`UPDATE runner_jobs SET status = 'WAITING', attempt = 1 WHERE id = $1`, [gated!.id]);
     await h.pool.query(`UPDATE job_steps SET status = 'WAITING' WHERE job_id = $1`, [gated!.id]);
-    const cancel = { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: gated!.id, reason: 'once' };
+    const cancel = { v: 1, kind: 'cancel' as const, id: randomUUID(), workspaceId, jobId: gated!.id, reason: 'once' };
     await publishCommand(h.ns, 'cancel', cancel, { [Headers.token]: token });
     await waitFor(async () => (await status(gated!.id))?.status === 'CANCELLED');
     await publishCommand(h.ns, 'retry', { v: 1, kind: 'retry', id: randomUUID(), workspaceId, jobId: gated!.id }, { [Headers.token]: token });
     await waitFor(async () => (await status(gated!.id))?.status === 'QUEUED');
-    // The cancel again, as a redelivery after a pass whose answer was lost brings it.
-    const again = natsHeaders();
-    again.set(Headers.token, token);
-    await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('cancel'), JSON.stringify(cancel), { msgID: `${cancel.id}:again`, headers: again });
-    await waitFor(async () => {
-      const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    }, 10_000, 'the repeated cancel handled');
+    await deliverAgain(cancel);
     expect(await status(gated!.id)).toEqual({ status: 'QUEUED', attempt: 2 });
     expect((await eventTypes(gated!.id)).filter((t) => t === 'job.cancelled')).toHaveLength(1);
   });
@@ -319,7 +327,7 @@ describe('cancel, retry and approve commands', () => {
   it('do not cancel the next attempt of a job when its first attempt’s cancel arrives again', async () => {
     const [job] = await createJobs(h.pool, workspaceId, 1);
     await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', attempt = 1, worker_id = 'w-first', started_at = now() WHERE id = $1`, [job!.id]);
-    const cancel = { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: job!.id, reason: 'the first attempt' };
+    const cancel = { v: 1, kind: 'cancel' as const, id: randomUUID(), workspaceId, jobId: job!.id, reason: 'the first attempt' };
     await publishCommand(h.ns, 'cancel', cancel, { [Headers.token]: token });
     await waitFor(async () => (await eventTypes(job!.id)).includes('job.cancel_requested'));
     // The first attempt ended cancelled, the user retried the job, and a worker runs attempt 2.
@@ -329,13 +337,7 @@ describe('cancel, retry and approve commands', () => {
     await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-second', started_at = now() WHERE id = $1`, [job!.id]);
     const signals: CancelSignal[] = [];
     const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-second'), { callback: (_e, m) => void signals.push(CancelSignal.parse(m.json())) });
-    const again = natsHeaders();
-    again.set(Headers.token, token);
-    await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('cancel'), JSON.stringify(cancel), { msgID: `${cancel.id}:again`, headers: again });
-    await waitFor(async () => {
-      const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    }, 10_000, 'the repeated cancel handled');
+    await deliverAgain(cancel);
     await h.ns.nc.flush();
     sub.unsubscribe();
     expect(signals).toEqual([]);
