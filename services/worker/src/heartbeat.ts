@@ -64,7 +64,8 @@ export function createHeartbeat(opts: HeartbeatOptions): HeartbeatComponent {
       busy: opts.slots.busy,
       jobs: opts.inFlight.jobs(),
       draining: opts.draining(),
-      ...(opts.express === undefined ? {} : { express: { slots: opts.express.total, busy: opts.express.busy } }),
+      // Express slots all withheld: none offered (a beat's express slots are one at least).
+      ...(opts.express === undefined || opts.express.offered === 0 ? {} : { express: { slots: opts.express.offered, busy: opts.express.busy } }),
       version: opts.version,
       startedAt,
       at: new Date(lastBeat).toISOString(),
