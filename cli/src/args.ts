@@ -3,6 +3,11 @@
  * command declares its flags; an unknown flag or a missing value is a usage error.
  */
 
+/** True for an id as Gantry writes them (a UUID), in either case. */
+export function isUuid(text: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+}
+
 /** How a flag is written: with a value (`--scopes a,b`) or alone (`--json`). */
 export type FlagKind = 'value' | 'switch';
 

@@ -5,7 +5,7 @@
  * one line (`404 Not found: job … does not exist [NOT_FOUND]`) and whose exit code follows the
  * status (see `exit.ts`); a connection that cannot be made is exit code 5.
  */
-import type { FlagKind, ParsedArgs } from '../args.js';
+import { type FlagKind, isUuid, type ParsedArgs } from '../args.js';
 import { CliError, EXIT, exitCodeOfStatus } from '../exit.js';
 import type { CliIo } from '../io.js';
 
@@ -141,14 +141,12 @@ export function apiClient(args: ParsedArgs, io: CliIo): ApiClient {
   return new ApiClient(url.toString().replace(/\/+$/, ''), token);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * `/runner-jobs/<id>` and what follows, each part encoded. The id must be a UUID, as every job's
  * is: `.` and `..` would survive the encoding and be taken out of the path by the URL, so that
  * `gantry cancel .` would have posted to `/runner-jobs/cancel`, the bulk cancel.
  */
 export function jobPath(id: string, ...rest: string[]): string {
-  if (!UUID.test(id)) throw new CliError(`${JSON.stringify(id)} is not a job id (a UUID, as \`gantry list\` shows them)`, EXIT.usage);
+  if (!isUuid(id)) throw new CliError(`${JSON.stringify(id)} is not a job id (a UUID, as \`gantry list\` shows them)`, EXIT.usage);
   return ['/runner-jobs', id, ...rest].map((p, i) => (i === 0 ? p : encodeURIComponent(p))).join('/');
 }

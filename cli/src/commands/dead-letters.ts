@@ -4,19 +4,18 @@
  * and `token` work straight on the database. See `dead-letters/store.ts` for how a replay keeps
  * JetStream's duplicate detection from swallowing it.
  */
-import { intFlag, UsageError } from '../args.js';
+import { intFlag, isUuid, UsageError } from '../args.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter, stillInvalid, withDeadLetters, type DeadLetter } from '../dead-letters/store.js';
 import { EXIT } from '../exit.js';
 import { formatTime, table } from '../render/table.js';
 import type { Command } from './command.js';
 
 const MAX_LIST = 100_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `--workspace ID`, lower case, or undefined; a value that is not a workspace id is a usage error. */
 function workspaceFlag(values: ReadonlyMap<string, string>): string | undefined {
   const id = values.get('workspace');
-  if (id !== undefined && !UUID.test(id)) throw new UsageError(`--workspace takes a workspace id (a UUID), got ${JSON.stringify(id)}`);
+  if (id !== undefined && !isUuid(id)) throw new UsageError(`--workspace takes a workspace id (a UUID), got ${JSON.stringify(id)}`);
   return id?.toLowerCase();
 }
 

@@ -4,18 +4,16 @@
  * the API answers 409 when the job's status does not allow it (exit 1).
  * A step is named by its id or by its name (looked up in the job).
  */
-import { expectPositionals } from '../args.js';
+import { expectPositionals, isUuid } from '../args.js';
 import { API_FLAGS, apiClient, jobPath, type ApiClient } from '../api/client.js';
 import type { CommandAcceptedView, JobView } from '../api/views.js';
 import { CliError, EXIT } from '../exit.js';
 import { printable } from '../render/table.js';
 import type { Command } from './command.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The id of step `step` (an id, or a step name) of job `jobId`. */
 async function stepIdOf(client: ApiClient, jobId: string, step: string): Promise<string> {
-  if (UUID.test(step)) return step;
+  if (isUuid(step)) return step;
   const job = await client.get<JobView>(jobPath(jobId));
   const found = job.steps.find((s) => s.name === step);
   if (!found) throw new CliError(`job ${jobId} has no step named ${printable(JSON.stringify(step))} (its steps: ${printable(job.steps.map((s) => s.name).join(', '))})`, EXIT.notFound);

@@ -4,12 +4,10 @@
  * Revoking a revoked token changes nothing.
  */
 import { ApiTokenSchema } from '@gantry/store';
-import { UsageError } from '../args.js';
+import { isUuid, UsageError } from '../args.js';
 import { withDatabase } from '../db.js';
 import { EXIT } from '../exit.js';
 import type { Command } from './command.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const tokenRevoke: Command = {
   words: ['token', 'revoke'],
@@ -20,7 +18,7 @@ export const tokenRevoke: Command = {
     const [key, ...rest] = args.positionals;
     if (key === undefined || rest.length > 0) throw new UsageError('give exactly one token id or prefix');
     const outcome = await withDatabase(io, async (em) => {
-      const found = await em.find(ApiTokenSchema, UUID.test(key) ? { id: key.toLowerCase() } : { prefix: key.replace(/…$/, '') });
+      const found = await em.find(ApiTokenSchema, isUuid(key) ? { id: key.toLowerCase() } : { prefix: key.replace(/…$/, '') });
       if (found.length !== 1) return { found: found.length, ids: found.map((t) => t.id) };
       const token = found[0]!;
       const already = token.revokedAt;

@@ -17,20 +17,12 @@ beforeAll(async () => {
   ws = await t.api.workspace();
 });
 
-const spec = (overrides: Partial<JobSpecInput> = {}): JobSpecInput => ({
-  type: 'cancel-test',
-  steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }],
-  ...overrides,
-});
-
-async function submit(jobs: JobSpecInput[]): Promise<string[]> {
-  const res = await t.api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs } });
-  return BatchResult.parse(res.body).jobs.map((j) => j.id);
-}
+const job: JobSpecInput = { type: 'bulk-partial', steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }] };
 
 describe('POST /runner-jobs/cancel', () => {
   it('says how far it got when a write fails partway, and tells the workers of the running jobs it did reach', async () => {
-    const ids = await submit([spec({ type: 'bulk-partial' }), spec({ type: 'bulk-partial' }), spec({ type: 'bulk-partial' })]);
+    const submitted = await t.api.call('POST', '/runner-jobs/batch', { token: ws.writer, body: { jobs: [job, job, job] } });
+    const ids = BatchResult.parse(submitted.body).jobs.map((j) => j.id);
     const [broken, running] = [ids[0]!, ids[2]!];
     await t.writer.write(queue(running));
     await t.writer.write(start(running));
