@@ -89,6 +89,28 @@ describe('applyWrites', () => {
     expect(result).toMatchObject({ applied: false, status: 'QUEUED' });
   });
 
+  it('refuses a write that asks for no cancel request when the job carries one, and applies it when it does not', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await apply([start(job!.id, 1)]);
+    const request = (reason: string): JobWrite => ({
+      jobId: job!.id,
+      attempt: 1,
+      expect: ['RUNNING'],
+      unlessCancelRequested: true,
+      set: { cancelRequestedAt: 'now' },
+      events: [{ type: 'job.cancel_requested', actor: 'test', payload: { reason } }],
+    });
+    // Two in one batch: the second (its own wave) sees the first's request.
+    const [first, second] = await apply([request('first'), request('second')]);
+    expect(first).toMatchObject({ applied: true, status: 'RUNNING', attempt: 1 });
+    expect(second).toEqual({ applied: false, status: 'RUNNING', attempt: 1, events: [] });
+    // A write that does not ask passes as before.
+    const [progress] = await apply([{ jobId: job!.id, attempt: 1, expect: ['RUNNING'], set: { progress: 50 }, events: [] }]);
+    expect(progress!.applied).toBe(true);
+    const { rows } = await pool.query(`SELECT payload FROM job_events WHERE job_id = $1 AND type = 'job.cancel_requested'`, [job!.id]);
+    expect(rows.map((r) => r.payload)).toEqual([{ reason: 'first' }]);
+  });
+
   it('lets a later write of the same job in a batch see the earlier one', async () => {
     const [job] = await createJobs(pool, workspaceId);
     const [first, second, third] = await apply([start(job!.id, 1, 'a'), start(job!.id, 1, 'b'), {

@@ -7,7 +7,8 @@
  *    `runner_jobs`, which the planner chose for a wave of a few writes into a table of some
  *    thousands of jobs (it takes any set-returning function for 100 rows); a locking read
  *    returns each row's newest version, so `ok` checks every guard (the attempt the writer
- *    holds, a status it expects) against the truth, and reads each job's last event sequence;
+ *    holds, a status it expects, no cancel request where it asks) against the truth, and reads
+ *    each job's last event sequence;
  * 2. `upd`: one UPDATE of the jobs whose write moves them or changes a column (a write that only
  *    appends events leaves the job row alone). Each job's resulting status and attempt are
  *    computed in `ok` from the row and the patch, as the UPDATE sets them, not joined back from
@@ -123,6 +124,8 @@ interface WaveRow {
   replay: string | null;
   /** Answer with the job (`JobWrite.load`). */
   load: boolean;
+  /** Refused if the job carries a cancel request (`JobWrite.unlessCancelRequested`). */
+  uncancelled: boolean;
 }
 
 /** A step's changed columns (`$2`). */
@@ -173,12 +176,12 @@ function waveSql({ bulkEvents, replays, loads, steps }: WaveShape): string {
   const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS)).join(',\n    ');
   return `
 WITH w AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid, load boolean)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid, load boolean, uncancelled boolean)
 ),
 locked AS (
-  SELECT l.id, l.workspace_id, l.status, l.attempt
+  SELECT l.id, l.workspace_id, l.status, l.attempt, l.cancel_requested_at
   FROM (SELECT job_id FROM w ORDER BY job_id) v
-  CROSS JOIN LATERAL (SELECT id, workspace_id, status, attempt FROM runner_jobs WHERE id = v.job_id FOR NO KEY UPDATE) l
+  CROSS JOIN LATERAL (SELECT id, workspace_id, status, attempt, cancel_requested_at FROM runner_jobs WHERE id = v.job_id FOR NO KEY UPDATE) l
 ),
 ${replays ? `done AS (
   SELECT v.i, d.base, d.tx_ms
@@ -196,7 +199,7 @@ ok AS (
     CASE WHEN v.p ? 'attempt' THEN (v.p->>'attempt')::int ELSE l.attempt END AS attempt,
     COALESCE((SELECT max(e.sequence) FROM job_events e WHERE e.job_id = v.job_id), 0) AS base
   FROM w v JOIN locked l ON l.id = v.job_id
-  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect)${replays ? ' AND v.i NOT IN (SELECT i FROM done)' : ''}
+  WHERE l.attempt = v.attempt AND l.status = ANY (v.expect) AND NOT (v.uncancelled AND l.cancel_requested_at IS NOT NULL)${replays ? ' AND v.i NOT IN (SELECT i FROM done)' : ''}
 ),
 upd AS (
   UPDATE runner_jobs r SET
@@ -288,6 +291,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     if (w.to !== undefined) p.status = w.to;
     return {
       i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null, load: w.load === true,
+      uncancelled: w.unlessCancelRequested === true,
     };
   });
   // A write may change one step twice (started, then completed): the later change wins. Keyed by

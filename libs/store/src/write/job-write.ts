@@ -75,6 +75,12 @@ export interface JobWrite {
   attempt: number;
   /** Statuses the job must be in for the write to apply. */
   expect: readonly JobStatus[];
+  /**
+   * The job must carry no cancel request (`cancel_requested_at` unset). A running attempt's
+   * cancel is recorded once: a second cancel that read the job before the first committed is
+   * refused, and finds the request standing when it reads again.
+   */
+  unlessCancelRequested?: boolean;
   /** The status to move to; absent keeps the status. */
   to?: JobStatus;
   set?: JobPatch;

@@ -64,8 +64,10 @@ export function cancelWrite(job: Pick<Target, 'id' | 'status' | 'attempt' | 'wai
       return skippingWaitingGate(cancel, job.status === JobStatus.WAITING ? job.waiting_step_id : null, who.actor);
     }
     case JobStatus.RUNNING:
+      // Once per attempt: a cancel that raced another one here finds the request standing.
       return {
         ...base,
+        unlessCancelRequested: true,
         set: { cancelRequestedAt: 'now' },
         events: [{ type: 'job.cancel_requested', actor: who.actor, payload: { reason: who.reason } }],
       };

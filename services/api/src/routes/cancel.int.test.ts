@@ -103,6 +103,43 @@ describe('POST /runner-jobs/:id/cancel', () => {
     }
   });
 
+  it('records a RUNNING job’s cancel once when another cancel commits between its read and its write', async () => {
+    const [id] = await submit([spec()]);
+    await t.writer.write(queue(id!));
+    await t.writer.write(start(id!));
+    // Another cancel of the running attempt (the scheduler's, over NATS), held uncommitted.
+    const other = await t.api.pool.connect();
+    const cancels = listenForCancels();
+    try {
+      await t.ns.nc.flush();
+      await other.query('BEGIN');
+      await other.query('UPDATE runner_jobs SET cancel_requested_at = now() WHERE id = $1', [id]);
+      await other.query(
+        `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt, payload)
+         VALUES ($1, (SELECT max(sequence) + 1 FROM job_events WHERE job_id = $1), $2, $3, 'job.cancel_requested', 'scheduler', 1, '{"reason":"first"}')`,
+        [id, randomUUID(), ws.id],
+      );
+      const cancel = t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'second' } });
+      // Wait until the API's write waits on the job's row lock (its read saw no request).
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await t.api.pool.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await other.query('COMMIT');
+      const res = await cancel;
+      expect(res.status).toBe(202);
+      expect(CancelSignal.parse((await cancels.next()).json())).toEqual({ v: 1, jobId: id, attempt: 1, reason: 'cancelled' });
+      const requests = (await eventsOf(id!)).filter((e) => e.type === 'job.cancel_requested');
+      expect(requests.map((e) => e.payload)).toEqual([{ reason: 'first' }]);
+    } finally {
+      cancels.sub.unsubscribe();
+      other.release();
+    }
+  });
+
   it('refuses a finished job (409) and changes nothing', async () => {
     const [done, cancelled] = await submit([spec(), spec()]);
     await t.writer.write(queue(done!));

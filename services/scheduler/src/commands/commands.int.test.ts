@@ -301,12 +301,47 @@ describe('cancel, retry and approve commands', () => {
     again.set(Headers.token, token);
     await jetstream(h.ns.nc).publish(h.ns.names.subjects.command('cancel'), JSON.stringify(command), { msgID: `${command.id}:again`, headers: again });
     await waitFor(() => signals.length === 2);
+    expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
+    // Another command finds the attempt's request standing: its worker is told again, and
+    // nothing more is recorded.
+    await publishCommand(h.ns, 'cancel', { ...command, id: randomUUID(), reason: 'again' }, { [Headers.token]: token });
+    await waitFor(() => signals.length === 3);
     sub.unsubscribe();
     expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
-    // Another command is another request, and is recorded.
-    await publishCommand(h.ns, 'cancel', { ...command, id: randomUUID() }, { [Headers.token]: token });
-    await waitFor(async () => (await eventTypes(running!.id)).length === 4);
-    expect(await eventTypes(running!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested', 'job.cancel_requested']);
+  });
+
+  it('record one request when two cancels of a running job race: the later write finds the first committed', async () => {
+    const [running] = await createJobs(h.pool, workspaceId, 1);
+    await h.pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-two', started_at = now() WHERE id = $1`, [running!.id]);
+    const signals: CancelSignal[] = [];
+    const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-two'), { callback: (_e, m) => void signals.push(CancelSignal.parse(m.json())) });
+    // The pass reads the job with no request; another cancel (the API's) commits before its write.
+    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
+    let raced = false;
+    const spy = vi.spyOn(h.pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      const config = args[0] as { name?: string; values?: unknown[] };
+      const read = await query(...args);
+      if (!raced && config.name === 'gantry_read_command_jobs' && String(config.values?.[0]).includes(running!.id)) {
+        raced = true;
+        await query(`UPDATE runner_jobs SET cancel_requested_at = now() WHERE id = $1`, [running!.id]);
+        await query(
+          `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt, payload)
+           SELECT id, 3, gen_random_uuid(), workspace_id, 'job.cancel_requested', 'api', attempt, '{"reason":"first"}' FROM runner_jobs WHERE id = $1`,
+          [running!.id],
+        );
+      }
+      return read;
+    }) as never);
+    try {
+      await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: running!.id, reason: 'second' }, { [Headers.token]: token });
+      await waitFor(() => signals.length > 0, 10_000, 'the cancel signal');
+    } finally {
+      spy.mockRestore();
+      sub.unsubscribe();
+    }
+    expect(raced).toBe(true);
+    const { rows } = await h.pool.query(`SELECT payload FROM job_events WHERE job_id = $1 AND type = 'job.cancel_requested'`, [running!.id]);
+    expect(rows.map((r) => r.payload)).toEqual([{ reason: 'first' }]);
   });
 
   it('apply a cancel once, though it arrives again after a retry queued the job it cancelled at its gate', async () => {

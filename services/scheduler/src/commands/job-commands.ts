@@ -53,16 +53,26 @@ function isOutcome(x: Resolved | Outcome): x is Outcome {
  */
 const MAX_DECISIONS = 3;
 
+/** What {@link applyEach} does after a command's decision. */
+interface Aftermath<K extends JobCommand> {
+  /** After its write committed (or was found committed: a replay). */
+  applied?: (incoming: Incoming<K>, job: JobRow, result: WriteResult) => void;
+  /** When it decided to write nothing, on the job as last read. */
+  unchanged?: (incoming: Incoming<K>, job: JobRow) => void;
+}
+
 /**
  * Applies one write per command (or none) and maps the results to outcomes. A write refused
  * because its job moved on is decided again on the job as it is now, as the API's cancel does:
- * a cancel must not be lost to a claim that committed between its read and its write.
+ * a cancel must not be lost to a claim that committed between its read and its write. A write
+ * refused with its job as it was (a guard beyond status and attempt: a cancel request recorded
+ * meanwhile) is decided again too, once the job is read.
  */
 async function applyEach<K extends JobCommand>(
   ctx: CommandContext,
   batch: readonly Incoming<K>[],
   decide: (incoming: Incoming<K>, job: JobRow, actor: string) => JobWrite | null,
-  afterCommit?: (incoming: Incoming<K>, job: JobRow, result: WriteResult) => void,
+  after: Aftermath<K> = {},
 ): Promise<Outcome[]> {
   const resolved = await resolveJobs(ctx, batch);
   return Promise.all(
@@ -77,14 +87,16 @@ async function applyEach<K extends JobCommand>(
       try {
         for (let decisions = 1; ; decisions++) {
           const write = decide(incoming, job, actor);
-          if (!write) return noop;
+          if (!write) {
+            after.unchanged?.(incoming, job);
+            return noop;
+          }
           const result = await ctx.writer.write(write);
           if (result.applied) {
-            afterCommit?.(incoming, job, result);
+            after.applied?.(incoming, job, result);
             return applied;
           }
-          const movedOn = result.status !== job.status || result.attempt !== job.attempt;
-          if (!movedOn || decisions >= MAX_DECISIONS) return noop;
+          if (result.status === null || decisions >= MAX_DECISIONS) return noop;
           const now = (await readJobs(ctx, [job.id])).get(job.id);
           if (!now) return noop;
           job = now;
@@ -108,15 +120,22 @@ export function handleCancels(ctx: CommandContext, batch: readonly Incoming<'can
         case 'WAITING':
           return once(cancelIdle(stateOf(job), job.status, reason, actor, job.waiting_step_id), incoming.command.id);
         case 'RUNNING':
-          return requestCancel(stateOf(job), reason, actor, incoming.command.id);
+          // The attempt's cancel is requested once; a later one finds the request standing.
+          return job.cancel_pending ? null : requestCancel(stateOf(job), reason, actor, incoming.command.id);
         default:
           return null;
       }
     },
-    (_incoming, job, result) => {
-      // A cancel delivered again is answered with the request it recorded the first time: the
-      // signal goes again only to the attempt it was for, not to a later one (a retry since).
-      if (job.status === 'RUNNING' && job.worker_id && result.events[0]?.attempt === job.attempt) sendCancelSignal(ctx, job, 'cancelled');
+    {
+      applied: (_incoming, job, result) => {
+        // A cancel delivered again is answered with the request it recorded the first time: the
+        // signal goes again only to the attempt it was for, not to a later one (a retry since).
+        if (job.status === 'RUNNING' && job.worker_id && result.events[0]?.attempt === job.attempt) sendCancelSignal(ctx, job, 'cancelled');
+      },
+      // A request standing for the running attempt: its worker is told again, as the API does.
+      unchanged: (_incoming, job) => {
+        if (job.status === 'RUNNING' && job.cancel_pending) sendCancelSignal(ctx, job, 'cancelled');
+      },
     },
   );
 }

@@ -130,16 +130,18 @@ export function cancelIdle(
 }
 
 /**
- * Row 11: a running job's cancel is recorded; the signal goes to its worker after commit. The
+ * Row 11: a running job's cancel is recorded, once per attempt (a second cancel finds the
+ * request standing, and the write is refused); the signal goes to its worker after commit. The
  * write leaves the job RUNNING, so the same command delivered again (its first pass's answer
- * lost) would pass the guard again: its event is named after the command and the write is a
- * replay, which the store answers from the stored event instead of recording it twice.
+ * lost) is answered from its stored event: the event is named after the command and the write
+ * is a replay.
  */
 export function requestCancel(job: JobState, reason: string | null, actor: string, commandId: string): JobWrite {
   return {
     jobId: job.id,
     attempt: job.attempt,
     expect: ['RUNNING'],
+    unlessCancelRequested: true,
     set: { cancelRequestedAt: 'now' },
     events: [{ id: commandEventId(commandId, job.id), type: 'job.cancel_requested', actor, payload: { reason } }],
     replay: true,
