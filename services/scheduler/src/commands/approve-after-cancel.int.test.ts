@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Headers } from '@gantry/contracts';
+import { Headers, MetricNames } from '@gantry/contracts';
 import { createLogger } from '@gantry/runtime';
 import { JobWriter } from '@gantry/store';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
@@ -73,6 +73,11 @@ describe('a cancel requested while the job ran, then its park', () => {
     // Someone approves the gate before the reconciler's next pass.
     await publishCommand(h.ns, 'approve', { v: 1, kind: 'approve', id: randomUUID(), workspaceId, jobId: job!.id, stepId, decision: 'approve' }, { [Headers.token]: token });
     await waitFor(async () => (await row(job!.id)).status !== 'WAITING', 10_000, 'the approve handled');
+    // The approve honoured the cancel, not its decision: counted a no-op.
+    const approvals = (await h.metrics.registry.getSingleMetric(MetricNames.commandsProcessed)!.get()).values
+      .filter((v) => v.labels.command === 'approve')
+      .map((v) => [v.labels.outcome, v.value]);
+    expect(approvals).toEqual([['noop', 1]]);
 
     // The reconciler's pass, which honours cancels that reached no attempt.
     await withDuty((duty) => reconcileOnce(duty, RECONCILE));

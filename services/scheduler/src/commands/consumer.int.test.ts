@@ -42,6 +42,41 @@ describe('the command consumer', () => {
     expect(info.num_ack_pending).toBe(0);
   });
 
+  it('counts a job created twice in one pass once: the second command is a repeat', async () => {
+    const workspaceId = await createWorkspace(h.pool);
+    const token = await createToken(h.pool, workspaceId);
+    const before = await submitOutcomes();
+    const [first, twice] = [randomUUID(), randomUUID()];
+    // The first command's pass waits on a lock of the workspace row, so the next two, which
+    // create the same new job, queue behind it and are taken in one pass.
+    const blocker = await h.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId]);
+      await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: first, job }] }, { [Headers.token]: token });
+      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).rowCount! > 0, 5_000, 'the first pass waiting');
+      for (let i = 0; i < 2; i++) {
+        await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: twice, job }] }, { [Headers.token]: token });
+      }
+      await h.ns.nc.flush();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await blocker.query('COMMIT');
+    } finally {
+      blocker.release();
+    }
+    const counted = async () => {
+      const now = await submitOutcomes();
+      return { applied: (now.applied ?? 0) - (before.applied ?? 0), noop: (now.noop ?? 0) - (before.noop ?? 0) };
+    };
+    await waitFor(async () => {
+      const c = await counted();
+      return c.applied + c.noop === 3;
+    }, 10_000, 'the three commands handled');
+    expect(await counted()).toEqual({ applied: 2, noop: 1 });
+    const { rows } = await h.pool.query('SELECT count(*)::int AS n FROM runner_jobs WHERE id = ANY($1::uuid[])', [[first, twice]]);
+    expect(rows[0].n).toBe(2);
+  });
+
   it('handles a workspace’s commands while a pass of another workspace’s waits', async () => {
     const flooding = await createWorkspace(h.pool);
     const other = await createWorkspace(h.pool);

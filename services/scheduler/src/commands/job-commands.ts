@@ -55,8 +55,11 @@ const MAX_DECISIONS = 3;
 
 /** What {@link applyEach} does after a command's decision. */
 interface Aftermath<K extends JobCommand> {
-  /** After its write committed (or was found committed: a replay). */
-  applied?: (incoming: Incoming<K>, job: JobRow, result: WriteResult) => void;
+  /**
+   * After its write committed (or was found committed: a replay); answers the command's outcome
+   * when the write was not the command's own effect (default `applied`).
+   */
+  applied?: (incoming: Incoming<K>, job: JobRow, result: WriteResult) => Outcome | void;
   /** When it decided to write nothing, on the job as last read. */
   unchanged?: (incoming: Incoming<K>, job: JobRow) => void;
 }
@@ -92,10 +95,7 @@ async function applyEach<K extends JobCommand>(
             return noop;
           }
           const result = await ctx.writer.write(write);
-          if (result.applied) {
-            after.applied?.(incoming, job, result);
-            return applied;
-          }
+          if (result.applied) return after.applied?.(incoming, job, result) ?? applied;
           if (result.status === null || decisions >= MAX_DECISIONS) return noop;
           const now = (await readJobs(ctx, [job.id])).get(job.id);
           if (!now) return noop;
@@ -212,9 +212,17 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
         { type: 'job.failed', actor, payload: { error, attempts: job.attempt } },
       ],
     }, command.id);
-  });
+  }, { applied: approvalOutcome });
   if (outcomes.some((o) => o === applied)) ctx.wakeDispatcher();
   return outcomes;
+}
+
+/**
+ * An approve that ended its job cancelled honoured the standing cancel, not its decision: a
+ * no-op for the command's count, as when the job moved on before it.
+ */
+function approvalOutcome(_incoming: Incoming<'approve'>, _job: JobRow, result: WriteResult): Outcome {
+  return result.status === 'CANCELLED' ? noop : applied;
 }
 
 /** Step id → job id, for steps that are approval gates waiting for a decision. */

@@ -143,16 +143,21 @@ async function queueStored(ctx: CommandContext, stored: readonly Stored[], outco
 
 /**
  * Marks applied the command of each creation whose job is among `created`. Two commands of one
- * pass may name the same new id from two workspaces: the first creates it, and the other is
- * refused FORBIDDEN, as it would be in a later pass.
+ * pass may name the same new id: the first (in `creations`' order, the insert's) creates it; the
+ * other is refused FORBIDDEN if it is of another workspace, else it is a repeat, a no-op, as
+ * either would be in a later pass.
  */
 function markCreated(creations: readonly Creation[], created: readonly { readonly id: string; readonly workspaceId: string }[], outcomes: Outcome[]): void {
   const workspaceOf = new Map(created.map((c) => [c.id, c.workspaceId]));
+  const credited = new Set<string>();
   for (const c of creations) {
     const workspace = workspaceOf.get(c.job.id);
     if (workspace === undefined) continue;
     if (workspace !== c.job.workspaceId) outcomes[c.index] = refuse('FORBIDDEN', `job ${c.job.id} belongs to another workspace`);
-    else if (outcomes[c.index]!.kind !== 'refuse') outcomes[c.index] = applied;
+    else if (!credited.has(c.job.id)) {
+      credited.add(c.job.id);
+      if (outcomes[c.index]!.kind !== 'refuse') outcomes[c.index] = applied;
+    }
   }
 }
 
