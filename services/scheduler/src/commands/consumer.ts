@@ -105,6 +105,15 @@ const HANDLERS: { [K in CommandKind]: (ctx: CommandContext, batch: readonly Inco
 
 const NAK_DELAY_MS = 1_000;
 
+/** How long after a put-back command is due the commands behind it are given back on stepping down. */
+const GIVE_BACK_MARGIN_MS = 100;
+
+/** A command put back: when, and when the server is due to deliver it again. */
+interface PutBack {
+  readonly at: number;
+  readonly due: number;
+}
+
 /**
  * Passes running at once at most; no two share a workspace. A command naming a job of another
  * workspace is refused as before, except while that job's own creation is still in flight in
@@ -261,9 +270,10 @@ export class CommandConsumer {
   readonly #batchBytes: number;
   /**
    * Workspaces whose commands wait for earlier ones that were put back (their handling failed):
-   * workspace → the put-back messages' stream sequences, each with when it was put back.
+   * workspace → the put-back messages' stream sequences, each with when it was put back and when
+   * the server is due to deliver it again.
    */
-  readonly #stalled = new Map<string, Map<number, number>>();
+  readonly #stalled = new Map<string, Map<number, PutBack>>();
   #held: HeldMessages | undefined;
 
   constructor(opts: CommandConsumerOptions) {
@@ -337,11 +347,15 @@ export class CommandConsumer {
       }
       if (failure !== undefined) throw failure.err;
     } finally {
-      await Promise.allSettled([...running]);
       await messages.close();
       await pump.catch(() => undefined);
-      // Messages fetched but not handled are redelivered after the ack wait.
-      for (const q of queue.splice(0)) q.msg.nak();
+      // The next leader may lead already (this one was deposed, or its lease ran out): the
+      // commands no pass holds go back to the server at once, not once the running passes end,
+      // or the next leader would handle newer commands of their workspaces before them. Those
+      // of a workspace whose pass still runs go back after it, in their order.
+      this.#giveBack(queue, (q) => !busy.has(q.workspace));
+      await Promise.allSettled([...running]);
+      this.#giveBack(queue, () => true);
       held.clear();
       this.#held = undefined;
       this.#stalled.clear();
@@ -374,7 +388,7 @@ export class CommandConsumer {
     if (this.#stalled.size === 0) return busy;
     const oldest = Date.now() - STALL_LIMIT_MS;
     for (const [workspace, pending] of this.#stalled) {
-      for (const [seq, at] of pending) if (at < oldest) pending.delete(seq);
+      for (const [seq, { at }] of pending) if (at < oldest) pending.delete(seq);
       if (pending.size === 0) this.#stalled.delete(workspace);
     }
     return new Set([...busy, ...this.#stalled.keys()]);
@@ -391,11 +405,32 @@ export class CommandConsumer {
   /** Puts a command back, to be delivered again; its workspace's later commands wait for it (see {@link #waiting}). */
   #putBack(msg: JsMsg, workspace: string, kind: CommandKind): void {
     this.#held?.release([msg]);
-    msg.nak(NAK_DELAY_MS * msg.info.deliveryCount);
+    const wait = NAK_DELAY_MS * msg.info.deliveryCount;
+    msg.nak(wait);
     this.#opts.metrics.commands.inc({ command: kind, outcome: 'retried' });
     let pending = this.#stalled.get(workspace);
     if (!pending) this.#stalled.set(workspace, (pending = new Map()));
-    pending.set(msg.seq, Date.now());
+    const now = Date.now();
+    pending.set(msg.seq, { at: now, due: now + wait });
+  }
+
+  /**
+   * Hands the queued messages that `pick` selects back to the server, unhandled, for whoever
+   * leads next: at once, but for those of a workspace that waits for a put-back command, which
+   * go back just after it is due, so that the next leader receives it first.
+   */
+  #giveBack(queue: Queued[], pick: (q: Queued) => boolean): void {
+    const leaving = queue.filter(pick);
+    if (leaving.length === 0) return;
+    const staying = queue.filter((q) => !pick(q));
+    queue.length = 0;
+    queue.push(...staying);
+    const now = Date.now();
+    for (const q of leaving) {
+      const due = Math.max(0, ...[...(this.#stalled.get(q.workspace)?.values() ?? [])].map((p) => p.due));
+      q.msg.nak(due > now ? due - now + GIVE_BACK_MARGIN_MS : undefined);
+    }
+    this.#held?.release(leaving.map((q) => q.msg));
   }
 
   /**

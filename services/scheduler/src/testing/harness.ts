@@ -39,14 +39,19 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-/** Starts a scheduler in-process and waits until it leads. */
-export async function startScheduler(url: string, ns: TestNamespace, settings: Partial<SchedulerSettings> = {}): Promise<Harness> {
+/** Starts a scheduler in-process and waits until it leads (unless `standby`: another one leads). */
+export async function startScheduler(
+  url: string,
+  ns: TestNamespace,
+  settings: Partial<SchedulerSettings> = {},
+  { standby = false }: { standby?: boolean } = {},
+): Promise<Harness> {
   const pool = createPool(url, { max: 6, applicationName: 'scheduler-test' });
   const logger = createLogger({ service: 'scheduler-test', version: '0', level: 'silent' });
   const metrics = createMetrics({ service: 'scheduler', version: '0' });
   const scheduler = createScheduler({ pool, nc: ns.nc, names: ns.names, logger, metrics, settings: { ...FAST, ...settings } });
   for (const c of scheduler.components) await c.start();
-  await waitFor(() => scheduler.leadership.lease !== null, 10_000, 'leadership');
+  if (!standby) await waitFor(() => scheduler.leadership.lease !== null, 10_000, 'leadership');
   return {
     pool,
     scheduler,
