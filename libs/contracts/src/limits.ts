@@ -21,8 +21,14 @@ export const Limits = {
   maxPayloadBytes: 256 * 1024,
   /** Largest step spec, serialised. */
   maxStepSpecBytes: 64 * 1024,
-  /** Largest job result a handler may record, serialised. */
+  /** Largest step output a handler may record, serialised; a larger one is stored as `{ truncated: true, bytes }`. */
   maxResultBytes: 256 * 1024,
+  /**
+   * Largest job result (its steps' outputs by name), serialised: the largest outputs in it are
+   * replaced by such stand-ins until it fits, so that `job.completed`, which carries it, stays
+   * well within a NATS message (1 MiB by default). Each step keeps its whole output.
+   */
+  maxJobResultBytes: 512 * 1024,
   /** Steps in one job. */
   maxStepsPerJob: 100,
   /** Jobs in one `POST /runner-jobs/batch`. */

@@ -67,6 +67,13 @@ const unstorableText = defineStepType({
   },
 });
 
+/** An output of `chars` characters: a step of a job whose outputs together outgrow a NATS message. */
+const bigOutput = defineStepType({
+  type: 'BIG_OUTPUT',
+  spec: z.object({ chars: z.number().int() }),
+  run: async ({ spec }) => ({ output: { text: 'x'.repeat(spec.chars) } }),
+});
+
 function payloadOf(events: readonly JobEvent[], type: string): Record<string, unknown> {
   return events.find((e) => e.type === type)!.payload as Record<string, unknown>;
 }
@@ -348,6 +355,23 @@ describe('the step engine', () => {
     const job = await h.createJob({ maxAttempts: 1, steps: [{ name: 'x', phase: 'EXECUTION', type: 'UNSTORABLE_TEXT', spec: { kind: 'output' } }] });
     expect(await h.run(worker, job.id)).toBe('COMPLETED');
     expect((await h.job(job.id)).result).toEqual({ x: { summary: '😀😀\ufffd' } });
+  });
+
+  it('bounds the job’s result, its largest outputs replaced by stand-ins, so that job.completed is published; each step keeps its own', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [bigOutput] });
+    // Five outputs of 250 KB each (each within a step's limit): 1.25 MB together, past NATS's 1 MiB.
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const job = await h.createJob({ steps: names.map((name) => ({ name, phase: 'EXECUTION', type: 'BIG_OUTPUT', spec: { chars: 250_000 } })) });
+    const completed = h.published(job.id, (e) => e.type === 'job.completed', 15_000);
+    expect(await h.run(worker, job.id)).toBe('COMPLETED');
+    const whole = { text: 'x'.repeat(250_000) };
+    const standIn = { truncated: true, bytes: JSON.stringify(whole).length };
+    // The first three (equal sizes: in step order) make way, until the rest fits in Limits.maxJobResultBytes.
+    const expected = { a: standIn, b: standIn, c: standIn, d: whole, e: whole };
+    expect((await h.job(job.id)).result).toEqual(expected);
+    expect(JSON.stringify(expected).length).toBeLessThanOrEqual(Limits.maxJobResultBytes);
+    expect((await completed).payload).toMatchObject({ result: expected });
+    expect((await h.steps(job.id)).map((s) => s.output)).toEqual(names.map(() => whole));
   });
 
   it('fails a step of an unknown type without retry', async () => {

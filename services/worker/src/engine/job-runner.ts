@@ -25,7 +25,7 @@
  *   writes, the claim (which is also the job's load) and the terminal move (with every step's
  *   events); the first step's start is written like the others, within `stepWriteDelayMs`.
  */
-import { hasAttemptsLeft, type JobError, Limits, retryDelayMs, StepPhase, StepStatus } from '@gantry/contracts';
+import { hasAttemptsLeft, type JobError, jsonBytes, Limits, retryDelayMs, StepPhase, StepStatus } from '@gantry/contracts';
 import type { Logger } from '@gantry/runtime';
 import type { JobWriter, LoadedJob, LoadedStep } from '@gantry/store';
 import type { WorkerMetrics } from '../metrics.js';
@@ -63,9 +63,26 @@ const HOLD_CHECK_MIN_MS = 1_000;
 /** Signals the worker sends a running attempt. */
 export type AttemptSignal = 'cancel' | 'timeout' | 'handback';
 
-/** The result of a job: the outputs of its steps by name, null when none had one. */
-function jobResult(outputs: Map<string, Json>): Json | null {
-  return outputs.size === 0 ? null : Object.fromEntries(outputs);
+/**
+ * The result of a job: the outputs of its steps by name, null when none had one. Over
+ * `Limits.maxJobResultBytes` its largest outputs are replaced, largest first, by stand-ins
+ * (`{ truncated: true, bytes }`, as a step's own output over its limit is) until it fits: the
+ * `job.completed` event carries it, and an event too large for NATS would reach no watcher.
+ * Each step keeps its whole output.
+ */
+export function jobResult(outputs: ReadonlyMap<string, Json>): Json | null {
+  if (outputs.size === 0) return null;
+  const result: Record<string, Json> = Object.fromEntries(outputs);
+  let bytes = jsonBytes(result);
+  if (bytes <= Limits.maxJobResultBytes) return result;
+  const largestFirst = [...outputs].map(([name, output]) => ({ name, size: jsonBytes(output) })).sort((a, b) => b.size - a.size);
+  for (const { name, size } of largestFirst) {
+    if (bytes <= Limits.maxJobResultBytes) break;
+    const standIn = { truncated: true, bytes: size };
+    result[name] = standIn;
+    bytes -= size - jsonBytes(standIn);
+  }
+  return result;
 }
 
 /** One attempt of one job on this worker, as dispatched. Create it, then `run()` it once. */
