@@ -9,6 +9,7 @@
  * nothing. Retry and approve commands have no such outbox: the request waits for the PubAck and answers
  * 503 when NATS does not give one.
  */
+import { jetstreamManager, type PubAck } from '@nats-io/jetstream';
 import { headers as makeHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import {
   CURRENT_COMMAND_VERSION,
@@ -72,7 +73,7 @@ export interface CommandCaller {
  * (`Gantry-Grant`: the token's id, signed with the message), else the bearer token itself
  * (`Gantry-Token`), which then rests in the commands stream until the scheduler acks it.
  */
-export async function publishCommand(deps: ApiDeps, command: ControlCommand, requestId: string, caller: CommandCaller): Promise<void> {
+export async function publishCommand(deps: ApiDeps, command: ControlCommand, requestId: string, caller: CommandCaller): Promise<PubAck> {
   const kind: CommandKind = command.kind;
   const data = JSON.stringify(command);
   const key = deps.settings.commandSigningKey;
@@ -80,13 +81,56 @@ export async function publishCommand(deps: ApiDeps, command: ControlCommand, req
     ? { [Headers.token]: caller.token }
     : { [Headers.grant]: signGrant(key, caller.tokenId, Buffer.from(data, 'utf8')) };
   try {
-    await deps.publisher.publish(deps.names.subjects.command(kind), data, {
+    return await deps.publisher.publish(deps.names.subjects.command(kind), data, {
       msgId: command.id,
       headers: { ...commandHeaders(command, requestId), ...credential },
     });
   } catch (cause) {
     deps.logger.warn({ err: cause, command: kind, commandId: command.id }, 'command not published');
     throw new GantryError('UNAVAILABLE', `the ${kind} command could not be published; nothing changed, retry later`, { cause });
+  }
+}
+
+/** Publishes of one decision at most: the first, and again after as many settled copies. */
+const DECISION_PUBLISHES = 3;
+
+/**
+ * Publishes a retry or a gate decision, whose id is derived from what it decides on (the job,
+ * its attempt, the gate), so that a repeated request publishes nothing new within the commands
+ * stream's duplicate window (2 minutes); answers the id of the command that stands for it.
+ *
+ * A repeat whose first copy the scheduler settled without effect (dead-lettered: its token was
+ * revoked meanwhile, its grant could not be checked) would be dropped as a duplicate too, and
+ * answered 202 for nothing. So when JetStream answers a duplicate whose first copy is no longer
+ * in the stream (settled: the scheduler acks a command only after its commit), and
+ * `stillApplies()`, read after that, finds the job as the first copy did, the command is
+ * published again under an id derived from the first copy's stream sequence: concurrent repeats
+ * derive the same one, and JetStream keeps one of them.
+ */
+export async function publishDecision(
+  deps: ApiDeps,
+  command: ControlCommand,
+  requestId: string,
+  caller: CommandCaller,
+  stillApplies: () => Promise<boolean>,
+): Promise<string> {
+  let current = command;
+  for (let publishes = 1; ; publishes++) {
+    const ack = await publishCommand(deps, current, requestId, caller);
+    if (!ack.duplicate || publishes >= DECISION_PUBLISHES) return current.id;
+    if (await commandStored(deps, ack.seq)) return current.id;
+    if (!(await stillApplies())) return current.id;
+    current = { ...current, id: derivedUuid(command.id, 'after', ack.seq) };
+  }
+}
+
+/** True while the commands stream holds message `seq`: the scheduler has not settled it yet. */
+async function commandStored(deps: ApiDeps, seq: number): Promise<boolean> {
+  try {
+    const jsm = await jetstreamManager(deps.nc);
+    return (await jsm.streams.getMessage(deps.names.streams.commands, { seq })) !== null;
+  } catch (cause) {
+    throw new GantryError('UNAVAILABLE', 'the command stream could not be read; retry later', { cause });
   }
 }
 

@@ -53,6 +53,27 @@ describe('POST /runner-jobs/:id/retry', () => {
     expect((await commands('retry')).filter((m) => m.header(Headers.msgId) === accepted.commandId)).toHaveLength(1);
   });
 
+  it('publishes the retry again when the first copy was settled without effect (dead-lettered), not only within the duplicate window', async () => {
+    const { id } = await submit(simple);
+    await t.writer.write(queue(id));
+    await t.writer.write(start(id));
+    await t.writer.write(fail(id));
+    const retry = async () => CommandAccepted.parse((await t.api.call('POST', `/runner-jobs/${id}/retry`, { token: ws.writer })).body);
+    const withId = async (commandId: string) => (await commands('retry')).filter((m) => m.header(Headers.msgId) === commandId);
+    const first = await retry();
+    const [stored] = await withId(first.commandId);
+    // The scheduler settles it without effect (a dead letter: its token was revoked meanwhile):
+    // acked, so the work queue drops it; the job stays FAILED.
+    await t.ns.jsm.streams.deleteMessage(t.ns.names.streams.commands, stored!.seq);
+    const second = await retry();
+    expect(second.commandId).not.toBe(first.commandId);
+    const [again] = await withId(second.commandId);
+    expect(RetryCommand.parse(again!.body)).toMatchObject({ id: second.commandId, jobId: id, workspaceId: ws.id });
+    // While that one waits for the scheduler, a repeat is the same command again.
+    expect((await retry()).commandId).toBe(second.commandId);
+    expect(await withId(second.commandId)).toHaveLength(1);
+  });
+
   it('publishes a retry command for a CANCELLED job, with no body or an empty one, and refuses unknown fields', async () => {
     const { id } = await submit(simple);
     await t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer });
@@ -105,6 +126,18 @@ describe('POST /runner-jobs/:id/steps/:stepId/approve|reject', () => {
     expect(ApproveCommand.parse(message!.body)).toMatchObject({ jobId: id, stepId: steps[1], decision, comment: 'looks good', workspaceId: ws.id });
     expect(message!.header(Headers.token)).toBe(ws.admin);
     expect(await statusOf(id)).toBe('WAITING');
+  });
+
+  it('publishes a decision again when its first copy was settled without effect', async () => {
+    const { id, steps } = await parked();
+    const approve = async () => CommandAccepted.parse((await t.api.call('POST', `/runner-jobs/${id}/steps/${steps[1]}/approve`, { token: ws.admin })).body);
+    const first = await approve();
+    const [stored] = (await commands('approve')).filter((m) => m.header(Headers.msgId) === first.commandId);
+    await t.ns.jsm.streams.deleteMessage(t.ns.names.streams.commands, stored!.seq);
+    const second = await approve();
+    expect(second.commandId).not.toBe(first.commandId);
+    const [again] = (await commands('approve')).filter((m) => m.header(Headers.msgId) === second.commandId);
+    expect(ApproveCommand.parse(again!.body)).toMatchObject({ id: second.commandId, jobId: id, stepId: steps[1], decision: 'approve' });
   });
 
   it('refuses a step that is not a waiting approval gate (409)', async () => {

@@ -6,13 +6,14 @@
  * races another change is refused there, never applied twice.
  *
  * Command ids are derived from the job, its attempt (and the step and decision), so repeating a
- * request within the commands stream's duplicate window publishes nothing new. Each command
- * carries a credential of the caller's token for the scheduler's own check (`publishCommand`).
+ * request within the commands stream's duplicate window publishes nothing new, unless the first
+ * command was settled without effect (`publishDecision`). Each command carries a credential of
+ * the caller's token for the scheduler's own check (`publishCommand`).
  */
 import { CURRENT_COMMAND_VERSION, GantryError, JobStatus, StepStatus, type ApproveCommand, type RetryCommand } from '@gantry/contracts';
 import { derivedUuid } from '@gantry/store';
 import { bearerToken } from '../auth/authenticator.js';
-import { publishCommand } from '../commands.js';
+import { publishDecision } from '../commands.js';
 import { defineRoute } from '../http/route.js';
 import { getJobRow, type Queryable } from '../jobs/read.js';
 import { CommandAccepted, DecisionRequest, JobParams, RetryRequest, StepParams } from '../schemas.js';
@@ -45,8 +46,12 @@ export const retryJobRoute = defineRoute({
       actor: `api:${tokenId}`,
       issuedAt: new Date().toISOString(),
     };
-    await publishCommand(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! });
-    return { status: 202, body: { jobId: job.id, commandId: command.id, kind: 'retry' } };
+    const stillApplies = async () => {
+      const now = await getJobRow(ctx.deps.pool, workspaceId, job.id);
+      return now.status === job.status && now.attempt === job.attempt;
+    };
+    const commandId = await publishDecision(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! }, stillApplies);
+    return { status: 202, body: { jobId: job.id, commandId, kind: 'retry' } };
   },
 });
 
@@ -101,8 +106,12 @@ function decisionRoute(decision: ApproveCommand['decision']) {
         actor: `api:${tokenId}`,
         issuedAt: new Date().toISOString(),
       };
-      await publishCommand(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! });
-      return { status: 202, body: { jobId: job.id, commandId: command.id, kind: 'approve', decision } };
+      const stillApplies = async () => {
+        const now = await getJobRow(ctx.deps.pool, workspaceId, job.id);
+        return now.status === JobStatus.WAITING && now.attempt === job.attempt && (await waitingGate(ctx.deps.pool, job.id, step.id)).status === StepStatus.WAITING;
+      };
+      const commandId = await publishDecision(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! }, stillApplies);
+      return { status: 202, body: { jobId: job.id, commandId, kind: 'approve', decision } };
     },
   });
 }
