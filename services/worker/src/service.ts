@@ -36,7 +36,7 @@ export async function runWorkerService(opts: WorkerServiceOptions = {}): Promise
     );
   }
   const ns = names(config.gantryNamespace);
-  const pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: `gantry-worker` });
+  const pool = createPool(config.databaseUrl, { max: config.dbPoolSize, applicationName: `gantry-worker`, queryTimeoutMs: config.workerQueryTimeoutMs });
   try {
     await provision(await jetstreamManager(nc), ns, { pools: [settings.pool], logger });
   } catch (err) {

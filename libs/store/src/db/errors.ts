@@ -52,7 +52,8 @@ export function isConnectionError(err: unknown): boolean {
       NETWORK_ERRORS.has(code)
     );
   }
-  return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect|has encountered a connection error and is not queryable/i.test(err.message);
+  // `Query read timeout`: no answer within the pool's `queryTimeoutMs`; the connection's state is unknown.
+  return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect|has encountered a connection error and is not queryable|Query read timeout/i.test(err.message);
 }
 
 /** True for errors after which the same statement may succeed if tried again: a lost connection, a deadlock, a lock or statement timeout. */

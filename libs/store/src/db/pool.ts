@@ -20,6 +20,13 @@ export interface PoolOptions {
   applicationName?: string;
   /** How long a request for a connection waits before it fails. */
   connectionTimeoutMs?: number;
+  /**
+   * How long a statement waits for its answer before it fails (`Query read timeout`, a
+   * connection error: the connection is dropped, its state unknown); default: as long as TCP
+   * keeps the connection. For a caller that retries, so that a try that hangs (a network that
+   * drops packets without a reset) fails and is tried again instead of holding it for minutes.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** Opens a pool on `databaseUrl`, each connection with Gantry's session settings (`session.ts`). End it with `pool.end()`. */
@@ -32,6 +39,7 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
     application_name: options.applicationName ?? 'gantry',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
+    ...(options.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs }),
   };
   const pool = new pg.Pool(settings as pg.PoolConfig);
   const release = trackResource('pg-pool', options.applicationName ?? 'gantry');
@@ -75,7 +83,9 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     return result;
   } catch (err) {
     failure = err;
-    await client.query('ROLLBACK').catch(() => {});
+    // A connection that failed is closed, not rolled back (PostgreSQL rolls back what a closed
+    // connection held): a ROLLBACK would wait behind a statement whose answer never came.
+    if (!isConnectionError(err)) await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
     releaseAfter(client, failure);

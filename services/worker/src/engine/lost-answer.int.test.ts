@@ -3,7 +3,9 @@
  * forwards a write, lets PostgreSQL commit it, and cuts both connections instead of passing the
  * answer on — what a PostgreSQL crash does between a commit and its answer. The hold retries the
  * write on a new connection; the job must record it once, and a claim whose job moved on before
- * its retry must not run.
+ * its retry must not run. Or the proxy passes nothing back and closes nothing — a network that
+ * drops packets without a reset: the try fails once the pool's query timeout passes, and is
+ * retried like any failed try, within the hold's retry time.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -27,11 +29,12 @@ const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
 /**
  * Forwards connections to PostgreSQL. Once armed, the next answer that ends with ReadyForQuery
  * (sent after the statement's implicit transaction committed) is dropped, and both sides of
- * that connection are closed.
+ * that connection are closed. While `silent`, every answer is dropped and nothing is closed.
  */
 class AnswerCutter {
   readonly server: Server;
   armed = false;
+  silent = false;
   cut = 0;
 
   constructor(target: { host: string; port: number }) {
@@ -43,6 +46,7 @@ class AnswerCutter {
       };
       client.on('data', (chunk) => upstream.write(chunk));
       upstream.on('data', (chunk) => {
+        if (this.silent) return;
         const tail = chunk.subarray(-6);
         const readyForQuery = tail[0] === 0x5a && tail.readInt32BE(1) === 5;
         if (this.armed && readyForQuery) {
@@ -66,6 +70,8 @@ class AnswerCutter {
 let cutter: AnswerCutter;
 let direct: Pool;
 let proxied: Pool;
+/** Through the proxy, with the worker's query timeout (`WORKER_QUERY_TIMEOUT_MS`), and as short a wait for a connection. */
+let timed: Pool;
 let workspaceId: string;
 let workDir: string;
 
@@ -75,11 +81,13 @@ beforeAll(async () => {
   url.port = String(await cutter.listen());
   direct = createPool(db.url, { max: 2, applicationName: 'lost-answer-test' });
   proxied = createPool(url.toString(), { max: 2, applicationName: 'lost-answer-test-proxied' });
+  timed = createPool(url.toString(), { max: 2, applicationName: 'lost-answer-test-timed', queryTimeoutMs: 300, connectionTimeoutMs: 300 });
   workspaceId = await createWorkspace(direct);
   workDir = await mkdtemp(join(tmpdir(), 'gantry-lost-answer-'));
 });
 afterAll(async () => {
   await proxied.end();
+  await timed.end();
   await direct.end();
   await new Promise((r) => cutter.server.close(r));
   await rm(workDir, { recursive: true, force: true });
@@ -154,4 +162,45 @@ it('runs nothing when a claim committed, its answer was lost, and the job moved 
   expect(await outcome).toBe('REFUSED');
   await writer.stop();
   expect({ ran, claimed }).toEqual({ ran: 0, claimed: [false] });
+});
+
+it('retries a write whose answer never comes once its try times out, and records it once', async () => {
+  const [job] = await createJobs(direct, workspaceId);
+  const [one] = job!.stepIds;
+  const writer = new JobWriter({ pool: timed });
+  const holder: W.Holder = { actor: 'worker:w1', attempt: 1 };
+  const hold = new JobHold({ writer, jobId: job!.id, holder, onFenced: () => {}, logger: () => logger, retryForMs: 10_000 });
+  expect(await hold.claim(W.claim(holder, 'w1'))).toMatchObject({ id: job!.id, status: 'RUNNING' });
+  // The step's start reaches PostgreSQL, which commits it; no answer comes back, for a while.
+  cutter.silent = true;
+  hold.add(W.stepStarted(holder, { id: one!, name: 'a', phase: 'EXECUTION', type: 'NOOP' }));
+  const flushed = hold.flush();
+  setTimeout(() => (cutter.silent = false), 500);
+  try {
+    expect(await flushed).toBe(true);
+  } finally {
+    cutter.silent = false;
+  }
+  expect(hold.writes).toBeGreaterThanOrEqual(3); // the claim, the try that timed out, its replay
+  const { rows } = await direct.query<{ type: string }>('SELECT type FROM job_events WHERE job_id = $1 ORDER BY sequence', [job!.id]);
+  expect(rows.map((r) => r.type)).toEqual(['job.created', 'job.queued', 'job.started', 'step.started']);
+  await writer.stop();
+});
+
+it('gives the attempt up within its retry time when no answer comes at all', async () => {
+  const [job] = await createJobs(direct, workspaceId);
+  const writer = new JobWriter({ pool: timed });
+  const holder: W.Holder = { actor: 'worker:w1', attempt: 1 };
+  const broken: unknown[] = [];
+  const hold = new JobHold({ writer, jobId: job!.id, holder, onFenced: () => {}, onBroken: (err) => broken.push(err), logger: () => logger, retryForMs: 1_000 });
+  expect(await hold.claim(W.claim(holder, 'w1'))).toMatchObject({ status: 'RUNNING' });
+  cutter.silent = true;
+  try {
+    hold.add(W.stepStarted(holder, { id: job!.stepIds[0]!, name: 'a', phase: 'EXECUTION', type: 'NOOP' }));
+    await expect(hold.flush()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  } finally {
+    cutter.silent = false;
+  }
+  expect(broken).toHaveLength(1);
+  await writer.stop();
 });
