@@ -107,6 +107,29 @@ describe('least-privilege NATS permissions', () => {
     expect(nats.log().split("\n").filter((l) => /Permissions Violation/i.test(l))).toEqual([]);
   });
 
+  it('let the API tell whether a repeated retry’s first command was settled', async () => {
+    const ws = await createWorkspace(pool);
+    const token = await createToken(pool, ws);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const job = { type: 'perm-retry', maxAttempts: 1, steps: [{ name: 'fail', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['/bin/sh', '-c', 'exit 3'] } }] };
+    const { id } = (await (await fetch(`${apiUrl}/runner-jobs`, { method: 'POST', headers, body: JSON.stringify(job) })).json()) as { id: string };
+    let status = '';
+    while (status !== 'FAILED') {
+      await new Promise((r) => setTimeout(r, 100));
+      status = ((await (await fetch(`${apiUrl}/runner-jobs/${id}`, { headers })).json()) as { status: string }).status;
+    }
+    // The same retry twice: the second is a duplicate, and the API reads the commands stream to see whether the first was settled.
+    const answers = [];
+    for (const requestId of ['perm-retry-1', 'perm-retry-2']) {
+      answers.push((await fetch(`${apiUrl}/runner-jobs/${id}/retry`, { method: 'POST', headers: { ...headers, 'x-request-id': requestId } })).status);
+    }
+    expect(answers).toEqual([202, 202]);
+    // The request's log line follows, on the same output, any warning its handling wrote.
+    const api = services.at(-1)!; // launched last
+    await api.waitForLog((l) => l.msg === 'request' && l.reqId === 'perm-retry-2', 5_000);
+    expect(api.logs.filter((l) => l.msg === 'could not tell whether a repeated command was settled; answered as a duplicate')).toEqual([]);
+  });
+
   it('refuse a worker publishing commands or dispatches, and the API publishing dispatches', async () => {
     expect(await tryPublish('worker', `${namespace}.cmd.submit`)).toEqual([expect.stringMatching(/permissions violation.*publish/i)]);
     expect(await tryPublish('worker', `${namespace}.dispatch.default`)).toEqual([expect.stringMatching(/permissions violation.*publish/i)]);

@@ -118,19 +118,24 @@ export async function publishDecision(
   for (let publishes = 1; ; publishes++) {
     const ack = await publishCommand(deps, current, requestId, caller);
     if (!ack.duplicate || publishes >= DECISION_PUBLISHES) return current.id;
-    if (await commandStored(deps, ack.seq)) return current.id;
+    if (await commandStored(deps, ack.seq, current.id)) return current.id;
     if (!(await stillApplies())) return current.id;
     current = { ...current, id: derivedUuid(command.id, 'after', ack.seq) };
   }
 }
 
-/** True while the commands stream holds message `seq`: the scheduler has not settled it yet. */
-async function commandStored(deps: ApiDeps, seq: number): Promise<boolean> {
+/**
+ * True while the commands stream holds message `seq`: the scheduler has not settled it yet. A
+ * read that fails (NATS busy, a user without `$JS.API.STREAM.MSG.GET` on the stream) answers
+ * true: the request is answered as the duplicate it seems to be, as before this check.
+ */
+async function commandStored(deps: ApiDeps, seq: number, commandId: string): Promise<boolean> {
   try {
-    const jsm = await jetstreamManager(deps.nc);
+    const jsm = await jetstreamManager(deps.nc, { checkAPI: false });
     return (await jsm.streams.getMessage(deps.names.streams.commands, { seq })) !== null;
-  } catch (cause) {
-    throw new GantryError('UNAVAILABLE', 'the command stream could not be read; retry later', { cause });
+  } catch (err) {
+    deps.logger.warn({ err, commandId, seq }, 'could not tell whether a repeated command was settled; answered as a duplicate');
+    return true;
   }
 }
 
