@@ -121,13 +121,15 @@ describe('POST /runner-jobs/:id/cancel', () => {
       );
       const cancel = t.api.call('POST', `/runner-jobs/${id}/cancel`, { token: ws.writer, body: { reason: 'second' } });
       // Wait until the API's write waits on the job's row lock (its read saw no request).
-      for (let i = 0; i < 100; i++) {
+      let waiting = false;
+      for (let i = 0; i < 100 && !waiting; i++) {
         const { rows } = await t.api.pool.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
         );
-        if (rows[0].n > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
+        waiting = rows[0].n > 0;
+        if (!waiting) await new Promise((r) => setTimeout(r, 50));
       }
+      expect(waiting).toBe(true);
       await other.query('COMMIT');
       const res = await cancel;
       expect(res.status).toBe(202);

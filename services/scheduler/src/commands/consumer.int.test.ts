@@ -58,8 +58,11 @@ describe('the command consumer', () => {
       for (let i = 0; i < 2; i++) {
         await publishCommand(h.ns, 'submit', { v: 1, kind: 'submit', id: randomUUID(), workspaceId, jobs: [{ jobId: twice, job }] }, { [Headers.token]: token });
       }
-      await h.ns.nc.flush();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // All three delivered, the last two queued behind the first's pass: taken together next.
+      await waitFor(async () => {
+        const info = await h.ns.jsm.consumers.info(h.ns.names.streams.commands, h.ns.names.consumers.scheduler);
+        return info.num_pending === 0 && info.num_ack_pending === 3;
+      }, 5_000, 'the three commands delivered');
       await blocker.query('COMMIT');
     } finally {
       blocker.release();

@@ -218,11 +218,12 @@ export async function handleApprovals(ctx: CommandContext, batch: readonly Incom
 }
 
 /**
- * An approve that ended its job cancelled honoured the standing cancel, not its decision: a
- * no-op for the command's count, as when the job moved on before it.
+ * An approve whose write cancelled its job honoured the standing cancel, not its decision: a
+ * no-op for the command's count, as when the job moved on before it. Told by the write's events,
+ * which a replay answers with those it stored (its status is the job's now).
  */
 function approvalOutcome(_incoming: Incoming<'approve'>, _job: JobRow, result: WriteResult): Outcome {
-  return result.status === 'CANCELLED' ? noop : applied;
+  return result.events.some((e) => e.type === 'job.cancelled') ? noop : applied;
 }
 
 /** Step id → job id, for steps that are approval gates waiting for a decision. */

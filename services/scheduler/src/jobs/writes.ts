@@ -132,9 +132,9 @@ export function cancelIdle(
 /**
  * Row 11: a running job's cancel is recorded, once per attempt (a second cancel finds the
  * request standing, and the write is refused); the signal goes to its worker after commit. The
- * write leaves the job RUNNING, so the same command delivered again (its first pass's answer
- * lost) is answered from its stored event: the event is named after the command and the write
- * is a replay.
+ * event is named after the command and the write is a replay: the same command delivered again
+ * once the request no longer stands (the attempt ended, the job was retried) is answered from
+ * its stored event rather than applied to the job as it is now.
  */
 export function requestCancel(job: JobState, reason: string | null, actor: string, commandId: string): JobWrite {
   return {
