@@ -18,7 +18,8 @@
  *   a replay (`JobWrite.replay`) with the same event ids: the store finds the first one and
  *   answers applied without writing the events twice. A write without events has nothing to
  *   find; a refusal of its retry that shows the job already in the intended state counts as
- *   applied;
+ *   applied. A write with events that keeps the job RUNNING is a replay from its first try (see
+ *   `asReplay`): a try given up may still run after its retry;
  * - past `retryForMs`, or on any other failure, the hold is broken: `onBroken` runs once and
  *   every later write fails with the same error.
  */
@@ -179,7 +180,7 @@ export class JobHold {
       let result: WriteResult;
       try {
         this.writes += 1;
-        result = await this.#opts.writer.write(tries > 0 && write.events.length > 0 ? { ...write, replay: true } : write);
+        result = await this.#opts.writer.write(asReplay(write, tries) ? { ...write, replay: true } : write);
       } catch (err) {
         if (!isGantryError(err, 'UNAVAILABLE') || Date.now() - started > retryForMs) {
           if (this.#broken === undefined) {
@@ -208,6 +209,18 @@ export class JobHold {
     this.#opts.logger().info({ jobId: this.#opts.jobId, attempt: this.#opts.holder.attempt, found: { status: result.status, attempt: result.attempt } }, 'job write refused: the attempt is fenced');
     this.#opts.onFenced();
   }
+}
+
+/**
+ * Whether the `tries`-th try of `write` goes as a replay: every retry of a write with events
+ * (its try before may have committed), and a write with events that keeps the job RUNNING from
+ * its first try. Such a write passes its guard again, so a try given up (no answer within the
+ * pool's query timeout) that PostgreSQL runs later still, after its retry committed — its
+ * packets held up in the network — would record its events twice; as a replay it finds them.
+ * A write that moves the job is refused the second time by its own guard.
+ */
+function asReplay(write: JobWrite, tries: number): boolean {
+  return write.events.length > 0 && (tries > 0 || write.to === undefined);
 }
 
 /** Gives every event its id now, so that a replay of the write carries the same ones. */

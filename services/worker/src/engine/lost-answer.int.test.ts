@@ -30,25 +30,43 @@ const logger = createLogger({ service: 'test', version: '0', level: 'silent' });
  * Forwards connections to PostgreSQL. Once armed, the next answer that ends with ReadyForQuery
  * (sent after the statement's implicit transaction committed) is dropped, and both sides of
  * that connection are closed. While `silent`, every answer is dropped and nothing is closed.
+ * Once `stalling`, the next request sent on an open connection is held back, that connection's
+ * PostgreSQL side kept open when the client gives up on it, until {@link releaseStalled} sends
+ * it on: a request held up in the network, which PostgreSQL receives late.
  */
 class AnswerCutter {
   readonly server: Server;
   armed = false;
   silent = false;
+  stalling = false;
   cut = 0;
+  #stalled: { upstream: Socket; data: Buffer[]; answered: Promise<void> } | undefined;
 
   constructor(target: { host: string; port: number }) {
     this.server = createServer((client: Socket) => {
       const upstream = createConnection(target);
+      let held: Buffer[] | undefined;
+      let answered = () => {};
       const close = () => {
         client.destroy();
-        upstream.destroy();
+        if (held === undefined) upstream.destroy();
       };
-      client.on('data', (chunk) => upstream.write(chunk));
+      client.on('data', (chunk) => {
+        if (held !== undefined) held.push(chunk);
+        else if (this.stalling) {
+          this.stalling = false;
+          held = [chunk];
+          this.#stalled = { upstream, data: held, answered: new Promise((resolve) => (answered = resolve)) };
+        } else upstream.write(chunk);
+      });
       upstream.on('data', (chunk) => {
         if (this.silent) return;
         const tail = chunk.subarray(-6);
         const readyForQuery = tail[0] === 0x5a && tail.readInt32BE(1) === 5;
+        if (held !== undefined) {
+          if (readyForQuery) answered();
+          return;
+        }
         if (this.armed && readyForQuery) {
           this.armed = false;
           this.cut += 1;
@@ -60,6 +78,15 @@ class AnswerCutter {
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });
+  }
+
+  /** Sends the held request on to PostgreSQL, and resolves once it has answered it. */
+  async releaseStalled(): Promise<void> {
+    const stalled = this.#stalled!;
+    this.#stalled = undefined;
+    stalled.upstream.write(Buffer.concat(stalled.data));
+    await stalled.answered;
+    stalled.upstream.destroy();
   }
 
   listen(): Promise<number> {
@@ -202,5 +229,26 @@ it('gives the attempt up within its retry time when no answer comes at all', asy
     cutter.silent = false;
   }
   expect(broken).toHaveLength(1);
+  await writer.stop();
+});
+
+it('records a step write once when a try it gave up on reaches PostgreSQL after its retry committed', async () => {
+  const [job] = await createJobs(direct, workspaceId);
+  const [one] = job!.stepIds;
+  const writer = new JobWriter({ pool: timed });
+  const holder: W.Holder = { actor: 'worker:w1', attempt: 1 };
+  const hold = new JobHold({ writer, jobId: job!.id, holder, onFenced: () => {}, logger: () => logger, retryForMs: 10_000 });
+  expect(await hold.claim(W.claim(holder, 'w1'))).toMatchObject({ status: 'RUNNING' });
+  await timed.query('SELECT 1'); // connections are open: the next request sent is the step write's
+  // The step's start is held up in the network; the worker gives the try up and retries it on
+  // a new connection, which commits.
+  cutter.stalling = true;
+  hold.add(W.stepStarted(holder, { id: one!, name: 'a', phase: 'EXECUTION', type: 'NOOP' }));
+  expect(await hold.flush()).toBe(true);
+  expect(hold.writes).toBe(3); // the claim, the try given up, its retry
+  // Then the first try arrives, and PostgreSQL runs it.
+  await cutter.releaseStalled();
+  const { rows } = await direct.query<{ type: string }>('SELECT type FROM job_events WHERE job_id = $1 ORDER BY sequence', [job!.id]);
+  expect(rows.map((r) => r.type)).toEqual(['job.created', 'job.queued', 'job.started', 'step.started']);
   await writer.stop();
 });
