@@ -271,6 +271,21 @@ describe('claimJobs', () => {
     await pool.query(`UPDATE runner_jobs SET status = 'COMPLETED' WHERE id = ANY($1)`, [running]);
   });
 
+  it('counts the express jobs sent since a worker’s beat while the database shows them running there', async () => {
+    const ws = await createWorkspace(pool);
+    const [ordinary, express, ended] = await queue(ws, 3, 90);
+    await pool.query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'express-b', dispatched_at = now() WHERE id = ANY($1)`, [[ordinary, express]]);
+    await pool.query(`UPDATE runner_jobs SET status = 'COMPLETED' WHERE id = $1`, [ended]);
+    const waiting = await queue(ws, 3, 50);
+    // Its beat predates all three (nothing busy); two jobs went to its express slots since, and
+    // one of them ended: of its 2 RUNNING rows 1 is express, so 1 of its 2 ordinary slots is busy.
+    const workers = [{ workerId: 'express-b', slots: 2, busy: 0, express: 0, expressSince: [express!, ended!] }];
+    const claimed = await claim(pool, lease, { ...options(100), workers });
+    expect(claimed.credit).toBe(1);
+    expect(claimed.jobs.map((j) => j.id)).toEqual(waiting.slice(0, 1));
+    await pool.query(`UPDATE runner_jobs SET status = 'COMPLETED' WHERE id = ANY($1)`, [[ordinary, express, ...waiting]]);
+  });
+
   it('counts the credit of the workers it is given: free slots (beat or database, the larger) less the dispatched jobs not claimed yet', async () => {
     const ws = await createWorkspace(pool);
     const [runA, runB, dispatched] = await queue(ws, 3, 50);

@@ -147,6 +147,34 @@ describe('the dispatcher', () => {
     }
   });
 
+  it('gives no ordinary slot for an express job that ended before its worker’s next beat', async () => {
+    const pool = await ownPool(h.ns, 'stale-beat');
+    const ws = await createWorkspace(h.pool);
+    // It beats when it starts, then only when the test says: every round below reads that first beat (nothing busy).
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 2, beatEveryMs: 600_000 });
+    worker.start();
+    try {
+      await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
+      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [worker.dispatches[0]!.jobId])).rowCount === 1, 5_000, 'its claim');
+      const accepted = await expressDispatches('express');
+      const urgent = await createJobs(h.pool, ws, 2, { spec: jobSpec({ priority: 90, pool }) });
+      h.scheduler.dispatcher.wake();
+      await waitFor(async () => (await expressDispatches('express')) === accepted + 2, 10_000, 'both express dispatches accepted');
+      // One of them ends; its worker's beat saying so has not come yet.
+      await h.pool.query(`UPDATE runner_jobs SET status = 'COMPLETED', worker_id = NULL, completed_at = now() WHERE id = $1`, [urgent[0]!.id]);
+      const [third] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90, pool }) });
+      // The ordinary slot is still busy, and the express slots are as the leader last knew them
+      // (both taken): nothing may start. Counted as an express job, the ended one would have made
+      // the ordinary slot look free, and the third job would wait in the dispatch stream.
+      expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(0);
+      const { rows } = await h.pool.query('SELECT dispatched_at FROM runner_jobs WHERE id = $1', [third!.id]);
+      expect(rows[0].dispatched_at).toBeNull();
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('counts an accepted express job once when the worker’s beat lists it before its answer arrives', async () => {
     const pool = await ownPool(h.ns, 'beat-first');
     const ws = await createWorkspace(h.pool);

@@ -280,7 +280,7 @@ export class Dispatcher {
     }
     let total = 0;
     for (const [poolName, views] of pools) {
-      const free: FreeWorker[] = views.map((w) => ({ workerId: w.workerId, slots: w.slots, busy: w.busy, express: this.#expressHeld(w) }));
+      const free: FreeWorker[] = views.map((w) => ({ workerId: w.workerId, slots: w.slots, busy: w.busy, express: w.express?.busy ?? 0, expressSince: this.#expressUnlisted(w) }));
       if (free.length === 0) {
         this.#opts.metrics.freeSlots.set({ pool: poolName }, 0);
         continue;
@@ -322,14 +322,19 @@ export class Dispatcher {
 
   /** The jobs `w` holds in express slots as far as this leader knows: its beat's, and those sent since that it does not list. */
   #expressHeld(w: WorkerView): number {
-    if (w.express === undefined) return 0;
+    return w.express === undefined ? 0 : w.express.busy + this.#expressUnlisted(w).length;
+  }
+
+  /** The ids of the jobs sent to `w`'s express slots since its beat (answered or not) that the beat does not list. */
+  #expressUnlisted(w: WorkerView): string[] {
     const pending = this.#express.get(w.workerId);
-    if (pending === undefined) return w.express.busy;
+    if (w.express === undefined || pending === undefined) return [];
     const listed = new Set(w.jobs.map((j) => expressKey({ id: j.jobId, attempt: j.attempt })));
-    let unlisted = 0;
-    for (const key of pending.requested) if (!listed.has(key)) unlisted += 1;
-    for (const key of pending.accepted) if (!listed.has(key)) unlisted += 1;
-    return w.express.busy + unlisted;
+    const unlisted: string[] = [];
+    for (const keys of [pending.requested, pending.accepted]) {
+      for (const key of keys) if (!listed.has(key)) unlisted.push(key.slice(0, key.lastIndexOf(':')));
+    }
+    return unlisted;
   }
 
   /** Claims urgent jobs for the pool's free express slots and sends them; returns how many it claimed. */
