@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelSignal, Headers } from '@gantry/contracts';
 import { createJobs, createToken, createWorkspace } from '@gantry/testkit';
-import { eventTypes } from '../testing/commands.js';
+import { betweenReadAndWrite, eventTypes } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 import { useScheduler } from '../testing/use-scheduler.js';
 
@@ -55,32 +55,23 @@ describe('a running job’s cancel', () => {
     const signals: CancelSignal[] = [];
     const sub = h.ns.nc.subscribe(h.ns.names.subjects.cancel('w-two'), { callback: (_e, m) => void signals.push(CancelSignal.parse(m.json())) });
     // The pass reads the job with no request; another cancel (the API's) commits before its write.
-    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
-    let raced = false;
-    const spy = vi.spyOn(h.pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      const config = args[0] as { name?: string; values?: unknown[] };
-      const read = await query(...args);
-      if (!raced && config.name === 'gantry_read_command_jobs' && String(config.values?.[0]).includes(running!.id)) {
-        raced = true;
-        await query(`UPDATE runner_jobs SET cancel_requested_at = now() WHERE id = $1`, [running!.id]);
-        await query(
-          `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt, payload)
-           SELECT id, 3, gen_random_uuid(), workspace_id, 'job.cancel_requested', 'api', attempt, '{"reason":"first"}' FROM runner_jobs WHERE id = $1`,
-          [running!.id],
-        );
-      }
-      return read;
-    }) as never);
+    const other = betweenReadAndWrite(h.pool, running!.id, async (query) => {
+      await query(`UPDATE runner_jobs SET cancel_requested_at = now() WHERE id = $1`, [running!.id]);
+      await query(
+        `INSERT INTO job_events (job_id, sequence, id, workspace_id, type, actor, attempt, payload)
+         SELECT id, 3, gen_random_uuid(), workspace_id, 'job.cancel_requested', 'api', attempt, '{"reason":"first"}' FROM runner_jobs WHERE id = $1`,
+        [running!.id],
+      );
+    });
     try {
       await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: running!.id, reason: 'second' }, { [Headers.token]: token });
       await waitFor(() => signals.length > 0, 10_000, 'the cancel signal');
     } finally {
-      spy.mockRestore();
+      other.restore();
       sub.unsubscribe();
     }
-    expect(raced).toBe(true);
+    expect(other.made()).toBe(true);
     const { rows } = await h.pool.query(`SELECT payload FROM job_events WHERE job_id = $1 AND type = 'job.cancel_requested'`, [running!.id]);
     expect(rows.map((r) => r.payload)).toEqual([{ reason: 'first' }]);
   });
-
 });

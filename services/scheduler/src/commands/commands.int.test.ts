@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelSignal, Headers, type JobSpecInput } from '@gantry/contracts';
 import { createJobs, createToken, createWorkspace, jobSpec } from '@gantry/testkit';
 import { useScheduler } from '../testing/use-scheduler.js';
-import { deadLetterCodes, deadLetters } from '../testing/commands.js';
+import { betweenReadAndWrite, deadLetterCodes, deadLetters } from '../testing/commands.js';
 import { publishCommand, waitFor } from '../testing/harness.js';
 
 const h = useScheduler();
@@ -262,25 +262,17 @@ describe('cancel, retry and approve commands', () => {
       signals.push(CancelSignal.parse(m.json()));
     } });
     // The pass reads the job QUEUED; a worker's claim commits before the pass writes its cancel.
-    const query = h.pool.query.bind(h.pool) as (...args: unknown[]) => Promise<unknown>;
-    let claimed = false;
-    const spy = vi.spyOn(h.pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      const config = args[0] as { name?: string; values?: unknown[] };
-      const read = await query(...args);
-      if (!claimed && config.name === 'gantry_read_command_jobs' && String(config.values?.[0]).includes(racing!.id)) {
-        claimed = true;
-        await query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-race', started_at = now() WHERE id = $1`, [racing!.id]);
-      }
-      return read;
-    }) as never);
+    const claim = betweenReadAndWrite(h.pool, racing!.id, async (query) => {
+      await query(`UPDATE runner_jobs SET status = 'RUNNING', worker_id = 'w-race', started_at = now() WHERE id = $1`, [racing!.id]);
+    });
     try {
       await publishCommand(h.ns, 'cancel', { v: 1, kind: 'cancel', id: randomUUID(), workspaceId, jobId: racing!.id, reason: 'raced' }, { [Headers.token]: token });
       await waitFor(() => signals.length > 0, 10_000, 'the cancel signal');
     } finally {
-      spy.mockRestore();
+      claim.restore();
       sub.unsubscribe();
     }
-    expect(claimed).toBe(true);
+    expect(claim.made()).toBe(true);
     expect(signals[0]).toEqual({ v: 1, jobId: racing!.id, attempt: 1, reason: 'cancelled' });
     expect(await eventTypes(racing!.id)).toEqual(['job.created', 'job.queued', 'job.cancel_requested']);
   });

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import { vi } from 'vitest';
 import { Headers, type JobSpecInput, MetricNames } from '@gantry/contracts';
 import type { Pool } from '@gantry/store';
 import { createToken, createWorkspace, type TestNamespace } from '@gantry/testkit';
@@ -73,6 +74,34 @@ export async function inOnePass(h: SchedulerTestContext, sent: number, publish: 
   } finally {
     client.release();
   }
+}
+
+/** A change made between a command pass's read of a job and its write: see {@link betweenReadAndWrite}. */
+export interface Interleaved {
+  /** Whether the change was made. */
+  readonly made: () => boolean;
+  /** Stops watching the pool's queries. */
+  readonly restore: () => void;
+}
+
+/**
+ * Makes `change` (given the pool's own query) right after the first read of job `jobId` by a
+ * command pass (`gantry_read_command_jobs`), before the pass writes: a change that commits
+ * between the two, as a worker's claim or the API's cancel can.
+ */
+export function betweenReadAndWrite(pool: Pool, jobId: string, change: (query: (text: string, values?: unknown[]) => Promise<unknown>) => Promise<void>): Interleaved {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  let made = false;
+  const spy = vi.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
+    const config = args[0] as { name?: string; values?: unknown[] };
+    const read = await query(...args);
+    if (!made && config.name === 'gantry_read_command_jobs' && String(config.values?.[0]).includes(jobId)) {
+      made = true;
+      await change((text, values) => query(text, values));
+    }
+    return read;
+  }) as never);
+  return { made: () => made, restore: () => spy.mockRestore() };
 }
 
 /** A job's status and attempt, as stored. */
