@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, link, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,5 +75,32 @@ describe('DirectoryInside', () => {
 
   it('refuses a directory outside the root, judged on what it opened', async () => {
     await expect(DirectoryInside.open(Buffer.from(root), `${join(root, 'away')}/`)).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+  });
+});
+
+describe('a hard link in the job directory', () => {
+  // Another user's file, linked into the job directory, as a job may where fs.protected_hardlinks
+  // is off (root makes the link here): the worker, root, would read it for the job.
+  it.runIf(process.getuid?.() === 0)('to a file of another user is refused; one to the job’s own file is read', async () => {
+    const secret = join(base, 'outside', 'secret');
+    await writeFile(secret, 'not the job’s\n');
+    await chown(secret, 12345, 12345);
+    await link(secret, join(root, 'stolen'));
+    await link(join(root, 'd', 'f'), join(root, 'twin'));
+    try {
+      await expect(openFileInside(Buffer.from(root), join(root, 'stolen'))).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+      const top = await DirectoryInside.open(Buffer.from(root), root);
+      try {
+        await expect(top.openFile(Buffer.from('stolen'))).rejects.toMatchObject({ code: 'PATH_ESCAPES_JOB_DIR' });
+        const twin = await top.openFile(Buffer.from('twin'));
+        expect((await twin.readFile()).toString()).toBe('inside\n');
+        await twin.close();
+      } finally {
+        await top.close();
+      }
+    } finally {
+      await rm(join(root, 'stolen'));
+      await rm(join(root, 'twin'));
+    }
   });
 });

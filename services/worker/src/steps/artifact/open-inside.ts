@@ -9,9 +9,13 @@
  * through its descriptor ({@link DirectoryInside}): its entries are listed, examined and opened
  * as `/proc/self/fd/<fd>/<name>`, which names the directory that was opened whatever has been
  * renamed since, so a walk never leaves the tree it started in.
+ *
+ * A regular file with other hard links must belong to the job directory's owner (the user the
+ * job runs as): a hard link the job made to a file it does not own (which the kernel allows
+ * where `fs.protected_hardlinks` is off) would let the worker read that file for it.
  */
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, readlink, realpath } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { UnrecoverableError } from '../../engine/job-control.js';
 import { DIRECTORY_FLAGS, FD_PATHS, fdPath } from '../../fd-paths.js';
 
@@ -57,9 +61,18 @@ async function checked(handle: FileHandle, check: () => Promise<void>): Promise<
   }
 }
 
-/** Refuses `handle` unless it holds a regular file. */
-async function mustBeFile(handle: FileHandle, shown: string): Promise<void> {
-  if (!(await handle.stat()).isFile()) throw new UnrecoverableError(`${shown} is not a regular file`, 'NOT_A_FILE');
+/** Refuses `handle` unless it holds a regular file: one linked elsewhere too only if user `owner` (the job directory's) owns it. */
+async function mustBeFile(handle: FileHandle, shown: string, owner: number): Promise<void> {
+  const st = await handle.stat();
+  if (!st.isFile()) throw new UnrecoverableError(`${shown} is not a regular file`, 'NOT_A_FILE');
+  if (st.nlink > 1 && st.uid !== owner) {
+    throw new UnrecoverableError(`${shown} is a hard link to a file the job does not own`, 'PATH_ESCAPES_JOB_DIR');
+  }
+}
+
+/** The user who owns the job directory `root`: the one the job runs as. */
+async function ownerOf(root: Buffer): Promise<number> {
+  return (await stat(root)).uid;
 }
 
 /** Refuses `handle` unless its real path is inside `root`. */
@@ -73,11 +86,11 @@ async function mustBeInside(root: Buffer, handle: FileHandle, path: string | Buf
  * Opens the regular file at `path` for reading, if what it opened is a regular file inside
  * `root` (the job directory's real path); an {@link UnrecoverableError} otherwise.
  */
-export async function openFileInside(root: Buffer, path: string | Buffer): Promise<FileHandle> {
+export async function openFileInside(root: Buffer, path: string | Buffer, owner?: number): Promise<FileHandle> {
   const shown = JSON.stringify(path.toString());
   const handle = await openNoLink(path, FILE_FLAGS, shown);
   return checked(handle, async () => {
-    await mustBeFile(handle, shown);
+    await mustBeFile(handle, shown, owner ?? (await ownerOf(root)));
     await mustBeInside(root, handle, path, shown);
   });
 }
@@ -90,13 +103,16 @@ export async function openFileInside(root: Buffer, path: string | Buffer): Promi
  */
 export class DirectoryInside {
   readonly #root: Buffer;
+  /** The job directory's owner. */
+  readonly #owner: number;
   readonly #handle: FileHandle;
   /** The path it was opened by: for messages, and for its entries where there is no `/proc`. */
   readonly #path: Buffer;
   readonly #base: Buffer;
 
-  private constructor(root: Buffer, handle: FileHandle, path: Buffer) {
+  private constructor(root: Buffer, owner: number, handle: FileHandle, path: Buffer) {
     this.#root = root;
+    this.#owner = owner;
     this.#handle = handle;
     this.#path = path;
     this.#base = FD_PATHS ? Buffer.from(fdPath(handle.fd)) : path;
@@ -106,8 +122,9 @@ export class DirectoryInside {
   static async open(root: Buffer, path: string | Buffer): Promise<DirectoryInside> {
     const bytes = Buffer.from(path);
     const shown = JSON.stringify(bytes.toString());
+    const owner = await ownerOf(root);
     const handle = await openNoLink(bytes, DIRECTORY_FLAGS, shown);
-    return new DirectoryInside(root, await checked(handle, () => mustBeInside(root, handle, bytes, shown)), bytes);
+    return new DirectoryInside(root, owner, await checked(handle, () => mustBeInside(root, handle, bytes, shown)), bytes);
   }
 
   #entry(name: Buffer): Buffer {
@@ -140,17 +157,17 @@ export class DirectoryInside {
 
   /** Opens the regular file `name` for reading. */
   async openFile(name: Buffer): Promise<FileHandle> {
-    if (!FD_PATHS) return openFileInside(this.#root, this.#entry(name));
+    if (!FD_PATHS) return openFileInside(this.#root, this.#entry(name), this.#owner);
     const shown = this.#shown(name);
     const handle = await openNoLink(this.#entry(name), FILE_FLAGS, shown);
-    return checked(handle, () => mustBeFile(handle, shown));
+    return checked(handle, () => mustBeFile(handle, shown, this.#owner));
   }
 
   /** Opens its directory `name`. */
   async openDirectory(name: Buffer): Promise<DirectoryInside> {
     const path = Buffer.concat([this.#path, Buffer.from('/'), name]);
     if (!FD_PATHS) return DirectoryInside.open(this.#root, path);
-    return new DirectoryInside(this.#root, await openNoLink(this.#entry(name), DIRECTORY_FLAGS, this.#shown(name)), path);
+    return new DirectoryInside(this.#root, this.#owner, await openNoLink(this.#entry(name), DIRECTORY_FLAGS, this.#shown(name)), path);
   }
 
   close(): Promise<void> {
