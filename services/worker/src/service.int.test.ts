@@ -96,6 +96,31 @@ describe('the worker process', () => {
     }
   });
 
+  it('hands back a job whose step outlasts the stop, killing the step while the attempt can still write its end', async () => {
+    // The step ignores SIGTERM and its spec asks for 30 s to stop, beyond the worker's 5 s stop.
+    const proc = startService('worker', env({ WORKER_ID: 'stubborn', WORKER_DRAIN_GRACE_MS: '500', WORKER_KILL_GRACE_MS: '500', SHUTDOWN_TIMEOUT_MS: '5000' }));
+    const exited = new Promise<number | string>((resolve) => proc.child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    try {
+      await proc.waitForLog((l) => l.msg === 'worker started');
+      const job = await h.createJob({
+        steps: [{
+          name: 'stubborn', phase: 'EXECUTION', type: 'COMMAND',
+          spec: { shell: '/bin/sh', script: "trap '' TERM\necho \"pid $$\"\nwhile :; do sleep 0.05; done", killGraceMs: 30_000 },
+        }],
+      });
+      await h.dispatch(job.id, 1);
+      const pid = Number(/pid (\d+)/.exec(await h.stdout(job.id, (t) => t.includes('pid ')))![1]);
+      proc.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // Handed back, free: not left RUNNING for the lost-worker duty to fail.
+      expect(await h.job(job.id)).toMatchObject({ status: 'QUEUED', attempt: 2, failures: 0, worker_id: null });
+      expect((await h.events(job.id)).at(-1)).toMatchObject({ type: 'job.queued', payload: { reason: 'handed_back' } });
+      expect(await gone(pid)).toBe(true);
+    } finally {
+      await proc.stop('SIGKILL');
+    }
+  });
+
   it("keeps the worker's own environment out of a COMMAND's", async () => {
     const proc = startService('worker', env({
       WORKER_ID: 'env-worker',

@@ -39,7 +39,7 @@ import { prepareWorkRoot, StepUserPool } from './steps/process/step-user.js';
 import { StepRegistry } from './steps/registry.js';
 import type { StepHandler } from './steps/types.js';
 
-/** Milliseconds of a stop kept for handing back, killing and flushing after the drain grace. */
+/** Milliseconds of a stop kept for killing the steps still running, their attempts' last writes, and flushing. */
 export const STOP_RESERVE_MS = 2_000;
 
 /** What a worker is built from. */
@@ -182,13 +182,22 @@ export function createWorker(deps: WorkerDeps): Worker {
     r.heartbeat.beat();
     await r.express?.stop({ timeoutMs: left() });
     await r.consumer.stop({ timeoutMs: left() });
-    const grace = Math.min(settings.drainGraceMs, timeoutMs - settings.killGraceMs - STOP_RESERVE_MS);
+    const grace = Math.min(settings.drainGraceMs, left() - settings.killGraceMs - STOP_RESERVE_MS);
     const allIdle = () => Promise.all([slots.idle(), expressSlots?.idle()]);
     if (!(await settlesWithin(allIdle(), grace))) {
       logger.info({ jobs: inFlight.jobs() }, 'drain grace over: handing back the jobs still running');
       for (const entry of inFlight) entry.signal('handback');
     }
-    const idle = await settlesWithin(allIdle(), left());
+    // A step may take longer to stop than the stop allows (a spec's own `killGraceMs`, a CLEANUP
+    // that runs on): its processes are killed while the reserve is left, so that its attempt
+    // still writes its end (a hand-back) before the writer stops. Lost, that write would leave
+    // the job to the lost-worker duty, a failed attempt instead of a free hand-back.
+    let idle = await settlesWithin(allIdle(), Math.max(0, left() - STOP_RESERVE_MS));
+    if (!idle) {
+      logger.warn({ jobs: inFlight.jobs() }, 'stop time nearly over: killing the steps still running');
+      groups.killAll('SIGKILL');
+      idle = await settlesWithin(allIdle(), left());
+    }
     groups.killAll('SIGKILL');
     await r.heartbeat.stop({ timeoutMs: left() });
     await r.cancel.stop({ timeoutMs: left() });
