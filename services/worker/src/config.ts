@@ -90,6 +90,7 @@ export const WORKER_ENV = {
     max: 3_600_000,
     description: 'Milliseconds the worker waits for the answer to one statement before it gives up on the statement and its connection (a network that drops packets without a reset, a server that hangs): the try fails, and a write of a running attempt is retried on a new connection as any failed try. Far longer than any statement of the worker takes.',
   }),
+  WORKER_HOLD_CHECK_MS: envInt({ default: 5_000, min: 100, max: 3_600_000, description: 'Milliseconds between two checks, while an attempt runs, that it is still this worker’s (a write of its guard alone): an attempt the scheduler gave to another worker while this one could not beat (cut off from NATS, not from PostgreSQL) stops within this long, even if its step writes nothing.' }),
   WORKER_STEP_WRITE_DELAY_MS: envInt({ default: 10, min: 0, max: 10_000, description: 'Milliseconds the write of a step boundary (completion, next start) waits to travel with the next write; a job of quick steps then costs two writes. Live events are that much later.' }),
   WORKER_PULL_GATHER_MS: envInt({ default: 20, min: 0, max: 1_000, description: 'Milliseconds a freed slot waits for more to free before the worker asks for more dispatches, while pulls it made earlier still wait for messages (those take the next dispatches meanwhile); a worker with no pull waiting asks at once. 0 asks at once always.' }),
   WORKER_OUTPUT_FLUSH_MS: envInt({ default: 250, min: 10, max: 60_000, description: 'Milliseconds between writes of a running command’s `step.output` events.' }),

@@ -48,6 +48,8 @@ export interface WorkerSettings {
   readonly stepWriteDelayMs: number;
   /** How long an attempt's write is retried while PostgreSQL is unreachable before the attempt is abandoned. */
   readonly writeRetryMs: number;
+  /** How often a running attempt checks that it is still this worker's. */
+  readonly holdCheckMs: number;
   readonly pullGatherMs: number;
   readonly outputFlushMs: number;
   readonly maxStepOutputBytes: number;
@@ -117,6 +119,7 @@ export function workerSettings(config: WorkerConfig, env?: Env, uid = process.ge
     progressIntervalMs: config.workerProgressIntervalMs,
     stepWriteDelayMs: config.workerStepWriteDelayMs,
     writeRetryMs: config.workerWriteRetryMs,
+    holdCheckMs: config.workerHoldCheckMs,
     pullGatherMs: config.workerPullGatherMs,
     outputFlushMs: config.workerOutputFlushMs,
     maxStepOutputBytes: config.workerMaxStepOutputBytes,

@@ -255,6 +255,27 @@ describe('the step engine', () => {
     expect(await h.settledDispatch()).toMatchObject({ pending: 0, ackPending: 0 });
   });
 
+  it('stops a step that writes nothing once its attempt was given to another worker', async () => {
+    const { worker } = await h.startWorker({ stepTypes: [block.handler], settings: { holdCheckMs: 200 } });
+    const job = await h.createJob({ steps: [{ name: 'silent', phase: 'EXECUTION', type: 'BLOCK', spec: { key: 'silent' } }] });
+    const ended = worker.signals.next('attemptEnded', (e) => e.jobId === job.id);
+    const stepStarted = h.published(job.id, (e) => e.type === 'step.started');
+    await h.dispatch(job.id, 1);
+    await block.started('silent');
+    await stepStarted; // the attempt's last write until the step ends
+    // The scheduler lost this worker (cut off from NATS, its beats and signals gone): attempt 2
+    // takes over. The step is never released and writes nothing; the attempt's own check finds it.
+    await withTransaction(h.pool, (c) =>
+      applyWrites(c, [{
+        jobId: job.id, attempt: 1, expect: ['RUNNING'], to: 'QUEUED',
+        set: { attempt: 2, failures: 1, workerId: null, dispatchedAt: null, error: { code: 'WORKER_LOST', message: 'lost' } },
+        events: [{ type: 'job.queued', actor: 'scheduler', payload: { attempt: 2, reason: 'worker_lost', runAt: null } }],
+      }]),
+    );
+    expect((await ended).outcome).toBe('FENCED');
+    expect(await h.job(job.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
+  });
+
   it('lets handlers steer the job: cancel, fail without retry, retry later', async () => {
     const { worker } = await h.startWorker({ stepTypes: [controlled] });
     const spec = (kind: string) => ({

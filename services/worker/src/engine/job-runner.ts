@@ -19,6 +19,9 @@
  *   `killGraceMs` (a second at least) the hold writes its guard alone ({@link JobHold.probe}), so that a CLEANUP step
  *   that hangs is fenced once the scheduler has ended the attempt (after its TIMEOUT_GRACE_MS),
  *   rather than holding its slot, its dispatch and its processes for ever;
+ * - while the attempt runs, its guard is written alone every `holdCheckMs` too: an attempt the
+ *   scheduler gave to another worker (this one silent to it, cut off from NATS) is fenced within
+ *   that long, though its steps write nothing;
  * - a cancel that arrives before the terminal write ends the job CANCELLED;
  * - a step's completion and the next step's start travel in one write, written within
  *   `stepWriteDelayMs` unless a later write takes them along: a job of quick steps costs two
@@ -46,7 +49,7 @@ import * as W from './writes.js';
 export interface AttemptDeps {
   readonly writer: Pick<JobWriter, 'write'>;
   readonly registry: StepRegistry;
-  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'> & Partial<Pick<WorkerSettings, 'writeRetryMs'>>;
+  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'> & Partial<Pick<WorkerSettings, 'writeRetryMs' | 'holdCheckMs'>>;
   /** The users of job processes (WORKER_STEP_USER); none: the worker's own user. */
   readonly users?: StepUserPool;
   readonly metrics: WorkerMetrics;
@@ -59,6 +62,9 @@ export interface AttemptDeps {
 
 /** Least milliseconds between two checks that an attempt past its deadline is still held (a kill grace of 0 would check without pause). */
 const HOLD_CHECK_MIN_MS = 1_000;
+
+/** How often a running attempt checks that it is still held, unless the settings say (`WORKER_HOLD_CHECK_MS`). */
+const DEFAULT_HOLD_CHECK_MS = 5_000;
 
 /** Signals the worker sends a running attempt. */
 export type AttemptSignal = 'cancel' | 'timeout' | 'handback';
@@ -102,6 +108,8 @@ export class AttemptRun {
   #deadlinePassed = false;
   #hold: JobHold | undefined;
   #holdCheck: NodeJS.Timeout | undefined;
+  /** The check, every `holdCheckMs` while the attempt runs, that it is still this worker's. */
+  #heldCheck: NodeJS.Timeout | undefined;
 
   constructor(dispatched: { readonly jobId: string; readonly attempt: number }, deps: AttemptDeps) {
     this.#deps = deps;
@@ -201,6 +209,10 @@ export class AttemptRun {
       if (job === undefined) return 'REFUSED';
       ran = true;
       this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
+      // A step that writes nothing would not learn that the attempt was given to another worker
+      // (this one was lost to the scheduler, cut off from NATS): its guard is written alone, and
+      // a refusal fences the attempt, which stops its steps.
+      this.#heldCheck = setInterval(() => void hold.probe().catch(() => undefined), settings.holdCheckMs ?? DEFAULT_HOLD_CHECK_MS);
       dir = attemptDir(settings.workDir, job.id, job.attempt, user);
       return await this.#runClaimed(job, hold, holder, dir);
     } catch (err) {
@@ -209,6 +221,7 @@ export class AttemptRun {
     } finally {
       tell(false); // not claimed: handed back before the claim, or its write failed
       clearTimeout(this.#deadline);
+      clearInterval(this.#heldCheck);
       // No check of the hold starts after this one is cleared (a timeout signal while the
       // directory is removed below would start one that nobody clears).
       this.#hold = undefined;
@@ -239,6 +252,8 @@ export class AttemptRun {
     let failure: StepFailure | undefined;
 
     const end = async (move: W.Move, outcome: AttemptOutcome): Promise<AttemptOutcome> => {
+      // The attempt's last write: a check after it would find the job moved on, by this worker.
+      clearInterval(this.#heldCheck);
       if (!(await hold.end(move))) return 'FENCED';
       metrics.attemptEnded(job.type, outcome, (performance.now() - startedAt) / 1000);
       return outcome;
