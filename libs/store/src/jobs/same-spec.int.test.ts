@@ -46,4 +46,12 @@ describe('storedJobSpecs', () => {
     expect(isSameJob(job, spec({ steps: [{ name: 'run', phase: 'EXECUTION', type: 'COMMAND', spec: { argv: ['make'], env: { A: '1' } } }, { name: 'tidy', phase: 'CLEANUP', type: 'NOOP' }] }))).toBe(false);
     expect(await storedJobSpecs(pool, [])).toEqual(new Map());
   });
+
+  it('reads the run-at the job was submitted with, not the one it has once it ran (a retry’s backoff)', async () => {
+    const id = randomUUID();
+    const submitted = spec({ idempotencyKey: 'ran-since' });
+    await insertJobs(pool, [{ id, workspaceId, spec: submitted, status: 'QUEUED', actor: 'test' }]);
+    await pool.query(`UPDATE runner_jobs SET run_at = now() + interval '30 seconds' WHERE id = $1`, [id]);
+    expect(isSameJob((await storedJobSpecs(pool, [id])).get(id)!, submitted)).toBe(true);
+  });
 });

@@ -3,7 +3,9 @@
  * the same job answers the original (the API) or is a no-op (a submit over NATS); with a
  * different job it is a conflict. Two jobs are the same when every field the submitter chose
  * (after defaults) is equal; key order in JSON objects and the spelling of instants do not
- * matter.
+ * matter. The stored side is the job as submitted: its `run_at` changes once it runs (a retry's
+ * backoff, a manual retry or an approval clears it), so the run-at compared is the one its
+ * `job.created` event recorded.
  */
 import { DEFAULT_POOL, type JobSpec } from '@gantry/contracts';
 import type { Pool, PoolClient } from '../db/pool.js';
@@ -16,6 +18,7 @@ export interface StoredJobSpec {
   readonly pool: string;
   readonly payload: unknown;
   readonly agentTaskId: string | null;
+  /** As submitted (`job.created`), not the job's `run_at` now. */
   readonly runAt: string | null;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -89,18 +92,17 @@ export function isSameJob(job: StoredJobSpec, spec: JobSpec): boolean {
   return JSON.stringify(canonical(ofJob(job))) === JSON.stringify(canonical(ofSpec(spec)));
 }
 
-/** The stored jobs `ids` name, as {@link isSameJob} compares them; an id not stored is absent. */
+/** The stored jobs `ids` name, as submitted, as {@link isSameJob} compares them; an id not stored is absent. */
 export async function storedJobSpecs(db: Pool | PoolClient, ids: readonly string[]): Promise<Map<string, StoredJobSpec>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await db.query<Omit<StoredJobSpec, 'runAt'> & { id: string; runAt: Date | null }>(
+  const { rows } = await db.query<Omit<StoredJobSpec, 'runAt'> & { id: string; runAt: string | null }>(
     `SELECT j.id, j.workspace_id AS "workspaceId", j.type, j.priority, j.pool, j.payload, j.agent_task_id AS "agentTaskId",
-       j.run_at AS "runAt", j.timeout_ms AS "timeoutMs",
+       (SELECT e.payload->>'runAt' FROM job_events e WHERE e.job_id = j.id AND e.sequence = 1) AS "runAt", j.timeout_ms AS "timeoutMs",
        j.max_attempts AS "maxAttempts", j.backoff,
        COALESCE((SELECT json_agg(json_build_object('name', s.name, 'phase', s.phase, 'type', s.type, 'spec', s.spec, 'timeoutMs', s.timeout_ms) ORDER BY s.ordinal)
          FROM job_steps s WHERE s.job_id = j.id), '[]') AS steps
      FROM runner_jobs j WHERE j.id = ANY($1::uuid[])`,
     [ids],
   );
-  // An instant as node-postgres reads it (to the millisecond), as the API's job view has it.
-  return new Map(rows.map(({ id, runAt, ...job }) => [id, { ...job, runAt: runAt?.toISOString() ?? null }]));
+  return new Map(rows.map(({ id, ...job }) => [id, job]));
 }

@@ -17,7 +17,7 @@
  */
 import { GantryError, Limits, runAtTooFar, type JobSpec, type JobStatus } from '@gantry/contracts';
 import type { OutgoingMessage } from '@gantry/runtime';
-import { insertJobs, isSameJob, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
+import { insertJobs, isSameJob, storedJobSpecs, uuidv7, withTransaction, type CreatedJob, type NewJob, type PoolClient } from '@gantry/store';
 import { submitCommand, submitMessage } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
 import type { JobView } from '../schemas.js';
@@ -93,14 +93,17 @@ export async function storeJobs(client: PoolClient, jobs: readonly PreparedJob[]
   const keyed = jobs.some((j) => j.spec.idempotencyKey !== undefined);
   const result = await insertJobs(client, keyed ? [...jobs].sort(byKey) : jobs);
   const created = new Map(result.created.map((c) => [c.id, c]));
-  const existing = await jobViewsByIds(client, [...new Set(result.existing.values())]);
+  const matches = [...new Set(result.existing.values())];
+  // Compared as submitted (`storedJobSpecs`: a job that ran since has another run_at), answered as it is now.
+  const [submitted, existing] = await Promise.all([storedJobSpecs(client, matches), jobViewsByIds(client, matches)]);
   return jobs.map((job): Stored => {
     const made = created.get(job.id);
     if (made) return { kind: 'created', created: made };
     const match = result.existing.get(job.id);
-    const original = match === undefined ? undefined : existing.get(match);
-    if (original && original.workspaceId === job.workspaceId && isSameJob(original, job.spec)) {
-      return { kind: 'existing', view: original };
+    const original = match === undefined ? undefined : submitted.get(match);
+    const view = match === undefined ? undefined : existing.get(match);
+    if (original && view && original.workspaceId === job.workspaceId && isSameJob(original, job.spec)) {
+      return { kind: 'existing', view };
     }
     const message = `idempotency key ${JSON.stringify(job.spec.idempotencyKey)} was used for a different job (${match})`;
     const path = joinPath(job.path, 'idempotencyKey');

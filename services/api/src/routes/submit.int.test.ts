@@ -111,6 +111,17 @@ describe('idempotency', () => {
     expect(JobView.parse(again.body).id).toBe(JobView.parse(first.body).id);
   });
 
+  it('answers a repeated key with the original job after it ran and was queued again with a new run-at (a retry’s backoff)', async () => {
+    const first = await submit(spec(), { 'idempotency-key': 'retried-key' });
+    const id = JobView.parse(first.body).id;
+    // Its first attempt failed; the worker queued the next one after a backoff.
+    await t.api.pool.query(`UPDATE runner_jobs SET status = 'QUEUED', attempt = 2, run_at = now() + interval '30 seconds' WHERE id = $1`, [id]);
+    const again = await submit(spec(), { 'idempotency-key': 'retried-key' });
+    expect(again.status, again.text).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(JobView.parse(again.body)).toMatchObject({ id, status: 'QUEUED', attempt: 2 });
+  });
+
   it('takes the key from the idempotencyKey field as well, and refuses a header that disagrees with it', async () => {
     const first = await submit(spec({ idempotencyKey: 'field-key' }));
     const again = await submit(spec(), { 'idempotency-key': 'field-key' });
