@@ -9,9 +9,8 @@
  * Each change is a JobWrite guarded by the attempt and status the API read; when the job moved
  * in between, the write is refused and the decision is taken again from a fresh read.
  */
-import { GantryError, isGantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
-import { messageOf } from '@gantry/runtime';
-import { type JobWrite, skippingWaitingGate, waitingGateSql } from '@gantry/store';
+import { GantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
+import { type JobWrite, skippingWaitingGate, translateDbError, waitingGateSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
 import { CANCELLABLE_STATUSES, type JobFilter } from '../schemas.js';
@@ -211,9 +210,11 @@ async function cancelEach(deps: ApiDeps, jobs: readonly Target[], who: Canceller
  */
 export class BulkCancelStopped extends GantryError {
   constructor(counts: BulkCancelCounts, cause: unknown) {
+    // A driver's error (a page's read) as the API answers any: PostgreSQL gone or busy is a 503 to retry.
+    const failure = translateDbError(cause);
     super(
-      isGantryError(cause) ? cause.code : 'INTERNAL',
-      `the bulk cancel stopped after cancelling ${counts.cancelled} jobs and requesting the cancel of ${counts.cancelRequested} running ones: ${messageOf(cause)}; repeat the request to cancel the rest`,
+      failure.code,
+      `the bulk cancel stopped after cancelling ${counts.cancelled} jobs and requesting the cancel of ${counts.cancelRequested} running ones: ${failure.message}; repeat the request to cancel the rest`,
       { cause },
     );
   }
