@@ -120,7 +120,8 @@ export function answerOf(job: PreparedJob, stored: Exclude<Stored, { kind: 'conf
 
 /**
  * After the commit: count the created jobs, fan out their events, and queue one submit command
- * per request and workspace (its ids in chunks of `Limits.maxBatchJobs`).
+ * per request, workspace and token (its ids in chunks of `Limits.maxBatchJobs`): two callers
+ * that send the same `X-Request-Id` in one flush each get a command naming them as its actor.
  */
 export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], stored: readonly Stored[]): void {
   const created: CreatedJob[] = [];
@@ -133,7 +134,7 @@ export function announceCreated(deps: ApiDeps, jobs: readonly PreparedJob[], sto
     if (s.kind !== 'created') continue;
     const job = jobs[i]!;
     created.push(s.created);
-    const key = `${job.requestId}\u0000${job.workspaceId}`;
+    const key = `${job.requestId}\u0000${job.workspaceId}\u0000${job.actor}`;
     const group = groups.get(key);
     if (group) {
       group.ids.push(job.id);
