@@ -36,7 +36,7 @@ describe('filterConditions', () => {
       'j.status = ANY($2::text[])',
       'j.type = $3',
       'j.priority >= $4',
-      "j.created_at >= $5::timestamptz + interval '1 millisecond'",
+      "j.created_at >= date_trunc('milliseconds', $5::timestamptz) + interval '1 millisecond'",
     ]);
     expect(params).toEqual(['ws', ['QUEUED', 'RUNNING'], "x' OR 1=1", 10, '2026-01-01T00:00:00Z']);
   });

@@ -31,9 +31,10 @@ export function filterConditions(workspaceId: string, filter: JobFilter, params:
   if (filter.agentTaskId !== undefined) where.push(`j.agent_task_id = ${param(params, filter.agentTaskId)}`);
   if (filter.priorityMin !== undefined) where.push(`j.priority >= ${param(params, filter.priorityMin)}`);
   if (filter.priorityMax !== undefined) where.push(`j.priority <= ${param(params, filter.priorityMax)}`);
-  // Instants are shown to the millisecond: "after T" excludes everything shown as T.
+  // Instants are shown to the millisecond: "after T" excludes everything shown as T's millisecond
+  // (and nothing shown after it, however finely T is given).
   if (filter.createdAfter !== undefined) {
-    where.push(`j.created_at >= ${param(params, filter.createdAfter)}::timestamptz + interval '1 millisecond'`);
+    where.push(`j.created_at >= date_trunc('milliseconds', ${param(params, filter.createdAfter)}::timestamptz) + interval '1 millisecond'`);
   }
   if (filter.createdBefore !== undefined) where.push(`j.created_at < ${param(params, filter.createdBefore)}::timestamptz`);
   return where;

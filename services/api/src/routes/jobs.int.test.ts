@@ -197,3 +197,16 @@ describe('a job of another workspace', () => {
     expect((await t.api.pool.query('SELECT status, version FROM runner_jobs WHERE id = $1', [foreign])).rows).toEqual(before.rows);
   });
 });
+
+describe('createdAfter given finer than a millisecond', () => {
+  it('keeps a job shown after it, and leaves out one shown as its millisecond', async () => {
+    const own = await t.api.workspace();
+    const [id] = await submitBatch(own.writer, [{ type: 'fine', steps: [{ name: 'run', phase: 'EXECUTION', type: 'NOOP' }] }]);
+    await t.api.pool.query(`UPDATE runner_jobs SET created_at = '2030-01-01T00:00:00.0012Z' WHERE id = $1`, [id]);
+    const after = async (instant: string) => (await list(`?createdAfter=${encodeURIComponent(instant)}`, own.reader)).items.map((j) => j.id);
+    // Shown as …00.001Z: after …00.0005Z, not after …00.001Z (nor …00.0019Z, the same millisecond).
+    expect(await after('2030-01-01T00:00:00.0005Z')).toEqual([id]);
+    expect(await after('2030-01-01T00:00:00.001Z')).toEqual([]);
+    expect(await after('2030-01-01T00:00:00.0019Z')).toEqual([]);
+  });
+});
