@@ -85,7 +85,14 @@ export function createHeartbeat(opts: HeartbeatOptions): HeartbeatComponent {
   const workingLoop = async (signal: AbortSignal) => {
     const every = Math.max(100, Math.floor(opts.ackWaitMs() / 3));
     while (await delay(every, signal)) {
-      for (const entry of opts.inFlight) entry.msg.working();
+      // One that cannot be sent (the connection closing) must not end the loop, and the service with it.
+      for (const entry of opts.inFlight) {
+        try {
+          entry.msg.working();
+        } catch (err) {
+          opts.logger.warn({ err, jobId: entry.jobId }, 'in-progress ack not sent');
+        }
+      }
     }
   };
 
