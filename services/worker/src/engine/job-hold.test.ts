@@ -131,6 +131,27 @@ describe('JobHold', () => {
     expect(fenced).toBe(1);
   });
 
+  it('checks the attempt with its guard alone: a refusal fences it, a failure changes nothing, and checks do not pile up', async () => {
+    let fenced = 0;
+    const broke: unknown[] = [];
+    const outage = scriptedWriter([unavailable, unavailable]);
+    const hold = new JobHold({ writer: outage, jobId: 'j', holder, onFenced: () => (fenced += 1), onBroken: (e) => broke.push(e), logger: () => logger, retryForMs: 0 });
+    hold.check();
+    hold.check(); // queued behind the first: not sent again
+    await hold.flush();
+    expect(outage.sent.map((w) => [w.expect, w.events.length])).toEqual([[['RUNNING'], 0]]);
+    hold.check();
+    await hold.flush();
+    // PostgreSQL unreachable: the checks tell nothing, and neither break the hold nor retry.
+    expect({ sent: outage.sent.length, fenced, broken: hold.broken, broke }).toEqual({ sent: 2, fenced: 0, broken: false, broke: [] });
+    // A refusal (the attempt was given to another worker) fences it.
+    const moved = scriptedWriter([async () => ({ applied: false, status: 'QUEUED', attempt: 2, events: [] })]);
+    const superseded = new JobHold({ writer: moved, jobId: 'j', holder, onFenced: () => (fenced += 1), logger: () => logger });
+    superseded.check();
+    expect(await superseded.flush()).toBe(false);
+    expect({ fenced, isFenced: superseded.fenced }).toEqual({ fenced: 1, isFenced: true });
+  });
+
   it('gives up on other errors and on a long outage', async () => {
     const writer = scriptedWriter([async () => {
       throw new GantryError('INTERNAL');

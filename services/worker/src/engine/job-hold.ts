@@ -57,6 +57,8 @@ export class JobHold {
   #fenced = false;
   #broken: unknown;
   #soon: NodeJS.Timeout | undefined;
+  /** A {@link check} is queued or under way. */
+  #checking = false;
   /** Writes sent (for tests and metrics). */
   writes = 0;
 
@@ -121,6 +123,27 @@ export class JobHold {
    */
   async probe(): Promise<boolean> {
     return (await this.#enqueue({ expect: RUNNING, events: [] })) !== undefined;
+  }
+
+  /**
+   * Asks PostgreSQL whether the attempt is still this worker's: its guard written alone, once,
+   * after the writes before it, and not again while one is queued. A refusal fences the hold. A
+   * failure (PostgreSQL unreachable) tells nothing, and neither breaks the hold nor is retried:
+   * while PostgreSQL is unreachable nobody can give the attempt to another worker either.
+   */
+  check(): void {
+    if (this.#checking || this.#fenced || this.#broken !== undefined) return;
+    this.#checking = true;
+    const write: JobWrite = { jobId: this.#opts.jobId, attempt: this.#opts.holder.attempt, expect: RUNNING, events: [] };
+    const sent = this.#chain.then(async () => {
+      if (this.#fenced || this.#broken !== undefined) return;
+      this.writes += 1;
+      const result = await this.#opts.writer.write(write).catch(() => undefined);
+      if (result !== undefined && !result.applied) this.#fence(result);
+    }).finally(() => {
+      this.#checking = false;
+    });
+    this.#chain = sent.catch(() => undefined);
   }
 
   /**

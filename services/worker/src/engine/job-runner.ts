@@ -211,8 +211,9 @@ export class AttemptRun {
       this.#deadline = setTimeout(() => this.signal('timeout'), job.timeoutMs);
       // A step that writes nothing would not learn that the attempt was given to another worker
       // (this one was lost to the scheduler, cut off from NATS): its guard is written alone, and
-      // a refusal fences the attempt, which stops its steps.
-      this.#heldCheck = setInterval(() => void hold.probe().catch(() => undefined), settings.holdCheckMs ?? DEFAULT_HOLD_CHECK_MS);
+      // a refusal fences the attempt, which stops its steps. A check that fails (PostgreSQL
+      // unreachable) is not retried and abandons nothing (`JobHold.check`).
+      this.#heldCheck = setInterval(() => hold.check(), settings.holdCheckMs ?? DEFAULT_HOLD_CHECK_MS);
       dir = attemptDir(settings.workDir, job.id, job.attempt, user);
       return await this.#runClaimed(job, hold, holder, dir);
     } catch (err) {

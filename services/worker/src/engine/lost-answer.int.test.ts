@@ -252,3 +252,28 @@ it('records a step write once when a try it gave up on reaches PostgreSQL after 
   expect(rows.map((r) => r.type)).toEqual(['job.created', 'job.queued', 'job.started', 'step.started']);
   await writer.stop();
 });
+
+it('lets a step that writes nothing run on through an outage longer than the write retry: its hold checks tell nothing then', async () => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const quiet = defineStepType({ type: 'QUIET', spec: z.object({}), run: async () => {
+    await released;
+    return {};
+  } }) as StepHandler<unknown>;
+  const [job] = await createJobs(direct, workspaceId, 1, { spec: jobSpec({ steps: [{ name: 'quiet', phase: 'EXECUTION', type: 'QUIET' }] }) });
+  const writer = new JobWriter({ pool: timed });
+  const metrics = createWorkerMetrics(createMetrics({ service: 'worker', version: '0', defaultMetrics: false }), 'default', () => ({ total: 1, busy: 1, expressTotal: 0, expressBusy: 0 }));
+  const run = new AttemptRun({ jobId: job!.id, attempt: 1 }, {
+    writer, registry: new StepRegistry([quiet]), metrics, logger,
+    settings: { workerId: 'w1', workDir, killGraceMs: 1_000, progressIntervalMs: 3_600_000, stepWriteDelayMs: 10, writeRetryMs: 300, holdCheckMs: 100 },
+  });
+  const outcome = run.run();
+  await new Promise((r) => setTimeout(r, 300)); // claimed, the step running
+  // PostgreSQL unreachable for longer than a write is retried, while the step writes nothing.
+  cutter.silent = true;
+  await new Promise((r) => setTimeout(r, 1_200));
+  cutter.silent = false;
+  release();
+  expect(await outcome).toBe('COMPLETED');
+  await writer.stop();
+});
