@@ -438,6 +438,34 @@ describe('the wave statement', () => {
     }
   });
 
+  it('looks for a replay’s first event only after the sequence its writer last saw, not through all of a long job’s events', async () => {
+    const [job] = await createJobs(pool, workspaceId);
+    await apply([start(job!.id, 1)]);
+    // A long job: 500 output events after its start (sequences 4–503).
+    await apply([{
+      jobId: job!.id, attempt: 1, expect: ['RUNNING'],
+      events: Array.from({ length: 500 }, (_, k) => ({ type: 'step.output' as const, actor: 'test', payload: { stream: 'stdout' as const, offset: k, chunk: 'x' } })),
+    }]);
+    const probeRows = async (after: number | null) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${WAVE_SQL}`, [
+          JSON.stringify([{ i: 0, job_id: job!.id, attempt: 1, expect: ['RUNNING'], p: {}, replay: uuidv7(), after, load: false, uncancelled: false }]),
+          '[]',
+          JSON.stringify([{ job_id: job!.id, ord: 1, id: uuidv7(), step_id: null, type: 'job.progress', actor: 'test', attempt: null, payload: { progress: 1, completedSteps: 0, totalSteps: 1 } }]),
+        ]);
+        const probe = planNodes(planOf(rows)).find((n) => n['Relation Name'] === 'job_events' && n.Filter?.includes('replay'))!;
+        return probe['Actual Rows']! + (probe['Rows Removed by Filter'] ?? 0);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    };
+    expect(await probeRows(null)).toBeGreaterThanOrEqual(500);
+    expect(await probeRows(503)).toBe(0);
+  });
+
   it('locks its jobs by primary key, never by a scan of runner_jobs, on a table of thousands of never-analyzed jobs; probes events only for a replay', async () => {
     // Without statistics the planner takes the wave's rows (a set-returning function) for 100
     // and, stated as `id IN (…)`, hashed them against a scan of the whole table.

@@ -22,7 +22,8 @@
  * A replayed write (`JobWrite.replay`: its first answer was lost) whose first event is already
  * stored committed the first time: `done` finds that event among its job's (by the primary
  * key's prefix, never a scan of `job_events`, whose size the planner cannot weigh against a
- * set-returning function's), and the write is
+ * set-returning function's; only those after `JobWrite.replayAfter` when the writer says, a
+ * range of a few rows however long the job), and the write is
  * answered as applied with the events it stored then (read back after the statement: the
  * replay's own may have been built again since), without passing its guard again or writing
  * anything. Only replays probe the events; other writes never reach that join.
@@ -122,6 +123,8 @@ interface WaveRow {
   p: Record<string, unknown>;
   /** A replay's first event id; null for a write sent the first time. */
   replay: string | null;
+  /** A replay's {@link JobWrite.replayAfter}; null: the job's every event. */
+  after: number | null;
   /** Answer with the job (`JobWrite.load`). */
   load: boolean;
   /** Refused if the job carries a cancel request (`JobWrite.unlessCancelRequested`). */
@@ -176,7 +179,7 @@ function waveSql({ bulkEvents, replays, loads, steps }: WaveShape): string {
   const stepSet = patchAssignments('x', Object.values(STEP_COLUMNS)).join(',\n    ');
   return `
 WITH w AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid, load boolean, uncancelled boolean)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(i int, job_id uuid, attempt int, expect text[], p jsonb, replay uuid, after int, load boolean, uncancelled boolean)
 ),
 locked AS (
   SELECT l.id, l.workspace_id, l.status, l.attempt, l.cancel_requested_at
@@ -188,7 +191,7 @@ ${replays ? `done AS (
   FROM w v
   CROSS JOIN LATERAL (
     SELECT e.sequence - 1 AS base, (extract(epoch FROM e.created_at) * 1000)::float8 AS tx_ms
-    FROM job_events e WHERE e.job_id = v.job_id AND e.id = v.replay
+    FROM job_events e WHERE e.job_id = v.job_id AND e.sequence > COALESCE(v.after, 0) AND e.id = v.replay
     LIMIT 1
   ) d
   WHERE v.replay IS NOT NULL
@@ -290,7 +293,7 @@ async function applyWave(db: Queryable, writes: readonly JobWrite[], bulkEvents:
     const p = toColumns(w.set ?? {}, JOB_COLUMNS);
     if (w.to !== undefined) p.status = w.to;
     return {
-      i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null, load: w.load === true,
+      i, job_id: w.jobId, attempt: w.attempt, expect: w.expect, p, replay: w.replay === true ? w.events[0]!.id! : null, after: w.replay === true ? (w.replayAfter ?? null) : null, load: w.load === true,
       uncancelled: w.unlessCancelRequested === true,
     };
   });

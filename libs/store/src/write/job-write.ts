@@ -95,6 +95,13 @@ export interface JobWrite {
    */
   replay?: boolean;
   /**
+   * For a replay: the last sequence of the job its writer saw before the write. Whatever the
+   * write stored follows it, so the look for its first event reads only the events after it
+   * (an index range), not all of the job's; a long job's writes each read a few rows, not its
+   * thousands of output events. Absent: all of them are read.
+   */
+  replayAfter?: number;
+  /**
    * Answer with the job as the write leaves it (`WriteResult.job`): what a worker needs to run
    * it, so that its claim is also its load. Such a write may not change steps or `failures`:
    * those come from the statement's snapshot, which predates the write.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GantryError } from '@gantry/contracts';
 import { createLogger } from '@gantry/runtime';
+import type { JobEvent } from '@gantry/contracts';
 import type { JobWrite, LoadedJob, WriteResult } from '@gantry/store';
 import { JobHold } from './job-hold.js';
 import * as W from './writes.js';
@@ -129,6 +130,19 @@ describe('JobHold', () => {
     running.add(W.stepStarted(holder, { ...step, id: 's2' }));
     expect(await running.flush()).toBe(true);
     expect(fenced).toBe(1);
+  });
+
+  it('tells a replay the last sequence it saw stored, so the store looks for its event only after it', async () => {
+    const writer = scriptedWriter([
+      async () => ({ applied: true, status: 'RUNNING', attempt: 1, events: [{ sequence: 7 } as JobEvent], job: loaded }),
+      unavailable,
+    ]);
+    const hold = new JobHold({ writer, jobId: 'j', holder, onFenced: () => {}, logger: () => logger });
+    await hold.claim(W.claim(holder, 'w'));
+    hold.add(W.stepStarted(holder, step));
+    expect(await hold.flush()).toBe(true);
+    // The claim (no replay), the step's first try and its retry: both replays after sequence 7.
+    expect(writer.sent.map((w) => [w.replay, w.replayAfter])).toEqual([[undefined, undefined], [true, 7], [true, 7]]);
   });
 
   it('checks the attempt with its guard alone: a refusal fences it, a failure changes nothing, and checks do not pile up', async () => {

@@ -59,6 +59,8 @@ export class JobHold {
   #soon: NodeJS.Timeout | undefined;
   /** A {@link check} is queued or under way. */
   #checking = false;
+  /** The job's last event sequence this hold saw stored (0: none yet): a replay looks only after it. */
+  #seen = 0;
   /** Writes sent (for tests and metrics). */
   writes = 0;
 
@@ -203,7 +205,7 @@ export class JobHold {
       let result: WriteResult;
       try {
         this.writes += 1;
-        result = await this.#opts.writer.write(asReplay(write, tries) ? { ...write, replay: true } : write);
+        result = await this.#opts.writer.write(asReplay(write, tries) ? { ...write, replay: true, ...(this.#seen > 0 ? { replayAfter: this.#seen } : {}) } : write);
       } catch (err) {
         if (!isGantryError(err, 'UNAVAILABLE') || Date.now() - started > retryForMs) {
           if (this.#broken === undefined) {
@@ -220,6 +222,7 @@ export class JobHold {
       // landed before the attempt was superseded (queued again, ended by the scheduler) must
       // not let a write that keeps the attempt running carry on as if it still held the job.
       const movedOn = tries > 0 && write.to === undefined && !landed(write, result);
+      for (const e of result.events) this.#seen = Math.max(this.#seen, e.sequence);
       if ((result.applied && !movedOn) || (tries > 0 && write.events.length === 0 && landed(write, result))) return result;
       this.#fence(result);
       return undefined;
