@@ -279,7 +279,7 @@ describe('claimJobs', () => {
     const waiting = await queue(ws, 3, 50);
     // Its beat predates all three (nothing busy); two jobs went to its express slots since, and
     // one of them ended: of its 2 RUNNING rows 1 is express, so 1 of its 2 ordinary slots is busy.
-    const workers = [{ workerId: 'express-b', slots: 2, busy: 0, express: 0, expressSince: [express!, ended!] }];
+    const workers = [{ workerId: 'express-b', slots: 2, busy: 0, express: 0, expressSent: [{ id: express!, attempt: 1 }, { id: ended!, attempt: 1 }] }];
     const claimed = await claim(pool, lease, { ...options(100), workers });
     expect(claimed.credit).toBe(1);
     expect(claimed.jobs.map((j) => j.id)).toEqual(waiting.slice(0, 1));

@@ -6,8 +6,8 @@
  *    claimed, counted once, this pool's apart. The credit is what the pool can start now: each live worker
  *    that is not draining (`$8`, from the heartbeats) offers its slots minus the jobs it holds —
  *    the larger of what its last beat said and what the database records (less the jobs it
- *    holds in express slots, which are no ordinary slot's: those its beat counted, and those sent
- *    to it since that the database shows RUNNING on it, not those that ended since), so a claim
+ *    holds in express slots, which are no ordinary slot's: those the leader sent it that the
+ *    database shows RUNNING on it, not those that ended since, and the rest its beat counted), so a claim
  *    made after the beat still counts — and the dispatched, unclaimed jobs are taken off the sum. A
  *    round claims the credit's worth of jobs, never more than its batch (`$5`): jobs wait in
  *    PostgreSQL, where priority can still reorder them, not in the dispatch stream. Without
@@ -93,9 +93,9 @@ busy AS (
 credit AS (
   SELECT CASE WHEN $8::jsonb IS NULL THEN $5::int ELSE GREATEST(0,
     COALESCE((SELECT sum(GREATEST(0, w.slots - GREATEST(w.busy, COALESCE(r.n, 0) - COALESCE(w.express, 0) - (
-        SELECT count(*)::int FROM runner_jobs x
-        WHERE x.id = ANY (w.express_since) AND x.status = 'RUNNING' AND x.worker_id = w.worker_id))))::int
-      FROM jsonb_to_recordset($8::jsonb) AS w(worker_id text, slots int, busy int, express int, express_since uuid[])
+        SELECT count(*)::int FROM unnest(w.express_ids, w.express_attempts) AS e(id, attempt)
+        JOIN runner_jobs x ON x.id = e.id AND x.attempt = e.attempt AND x.status = 'RUNNING' AND x.worker_id = w.worker_id))))::int
+      FROM jsonb_to_recordset($8::jsonb) AS w(worker_id text, slots int, busy int, express int, express_ids uuid[], express_attempts int[])
       LEFT JOIN (SELECT worker_id, sum(n)::int AS n FROM held WHERE here AND status = 'RUNNING' GROUP BY worker_id) r
         USING (worker_id)), 0)
     - COALESCE((SELECT sum(n)::int FROM held WHERE here AND status = 'QUEUED'), 0)) END AS n
@@ -178,15 +178,15 @@ export interface FreeWorker {
   readonly workerId: string;
   readonly slots: number;
   readonly busy: number;
-  /** Jobs its last beat held in express slots, which its RUNNING rows include; default 0. */
+  /** Jobs in its express slots by its last beat, but for those in {@link expressSent}; default 0. */
   readonly express?: number;
   /**
-   * Jobs sent to its express slots since that beat, which the beat does not list: those the
-   * database shows RUNNING on it are express jobs too. Counted from the database, not from what
-   * was sent: one that ended since (its worker's beat not yet here) is no longer running, and
-   * counted as an express job it would make an ordinary slot look free.
+   * Attempts the leader sent to its express slots and knows of: those the database shows RUNNING
+   * on it are in express slots, which its RUNNING rows include. Counted from the database, not
+   * from what was sent or beaten: one that ended since its worker's last beat is no longer
+   * running, and counted as an express job it would make an ordinary slot look free.
    */
-  readonly expressSince?: readonly string[];
+  readonly expressSent?: readonly { readonly id: string; readonly attempt: number }[];
 }
 
 export interface ClaimOptions {
@@ -230,7 +230,7 @@ export async function claim(db: Pool | PoolClient, lease: Lease, opts: ClaimOpti
     opts.limit,
     opts.defaultWorkspaceLimit,
     opts.agingSecondsPerPoint,
-    opts.workers === undefined ? null : JSON.stringify(opts.workers.map((w) => ({ worker_id: w.workerId, slots: w.slots, busy: w.busy, express: w.express ?? 0, express_since: w.expressSince ?? [] }))),
+    opts.workers === undefined ? null : JSON.stringify(opts.workers.map((w) => ({ worker_id: w.workerId, slots: w.slots, busy: w.busy, express: w.express ?? 0, express_ids: (w.expressSent ?? []).map((e) => e.id), express_attempts: (w.expressSent ?? []).map((e) => e.attempt) }))),
     ...(opts.minPriority === undefined ? [] : [opts.minPriority]),
   ]));
   const claimed = rows.filter((r) => r.id !== null);

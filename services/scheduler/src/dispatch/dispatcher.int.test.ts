@@ -175,6 +175,43 @@ describe('the dispatcher', () => {
     }
   });
 
+  it('gives no ordinary slot for an express job its last beat listed that ended since', async () => {
+    const pool = await ownPool(h.ns, 'listed-ended');
+    const ws = await createWorkspace(h.pool);
+    const worker = new FakeWorker(h.ns, h.pool, 1, { pool, express: 2, beatEveryMs: 600_000 });
+    worker.start();
+    const published = async () => {
+      const counter = await h.metrics.registry.getSingleMetric('gantry_dispatches_total')!.get();
+      return counter.values.filter((v) => v.labels.pool === pool && v.labels.outcome === 'published').reduce((n, v) => n + v.value, 0);
+    };
+    try {
+      // The ordinary slot taken, then an urgent job in an express slot.
+      const [first] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
+      await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
+      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [first!.id])).rowCount === 1, 5_000, 'its claim');
+      worker.beat();
+      const [express] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90, pool }) });
+      h.scheduler.dispatcher.wake();
+      await waitFor(() => worker.expressDispatches.length === 1, 10_000, 'the express dispatch');
+      // The ordinary job ends (its worker beats: busy 0, the express job listed), the next takes the slot.
+      await worker.finish(first!.id);
+      const [second] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
+      h.scheduler.dispatcher.wake();
+      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [second!.id])).rowCount === 1, 10_000, 'the second ordinary job running');
+      // The express job ends; no beat says so, nor that the ordinary slot is busy again.
+      await h.pool.query(`UPDATE runner_jobs SET status = 'COMPLETED', worker_id = NULL, completed_at = now() WHERE id = $1`, [express!.id]);
+      const before = await published();
+      const [third] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
+      await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
+      // Its last beat listed the express job: ended, it frees no ordinary slot.
+      expect(await published()).toBe(before);
+      const { rows } = await h.pool.query('SELECT dispatched_at FROM runner_jobs WHERE id = $1', [third!.id]);
+      expect(rows[0].dispatched_at).toBeNull();
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('counts an accepted express job once when the worker’s beat lists it before its answer arrives', async () => {
     const pool = await ownPool(h.ns, 'beat-first');
     const ws = await createWorkspace(h.pool);

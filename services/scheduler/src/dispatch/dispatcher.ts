@@ -39,6 +39,11 @@
  * jobs: a worker beats as soon as it takes a slot, often before it answers, and such a beat
  * counts the job in its busy express slots already. A worker that refused or did not answer is
  * asked nothing more until it beats again.
+ *
+ * Its ordinary credit leaves its express jobs out. Those this leader sent it are known by id
+ * until a beat no longer lists them, and count while PostgreSQL shows them RUNNING on it (one
+ * that ended before the next beat frees no ordinary slot); the rest of its beat's busy express
+ * slots (a previous leader's) count as the beat says.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Dispatch, dispatchMsgId, ExpressAnswer, type Names } from '@gantry/contracts';
@@ -68,11 +73,11 @@ export interface DispatcherOptions {
   expressAnswerMs?: number;
 }
 
-/** Express dispatches to one worker its beats may not count yet, as `<jobId>:<attempt>`. */
+/** Express dispatches this leader sent one worker, as `<jobId>:<attempt>`. */
 interface ExpressPending {
   /** Sent, not answered. */
   readonly requested: Set<string>;
-  /** Accepted since its last beat. */
+  /** Accepted, and listed by every beat since (a beat that no longer lists one: it ended). */
   readonly accepted: Set<string>;
   /** It refused or did not answer since its last beat: nothing more until the next. */
   full: boolean;
@@ -134,9 +139,12 @@ export class Dispatcher {
   onBeat(worker: WorkerView, previous: WorkerView | undefined): void {
     const pending = this.#express.get(worker.workerId);
     if (pending) {
-      pending.accepted.clear();
+      // A beat made after an answer lists its job while the worker holds it (beat and answer
+      // travel in order on the worker's one connection).
+      const listed = new Set(worker.jobs.map((j) => expressKey({ id: j.jobId, attempt: j.attempt })));
+      for (const key of pending.accepted) if (!listed.has(key)) pending.accepted.delete(key);
       pending.full = false;
-      if (pending.requested.size === 0) this.#express.delete(worker.workerId);
+      if (pending.requested.size === 0 && pending.accepted.size === 0) this.#express.delete(worker.workerId);
     }
     if (worker.draining) return;
     const expressFreed = worker.express !== undefined && worker.express.busy < (previous?.express?.busy ?? worker.express.slots);
@@ -280,7 +288,7 @@ export class Dispatcher {
     }
     let total = 0;
     for (const [poolName, views] of pools) {
-      const free: FreeWorker[] = views.map((w) => ({ workerId: w.workerId, slots: w.slots, busy: w.busy, express: w.express?.busy ?? 0, expressSince: this.#expressUnlisted(w) }));
+      const free: FreeWorker[] = views.map((w) => ({ workerId: w.workerId, slots: w.slots, busy: w.busy, ...this.#expressOf(w) }));
       if (free.length === 0) {
         this.#opts.metrics.freeSlots.set({ pool: poolName }, 0);
         continue;
@@ -322,19 +330,37 @@ export class Dispatcher {
 
   /** The jobs `w` holds in express slots as far as this leader knows: its beat's, and those sent since that it does not list. */
   #expressHeld(w: WorkerView): number {
-    return w.express === undefined ? 0 : w.express.busy + this.#expressUnlisted(w).length;
+    if (w.express === undefined) return 0;
+    const { listed, sent } = this.#expressSent(w);
+    return w.express.busy + sent.length - listed;
   }
 
-  /** The ids of the jobs sent to `w`'s express slots since its beat (answered or not) that the beat does not list. */
-  #expressUnlisted(w: WorkerView): string[] {
+  /**
+   * What `w`'s ordinary credit leaves out (see the module doc): the busy express slots of its
+   * beat that are not among the jobs this leader sent it, and those jobs, which the claim counts
+   * while PostgreSQL shows them RUNNING on it.
+   */
+  #expressOf(w: WorkerView): Pick<FreeWorker, 'express' | 'expressSent'> {
+    if (w.express === undefined) return { express: 0, expressSent: [] };
+    const { listed, sent } = this.#expressSent(w);
+    return { express: Math.max(0, w.express.busy - listed), expressSent: sent };
+  }
+
+  /** The jobs this leader sent to `w`'s express slots and knows of (answered or not), and how many of them its beat lists. */
+  #expressSent(w: WorkerView): { listed: number; sent: { id: string; attempt: number }[] } {
     const pending = this.#express.get(w.workerId);
-    if (w.express === undefined || pending === undefined) return [];
-    const listed = new Set(w.jobs.map((j) => expressKey({ id: j.jobId, attempt: j.attempt })));
-    const unlisted: string[] = [];
+    if (pending === undefined) return { listed: 0, sent: [] };
+    const listedKeys = new Set(w.jobs.map((j) => expressKey({ id: j.jobId, attempt: j.attempt })));
+    let listed = 0;
+    const sent: { id: string; attempt: number }[] = [];
     for (const keys of [pending.requested, pending.accepted]) {
-      for (const key of keys) if (!listed.has(key)) unlisted.push(key.slice(0, key.lastIndexOf(':')));
+      for (const key of keys) {
+        if (listedKeys.has(key)) listed += 1;
+        const at = key.lastIndexOf(':');
+        sent.push({ id: key.slice(0, at), attempt: Number(key.slice(at + 1)) });
+      }
     }
-    return unlisted;
+    return { listed, sent };
   }
 
   /** Claims urgent jobs for the pool's free express slots and sends them; returns how many it claimed. */
