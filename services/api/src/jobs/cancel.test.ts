@@ -11,5 +11,7 @@ describe('BulkCancelStopped', () => {
     // Nor does a driver's own text reach the caller for an error that is not the caller's.
     const odd = new BulkCancelStopped({ matched: 1, cancelled: 1, cancelRequested: 0 }, Object.assign(new Error('relation "x" does not exist'), { code: '42P01' }));
     expect([odd.code, odd.message.includes('relation')]).toEqual(['INTERNAL', false]);
+    const fault = new BulkCancelStopped({ matched: 1, cancelled: 1, cancelRequested: 0 }, new TypeError('x is undefined'));
+    expect([fault.code, fault.message.includes('internal error'), fault.message.includes('database')]).toEqual(['INTERNAL', true, false]);
   });
 });

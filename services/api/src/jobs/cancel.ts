@@ -9,7 +9,7 @@
  * Each change is a JobWrite guarded by the attempt and status the API read; when the job moved
  * in between, the write is refused and the decision is taken again from a fresh read.
  */
-import { GantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
+import { GantryError, isGantryError, JobStatus, type CancelSignal } from '@gantry/contracts';
 import { type JobWrite, skippingWaitingGate, translateDbError, waitingGateSql } from '@gantry/store';
 import { sendCancelSignal } from '../commands.js';
 import type { ApiDeps } from '../deps.js';
@@ -210,8 +210,10 @@ async function cancelEach(deps: ApiDeps, jobs: readonly Target[], who: Canceller
  */
 export class BulkCancelStopped extends GantryError {
   constructor(counts: BulkCancelCounts, cause: unknown) {
-    // A driver's error (a page's read) as the API answers any: PostgreSQL gone or busy is a 503 to retry.
-    const failure = translateDbError(cause);
+    // A driver's error (a page's read) as the API answers any: PostgreSQL gone or busy is a 503 to
+    // retry. Anything else (a fault here) is an internal error, without its text.
+    const fromDriver = isGantryError(cause) || typeof (cause as { code?: unknown } | null)?.code === 'string';
+    const failure = fromDriver ? translateDbError(cause) : new GantryError('INTERNAL', 'internal error');
     super(
       failure.code,
       `the bulk cancel stopped after cancelling ${counts.cancelled} jobs and requesting the cancel of ${counts.cancelRequested} running ones: ${failure.message}; repeat the request to cancel the rest`,
