@@ -13,6 +13,15 @@ async function expressDispatches(outcome: 'express' | 'express_refused'): Promis
 
 const refusedExpress = () => expressDispatches('express_refused');
 
+/** True once job `id` is RUNNING (its worker's claim committed). */
+const isRunning = async (id: string) => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [id])).rowCount === 1;
+
+/** Ends job `id` in PostgreSQL alone: its worker's next beat, which would say so, has not come. */
+const endUnbeaten = (id: string) => h.pool.query(`UPDATE runner_jobs SET status = 'COMPLETED', worker_id = NULL, completed_at = now() WHERE id = $1`, [id]);
+
+/** True while job `id` has not been dispatched. */
+const undispatched = async (id: string) => (await h.pool.query('SELECT dispatched_at FROM runner_jobs WHERE id = $1', [id])).rows[0].dispatched_at === null;
+
 describe('the dispatcher', () => {
   it('dispatches only as many jobs as workers have free slots, and serves higher priority first as slots free', async () => {
     const ws = await createWorkspace(h.pool);
@@ -156,20 +165,19 @@ describe('the dispatcher', () => {
     try {
       await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
       await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
-      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [worker.dispatches[0]!.jobId])).rowCount === 1, 5_000, 'its claim');
+      await waitFor(() => isRunning(worker.dispatches[0]!.jobId), 5_000, 'its claim');
       const accepted = await expressDispatches('express');
       const urgent = await createJobs(h.pool, ws, 2, { spec: jobSpec({ priority: 90, pool }) });
       h.scheduler.dispatcher.wake();
       await waitFor(async () => (await expressDispatches('express')) === accepted + 2, 10_000, 'both express dispatches accepted');
       // One of them ends; its worker's beat saying so has not come yet.
-      await h.pool.query(`UPDATE runner_jobs SET status = 'COMPLETED', worker_id = NULL, completed_at = now() WHERE id = $1`, [urgent[0]!.id]);
+      await endUnbeaten(urgent[0]!.id);
       const [third] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90, pool }) });
       // The ordinary slot is still busy, and the express slots are as the leader last knew them
       // (both taken): nothing may start. Counted as an express job, the ended one would have made
       // the ordinary slot look free, and the third job would wait in the dispatch stream.
       expect(await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!)).toBe(0);
-      const { rows } = await h.pool.query('SELECT dispatched_at FROM runner_jobs WHERE id = $1', [third!.id]);
-      expect(rows[0].dispatched_at).toBeNull();
+      expect(await undispatched(third!.id)).toBe(true);
     } finally {
       await worker.stop();
     }
@@ -188,7 +196,7 @@ describe('the dispatcher', () => {
       // The ordinary slot taken, then an urgent job in an express slot.
       const [first] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
       await waitFor(() => worker.dispatches.length === 1, 10_000, 'the ordinary slot taken');
-      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [first!.id])).rowCount === 1, 5_000, 'its claim');
+      await waitFor(() => isRunning(first!.id), 5_000, 'its claim');
       worker.beat();
       const [express] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 90, pool }) });
       h.scheduler.dispatcher.wake();
@@ -197,16 +205,15 @@ describe('the dispatcher', () => {
       await worker.finish(first!.id);
       const [second] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
       h.scheduler.dispatcher.wake();
-      await waitFor(async () => (await h.pool.query(`SELECT 1 FROM runner_jobs WHERE id = $1 AND status = 'RUNNING'`, [second!.id])).rowCount === 1, 10_000, 'the second ordinary job running');
+      await waitFor(() => isRunning(second!.id), 10_000, 'the second ordinary job running');
       // The express job ends; no beat says so, nor that the ordinary slot is busy again.
-      await h.pool.query(`UPDATE runner_jobs SET status = 'COMPLETED', worker_id = NULL, completed_at = now() WHERE id = $1`, [express!.id]);
+      await endUnbeaten(express!.id);
       const before = await published();
       const [third] = await createJobs(h.pool, ws, 1, { spec: jobSpec({ priority: 10, pool }) });
       await h.scheduler.dispatcher.round(h.scheduler.leadership.lease!);
       // Its last beat listed the express job: ended, it frees no ordinary slot.
       expect(await published()).toBe(before);
-      const { rows } = await h.pool.query('SELECT dispatched_at FROM runner_jobs WHERE id = $1', [third!.id]);
-      expect(rows[0].dispatched_at).toBeNull();
+      expect(await undispatched(third!.id)).toBe(true);
     } finally {
       await worker.stop();
     }
