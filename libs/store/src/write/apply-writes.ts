@@ -395,7 +395,9 @@ async function storedEvents(db: Queryable, replayed: readonly { i: number; jobId
       v: CURRENT_EVENT_VERSION, id: e.id, jobId: e.job_id, workspaceId: e.workspace_id, stepId: e.step_id, sequence: e.sequence,
       attempt: e.attempt, actor: e.actor, at: e.created_at.toISOString(), type: e.type, payload: e.payload,
     } as JobEvent;
-    byWrite.set(e.i, [...(byWrite.get(e.i) ?? []), event]);
+    const events = byWrite.get(e.i);
+    if (events) events.push(event);
+    else byWrite.set(e.i, [event]);
   }
   return byWrite;
 }

@@ -20,6 +20,16 @@ import { CommandAccepted, DecisionRequest, JobParams, RetryRequest, StepParams }
 
 const RETRYABLE: readonly JobStatus[] = [JobStatus.FAILED, JobStatus.CANCELLED];
 
+/**
+ * Whether `job` is still as the decision read it: the same status at the same attempt. A job
+ * parks on one gate per attempt, and every decision moves it on (a new attempt, or an end), so
+ * this says too that a WAITING job's gate still waits.
+ */
+async function unchanged(db: Queryable, workspaceId: string, job: { id: string; status: JobStatus; attempt: number }): Promise<boolean> {
+  const now = await getJobRow(db, workspaceId, job.id);
+  return now.status === job.status && now.attempt === job.attempt;
+}
+
 export const retryJobRoute = defineRoute({
   method: 'POST',
   url: '/runner-jobs/:id/retry',
@@ -46,11 +56,7 @@ export const retryJobRoute = defineRoute({
       actor: `api:${tokenId}`,
       issuedAt: new Date().toISOString(),
     };
-    const stillApplies = async () => {
-      const now = await getJobRow(ctx.deps.pool, workspaceId, job.id);
-      return now.status === job.status && now.attempt === job.attempt;
-    };
-    const commandId = await publishDecision(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! }, stillApplies);
+    const commandId = await publishDecision(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! }, () => unchanged(ctx.deps.pool, workspaceId, job));
     return { status: 202, body: { jobId: job.id, commandId, kind: 'retry' } };
   },
 });
@@ -106,11 +112,7 @@ function decisionRoute(decision: ApproveCommand['decision']) {
         actor: `api:${tokenId}`,
         issuedAt: new Date().toISOString(),
       };
-      const stillApplies = async () => {
-        const now = await getJobRow(ctx.deps.pool, workspaceId, job.id);
-        return now.status === JobStatus.WAITING && now.attempt === job.attempt && (await waitingGate(ctx.deps.pool, job.id, step.id)).status === StepStatus.WAITING;
-      };
-      const commandId = await publishDecision(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! }, stillApplies);
+      const commandId = await publishDecision(ctx.deps, command, String(ctx.req.id), { tokenId, token: bearerToken(ctx.req.headers.authorization)! }, () => unchanged(ctx.deps.pool, workspaceId, job));
       return { status: 202, body: { jobId: job.id, commandId, kind: 'approve', decision } };
     },
   });

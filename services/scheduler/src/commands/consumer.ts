@@ -420,11 +420,11 @@ export class CommandConsumer {
    * go back just after it is due, so that the next leader receives it first.
    */
   #giveBack(queue: Queued[], pick: (q: Queued) => boolean): void {
-    const leaving = queue.filter(pick);
+    const leaving: Queued[] = [];
+    const staying: Queued[] = [];
+    for (const q of queue) (pick(q) ? leaving : staying).push(q);
     if (leaving.length === 0) return;
-    const staying = queue.filter((q) => !pick(q));
-    queue.length = 0;
-    queue.push(...staying);
+    queue.splice(0, queue.length, ...staying);
     const now = Date.now();
     for (const q of leaving) {
       const due = Math.max(0, ...[...(this.#stalled.get(q.workspace)?.values() ?? [])].map((p) => p.due));

@@ -49,7 +49,7 @@ import * as W from './writes.js';
 export interface AttemptDeps {
   readonly writer: Pick<JobWriter, 'write'>;
   readonly registry: StepRegistry;
-  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs'> & Partial<Pick<WorkerSettings, 'writeRetryMs' | 'holdCheckMs'>>;
+  readonly settings: Pick<WorkerSettings, 'workerId' | 'workDir' | 'killGraceMs' | 'progressIntervalMs' | 'stepWriteDelayMs' | 'holdCheckMs'> & Partial<Pick<WorkerSettings, 'writeRetryMs'>>;
   /** The users of job processes (WORKER_STEP_USER); none: the worker's own user. */
   readonly users?: StepUserPool;
   readonly metrics: WorkerMetrics;
@@ -62,9 +62,6 @@ export interface AttemptDeps {
 
 /** Least milliseconds between two checks that an attempt past its deadline is still held (a kill grace of 0 would check without pause). */
 const HOLD_CHECK_MIN_MS = 1_000;
-
-/** How often a running attempt checks that it is still held, unless the settings say (`WORKER_HOLD_CHECK_MS`). */
-const DEFAULT_HOLD_CHECK_MS = 5_000;
 
 /** Signals the worker sends a running attempt. */
 export type AttemptSignal = 'cancel' | 'timeout' | 'handback';
@@ -213,7 +210,7 @@ export class AttemptRun {
       // (this one was lost to the scheduler, cut off from NATS): its guard is written alone, and
       // a refusal fences the attempt, which stops its steps. A check that fails (PostgreSQL
       // unreachable) is not retried and abandons nothing (`JobHold.check`).
-      this.#heldCheck = setInterval(() => hold.check(), settings.holdCheckMs ?? DEFAULT_HOLD_CHECK_MS);
+      this.#heldCheck = setInterval(() => hold.check(), settings.holdCheckMs);
       dir = attemptDir(settings.workDir, job.id, job.attempt, user);
       return await this.#runClaimed(job, hold, holder, dir);
     } catch (err) {

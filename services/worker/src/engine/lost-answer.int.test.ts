@@ -165,7 +165,7 @@ it('runs nothing when a claim committed, its answer was lost, and the job moved 
   const claimed: boolean[] = [];
   const run = new AttemptRun({ jobId: job!.id, attempt: 1 }, {
     writer, registry: new StepRegistry([mark]), metrics, logger,
-    settings: { workerId: 'w1', workDir, killGraceMs: 1_000, progressIntervalMs: 0, stepWriteDelayMs: 10 },
+    settings: { workerId: 'w1', workDir, killGraceMs: 1_000, progressIntervalMs: 0, stepWriteDelayMs: 10, holdCheckMs: 5_000 },
     onClaim: (ok) => claimed.push(ok),
   });
   await proxied.query('SELECT 1'); // a connection is open: the next answer cut is the claim's
