@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobEvent, MetricNames, type JobSpecInput } from '@gantry/contracts';
+import { JobEvent, MetricNames, names as namesOf, type JobSpecInput } from '@gantry/contracts';
+import { deleteNamespace, provision } from '@gantry/runtime';
 import { JobWriter } from '@gantry/store';
 import { createTestNamespace, randomNamespace, useTestDatabase, type TestNamespace } from '@gantry/testkit';
 import { BatchResult } from '../schemas.js';
@@ -44,10 +45,18 @@ function stream(jobId: string, headers: Record<string, string> = {}, base = api.
   return openSse(`${base}/runner-jobs/${jobId}/events/stream${query}`, { authorization: `Bearer ${ws.reader}`, ...headers });
 }
 
-async function ephemeralConsumers(): Promise<number> {
+async function ephemeralConsumers(stream = ns.names.streams.events): Promise<number> {
   let n = 0;
-  for await (const ci of ns.jsm.consumers.list(ns.names.streams.events)) if (!ci.config.durable_name) n += 1;
+  for await (const ci of ns.jsm.consumers.list(stream)) if (!ci.config.durable_name) n += 1;
   return n;
+}
+
+/** Waits (up to 10 s) until `stream` has `count` ephemeral consumers. */
+async function untilConsumers(stream: string, count: number): Promise<void> {
+  for (let waited = 0; (await ephemeralConsumers(stream)) !== count; waited += 50) {
+    if (waited > 10_000) throw new Error(`${stream} never had ${count} ephemeral consumers`);
+    await sleep(50);
+  }
 }
 
 const isEvent = (seq: number) => (m: { id?: string }) => m.id === String(seq);
@@ -335,6 +344,33 @@ describe('GET /runner-jobs/:id/events/stream', () => {
       expect(sequences(rest.seen)).toEqual([2, 3, 4]);
     } finally {
       await blind.stop();
+    }
+  });
+
+  it('makes its live consumer once NATS can, reading PostgreSQL for what committed without one', async () => {
+    const namespace = randomNamespace(); // not provisioned yet: no consumer can be made
+    const names = namesOf(namespace);
+    const late = await startTestApi({ databaseUrl: db.url, namespace, nc: ns.nc, settings: { sseKeepaliveMs: 100 } });
+    try {
+      const id = await submit();
+      const sse = await stream(id, {}, late.url);
+      await sse.until(isEvent(1));
+      await provision(ns.jsm, names);
+      // Committed after the events stream exists, and never published: PostgreSQL's read has it.
+      await silent.write(queue(id));
+      await untilConsumers(names.streams.events, 1);
+      expect(sequences((await sse.until(isEvent(2))).seen)).toEqual([2]);
+      // An event only NATS has: only the live consumer made again can deliver it.
+      const queued = (await api.call('GET', `/runner-jobs/${id}/events`, { token: ws.reader })).body as { items: JobEvent[] };
+      const liveOnly: JobEvent = { ...queued.items[1]!, id: randomUUID(), sequence: 3, type: 'job.progress', payload: { progress: 10, completedSteps: 0, totalSteps: 1 } };
+      ns.nc.publish(names.subjects.events(ws.id, id), JSON.stringify({ v: 1, jobId: id, workspaceId: ws.id, events: [liveOnly] }));
+      const got = await sse.until(isEvent(3));
+      expect(JSON.parse(got.last!.data!)).toMatchObject({ sequence: 3, type: 'job.progress' });
+      sse.close();
+      await untilConsumers(names.streams.events, 0);
+    } finally {
+      await late.stop();
+      await deleteNamespace(ns.jsm, names);
     }
   });
 });

@@ -9,6 +9,10 @@
  *    means NATS lost a message, and the missing ones are read from PostgreSQL first.
  * 2. Every keep-alive interval (and every second when no consumer could be created) the stream
  *    also reads PostgreSQL for events NATS did not deliver, so a lost last message cannot stall it.
+ *    A stream without a consumer (none could be made, or it ended: connection lost, stream
+ *    recreated) tries to make one again after a backoff (a second, doubling to
+ *    {@link REATTACH_MAX_MS}), then reads PostgreSQL at once: what committed while it had none is
+ *    in that read, what commits after arrives live, as in 1.
  * 3. After sending a terminal event (`job.completed|failed|cancelled` with nothing after it) the
  *    stream ends. A client resuming after the terminal event of a finished job gets 204, which
  *    tells an EventSource to stop reconnecting.
@@ -31,6 +35,8 @@ import type { StreamSlot } from './registry.js';
 
 /** How often a stream without a live consumer reads PostgreSQL. */
 const FALLBACK_POLL_MS = 1_000;
+/** The longest wait between a consumer-less stream's attempts to make one. */
+export const REATTACH_MAX_MS = 30_000;
 const TERMINAL: readonly string[] = TERMINAL_EVENT_TYPES;
 
 interface Session {
@@ -39,7 +45,13 @@ interface Session {
   readonly jobId: string;
   /** The caller's workspace: every read of the stream runs under it (`jobs/tenant.ts`). */
   readonly workspaceId: string;
-  readonly live: LiveEvents | null;
+  /** The live consumer; null while none could be made. */
+  live: LiveEvents | null;
+  /** Opens a live consumer for the job. */
+  readonly openLive: () => Promise<LiveEvents>;
+  /** When a stream without a live consumer may try to make one again, and the current backoff. */
+  reattachAt: number;
+  reattachDelayMs: number;
   readonly signal: AbortSignal;
   cursor: number;
   lastType: string | undefined;
@@ -117,6 +129,29 @@ async function sendLive(s: Session, events: readonly JobEvent[]): Promise<void> 
 
 const finished = (s: Session) => s.lastType !== undefined && TERMINAL.includes(s.lastType);
 
+/**
+ * The session's live consumer, made again when it has none and its backoff is over. Returns
+ * whether a new one was made: the caller then reads PostgreSQL for what committed without one.
+ */
+async function reattach(s: Session): Promise<boolean> {
+  if ((s.live && !s.live.ended) || Date.now() < s.reattachAt) return false;
+  const ended = s.live;
+  s.live = null;
+  await ended?.close();
+  try {
+    s.live = await s.openLive();
+    s.reattachDelayMs = reattachBaseMs(s);
+  } catch {
+    s.reattachDelayMs = Math.min(2 * s.reattachDelayMs, REATTACH_MAX_MS);
+  }
+  // Jittered, so that the streams of a process that lost NATS do not all ask it at once.
+  s.reattachAt = Date.now() + s.reattachDelayMs * (0.5 + Math.random() / 2);
+  return s.live !== null;
+}
+
+/** The first wait before a stream without a live consumer tries to make one. */
+const reattachBaseMs = (s: Session) => Math.min(FALLBACK_POLL_MS, s.deps.settings.sseKeepaliveMs);
+
 async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
   const { sseKeepaliveMs } = s.deps.settings;
   for (const event of first) await emit(s, event);
@@ -128,8 +163,12 @@ async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
       if (!(await s.stillAuthorized())) return 'unauthorized';
       s.lastAuthorizedAt = Date.now();
     }
+    if (await reattach(s)) {
+      await catchUp(s);
+      continue;
+    }
     const live = s.live && !s.live.ended ? s.live : null;
-    await wait(live ? sseKeepaliveMs : Math.min(FALLBACK_POLL_MS, sseKeepaliveMs), s.signal, live?.changed());
+    await wait(live ? sseKeepaliveMs : reattachBaseMs(s), s.signal, live?.changed());
     if (s.signal.aborted) break;
     const events = live?.take() ?? [];
     if (events.length > 0) {
@@ -179,12 +218,11 @@ async function serveInSlot(
 ): Promise<Answer | undefined> {
   const { deps, req, reply } = ctx;
   const logger = deps.logger.child({ reqId: req.id, jobId: job.id });
-  const live = await openLiveEvents({ js: deps.js, names: deps.names, workspaceId: job.workspace_id, jobId: job.id, logger }).catch(
-    (err: unknown) => {
-      logger.warn({ err }, 'no live event consumer: the stream polls PostgreSQL');
-      return null;
-    },
-  );
+  const openLive = () => openLiveEvents({ js: deps.js, names: deps.names, workspaceId: job.workspace_id, jobId: job.id, logger });
+  const live = await openLive().catch((err: unknown) => {
+    logger.warn({ err }, 'no live event consumer: the stream polls PostgreSQL and tries again');
+    return null;
+  });
   let first: JobEvent[];
   try {
     first = (await tenantRead(deps.pool, job.workspace_id, (db) => eventsAfter(db, job.id, after, Limits.maxPageSize))).items;
@@ -231,9 +269,11 @@ async function serveInSlot(
   // Only a refusal of the token ends the stream; PostgreSQL out of reach for a moment does not.
   const stillAuthorized = () => deps.authenticator.authenticate(req.headers.authorization).then(() => true, (err: unknown) => !isGantryError(err, 'UNAUTHENTICATED'));
   const session: Session = {
-    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, signal: abort.signal, cursor: after, lastType: undefined, sent: 0, lastWriteAt: Date.now(),
-    stillAuthorized, lastAuthorizedAt: Date.now(),
+    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, openLive, reattachAt: 0, reattachDelayMs: 0, signal: abort.signal, cursor: after,
+    lastType: undefined, sent: 0, lastWriteAt: Date.now(), stillAuthorized, lastAuthorizedAt: Date.now(),
   };
+  session.reattachDelayMs = reattachBaseMs(session);
+  session.reattachAt = Date.now() + session.reattachDelayMs;
   const startedAt = performance.now();
   deps.apiMetrics.sseClients.inc();
   const done = pump(session, first)
@@ -243,7 +283,7 @@ async function serveInSlot(
     })
     .then(async (reason) => {
       res.off('close', onClose);
-      await live?.close();
+      await session.live?.close();
       if (!res.writableEnded) res.end();
       deps.apiMetrics.sseClients.dec();
       logRequest(req, 200, (performance.now() - startedAt) / 1000, { events: session.sent, end: reason });
