@@ -79,6 +79,28 @@ describe('dispatch on commit', () => {
     }
   });
 
+  it('sends the dispatches of its commit before the jobs’ events, which a worker does not wait for', async () => {
+    const { pool, worker } = await idleWorker('dispatch-first');
+    // One subscriber sees one publisher's messages in the order they were published.
+    const seen: string[] = [];
+    const sub = h.ns.nc.subscribe(`${h.ns.namespace}.>`, {
+      callback: (_err, msg) => {
+        if (msg.subject === h.ns.names.subjects.dispatch(pool)) seen.push('dispatch');
+        else if (msg.subject.startsWith(`${h.ns.namespace}.events.`)) seen.push('events');
+      },
+    });
+    try {
+      await h.ns.nc.flush();
+      await submit(pool, 2);
+      await waitFor(() => seen.length === 4, 10_000, 'two dispatches and two event batches');
+      expect(seen).toEqual(['dispatch', 'dispatch', 'events', 'events']);
+      expect(worker.dispatches).toHaveLength(2);
+    } finally {
+      sub.unsubscribe();
+      await worker.stop();
+    }
+  });
+
   it('waits for a round under way before it creates a submit’s jobs, and then dispatches them by its commit', async () => {
     const { pool, worker } = await idleWorker('behind-a-round');
     // A round whose claim for the pool is held until the test lets it go.

@@ -105,8 +105,8 @@ export interface DispatchingTransaction {
   readonly client: PoolClient;
   /**
    * Tells that the transaction queued jobs, so that a round's claims run in it before its commit,
-   * and gives what to do once it has committed (publish their events), which runs before its
-   * dispatches are sent.
+   * and gives what to do once it has committed (publish their events), which runs in the
+   * event-loop turn after its dispatches are sent.
    */
   queued(onCommit: () => void): void;
 }
@@ -186,7 +186,7 @@ export class Dispatcher {
   /**
    * Runs `work` in a transaction that holds the rounds' turn. When it queued jobs (it calls
    * `queued`), a round's claims run in the same transaction, and their dispatches are sent once
-   * it has committed, after the `queued` callbacks. If a statement of `work` would
+   * it has committed, before the `queued` callbacks. If a statement of `work` would
    * wait longer than {@link TURN_LOCK_WAIT_MS} for a lock, or the claims fail, the transaction is
    * rolled back and `work` runs again in one of its own, outside the turn, after which a round
    * is woken for what it queued: the rounds are held back no longer, and a job is not refused
@@ -232,12 +232,11 @@ export class Dispatcher {
         }
       }
       await client.query('COMMIT');
-      try {
-        for (const fn of committed) fn();
-      } finally {
-        // Claimed is claimed: its dispatches go out whatever a callback did.
-        for (const send of sends) send();
-      }
+      for (const send of sends) send();
+      // The dispatches first: a worker waits for them, a watcher of the events does not (events
+      // are ordered by sequence, not by arrival; docs/protocol.md). Their publishes reach the
+      // socket in this turn's microtasks, the events in the next turn.
+      if (committed.length > 0) setImmediate(() => this.#afterCommit(committed));
       // Outside the turn nothing was claimed; after a full claim more may be waiting for the
       // credit the next beats bring.
       if ((queued && lease === undefined) || dispatched >= this.#opts.batch) this.wake();
@@ -248,6 +247,17 @@ export class Dispatcher {
       throw err;
     } finally {
       releaseAfter(client, failure);
+    }
+  }
+
+  /** Runs a committed transaction's callbacks; one that throws is logged and does not stop the rest. */
+  #afterCommit(callbacks: readonly (() => void)[]): void {
+    for (const fn of callbacks) {
+      try {
+        fn();
+      } catch (err) {
+        this.#opts.logger.error({ err }, 'a callback after a dispatching commit failed');
+      }
     }
   }
 
