@@ -9,10 +9,10 @@
  *    means NATS lost a message, and the missing ones are read from PostgreSQL first.
  * 2. Every keep-alive interval (and every second when no consumer could be created) the stream
  *    also reads PostgreSQL for events NATS did not deliver, so a lost last message cannot stall it.
- *    A stream without a consumer (none could be made, or it ended: connection lost, stream
- *    recreated) tries to make one again after a backoff (a second, doubling to
- *    {@link REATTACH_MAX_MS}), then reads PostgreSQL at once: what committed while it had none is
- *    in that read, what commits after arrives live, as in 1.
+ *    A stream without a consumer (none could be made, or it gave up) tries to make one again
+ *    after a backoff (a second, doubling to {@link REATTACH_MAX_MS}), reading PostgreSQL every
+ *    second meanwhile; once made, it reads PostgreSQL at once: what committed while it had none
+ *    is in that read, what commits after arrives live, as in 1.
  * 3. After sending a terminal event (`job.completed|failed|cancelled` with nothing after it) the
  *    stream ends. A client resuming after the terminal event of a finished job gets 204, which
  *    tells an EventSource to stop reconnecting.
@@ -49,6 +49,8 @@ interface Session {
   live: LiveEvents | null;
   /** Opens a live consumer for the job. */
   readonly openLive: () => Promise<LiveEvents>;
+  /** An attempt under way to make a live consumer; the stream keeps reading PostgreSQL meanwhile. */
+  attaching: Attach | undefined;
   /** When a stream without a live consumer may try to make one again, and the current backoff. */
   reattachAt: number;
   reattachDelayMs: number;
@@ -129,24 +131,46 @@ async function sendLive(s: Session, events: readonly JobEvent[]): Promise<void> 
 
 const finished = (s: Session) => s.lastType !== undefined && TERMINAL.includes(s.lastType);
 
+/** An attempt to make a live consumer: `made` is undefined until it settles, null if it failed. */
+interface Attach {
+  made: LiveEvents | null | undefined;
+  settled: Promise<void>;
+}
+
 /**
- * The session's live consumer, made again when it has none and its backoff is over. Returns
- * whether a new one was made: the caller then reads PostgreSQL for what committed without one.
+ * Makes the session's live consumer again when it has none and its backoff is over. The attempt
+ * runs beside the stream's reads of PostgreSQL (asking a NATS that is down waits for the request
+ * timeout); a later call takes its outcome. Returns whether a consumer was just made: the caller
+ * then reads PostgreSQL for what committed without one.
  */
-async function reattach(s: Session): Promise<boolean> {
+function reattach(s: Session): boolean {
+  const attempt = s.attaching;
+  if (attempt !== undefined) {
+    if (attempt.made === undefined) return false;
+    s.attaching = undefined;
+    s.live = attempt.made;
+    s.reattachDelayMs = s.live ? reattachBaseMs(s) : Math.min(2 * s.reattachDelayMs, REATTACH_MAX_MS);
+    // Jittered, so that the streams of a process that lost NATS do not all ask it at once.
+    s.reattachAt = Date.now() + s.reattachDelayMs * (0.5 + Math.random() / 2);
+    return s.live !== null;
+  }
   if ((s.live && !s.live.ended) || Date.now() < s.reattachAt) return false;
   const ended = s.live;
   s.live = null;
-  await ended?.close();
-  try {
-    s.live = await s.openLive();
-    s.reattachDelayMs = reattachBaseMs(s);
-  } catch {
-    s.reattachDelayMs = Math.min(2 * s.reattachDelayMs, REATTACH_MAX_MS);
-  }
-  // Jittered, so that the streams of a process that lost NATS do not all ask it at once.
-  s.reattachAt = Date.now() + s.reattachDelayMs * (0.5 + Math.random() / 2);
-  return s.live !== null;
+  const next: Attach = { made: undefined, settled: Promise.resolve() };
+  next.settled = (async () => {
+    await ended?.close();
+    next.made = await s.openLive().catch(() => null);
+  })();
+  s.attaching = next;
+  return false;
+}
+
+/** Closes the session's live consumer, and one an attempt under way makes. */
+async function closeLive(s: Session): Promise<void> {
+  await s.live?.close();
+  await s.attaching?.settled;
+  await s.attaching?.made?.close();
 }
 
 /** The first wait before a stream without a live consumer tries to make one. */
@@ -163,12 +187,12 @@ async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
       if (!(await s.stillAuthorized())) return 'unauthorized';
       s.lastAuthorizedAt = Date.now();
     }
-    if (await reattach(s)) {
+    if (reattach(s)) {
       await catchUp(s);
       continue;
     }
     const live = s.live && !s.live.ended ? s.live : null;
-    await wait(live ? sseKeepaliveMs : reattachBaseMs(s), s.signal, live?.changed());
+    await wait(live ? sseKeepaliveMs : reattachBaseMs(s), s.signal, live?.changed() ?? s.attaching?.settled);
     if (s.signal.aborted) break;
     const events = live?.take() ?? [];
     if (events.length > 0) {
@@ -269,7 +293,7 @@ async function serveInSlot(
   // Only a refusal of the token ends the stream; PostgreSQL out of reach for a moment does not.
   const stillAuthorized = () => deps.authenticator.authenticate(req.headers.authorization).then(() => true, (err: unknown) => !isGantryError(err, 'UNAUTHENTICATED'));
   const session: Session = {
-    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, openLive, reattachAt: 0, reattachDelayMs: 0, signal: abort.signal, cursor: after,
+    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, openLive, attaching: undefined, reattachAt: 0, reattachDelayMs: 0, signal: abort.signal, cursor: after,
     lastType: undefined, sent: 0, lastWriteAt: Date.now(), stillAuthorized, lastAuthorizedAt: Date.now(),
   };
   session.reattachDelayMs = reattachBaseMs(session);
@@ -283,7 +307,7 @@ async function serveInSlot(
     })
     .then(async (reason) => {
       res.off('close', onClose);
-      await session.live?.close();
+      await closeLive(session);
       if (!res.writableEnded) res.end();
       deps.apiMetrics.sseClients.dec();
       logRequest(req, 200, (performance.now() - startedAt) / 1000, { events: session.sent, end: reason });
