@@ -94,7 +94,8 @@ describe('dispatch on commit', () => {
       await submit(pool, 2);
       await waitFor(() => seen.length === 4, 10_000, 'two dispatches and two event batches');
       expect(seen).toEqual(['dispatch', 'dispatch', 'events', 'events']);
-      expect(worker.dispatches).toHaveLength(2);
+      // The worker pulls them from the dispatch stream, after the subscriber saw them.
+      await waitFor(() => worker.dispatches.length === 2, 10_000, 'the worker’s two dispatches');
     } finally {
       sub.unsubscribe();
       await worker.stop();
