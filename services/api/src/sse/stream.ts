@@ -33,7 +33,7 @@ import { EVENT_STREAM_CONTENT_TYPE, eventMessage, KEEPALIVE, parseLastEventId, r
 import { openLiveEvents, type LiveEvents } from './live-events.js';
 import type { StreamSlot } from './registry.js';
 
-/** How often a stream without a live consumer reads PostgreSQL. */
+/** How often a stream without a live consumer reads PostgreSQL, at most. */
 const FALLBACK_POLL_MS = 1_000;
 /** The longest wait between a consumer-less stream's attempts to make one. */
 export const REATTACH_MAX_MS = 30_000;
@@ -149,7 +149,7 @@ function reattach(s: Session): boolean {
     if (attempt.made === undefined) return false;
     s.attaching = undefined;
     s.live = attempt.made;
-    s.reattachDelayMs = s.live ? reattachBaseMs(s) : Math.min(2 * s.reattachDelayMs, REATTACH_MAX_MS);
+    s.reattachDelayMs = s.live ? pollMs(s.deps.settings) : Math.min(2 * s.reattachDelayMs, REATTACH_MAX_MS);
     // Jittered, so that the streams of a process that lost NATS do not all ask it at once.
     s.reattachAt = Date.now() + s.reattachDelayMs * (0.5 + Math.random() / 2);
     return s.live !== null;
@@ -173,8 +173,8 @@ async function closeLive(s: Session): Promise<void> {
   await s.attaching?.made?.close();
 }
 
-/** The first wait before a stream without a live consumer tries to make one. */
-const reattachBaseMs = (s: Session) => Math.min(FALLBACK_POLL_MS, s.deps.settings.sseKeepaliveMs);
+/** How often a stream without a live consumer reads PostgreSQL, and its first wait before it tries to make one. */
+const pollMs = (settings: ApiDeps['settings']) => Math.min(FALLBACK_POLL_MS, settings.sseKeepaliveMs);
 
 async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
   const { sseKeepaliveMs } = s.deps.settings;
@@ -192,7 +192,7 @@ async function pump(s: Session, first: readonly JobEvent[]): Promise<string> {
       continue;
     }
     const live = s.live && !s.live.ended ? s.live : null;
-    await wait(live ? sseKeepaliveMs : reattachBaseMs(s), s.signal, live?.changed() ?? s.attaching?.settled);
+    await wait(live ? sseKeepaliveMs : pollMs(s.deps.settings), s.signal, live?.changed() ?? s.attaching?.settled);
     if (s.signal.aborted) break;
     const events = live?.take() ?? [];
     if (events.length > 0) {
@@ -293,11 +293,10 @@ async function serveInSlot(
   // Only a refusal of the token ends the stream; PostgreSQL out of reach for a moment does not.
   const stillAuthorized = () => deps.authenticator.authenticate(req.headers.authorization).then(() => true, (err: unknown) => !isGantryError(err, 'UNAUTHENTICATED'));
   const session: Session = {
-    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, openLive, attaching: undefined, reattachAt: 0, reattachDelayMs: 0, signal: abort.signal, cursor: after,
+    deps, res, jobId: job.id, workspaceId: job.workspace_id, live, openLive, attaching: undefined,
+    reattachAt: Date.now() + pollMs(deps.settings), reattachDelayMs: pollMs(deps.settings), signal: abort.signal, cursor: after,
     lastType: undefined, sent: 0, lastWriteAt: Date.now(), stillAuthorized, lastAuthorizedAt: Date.now(),
   };
-  session.reattachDelayMs = reattachBaseMs(session);
-  session.reattachAt = Date.now() + session.reattachDelayMs;
   const startedAt = performance.now();
   deps.apiMetrics.sseClients.inc();
   const done = pump(session, first)
